@@ -1,0 +1,281 @@
+//! E060 invalid-dns-name, W061 local-zone, E062 dns-conflict, E063 reverse-zone.
+//! Also builds the plan's DNS records (explicit ones and those hosts and VIPs publish), which
+//! the BIND target renders: it never decides what a zone holds by itself.
+
+use super::list;
+use crate::diag::{Diagnostic, Span};
+use crate::ir::Plan;
+use crate::names::{is_dns_label, is_hostname};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// One record of a forward zone.
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsRecord {
+    pub zone: usize,
+    /// The owner name relative to the zone (`@` for the apex).
+    pub name: String,
+    pub fqdn: String,
+    pub rtype: String,
+    pub data: Vec<String>,
+    /// What put it there: `host pg01`, `vip pg-vip`, `zone datalyptica.local`.
+    pub source: String,
+    /// For address records, the address (PTRs are made from these).
+    pub addr: Option<IpAddr>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+pub fn dns_records(plan: &Plan) -> Vec<DnsRecord> {
+    let mut diags = Vec::new();
+    check(plan, &mut diags)
+}
+
+fn zone_for(plan: &Plan, fqdn: &str) -> Option<usize> {
+    plan.zones
+        .iter()
+        .enumerate()
+        .filter(|(_, z)| fqdn == z.name || fqdn.ends_with(&format!(".{}", z.name)))
+        .max_by_key(|(_, z)| z.name.len())
+        .map(|(i, _)| i)
+}
+
+fn relative(fqdn: &str, zone: &str) -> String {
+    if fqdn == zone {
+        "@".into()
+    } else {
+        fqdn[..fqdn.len() - zone.len() - 1].to_string()
+    }
+}
+
+fn owner_ok(name: &str) -> bool {
+    // Owner names may start with `*` (wildcard) and use `_` labels (SRV, TXT conventions).
+    name == "@"
+        || name.split('.').enumerate().all(|(i, l)| (i == 0 && l == "*") || is_dns_label(l) || (l.starts_with('_') && is_dns_label(&l[1..])))
+}
+
+pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
+    let mut records = Vec::new();
+    for zone in &plan.zones {
+        if !is_hostname(&zone.name) {
+            diags.push(
+                Diagnostic::error("E060", format!("zone name `{}` is not a valid DNS name", zone.name))
+                    .with_primary(zone.origin.span, "invalid zone name")
+                    .with_help("labels use letters, digits and inner hyphens, 63 bytes at most"),
+            );
+        }
+        if (zone.name == "local" || zone.name.ends_with(".local")) && !zone.local_ok {
+            diags.push(
+                Diagnostic::warning("W061", format!("zone `{}` is under .local, which is reserved for multicast DNS", zone.name))
+                    .with_primary(zone.origin.span, ".local zone")
+                    .with_help("prefer a name under a domain you own (e.g. internal.example.com); write `local-ok` in the zone to acknowledge"),
+            );
+        }
+    }
+    let add_address = |records: &mut Vec<DnsRecord>, diags: &mut Vec<Diagnostic>, fqdn: &str, addr: IpAddr, source: String, span: Span| {
+        if !is_hostname(fqdn) {
+            diags.push(
+                Diagnostic::error("E060", format!("`{fqdn}` is not a valid hostname"))
+                    .with_primary(span, "invalid DNS name")
+                    .with_help("labels use letters, digits and inner hyphens (no `_`), 63 bytes at most"),
+            );
+            return;
+        }
+        let Some(zone) = zone_for(plan, fqdn) else {
+            diags.push(
+                Diagnostic::error("E062", format!("`{fqdn}` is in no zone of the plan"))
+                    .with_primary(span, "no zone for this name")
+                    .with_help("declare the zone (`zone example.com`) or fix the name"),
+            );
+            return;
+        };
+        records.push(DnsRecord {
+            zone,
+            name: relative(fqdn, &plan.zones[zone].name),
+            fqdn: fqdn.to_string(),
+            rtype: if addr.is_ipv4() { "A" } else { "AAAA" }.to_string(),
+            data: vec![addr.to_string()],
+            source,
+            addr: Some(addr),
+            span,
+        });
+    };
+    for host in &plan.hosts {
+        for name in &host.dns_names {
+            // A host's name points at its primary address of each family.
+            for v4 in [true, false] {
+                if let Some(i) = host.interfaces.iter().find(|i| i.addr.is_ipv4() == v4) {
+                    add_address(&mut records, diags, name, i.addr, format!("host {}", host.name), host.origin.span);
+                }
+            }
+        }
+    }
+    for vip in &plan.vips {
+        for name in &vip.dns_names {
+            add_address(&mut records, diags, name, vip.addr, format!("vip {}", vip.name), vip.origin.span);
+        }
+    }
+    for (z, zone) in plan.zones.iter().enumerate() {
+        for ns in &zone.nameservers {
+            let fqdn = absolute(&ns.name, &zone.name);
+            if !is_hostname(&fqdn) {
+                diags.push(
+                    Diagnostic::error("E060", format!("name server `{}` is not a valid hostname", ns.name))
+                        .with_primary(zone.origin.span, "in this zone")
+                        .with_help("write the name server's host name"),
+                );
+            }
+            if let Some(addr) = ns.addr {
+                if zone_for(plan, &fqdn) == Some(z) {
+                    add_address(&mut records, diags, &fqdn, addr, format!("name server of {}", zone.name), zone.origin.span);
+                }
+            }
+        }
+        for r in &zone.records {
+            let fqdn = if r.name == "@" { zone.name.clone() } else { absolute(&r.name, &zone.name) };
+            if !owner_ok(&relative_or_self(&fqdn, &zone.name)) || !fqdn.ends_with(&zone.name) {
+                diags.push(
+                    Diagnostic::error("E060", format!("record name `{}` is not valid in zone `{}`", r.name, zone.name))
+                        .with_primary(r.origin.span, "invalid owner name")
+                        .with_help("write a name relative to the zone (www, _ldap._tcp) or @ for the zone itself"),
+                );
+                continue;
+            }
+            let mut ok = true;
+            let addr = match r.rtype.as_str() {
+                "A" | "AAAA" => match r.data[0].parse::<IpAddr>() {
+                    Ok(a) if a.is_ipv4() == (r.rtype == "A") => Some(a),
+                    _ => {
+                        ok = false;
+                        diags.push(
+                            Diagnostic::error("E062", format!("`{}` is not an {} address", r.data[0], if r.rtype == "A" { "IPv4" } else { "IPv6" }))
+                                .with_primary(r.origin.span, "bad record data")
+                                .with_help("A takes an IPv4 address, AAAA an IPv6 address"),
+                        );
+                        None
+                    }
+                },
+                "CNAME" | "NS" | "MX" | "SRV" => {
+                    let target = r.data.last().cloned().unwrap_or_default();
+                    let numbers_ok = r.data[..r.data.len() - 1].iter().all(|n| n.parse::<u16>().is_ok());
+                    if !is_hostname(&target) || !numbers_ok {
+                        ok = false;
+                        diags.push(
+                            Diagnostic::error("E060", format!("{} record data `{}` is not valid", r.rtype, r.data.join(" ")))
+                                .with_primary(r.origin.span, "bad record data")
+                                .with_help("targets are host names; MX takes `PREFERENCE TARGET`, SRV `PRIORITY WEIGHT PORT TARGET`"),
+                        );
+                    }
+                    None
+                }
+                "PTR" => {
+                    ok = false;
+                    diags.push(
+                        Diagnostic::error("E062", "PTR records are generated from the plan's addresses")
+                            .with_primary(r.origin.span, "explicit PTR")
+                            .with_help("give the host or VIP a DNS name; netc writes the matching PTR in the reverse zone"),
+                    );
+                    None
+                }
+                _ => None,
+            };
+            if ok {
+                records.push(DnsRecord {
+                    zone: z,
+                    name: relative(&fqdn, &zone.name),
+                    fqdn,
+                    rtype: r.rtype.clone(),
+                    data: r.data.clone(),
+                    source: format!("zone {}", zone.name),
+                    addr,
+                    span: r.origin.span,
+                });
+            }
+        }
+    }
+    conflicts(&records, diags);
+    reverse_zones(plan, &records, diags);
+    records.sort_by(|a, b| (a.zone, &a.name, &a.rtype, &a.data).cmp(&(b.zone, &b.name, &b.rtype, &b.data)));
+    records
+}
+
+fn absolute(name: &str, zone: &str) -> String {
+    match name.strip_suffix('.') {
+        Some(abs) => abs.to_ascii_lowercase(),
+        None if name.contains('.') && (name.ends_with(zone)) => name.to_ascii_lowercase(),
+        None => format!("{}.{zone}", name.to_ascii_lowercase()),
+    }
+}
+
+fn relative_or_self(fqdn: &str, zone: &str) -> String {
+    if fqdn == zone || !fqdn.ends_with(&format!(".{zone}")) {
+        "@".into()
+    } else {
+        relative(fqdn, zone)
+    }
+}
+
+fn conflicts(records: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
+    let mut by_name: BTreeMap<&str, Vec<&DnsRecord>> = BTreeMap::new();
+    for r in records {
+        by_name.entry(&r.fqdn).or_default().push(r);
+    }
+    for (name, rs) in by_name {
+        if let Some(cname) = rs.iter().find(|r| r.rtype == "CNAME") {
+            if let Some(other) = rs.iter().find(|r| !std::ptr::eq(**r, *cname)) {
+                diags.push(
+                    Diagnostic::error("E062", format!("`{name}` has a CNAME and other data"))
+                        .with_primary(cname.span, "CNAME")
+                        .with_secondary(other.span, format!("{} from {}", other.rtype, other.source))
+                        .with_help("a name with a CNAME can have no other record (RFC 1034); rename one of them"),
+                );
+            }
+            continue;
+        }
+        for (i, a) in rs.iter().enumerate() {
+            for b in &rs[..i] {
+                if a.rtype != b.rtype {
+                    continue;
+                }
+                if a.data == b.data {
+                    diags.push(
+                        Diagnostic::error("E062", format!("`{name}` {} {} is declared twice", a.rtype, a.data.join(" ")))
+                            .with_primary(a.span, format!("from {}", a.source))
+                            .with_secondary(b.span, format!("from {}", b.source))
+                            .with_help("BIND merges duplicates silently; keep one"),
+                    );
+                } else if a.source != b.source && a.addr.is_some() {
+                    diags.push(
+                        Diagnostic::error("E062", format!("`{name}` points at {} and {}", b.data[0], a.data[0]))
+                            .with_primary(a.span, format!("{} says {}", a.source, a.data[0]))
+                            .with_secondary(b.span, format!("{} says {}", b.source, b.data[0]))
+                            .with_help(format!("one name, one owner: {}", list(&[a.source.clone(), b.source.clone()]) + " cannot share it")),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Subnets whose named addresses need a reverse zone netc cannot generate.
+fn reverse_zones(plan: &Plan, records: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
+    let mut flagged = Vec::new();
+    for r in records {
+        let Some(addr) = r.addr else { continue };
+        let Some(s) = plan.subnet_of(crate::space::addr_key(addr)) else { continue };
+        let net = plan.subnets[s].net;
+        let bad = match net {
+            ipnet::IpNet::V4(n) => n.prefix_len() < 16,
+            ipnet::IpNet::V6(n) => n.prefix_len() % 4 != 0 || n.prefix_len() < 16,
+        };
+        if bad && !flagged.contains(&s) {
+            flagged.push(s);
+            diags.push(
+                Diagnostic::error("E063", format!("netc cannot generate the reverse zone of {net}"))
+                    .with_primary(plan.subnets[s].origin.span, "too large for a generated reverse zone")
+                    .with_help("IPv4 subnets need a prefix of /16 or longer, IPv6 a multiple of 4 of /16 or longer; split the subnet"),
+            );
+        }
+    }
+}

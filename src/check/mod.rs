@@ -1,0 +1,70 @@
+//! Checks of the resolved model, one file per check (named after what it flags). Each check
+//! reads the plan and pushes diagnostics; none stops the others. `run` returns a [`PlanInfo`]
+//! only when the plan has no errors: queries and targets need one, so an unchecked plan cannot
+//! reach them.
+
+mod dns;
+mod duplicate_address;
+mod duplicate_vlan_id;
+mod duplicate_vrid;
+mod empty_endpoint;
+mod management_lockout;
+mod network_or_broadcast;
+mod outside_pool;
+mod overbroad_rule;
+mod overlapping_subnets;
+mod redundant_rule;
+mod shadowed_rule;
+mod unused;
+mod vip_contradiction;
+
+pub use dns::{dns_records, DnsRecord};
+
+use crate::diag::Diagnostic;
+use crate::ir::Plan;
+use crate::policy::Policy;
+use crate::topology::Topology;
+
+/// What checking a plan proved and computed, handed to queries and targets.
+#[derive(Debug)]
+pub struct PlanInfo {
+    pub policy: Policy,
+    pub topology: Topology,
+    /// Every DNS record of the plan (explicit and derived), placed in its zone.
+    pub dns: Vec<DnsRecord>,
+    _private: (),
+}
+
+/// Run every check. `prior_errors` says whether earlier stages already found errors (then no
+/// `PlanInfo` is returned, but the checks still run so that one run shows every problem).
+pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let policy = Policy::new(plan);
+    let topology = Topology::new(plan);
+    duplicate_vlan_id::check(plan, &mut diags);
+    overlapping_subnets::check(plan, &mut diags);
+    network_or_broadcast::check(plan, &mut diags);
+    duplicate_address::check(plan, &mut diags);
+    outside_pool::check(plan, &mut diags);
+    duplicate_vrid::check(plan, &mut diags);
+    empty_endpoint::check(plan, &mut diags);
+    let dns = dns::check(plan, &mut diags);
+    unused::check(plan, &mut diags);
+    shadowed_rule::check(plan, &policy, &mut diags);
+    redundant_rule::check(plan, &policy, &mut diags);
+    overbroad_rule::check(plan, &mut diags);
+    vip_contradiction::check(plan, &policy, &mut diags);
+    management_lockout::check(plan, &policy, &topology, &mut diags);
+    let errors = prior_errors || diags.iter().any(|d| d.is_error());
+    let info = (!errors).then_some(PlanInfo { policy, topology, dns, _private: () });
+    (info, diags)
+}
+
+/// `a, b and c`, for messages.
+pub(crate) fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}

@@ -1,0 +1,54 @@
+//! E032 network-or-broadcast-address: interface addresses that IPv4 cannot assign.
+
+use crate::diag::{Diagnostic, Span};
+use crate::ir::Plan;
+use std::net::IpAddr;
+
+pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
+    let mut flag = |addr: IpAddr, subnet: usize, span: Span, what: String| {
+        let net = plan.subnets[subnet].net;
+        if !addr.is_ipv4() || net.prefix_len() >= 31 {
+            return;
+        }
+        let which = if addr == net.network() {
+            "network"
+        } else if addr == net.broadcast() {
+            "broadcast"
+        } else {
+            return;
+        };
+        diags.push(
+            Diagnostic::error("E032", format!("{what} {addr} is the {which} address of {net}"))
+                .with_primary(span, format!("{which} address"))
+                .with_help(format!("use an address between {} and {}", first_host(&net), last_host(&net))),
+        );
+    };
+    for (s, subnet) in plan.subnets.iter().enumerate() {
+        if let Some(g) = subnet.gateway {
+            flag(g, s, subnet.origin.span, "gateway".into());
+        }
+    }
+    for host in &plan.hosts {
+        for i in &host.interfaces {
+            flag(i.addr, i.subnet, i.origin.span, format!("address of `{}`", host.name));
+        }
+    }
+    for vip in &plan.vips {
+        flag(vip.addr, vip.subnet, vip.origin.span, format!("vip `{}`", vip.name));
+    }
+    for r in &plan.routers {
+        for i in &r.interfaces {
+            if let Some(s) = plan.subnet_of(crate::space::addr_key(i.addr)) {
+                flag(i.addr, s, r.origin.span, format!("router `{}`", r.name));
+            }
+        }
+    }
+}
+
+fn first_host(net: &ipnet::IpNet) -> IpAddr {
+    crate::space::key_addr(crate::space::addr_key(net.network()) + 1)
+}
+
+fn last_host(net: &ipnet::IpNet) -> IpAddr {
+    crate::space::key_addr(crate::space::addr_key(net.broadcast()) - 1)
+}

@@ -1,0 +1,45 @@
+//! W082 overbroad-rule: internet to internal addresses on any port, any to any, port ranges
+//! wider than 1024 ports.
+
+use crate::diag::Diagnostic;
+use crate::ir::{Action, EndpointRef, Plan, Proto, ServiceRef};
+
+pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
+    let internal = plan.internal_set();
+    for flow in plan.flows.iter().filter(|f| f.action == Action::Allow) {
+        let from_internet = flow.sources.iter().any(|e| e.target == EndpointRef::Internet);
+        let to_internet = flow.destinations.iter().any(|e| e.target == EndpointRef::Internet);
+        let any_service = flow.services.iter().any(|s| matches!(s, ServiceRef::Any));
+        let dst = plan.endpoints_set(&flow.destinations);
+        let span = flow.origin.span;
+        if from_internet && to_internet {
+            diags.push(
+                Diagnostic::warning("W082", "this rule allows any address to reach any address")
+                    .with_primary(span, "any to any")
+                    .with_help("name the sources and destinations this rule is for"),
+            );
+        } else if from_internet && any_service && dst.intersects(&internal) {
+            diags.push(
+                Diagnostic::warning("W082", "the internet may reach internal addresses on every port")
+                    .with_primary(span, "internet to internal, any service")
+                    .with_help("name the services exposed, e.g. `: tcp/443`"),
+            );
+        }
+        for s in &flow.services {
+            let ranges = match s {
+                ServiceRef::Named { service } => plan.services[*service].ports.clone(),
+                ServiceRef::Ports { range } => vec![*range],
+                ServiceRef::Any => continue,
+            };
+            for r in ranges {
+                if r.proto != Proto::Icmp && (r.last - r.first) as u32 + 1 > 1024 {
+                    diags.push(
+                        Diagnostic::warning("W082", format!("{}/{}-{} opens {} ports", r.proto.name(), r.first, r.last, (r.last - r.first) as u32 + 1))
+                            .with_primary(span, "very wide port range")
+                            .with_help("list the ports the service really uses"),
+                    );
+                }
+            }
+        }
+    }
+}

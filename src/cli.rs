@@ -1,0 +1,171 @@
+//! The command line. Exit status: 0 success, 1 a plan error or a negative answer, 2 the command
+//! itself could not run (bad flag, missing file, unwritable output).
+
+use crate::{codes, render};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "netc", version, about = "netc, the network plan compiler")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a plan: every error and warning in one run
+    Check {
+        /// Plan files or directories of .netc files
+        #[arg(required = true)]
+        plan: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: DiagFormat,
+    },
+    /// Print the resolved model
+    Export {
+        #[arg(required = true)]
+        plan: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormat,
+    },
+    /// Explain a diagnostic code (E030, overlapping-subnets); `netc explain` lists them all
+    Explain { code: Option<String> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Json,
+}
+
+/// Run the command line; returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    run(cli)
+}
+
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Check { plan, format } => check(&plan, format),
+        Command::Export { plan, format: ExportFormat::Json } => export(&plan),
+        Command::Explain { code } => explain(code.as_deref()),
+    }
+}
+
+fn color_stderr() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+fn width() -> usize {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+}
+
+fn usage_error(message: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {message}");
+    2
+}
+
+/// Load and check a plan, printing its diagnostics to stderr. `Err(status)` when it cannot be
+/// used (status 2: unreadable, 1: plan errors).
+pub fn load(plan: &[PathBuf], format: DiagFormat, quiet_warnings: bool) -> Result<crate::Checked, i32> {
+    let checked = crate::load_and_check(plan).map_err(usage_error)?;
+    let shown: Vec<crate::diag::Diagnostic> = checked.diags.iter().filter(|d| d.is_error() || !quiet_warnings).cloned().collect();
+    match format {
+        DiagFormat::Json => {
+            if !shown.is_empty() {
+                eprintln!("{}", render::json(&shown, &checked.plan.sources));
+            }
+        }
+        DiagFormat::Human => {
+            if !shown.is_empty() {
+                eprint!("{}", render::human(&shown, &checked.plan.sources, color_stderr(), width()));
+            }
+        }
+    }
+    if checked.has_errors() {
+        if format == DiagFormat::Human {
+            eprintln!("{}: {}", checked.plan.name, render::summary(&checked.diags));
+        }
+        return Err(1);
+    }
+    Ok(checked)
+}
+
+fn check(plan: &[PathBuf], format: DiagFormat) -> i32 {
+    let checked = match crate::load_and_check(plan) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let mut out = std::io::stdout().lock();
+    match format {
+        DiagFormat::Json => {
+            let _ = writeln!(out, "{}", render::json(&checked.diags, &checked.plan.sources));
+        }
+        DiagFormat::Human => {
+            let text = render::human(&checked.diags, &checked.plan.sources, color_stderr(), width());
+            eprint!("{text}");
+            let p = &checked.plan;
+            let _ = writeln!(
+                out,
+                "{}: {} ({} vlans, {} tiers, {} hosts, {} vips, {} flows)",
+                p.name,
+                render::summary(&checked.diags),
+                p.vlans.len(),
+                p.tiers.len(),
+                p.hosts.len(),
+                p.vips.len(),
+                p.flows.len()
+            );
+        }
+    }
+    i32::from(checked.has_errors())
+}
+
+fn export(plan: &[PathBuf]) -> i32 {
+    let checked = match load(plan, DiagFormat::Human, true) {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
+    let info = checked.info.as_ref().expect("checked plans have info");
+    let value = serde_json::json!({
+        "plan": checked.plan,
+        "dns_records": info.dns,
+    });
+    println!("{}", serde_json::to_string_pretty(&value).expect("model serializes"));
+    0
+}
+
+fn explain(code: Option<&str>) -> i32 {
+    match code {
+        None => {
+            for c in codes::ALL {
+                println!("{}  {:<30} {}", c.code, c.name, c.summary);
+            }
+            0
+        }
+        Some(q) => match codes::find(q) {
+            Some(c) => {
+                let sev = match c.severity {
+                    crate::diag::Severity::Error => "error",
+                    crate::diag::Severity::Warning => "warning",
+                };
+                println!("{} {} ({sev}): {}\n\n{}", c.code, c.name, c.summary, c.doc);
+                0
+            }
+            None => usage_error(format!("no diagnostic code `{q}`; `netc explain` lists them")),
+        },
+    }
+}

@@ -1,0 +1,181 @@
+//! Every diagnostic code netc can emit, with what `netc explain` prints for it.
+//! Codes are stable: tests, users' scripts and suppression lists rely on them.
+
+use crate::diag::Severity;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Code {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    /// What it does / Why / Example.
+    pub doc: &'static str,
+}
+
+pub fn find(query: &str) -> Option<&'static Code> {
+    let q = query.trim().trim_start_matches("netc::");
+    ALL.iter().find(|c| c.code.eq_ignore_ascii_case(q) || c.name == q)
+}
+
+macro_rules! code {
+    ($code:literal, $name:literal, $sev:ident, $summary:literal, $doc:literal) => {
+        Code { code: $code, name: $name, severity: Severity::$sev, summary: $summary, doc: $doc }
+    };
+}
+
+pub const ALL: &[Code] = &[
+    code!("E001", "syntax", Error, "the text is not a netc statement",
+        "What it does: reports text that the grammar (grammar/netc.ebnf) does not accept.\n\
+         Why: netc cannot guess what a plan means; it skips to the next line and reports every\n\
+         such line in one run.\n\
+         Example:\n    vlan ten mgmt        # the VLAN id must be a number\n    vlan 10 mgmt"),
+    code!("E002", "include-cycle", Error, "files include each other in a cycle",
+        "What it does: reports an include chain that comes back to a file already being read.\n\
+         Why: the plan would be infinite.\n\
+         Example:\n    # a.netc\n    include \"b.netc\"\n    # b.netc\n    include \"a.netc\"   # closes the cycle"),
+    code!("E003", "include-error", Error, "an included file cannot be read",
+        "What it does: reports an include whose file is missing, a directory, a device, too large\n\
+         or nested too deep.\n\
+         Why: a plan must be complete to be checked.\n\
+         Example:\n    include \"vlans.netc\"   # relative to the including file"),
+    code!("E004", "bad-text", Error, "a plan file is not UTF-8 text",
+        "What it does: reports invalid UTF-8 and NUL bytes, at the first offending byte.\n\
+         Why: plan files are text reviewed by people; binary content is a mistake or an attack.\n\
+         Example: a file saved as UTF-16, or with a NUL byte pasted in."),
+    code!("E010", "duplicate-name", Error, "two objects have the same name",
+        "What it does: reports a name declared twice. VLANs, tiers, hosts, VIPs, services,\n\
+         networks and routers share one namespace; zones have their own.\n\
+         Why: flows refer to objects by name; a name must mean one thing.\n\
+         Example:\n    tier catalog on app-catalog\n    service catalog tcp/19120   # rename one of them"),
+    code!("E011", "undefined-name", Error, "a name is used but never declared",
+        "What it does: reports a reference to a name that no declaration has, with the closest\n\
+         declared name as a suggestion.\n\
+         Why: a typo in a flow would otherwise silently open or close nothing.\n\
+         Example:\n    allow processing -> catalgo : postgres   # did you mean `catalog`?"),
+    code!("E012", "wrong-kind", Error, "a name refers to the wrong kind of object",
+        "What it does: reports a reference whose target exists but is not of the kind expected\n\
+         there (a host `in` a VIP, a service used as a flow source).\n\
+         Why: the statement has no meaning with that object.\n\
+         Example:\n    host pg01 in pg-vip   # `in` takes a tier"),
+    code!("E013", "invalid-value", Error, "a value is out of its range or malformed",
+        "What it does: reports values that cannot be right: an MTU outside 576-9216, a subnet\n\
+         with host bits set, a host with two interfaces on one VLAN, an address where a range is\n\
+         not allowed, a VLAN gateway shorthand that does not fit the subnet.\n\
+         Why: generated configs would be rejected by the devices, or would mean something else.\n\
+         Example:\n    vlan 30 storage { subnet 10.30.0.5/24 }   # write 10.30.0.0/24"),
+    code!("E020", "vlan-id-range", Error, "a VLAN id is outside 1-4094 or reserved",
+        "What it does: reports VLAN ids outside 1-4094, and the ids switches refuse to create:\n\
+         1 (the default VLAN) and 1002-1005 (reserved on Cisco IOS).\n\
+         Why: the switch configs netc generates would be rejected.\n\
+         Example:\n    vlan 1003 legacy   # pick an id outside 1002-1005"),
+    code!("E021", "duplicate-vlan-id", Error, "two VLANs have the same id",
+        "What it does: reports a VLAN id declared twice.\n\
+         Why: on a switch one id is one broadcast domain; two names would merge silently.\n\
+         Example:\n    vlan 20 app-lb\n    vlan 20 app-catalog   # use 21"),
+    code!("E030", "overlapping-subnets", Error, "two subnets of one VRF overlap",
+        "What it does: reports subnets in the same VRF whose address ranges overlap.\n\
+         Why: routing between them is ambiguous and addresses may be assigned twice.\n\
+         Example:\n    vlan 20 a { subnet 10.20.0.0/16 }\n    vlan 21 b { subnet 10.20.1.0/24 }   # inside 10.20.0.0/16\n\
+         Put overlapping subnets in different VRFs (`vrf NAME`) if that is really intended."),
+    code!("E031", "address-outside-subnet", Error, "an address is not in a subnet of its VLAN",
+        "What it does: reports a host, VIP, router, gateway, pool or reserved address that is not\n\
+         inside a subnet of the VLAN it is declared on (for VIPs: any subnet of the plan).\n\
+         Why: the device could not use it; the address is a typo or on the wrong VLAN.\n\
+         Example:\n    host pg01 in catalog { app-catalog 10.20.11.11 }   # app-catalog is 10.20.10.0/24"),
+    code!("E032", "network-or-broadcast-address", Error, "an address is its subnet's network or broadcast address",
+        "What it does: reports host, VIP, router and gateway addresses equal to the first or the\n\
+         last address of an IPv4 subnet (except /31 and /32).\n\
+         Why: those addresses cannot be assigned to an interface.\n\
+         Example:\n    host a in t { app 10.20.10.255 }   # broadcast of 10.20.10.0/24"),
+    code!("E033", "duplicate-address", Error, "one address is assigned twice",
+        "What it does: reports an address used by two interfaces, VIPs, routers or gateways.\n\
+         Why: two devices with one address break each other (ARP flapping).\n\
+         Example:\n    host pg01 in catalog { mgmt 10.10.0.31 }\n    host pg02 in catalog { mgmt 10.10.0.31 }"),
+    code!("E034", "outside-pool", Error, "a host address is outside its tier's pool",
+        "What it does: where a VLAN declares `pool RANGE for TIER`, reports hosts of that tier\n\
+         whose address on that VLAN is outside every pool of the tier, and hosts of other tiers\n\
+         whose address is inside it.\n\
+         Why: the address plan is how people find hosts and write ACLs; it must stay true.\n\
+         Example:\n    vlan 10 mgmt { subnet 10.10.0.0/24  pool 10.10.0.31-50 for catalog }\n    host pg01 in catalog { mgmt 10.10.0.60 }"),
+    code!("E040", "vrid-range", Error, "a VRRP router id is outside 1-255",
+        "What it does: reports explicit `vrid` values outside 1-255.\n\
+         Why: VRRP ids are one byte and 0 is invalid; keepalived refuses them.\n\
+         Example:\n    vip pg-vip 10.20.10.100 for pg01, pg02 vrid 300"),
+    code!("E041", "duplicate-vrid", Error, "two VIPs on one VLAN share a VRRP router id",
+        "What it does: reports two VIPs of one VLAN with the same VRRP id (explicit or assigned).\n\
+         Why: VRRP instances with one id on one segment fight over the same virtual MAC.\n\
+         Example:\n    vip a 10.20.10.100 for pg01, pg02 vrid 10\n    vip b 10.20.10.101 for pg01, pg02 vrid 10"),
+    code!("E042", "vip-member", Error, "a VIP member has no interface on the VIP's VLAN",
+        "What it does: reports VIP members that cannot hold the address: they have no interface\n\
+         on the VLAN of the VIP, or are listed twice.\n\
+         Why: keepalived on that host would have no interface to put the VIP on.\n\
+         Example:\n    vip pg-vip 10.20.10.100 for pg01, lb01   # lb01 is not on app-catalog"),
+    code!("E050", "empty-endpoint", Error, "a flow's source or destination has no address",
+        "What it does: reports flow endpoints that stand for no address: a tier without hosts, a\n\
+         VLAN without subnets.\n\
+         Why: the rule would silently allow nothing; it is a mistake in the plan.\n\
+         Example:\n    tier spare on app-lb\n    allow spare -> catalog : postgres   # spare has no hosts"),
+    code!("E060", "invalid-dns-name", Error, "a DNS name is not a valid hostname",
+        "What it does: reports zone names, host and VIP names and record names and targets that\n\
+         are not valid hostnames (RFC 1123 labels of letters, digits and inner hyphens, at most\n\
+         63 bytes a label and 253 a name).\n\
+         Why: BIND rejects or rewrites such names; resolvers may not look them up.\n\
+         Example:\n    host pg_01 in catalog   # `_` is not allowed in a hostname label"),
+    code!("W061", "local-zone", Warning, "a zone under .local",
+        "What it does: warns about zones named `local` or ending in `.local`.\n\
+         Why: `.local` is reserved for multicast DNS (RFC 6762); many resolvers never send such\n\
+         names to a DNS server. Acknowledge with `local-ok` inside the zone when this is known.\n\
+         Example:\n    zone datalyptica.local { local-ok }"),
+    code!("E062", "dns-conflict", Error, "DNS records that BIND would refuse or merge",
+        "What it does: reports a CNAME beside other data of one name, one name with two different\n\
+         addresses of one family from two sources, a record outside every zone of the plan, a\n\
+         CNAME whose target is not a name, and a reverse record that would not match its forward.\n\
+         Why: BIND silently merges duplicates and refuses CNAMEs beside data; the zone would not\n\
+         say what the plan says.\n\
+         Example:\n    zone ex.com { record www cname lb  record www a 10.0.0.1 }"),
+    code!("E063", "reverse-zone", Error, "a subnet cannot get a reverse zone as declared",
+        "What it does: reports subnets whose reverse zone netc cannot generate (prefixes shorter\n\
+         than /16 for IPv4, or not on a nibble boundary for IPv6).\n\
+         Why: PTR records for them would be incomplete.\n\
+         Example:\n    vlan 30 big { subnet 10.0.0.0/8 }   # split it, or serve the reverse zone by hand"),
+    code!("W070", "unused", Warning, "an object is declared but never used",
+        "What it does: warns about services, networks and VLANs that nothing refers to, and tiers\n\
+         without hosts.\n\
+         Why: dead declarations mislead reviewers and hide typos.\n\
+         Example:\n    service kafka tcp/9092   # no flow uses it"),
+    code!("W080", "shadowed-rule", Warning, "an allow rule that deny rules cancel completely",
+        "What it does: reports an `allow` every packet of which is also matched by `deny` rules,\n\
+         naming those rules. In netc deny wins whatever the order, so the allow never permits\n\
+         anything.\n\
+         Why: the author meant something by it; either the allow or the deny is wrong.\n\
+         Example:\n    deny internet -> catalog : any\n    allow internet -> catalog : postgres   # never permits anything"),
+    code!("W081", "redundant-rule", Warning, "a rule whose removal changes nothing",
+        "What it does: reports a rule whose packets are all matched by other rules of the same\n\
+         action, naming them.\n\
+         Why: redundant rules make the plan longer to review and drift apart over time.\n\
+         Example:\n    allow processing -> catalog : any\n    allow processing -> catalog : postgres   # already allowed"),
+    code!("W082", "overbroad-rule", Warning, "a rule that allows far more than a service",
+        "What it does: reports allows from `internet` to internal addresses on any port, allows\n\
+         whose source and destination are both `internet`-wide, and port ranges wider than 1024\n\
+         ports.\n\
+         Why: such rules usually stand in for a missing, precise rule.\n\
+         Example:\n    allow internet -> lb : any   # write the service: tcp/443"),
+    code!("W083", "vip-contradiction", Warning, "a VIP and its members are reachable differently",
+        "What it does: reports a service that some tier may reach on a VIP but not on the member\n\
+         hosts behind it, or the reverse.\n\
+         Why: the hosts' firewalls decide for the VIP too (they hold it); a difference is usually\n\
+         a rule written against the wrong one.\n\
+         Example:\n    allow query -> pg-vip : postgres   # but not -> catalog"),
+    code!("E090", "management-lockout", Error, "the ruleset would cut administrators off a host",
+        "What it does: for each `management SOURCES -> VLAN : SERVICES` statement, reports hosts\n\
+         on that VLAN that the management sources could not reach on those services under the\n\
+         plan's flows. `except HOST, ...` acknowledges hosts that are meant to be cut off.\n\
+         Why: loading a ruleset that drops SSH from the bastion locks everyone out.\n\
+         Example:\n    management bastion -> mgmt : ssh\n    deny bastion -> catalog : any   # would lock out the catalog hosts"),
+    code!("E091", "no-route", Error, "a router or host cannot be placed on the network",
+        "What it does: reports routers without an address on a VLAN they declare (no address and\n\
+         no gateway to take), and hosts without any interface.\n\
+         Why: netc could not compute paths or generate their configs.\n\
+         Example:\n    router core { app-lb }   # app-lb declares no gateway: write `app-lb 10.20.1.1`"),
+];

@@ -1,0 +1,60 @@
+//! netc, the network plan compiler.
+//!
+//! The pipeline runs one way: `syntax` (text to tree) → `resolve` (tree to model, `ir`) →
+//! `check` (model to findings and a [`check::PlanInfo`]) → `query` and `targets` (which need
+//! the `PlanInfo`, so an unchecked plan cannot be compiled). `cli` sits on top.
+
+pub mod check;
+pub mod cli;
+pub mod codes;
+pub mod diag;
+pub mod ir;
+pub mod names;
+pub mod policy;
+pub mod render;
+pub mod resolve;
+pub mod space;
+pub mod syntax;
+pub mod topology;
+
+use std::path::PathBuf;
+
+/// A plan loaded, resolved and checked, with everything found on the way.
+pub struct Checked {
+    pub plan: ir::Plan,
+    pub diags: Vec<diag::Diagnostic>,
+    /// Present only when the plan has no errors.
+    pub info: Option<check::PlanInfo>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diags.iter().any(|d| d.is_error())
+    }
+}
+
+/// Run the front and middle of the pipeline on the plan made of `roots` (files or directories).
+pub fn load_and_check(roots: &[PathBuf]) -> Result<Checked, syntax::load::LoadError> {
+    let loaded = syntax::load(roots)?;
+    let name = roots.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
+    Ok(check_loaded(name, loaded))
+}
+
+/// The same from text, for tests and the fuzzer: one file named `name`.
+pub fn check_text(name: &str, text: &str) -> Checked {
+    let mut loaded = syntax::Loaded::default();
+    let file = loaded.sources.add(name.to_string(), PathBuf::from(name), text.to_string());
+    let (ast, diags) = syntax::parser::parse(file, text);
+    loaded.files.push((file, ast));
+    loaded.diags = diags;
+    check_loaded(name.to_string(), loaded)
+}
+
+fn check_loaded(name: String, loaded: syntax::Loaded) -> Checked {
+    let (plan, mut diags) = resolve::resolve(name, loaded);
+    let resolve_errors = diags.iter().any(|d| d.is_error());
+    let (info, check_diags) = check::run(&plan, resolve_errors);
+    diags.extend(check_diags);
+    diag::sort(&mut diags);
+    Checked { plan, diags, info }
+}

@@ -1,0 +1,288 @@
+//! The syntax tree: what the user wrote, with a byte span on every node. Nothing is resolved
+//! here: names are plain identifiers and addresses are as written.
+
+use crate::diag::Span;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// An address or a set of addresses as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddrLit {
+    Addr(IpAddr),
+    Net(ipnet::IpNet),
+    /// `10.10.0.11-30` or `10.10.0.11-10.10.0.30`.
+    Range(IpAddr, IpAddr),
+    /// `.1`: the last octet (IPv4) or the last group (IPv6, `::1` form) within the subnet.
+    Suffix(u16),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addr {
+    pub lit: AddrLit,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Icmp,
+}
+
+impl Proto {
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+        }
+    }
+}
+
+/// `tcp/5432`, `tcp/4040-4041`, `udp`, `icmp`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSpec {
+    pub proto: Proto,
+    pub ports: Option<(u16, u16)>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceTerm {
+    Named(Ident),
+    Port(PortSpec),
+    /// `any`: every protocol and port.
+    Any(Span),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Named(Ident),
+    Addr(Addr),
+}
+
+impl Endpoint {
+    pub fn span(&self) -> Span {
+        match self {
+            Endpoint::Named(i) => i.span,
+            Endpoint::Addr(a) => a.span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FirewallKind {
+    Nftables,
+    Firewalld,
+    Ufw,
+    /// The host runs no firewall that netc manages.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Include {
+    pub path: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Vlan {
+    pub id: u32,
+    pub id_span: Span,
+    pub name: Ident,
+    pub mtu: Option<(u32, Span)>,
+    pub vrf: Option<Ident>,
+    pub subnets: Vec<SubnetDecl>,
+    pub reserves: Vec<ReserveDecl>,
+    pub pools: Vec<PoolDecl>,
+    pub description: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct SubnetDecl {
+    pub net: Addr,
+    pub gateway: Option<Addr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReserveDecl {
+    pub range: Addr,
+    pub note: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct PoolDecl {
+    pub range: Addr,
+    pub tier: Ident,
+    pub span: Span,
+}
+
+/// A VLAN a tier sits on, with the host interface name used there.
+#[derive(Debug, Clone)]
+pub struct TierVlan {
+    pub vlan: Ident,
+    pub dev: Option<Ident>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tier {
+    pub name: Ident,
+    pub vlans: Vec<TierVlan>,
+    pub firewall: Option<(FirewallKind, Span)>,
+    pub domain: Option<Ident>,
+    pub description: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct HostIface {
+    pub vlan: Ident,
+    pub addr: Addr,
+    pub dev: Option<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub name: Ident,
+    pub tier: Ident,
+    pub ifaces: Vec<HostIface>,
+    pub firewall: Option<(FirewallKind, Span)>,
+    pub dns: Vec<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum Check {
+    Port(PortSpec),
+    Script(String, Span),
+}
+
+#[derive(Debug, Clone)]
+pub struct Vip {
+    pub name: Ident,
+    pub addr: Addr,
+    pub members: Vec<Ident>,
+    pub vrid: Option<(u32, Span)>,
+    pub check: Option<Check>,
+    pub nopreempt: bool,
+    pub dns: Vec<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: Ident,
+    pub ports: Vec<PortSpec>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub name: Ident,
+    pub addrs: Vec<Addr>,
+    pub description: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouterIface {
+    pub vlan: Ident,
+    pub addr: Option<Addr>,
+    pub dev: Option<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Router {
+    pub name: Ident,
+    pub ifaces: Vec<RouterIface>,
+    /// `upstream [dev IF]`: where traffic from outside the plan enters.
+    pub upstream: Option<(Option<Ident>, Span)>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordDecl {
+    pub name: Ident,
+    pub rtype: Ident,
+    pub data: Vec<RecordData>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum RecordData {
+    Word(Ident),
+    Str(String, Span),
+}
+
+#[derive(Debug, Clone)]
+pub struct Zone {
+    pub name: Ident,
+    pub ttl: Option<(u32, Span)>,
+    pub admin: Option<Ident>,
+    pub nameservers: Vec<(Ident, Option<Addr>)>,
+    pub records: Vec<RecordDecl>,
+    /// `local-ok`: the plan acknowledges a `.local` zone.
+    pub local_ok: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub action: Action,
+    pub sources: Vec<Endpoint>,
+    pub destinations: Vec<Endpoint>,
+    pub services: Vec<ServiceTerm>,
+    pub log: bool,
+    pub comment: Option<String>,
+    pub span: Span,
+}
+
+/// `management bastion -> mgmt : ssh [except h1, h2]`
+#[derive(Debug, Clone)]
+pub struct Management {
+    pub sources: Vec<Endpoint>,
+    pub vlan: Ident,
+    pub services: Vec<ServiceTerm>,
+    pub except: Vec<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum Stmt {
+    Include(Include),
+    Vlan(Vlan),
+    Tier(Tier),
+    Host(Host),
+    Vip(Vip),
+    Service(Service),
+    Network(Network),
+    Router(Router),
+    Zone(Zone),
+    Flow(Flow),
+    Management(Management),
+}
+
+/// One parsed file.
+#[derive(Debug, Clone, Default)]
+pub struct File {
+    pub stmts: Vec<Stmt>,
+}

@@ -1,0 +1,199 @@
+//! Reading plan files and following `include`s. Limits keep hostile input bounded: file size,
+//! include depth and count; directories, devices, invalid UTF-8 and NUL bytes are errors.
+
+use super::ast::{File, Stmt};
+use super::parser;
+use crate::diag::{Diagnostic, FileId, Sources, Span};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub const INCLUDE_CYCLE: &str = "E002";
+pub const INCLUDE_ERROR: &str = "E003";
+pub const BAD_TEXT: &str = "E004";
+
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_INCLUDE_DEPTH: usize = 32;
+pub const MAX_FILES: usize = 4096;
+
+/// Every file of a plan, parsed, in load order (root files first, each followed by what it
+/// includes, depth first).
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: Sources,
+    pub files: Vec<(FileId, File)>,
+    pub diags: Vec<Diagnostic>,
+}
+
+/// Why a root file could not be read at all (exit status 2, not a plan error).
+#[derive(Debug)]
+pub struct LoadError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// Load the plan named by `roots`: each a `.netc` file or a directory of them.
+pub fn load(roots: &[PathBuf]) -> Result<Loaded, LoadError> {
+    let mut loader = Loader { loaded: Loaded::default(), seen: Vec::new(), stack: Vec::new() };
+    for root in roots {
+        let files = if root.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(root)
+                .map_err(|e| LoadError { path: root.clone(), message: e.to_string() })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "netc") && p.is_file())
+                .collect();
+            entries.sort();
+            if entries.is_empty() {
+                return Err(LoadError { path: root.clone(), message: "no .netc files in this directory".into() });
+            }
+            entries
+        } else {
+            vec![root.clone()]
+        };
+        for path in files {
+            match read_text(&path) {
+                Ok(bytes) => loader.add(path.display().to_string(), path, bytes, None),
+                Err(message) => return Err(LoadError { path, message }),
+            }
+        }
+    }
+    Ok(loader.loaded)
+}
+
+struct Loader {
+    loaded: Loaded,
+    /// Canonical paths already loaded: an include of one of them again is skipped.
+    seen: Vec<PathBuf>,
+    /// Canonical paths of the include chain being followed, to find cycles.
+    stack: Vec<PathBuf>,
+}
+
+impl Loader {
+    fn add(&mut self, name: String, path: PathBuf, bytes: Vec<u8>, _from: Option<Span>) {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if self.seen.contains(&canonical) {
+            return;
+        }
+        self.seen.push(canonical.clone());
+        let (text, problem) = decode(bytes);
+        let file = self.loaded.sources.add(name, path.clone(), text);
+        if let Some((offset, message, help)) = problem {
+            let len = self.loaded.sources.file(file).text.len();
+            let span = Span::new(file, offset.min(len), (offset + 1).min(len));
+            self.loaded.diags.push(
+                Diagnostic::error(BAD_TEXT, message).with_primary(span, "here").with_help(help),
+            );
+            return;
+        }
+        let (ast, diags) = parser::parse(file, &self.loaded.sources.file(file).text);
+        self.loaded.diags.extend(diags);
+        let includes: Vec<(String, Span)> = ast
+            .stmts
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Include(i) => Some((i.path.clone(), i.span)),
+                _ => None,
+            })
+            .collect();
+        self.loaded.files.push((file, ast));
+        self.stack.push(canonical);
+        for (rel, span) in includes {
+            self.include(&path, &rel, span);
+        }
+        self.stack.pop();
+    }
+
+    fn include(&mut self, from: &Path, rel: &str, span: Span) {
+        let target = from.parent().unwrap_or(Path::new(".")).join(rel);
+        let err = |message: String, help: &str| {
+            Diagnostic::error(INCLUDE_ERROR, message).with_primary(span, "included here").with_help(help.to_string())
+        };
+        if self.stack.len() >= MAX_INCLUDE_DEPTH {
+            self.loaded.diags.push(err(
+                format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files"),
+                "flatten the include chain",
+            ));
+            return;
+        }
+        if self.loaded.sources.files().len() >= MAX_FILES {
+            self.loaded.diags.push(err(format!("a plan may have at most {MAX_FILES} files"), "merge some files"));
+            return;
+        }
+        let canonical = target.canonicalize().unwrap_or_else(|_| target.clone());
+        if self.stack.contains(&canonical) {
+            let chain: Vec<String> = self
+                .stack
+                .iter()
+                .skip_while(|p| **p != canonical)
+                .map(|p| p.display().to_string())
+                .chain(std::iter::once(canonical.display().to_string()))
+                .collect();
+            self.loaded.diags.push(
+                Diagnostic::error(INCLUDE_CYCLE, format!("include cycle: {}", chain.join(" -> ")))
+                    .with_primary(span, "this include closes the cycle")
+                    .with_help("a file may not include itself, directly or through other files"),
+            );
+            return;
+        }
+        match read_text(&target) {
+            Ok(bytes) => self.add(target.display().to_string(), target, bytes, Some(span)),
+            Err(message) => self.loaded.diags.push(err(
+                format!("cannot include `{rel}`: {message}"),
+                "include paths are relative to the including file",
+            )),
+        }
+    }
+}
+
+fn read_text(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| io_message(&e))?;
+    if meta.is_dir() {
+        return Err("is a directory, not a plan file".into());
+    }
+    if !meta.is_file() {
+        return Err("is not a regular file (a device, socket or pipe)".into());
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!("is larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| io_message(&e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("is larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024));
+    }
+    Ok(bytes)
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+type Problem = Option<(usize, String, &'static str)>;
+
+/// Text of a file, and where it is not plan text (invalid UTF-8, NUL byte).
+fn decode(bytes: Vec<u8>) -> (String, Problem) {
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let problem = text.find('\0').map(|offset| {
+                (offset, "the file contains a NUL byte".to_string(), "plan files are UTF-8 text")
+            });
+            (text, problem)
+        }
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            (text, Some((offset, "the file is not valid UTF-8".to_string(), "save the plan as UTF-8 text")))
+        }
+    }
+}

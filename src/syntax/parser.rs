@@ -1,0 +1,834 @@
+//! Recursive descent over the token stream. Parsing never fails: a statement that does not
+//! parse becomes a diagnostic, the parser skips to the next line at the top level, and goes on.
+
+use super::ast::*;
+use super::lexer::{lex, Tok, Token};
+use crate::diag::{Diagnostic, FileId, Span};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+pub const SYNTAX: &str = "E001";
+
+/// Parse one file's text.
+pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    let tokens = lex(text);
+    let mut parser = Parser {
+        file,
+        tokens,
+        pos: 0,
+        text_len: text.len(),
+        diags: Vec::new(),
+    };
+    let stmts = parser.file();
+    (File { stmts }, parser.diags)
+}
+
+struct Parser {
+    file: FileId,
+    tokens: Vec<Token>,
+    pos: usize,
+    text_len: usize,
+    diags: Vec<Diagnostic>,
+}
+
+type PResult<T> = Result<T, Diagnostic>;
+
+const STATEMENTS: &str =
+    "include, vlan, tier, host, vip, service, network, router, zone, allow, deny, management";
+
+impl Parser {
+    fn file(&mut self) -> Vec<Stmt> {
+        let mut stmts = Vec::new();
+        loop {
+            self.skip_separators();
+            if self.at_end() {
+                break;
+            }
+            match self.statement() {
+                Ok(stmt) => {
+                    if let Err(d) = self.end_of_statement() {
+                        self.diags.push(d);
+                        self.recover();
+                    }
+                    stmts.push(stmt);
+                }
+                Err(d) => {
+                    self.diags.push(d);
+                    self.recover();
+                }
+            }
+        }
+        stmts
+    }
+
+    // ---- token helpers ----
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.tokens.len()
+    }
+
+    fn peek(&self) -> Option<&Tok> {
+        self.tokens.get(self.pos).map(|t| &t.tok)
+    }
+
+    fn peek_word(&self) -> Option<&str> {
+        match self.peek() {
+            Some(Tok::Word(w)) => Some(w.as_str()),
+            _ => None,
+        }
+    }
+
+    fn span_here(&self) -> Span {
+        match self.tokens.get(self.pos) {
+            Some(t) => Span::new(self.file, t.start, t.end),
+            None => Span::new(self.file, self.text_len, self.text_len),
+        }
+    }
+
+    fn prev_end(&self) -> usize {
+        if self.pos == 0 {
+            0
+        } else {
+            self.tokens[self.pos - 1].end
+        }
+    }
+
+    fn span_from(&self, start: usize) -> Span {
+        Span::new(self.file, start, self.prev_end().max(start))
+    }
+
+    fn start(&self) -> usize {
+        self.tokens.get(self.pos).map_or(self.text_len, |t| t.start)
+    }
+
+    fn bump(&mut self) -> Token {
+        let t = self.tokens[self.pos].clone();
+        self.pos += 1;
+        t
+    }
+
+    fn eat(&mut self, tok: &Tok) -> bool {
+        if self.peek() == Some(tok) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn eat_word(&mut self, word: &str) -> bool {
+        if self.peek_word() == Some(word) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn skip_newlines(&mut self) {
+        while matches!(self.peek(), Some(Tok::Newline)) {
+            self.pos += 1;
+        }
+    }
+
+    fn skip_separators(&mut self) {
+        while matches!(self.peek(), Some(Tok::Newline | Tok::Semi)) {
+            self.pos += 1;
+        }
+    }
+
+    fn describe(tok: Option<&Tok>) -> String {
+        match tok {
+            None => "end of file".into(),
+            Some(Tok::Word(w)) => format!("`{w}`"),
+            Some(Tok::Str(_)) => "a string".into(),
+            Some(Tok::LBrace) => "`{`".into(),
+            Some(Tok::RBrace) => "`}`".into(),
+            Some(Tok::Comma) => "`,`".into(),
+            Some(Tok::Semi) => "`;`".into(),
+            Some(Tok::Colon) => "`:`".into(),
+            Some(Tok::Arrow) => "`->`".into(),
+            Some(Tok::Newline) => "end of line".into(),
+            Some(Tok::Bad(c)) => format!("character {c:?}"),
+            Some(Tok::Unterminated) => "an unterminated string".into(),
+        }
+    }
+
+    fn error(&self, expected: &str) -> Diagnostic {
+        let found = Self::describe(self.peek());
+        let mut d = Diagnostic::error(SYNTAX, format!("expected {expected}, found {found}"))
+            .with_primary(self.span_here(), format!("expected {expected}"));
+        d.help = Some(match self.peek() {
+            Some(Tok::Unterminated) => "close the string with `\"` on the same line".into(),
+            Some(Tok::Bad(_)) => {
+                "names use letters, digits, `-`, `_` and `.`; put free text in a \"string\"".into()
+            }
+            _ => format!("see grammar/netc.ebnf for the form of each statement ({STATEMENTS})"),
+        });
+        d
+    }
+
+    /// Skip to the next line at brace depth zero.
+    fn recover(&mut self) {
+        let mut depth = 0i32;
+        while let Some(tok) = self.peek() {
+            match tok {
+                Tok::LBrace => depth += 1,
+                Tok::RBrace => depth -= 1,
+                Tok::Newline if depth <= 0 => {
+                    self.pos += 1;
+                    return;
+                }
+                _ => {}
+            }
+            self.pos += 1;
+        }
+    }
+
+    fn end_of_statement(&mut self) -> PResult<()> {
+        match self.peek() {
+            None | Some(Tok::Newline | Tok::Semi) => Ok(()),
+            _ => Err(self.error("end of line")),
+        }
+    }
+
+    fn word(&mut self, expected: &str) -> PResult<(String, Span)> {
+        match self.peek() {
+            Some(Tok::Word(_)) => {
+                let t = self.bump();
+                let Tok::Word(w) = t.tok else { unreachable!() };
+                Ok((w, Span::new(self.file, t.start, t.end)))
+            }
+            _ => Err(self.error(expected)),
+        }
+    }
+
+    fn ident(&mut self, expected: &str) -> PResult<Ident> {
+        let span = self.span_here();
+        let (name, span2) = self.word(expected)?;
+        if !is_name(&name) {
+            return Err(Diagnostic::error(SYNTAX, format!("`{name}` is not a valid name"))
+                .with_primary(span, format!("expected {expected}"))
+                .with_help("names start with a letter and use letters, digits, `-` and `_`"));
+        }
+        Ok(Ident { name, span: span2 })
+    }
+
+    fn fqdn(&mut self, expected: &str) -> PResult<Ident> {
+        let (name, span) = self.word(expected)?;
+        if !name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*' || c == '@') {
+            return Err(Diagnostic::error(SYNTAX, format!("`{name}` is not a DNS name"))
+                .with_primary(span, format!("expected {expected}")));
+        }
+        Ok(Ident { name, span })
+    }
+
+    fn string(&mut self) -> Option<(String, Span)> {
+        if let Some(Tok::Str(_)) = self.peek() {
+            let t = self.bump();
+            let Tok::Str(s) = t.tok else { unreachable!() };
+            return Some((s, Span::new(self.file, t.start, t.end)));
+        }
+        None
+    }
+
+    fn number(&mut self, expected: &str) -> PResult<(u32, Span)> {
+        let (w, span) = self.word(expected)?;
+        match w.parse::<u32>() {
+            Ok(n) => Ok((n, span)),
+            Err(_) => Err(Diagnostic::error(SYNTAX, format!("`{w}` is not a number"))
+                .with_primary(span, format!("expected {expected}"))),
+        }
+    }
+
+    fn addr(&mut self, expected: &str) -> PResult<Addr> {
+        let (w, span) = self.word(expected)?;
+        match parse_addr(&w) {
+            Some(lit) => Ok(Addr { lit, span }),
+            None => Err(Diagnostic::error(SYNTAX, format!("`{w}` is not an address"))
+                .with_primary(span, format!("expected {expected}"))
+                .with_help("write an address (10.0.0.1), a CIDR (10.0.0.0/24) or a range (10.0.0.10-20)")),
+        }
+    }
+
+    /// A list of items separated by commas; a newline may follow a comma.
+    fn comma_list<T>(&mut self, mut item: impl FnMut(&mut Self) -> PResult<T>) -> PResult<Vec<T>> {
+        let mut items = vec![item(self)?];
+        while self.eat(&Tok::Comma) {
+            self.skip_newlines();
+            items.push(item(self)?);
+        }
+        Ok(items)
+    }
+
+    fn port_spec(&mut self) -> PResult<PortSpec> {
+        let (w, span) = self.word("a protocol and port, like tcp/5432")?;
+        parse_port_spec(&w, span).ok_or_else(|| {
+            Diagnostic::error(SYNTAX, format!("`{w}` is not a protocol and port"))
+                .with_primary(span, "expected tcp/PORT, udp/PORT, a port range or icmp")
+                .with_help("ports are 1-65535: tcp/5432, tcp/4040-4041, udp/123, icmp")
+        })
+    }
+
+    fn service_term(&mut self) -> PResult<ServiceTerm> {
+        let span = self.span_here();
+        match self.peek_word() {
+            Some("any") => {
+                self.pos += 1;
+                Ok(ServiceTerm::Any(span))
+            }
+            Some(w) if looks_like_port(w) => Ok(ServiceTerm::Port(self.port_spec()?)),
+            _ => Ok(ServiceTerm::Named(self.ident("a service name or tcp/PORT")?)),
+        }
+    }
+
+    fn endpoint(&mut self) -> PResult<Endpoint> {
+        match self.peek_word() {
+            Some(w) if looks_like_addr(w) => Ok(Endpoint::Addr(self.addr("an address")?)),
+            _ => Ok(Endpoint::Named(self.ident("a tier, host, vip, network, vlan or address")?)),
+        }
+    }
+
+    fn firewall_kind(&mut self) -> PResult<(FirewallKind, Span)> {
+        let (w, span) = self.word("a firewall kind")?;
+        let kind = match w.as_str() {
+            "nftables" => FirewallKind::Nftables,
+            "firewalld" => FirewallKind::Firewalld,
+            "ufw" => FirewallKind::Ufw,
+            "none" => FirewallKind::None,
+            _ => {
+                return Err(Diagnostic::error(SYNTAX, format!("unknown firewall `{w}`"))
+                    .with_primary(span, "expected nftables, firewalld, ufw or none"))
+            }
+        };
+        Ok((kind, span))
+    }
+
+    /// Items of a declaration, on its line and/or inside one `{ ... }` block.
+    fn items(&mut self, mut item: impl FnMut(&mut Self) -> PResult<bool>) -> PResult<()> {
+        loop {
+            if self.eat(&Tok::LBrace) {
+                loop {
+                    self.skip_separators();
+                    if self.eat(&Tok::RBrace) {
+                        return Ok(());
+                    }
+                    if self.at_end() {
+                        return Err(self.error("`}`"));
+                    }
+                    if !item(self)? {
+                        return Err(self.error("an item of this block or `}`"));
+                    }
+                }
+            }
+            match self.peek() {
+                None | Some(Tok::Newline | Tok::Semi) => return Ok(()),
+                _ => {
+                    if !item(self)? {
+                        return Err(self.error("an item of this declaration or end of line"));
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- statements ----
+
+    fn statement(&mut self) -> PResult<Stmt> {
+        let start = self.start();
+        let keyword = match self.peek_word() {
+            Some(w) => w.to_string(),
+            None => return Err(self.error(&format!("a statement ({STATEMENTS})"))),
+        };
+        self.pos += 1;
+        match keyword.as_str() {
+            "include" => {
+                let Some((path, _)) = self.string() else {
+                    return Err(self.error("a quoted file path"));
+                };
+                Ok(Stmt::Include(Include { path, span: self.span_from(start) }))
+            }
+            "vlan" => self.vlan(start).map(Stmt::Vlan),
+            "tier" => self.tier(start).map(Stmt::Tier),
+            "host" => self.host(start).map(Stmt::Host),
+            "vip" => self.vip(start).map(Stmt::Vip),
+            "service" => {
+                let name = self.ident("a service name")?;
+                let ports = self.comma_list(|p| p.port_spec())?;
+                Ok(Stmt::Service(Service { name, ports, span: self.span_from(start) }))
+            }
+            "network" => {
+                let name = self.ident("a network name")?;
+                let addrs = self.comma_list(|p| p.addr("an address, CIDR or range"))?;
+                let description = self.string().map(|s| s.0);
+                Ok(Stmt::Network(Network { name, addrs, description, span: self.span_from(start) }))
+            }
+            "router" => self.router(start).map(Stmt::Router),
+            "zone" => self.zone(start).map(Stmt::Zone),
+            "allow" | "deny" => {
+                let action = if keyword == "allow" { Action::Allow } else { Action::Deny };
+                self.flow(start, action).map(Stmt::Flow)
+            }
+            "management" => self.management(start).map(Stmt::Management),
+            _ => {
+                self.pos -= 1;
+                let mut d = self.error(&format!("a statement ({STATEMENTS})"));
+                if let Some(best) = crate::names::did_you_mean(&keyword, STATEMENTS.split(", ")) {
+                    d.help = Some(format!("did you mean `{best}`?"));
+                }
+                Err(d)
+            }
+        }
+    }
+
+    fn vlan(&mut self, start: usize) -> PResult<Vlan> {
+        let (id, id_span) = self.number("a VLAN id (1-4094)")?;
+        let name = self.ident("a VLAN name")?;
+        let mut vlan = Vlan {
+            id,
+            id_span,
+            name,
+            mtu: None,
+            vrf: None,
+            subnets: Vec::new(),
+            reserves: Vec::new(),
+            pools: Vec::new(),
+            description: None,
+            span: Span::new(self.file, start, start),
+        };
+        self.items(|p| {
+            let item_start = p.start();
+            if let Some((s, _)) = p.string() {
+                vlan.description = Some(s);
+                return Ok(true);
+            }
+            match p.peek_word() {
+                Some("mtu") => {
+                    p.pos += 1;
+                    vlan.mtu = Some(p.number("an MTU")?);
+                }
+                Some("vrf") => {
+                    p.pos += 1;
+                    vlan.vrf = Some(p.ident("a VRF name")?);
+                }
+                Some("subnet") => {
+                    p.pos += 1;
+                    let net = p.addr("a subnet in CIDR form")?;
+                    let gateway = if p.eat_word("gateway") { Some(p.addr("a gateway address")?) } else { None };
+                    vlan.subnets.push(SubnetDecl { net, gateway, span: p.span_from(item_start) });
+                }
+                Some("reserve") => {
+                    p.pos += 1;
+                    let range = p.addr("an address range")?;
+                    let note = p.string().map(|s| s.0);
+                    vlan.reserves.push(ReserveDecl { range, note, span: p.span_from(item_start) });
+                }
+                Some("pool") => {
+                    p.pos += 1;
+                    let range = p.addr("an address range")?;
+                    if !p.eat_word("for") {
+                        return Err(p.error("`for` and a tier name"));
+                    }
+                    let tier = p.ident("a tier name")?;
+                    vlan.pools.push(PoolDecl { range, tier, span: p.span_from(item_start) });
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        vlan.span = self.span_from(start);
+        Ok(vlan)
+    }
+
+    fn tier(&mut self, start: usize) -> PResult<Tier> {
+        let name = self.ident("a tier name")?;
+        let mut tier = Tier {
+            name,
+            vlans: Vec::new(),
+            firewall: None,
+            domain: None,
+            description: None,
+            span: Span::new(self.file, start, start),
+        };
+        self.items(|p| {
+            if let Some((s, _)) = p.string() {
+                tier.description = Some(s);
+                return Ok(true);
+            }
+            match p.peek_word() {
+                Some("on") => {
+                    p.pos += 1;
+                    tier.vlans = p.comma_list(|p| {
+                        let vlan = p.ident("a VLAN name")?;
+                        let dev = if p.eat_word("dev") { Some(p.ident("an interface name")?) } else { None };
+                        Ok(TierVlan { vlan, dev })
+                    })?;
+                }
+                Some("firewall") => {
+                    p.pos += 1;
+                    tier.firewall = Some(p.firewall_kind()?);
+                }
+                Some("domain") => {
+                    p.pos += 1;
+                    tier.domain = Some(p.fqdn("a DNS domain")?);
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        tier.span = self.span_from(start);
+        Ok(tier)
+    }
+
+    fn host(&mut self, start: usize) -> PResult<Host> {
+        let name = self.ident("a host name")?;
+        if !self.eat_word("in") {
+            return Err(self.error("`in` and the host's tier"));
+        }
+        let tier = self.ident("a tier name")?;
+        let mut host = Host {
+            name,
+            tier,
+            ifaces: Vec::new(),
+            firewall: None,
+            dns: Vec::new(),
+            span: Span::new(self.file, start, start),
+        };
+        self.items(|p| {
+            let item_start = p.start();
+            match p.peek_word() {
+                Some("firewall") => {
+                    p.pos += 1;
+                    host.firewall = Some(p.firewall_kind()?);
+                }
+                Some("dns") => {
+                    p.pos += 1;
+                    host.dns.push(p.fqdn("a DNS name")?);
+                }
+                Some(w) if is_name(w) => {
+                    let vlan = p.ident("a VLAN name")?;
+                    let addr = p.addr("the host's address on this VLAN")?;
+                    let dev = if p.eat_word("dev") { Some(p.ident("an interface name")?) } else { None };
+                    host.ifaces.push(HostIface { vlan, addr, dev, span: p.span_from(item_start) });
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        host.span = self.span_from(start);
+        Ok(host)
+    }
+
+    fn vip(&mut self, start: usize) -> PResult<Vip> {
+        let name = self.ident("a VIP name")?;
+        let addr = self.addr("the virtual address")?;
+        if !self.eat_word("for") {
+            return Err(self.error("`for` and the member hosts"));
+        }
+        let members = self.comma_list(|p| p.ident("a host name"))?;
+        let mut vip = Vip {
+            name,
+            addr,
+            members,
+            vrid: None,
+            check: None,
+            nopreempt: false,
+            dns: Vec::new(),
+            span: Span::new(self.file, start, start),
+        };
+        self.items(|p| {
+            match p.peek_word() {
+                Some("vrid") => {
+                    p.pos += 1;
+                    vip.vrid = Some(p.number("a VRRP router id (1-255)")?);
+                }
+                Some("check") => {
+                    p.pos += 1;
+                    vip.check = Some(match p.string() {
+                        Some((s, span)) => Check::Script(s, span),
+                        None => Check::Port(p.port_spec()?),
+                    });
+                }
+                Some("nopreempt") => {
+                    p.pos += 1;
+                    vip.nopreempt = true;
+                }
+                Some("dns") => {
+                    p.pos += 1;
+                    vip.dns.push(p.fqdn("a DNS name")?);
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        vip.span = self.span_from(start);
+        Ok(vip)
+    }
+
+    fn router(&mut self, start: usize) -> PResult<Router> {
+        let name = self.ident("a router name")?;
+        let mut router = Router { name, ifaces: Vec::new(), upstream: None, span: Span::new(self.file, start, start) };
+        self.items(|p| {
+            let item_start = p.start();
+            match p.peek_word() {
+                Some("upstream") => {
+                    p.pos += 1;
+                    let dev = if p.eat_word("dev") { Some(p.ident("an interface name")?) } else { None };
+                    router.upstream = Some((dev, p.span_from(item_start)));
+                }
+                Some(w) if is_name(w) => {
+                    let vlan = p.ident("a VLAN name")?;
+                    let addr = match p.peek_word() {
+                        Some(w) if looks_like_addr(w) => Some(p.addr("the router's address")?),
+                        _ => None,
+                    };
+                    let dev = if p.eat_word("dev") { Some(p.ident("an interface name")?) } else { None };
+                    router.ifaces.push(RouterIface { vlan, addr, dev, span: p.span_from(item_start) });
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        router.span = self.span_from(start);
+        Ok(router)
+    }
+
+    fn zone(&mut self, start: usize) -> PResult<Zone> {
+        let name = self.fqdn("a zone name")?;
+        let mut zone = Zone {
+            name,
+            ttl: None,
+            admin: None,
+            nameservers: Vec::new(),
+            records: Vec::new(),
+            local_ok: false,
+            span: Span::new(self.file, start, start),
+        };
+        self.items(|p| {
+            let item_start = p.start();
+            match p.peek_word() {
+                Some("ttl") => {
+                    p.pos += 1;
+                    zone.ttl = Some(p.number("a TTL in seconds")?);
+                }
+                Some("admin") => {
+                    p.pos += 1;
+                    zone.admin = Some(p.fqdn("a mailbox like hostmaster@example.com")?);
+                }
+                Some("ns") => {
+                    p.pos += 1;
+                    let ns = p.fqdn("a name server")?;
+                    let addr = match p.peek_word() {
+                        Some(w) if looks_like_addr(w) => Some(p.addr("the name server's address")?),
+                        _ => None,
+                    };
+                    zone.nameservers.push((ns, addr));
+                }
+                Some("local-ok") => {
+                    p.pos += 1;
+                    zone.local_ok = true;
+                }
+                Some("record") => {
+                    p.pos += 1;
+                    let name = p.fqdn("a record name (or @)")?;
+                    let rtype = p.ident("a record type (a, aaaa, cname, txt, srv, mx)")?;
+                    let arity = match rtype.name.to_ascii_lowercase().as_str() {
+                        "a" | "aaaa" | "cname" | "ptr" | "ns" => Some(1),
+                        "mx" => Some(2),
+                        "srv" => Some(4),
+                        "txt" => None,
+                        other => {
+                            return Err(Diagnostic::error(SYNTAX, format!("unknown record type `{other}`"))
+                                .with_primary(rtype.span, "expected a, aaaa, cname, txt, srv or mx"))
+                        }
+                    };
+                    let mut data = Vec::new();
+                    match arity {
+                        Some(n) => {
+                            for _ in 0..n {
+                                data.push(match p.string() {
+                                    Some((s, span)) => RecordData::Str(s, span),
+                                    None => RecordData::Word(p.fqdn("record data")?),
+                                });
+                            }
+                        }
+                        None => {
+                            while let Some((s, span)) = p.string() {
+                                data.push(RecordData::Str(s, span));
+                            }
+                            if data.is_empty() {
+                                return Err(p.error("a quoted TXT string"));
+                            }
+                        }
+                    }
+                    zone.records.push(RecordDecl { name, rtype, data, span: p.span_from(item_start) });
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        zone.span = self.span_from(start);
+        Ok(zone)
+    }
+
+    fn flow(&mut self, start: usize, action: Action) -> PResult<Flow> {
+        let sources = self.comma_list(|p| p.endpoint())?;
+        if !self.eat(&Tok::Arrow) {
+            return Err(self.error("`->` and the destinations"));
+        }
+        self.skip_newlines();
+        let destinations = self.comma_list(|p| p.endpoint())?;
+        if !self.eat(&Tok::Colon) {
+            return Err(self.error("`:` and the services (or `: any`)"));
+        }
+        self.skip_newlines();
+        let services = self.comma_list(|p| p.service_term())?;
+        let mut log = false;
+        let mut comment = None;
+        loop {
+            if self.eat_word("log") {
+                log = true;
+            } else if let Some((s, _)) = self.string() {
+                comment = Some(s);
+            } else {
+                break;
+            }
+        }
+        Ok(Flow { action, sources, destinations, services, log, comment, span: self.span_from(start) })
+    }
+
+    fn management(&mut self, start: usize) -> PResult<Management> {
+        let sources = self.comma_list(|p| p.endpoint())?;
+        if !self.eat(&Tok::Arrow) {
+            return Err(self.error("`->` and the management VLAN"));
+        }
+        let vlan = self.ident("the management VLAN")?;
+        if !self.eat(&Tok::Colon) {
+            return Err(self.error("`:` and the management services"));
+        }
+        let services = self.comma_list(|p| p.service_term())?;
+        let except = if self.eat_word("except") { self.comma_list(|p| p.ident("a host name"))? } else { Vec::new() };
+        Ok(Management { sources, vlan, services, except, span: self.span_from(start) })
+    }
+}
+
+/// Object names: a letter, then letters, digits, `-` and `_`.
+pub fn is_name(w: &str) -> bool {
+    let mut chars = w.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && w.len() <= 63
+}
+
+fn looks_like_addr(w: &str) -> bool {
+    w.starts_with(|c: char| c.is_ascii_digit()) || w.starts_with('.') || w.contains(':')
+}
+
+fn looks_like_port(w: &str) -> bool {
+    let proto = w.split('/').next().unwrap_or("");
+    matches!(proto, "tcp" | "udp" | "icmp")
+}
+
+pub fn parse_port_spec(w: &str, span: Span) -> Option<PortSpec> {
+    let (proto, ports) = match w.split_once('/') {
+        Some((p, rest)) => (p, Some(rest)),
+        None => (w, None),
+    };
+    let proto = match proto {
+        "tcp" => Proto::Tcp,
+        "udp" => Proto::Udp,
+        "icmp" if ports.is_none() => Proto::Icmp,
+        _ => return None,
+    };
+    let ports = match ports {
+        None => None,
+        Some(p) => {
+            let (lo, hi) = match p.split_once('-') {
+                Some((a, b)) => (a.parse::<u16>().ok()?, b.parse::<u16>().ok()?),
+                None => {
+                    let n = p.parse::<u16>().ok()?;
+                    (n, n)
+                }
+            };
+            if lo == 0 || lo > hi {
+                return None;
+            }
+            Some((lo, hi))
+        }
+    };
+    Some(PortSpec { proto, ports, span })
+}
+
+pub fn parse_addr(w: &str) -> Option<AddrLit> {
+    if let Some(rest) = w.strip_prefix('.') {
+        return rest.parse::<u16>().ok().map(AddrLit::Suffix);
+    }
+    if w.contains('/') {
+        return w.parse::<ipnet::IpNet>().ok().map(AddrLit::Net);
+    }
+    if let Ok(a) = w.parse::<IpAddr>() {
+        return Some(AddrLit::Addr(a));
+    }
+    // Ranges: `a-b` where b is a full address or, for IPv4, the last octet.
+    let (lo, hi) = w.split_once('-')?;
+    let lo: IpAddr = lo.parse().ok()?;
+    let hi: IpAddr = match (hi.parse::<IpAddr>(), lo) {
+        (Ok(h), _) => h,
+        (Err(_), IpAddr::V4(l)) => {
+            let last: u8 = hi.parse().ok()?;
+            let o = l.octets();
+            IpAddr::V4(Ipv4Addr::new(o[0], o[1], o[2], last))
+        }
+        (Err(_), IpAddr::V6(l)) => {
+            let last = u16::from_str_radix(hi, 16).ok()?;
+            let mut s = l.segments();
+            s[7] = last;
+            IpAddr::V6(Ipv6Addr::from(s))
+        }
+    };
+    if lo.is_ipv4() != hi.is_ipv4() || hi < lo {
+        return None;
+    }
+    Some(AddrLit::Range(lo, hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> File {
+        let (f, d) = parse(FileId(0), text);
+        assert!(d.is_empty(), "{d:?}");
+        f
+    }
+
+    #[test]
+    fn one_line_declarations() {
+        let f = ok("vlan 22 app-catalog { subnet 10.20.10.0/24 gateway .1 }\n\
+                    tier catalog on app-catalog, mgmt\n\
+                    host pg01 in catalog { app-catalog 10.20.10.11 mgmt 10.10.0.31 firewall firewalld }\n\
+                    vip pg-vip 10.20.10.100 for pg01, pg02 check tcp/5432\n\
+                    service postgres tcp/5432\n\
+                    allow processing, query -> catalog : postgres log \"Spark reads\"\n");
+        assert_eq!(f.stmts.len(), 6);
+        let Stmt::Flow(flow) = &f.stmts[5] else { panic!() };
+        assert_eq!(flow.sources.len(), 2);
+        assert!(flow.log);
+    }
+
+    #[test]
+    fn errors_recover_per_line() {
+        let (f, d) = parse(FileId(0), "vlan x y\nservice a tcp/99999\nservice ok tcp/1\nfrobnicate\n");
+        assert_eq!(d.len(), 3);
+        assert_eq!(f.stmts.len(), 1);
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(
+            parse_addr("10.10.0.11-30"),
+            Some(AddrLit::Range("10.10.0.11".parse().unwrap(), "10.10.0.30".parse().unwrap()))
+        );
+        assert_eq!(parse_addr("10.10.0.30-11"), None);
+        assert_eq!(parse_addr(".1"), Some(AddrLit::Suffix(1)));
+    }
+}
