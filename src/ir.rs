@@ -282,7 +282,7 @@ impl Plan {
             EndpointRef::Router(r) => {
                 Set::from_ranges(self.routers[r].interfaces.iter().map(|i| (space::addr_key(i.addr), space::addr_key(i.addr))))
             }
-            EndpointRef::Internet => Set::full(),
+            EndpointRef::Internet => Set::full().difference(&self.internal_set()),
             EndpointRef::Addresses { first, last } => space::range_set(first, last),
         }
     }

@@ -3,41 +3,36 @@
 use crate::diag::Diagnostic;
 use crate::ir::{FirewallKind, Plan};
 use crate::policy::Policy;
-use crate::space::{self, HBox, Set};
+use crate::reach::{self, Unit};
+use crate::space::{self, Set};
 use crate::topology::Topology;
 
 pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<Diagnostic>) {
     for m in &plan.management {
-        let sources = plan.endpoints_set(&m.sources);
+        let sources: Vec<Unit> = m.sources.iter().flat_map(|e| reach::src_units(plan, &e.target, &e.text)).collect();
         let svc = plan.services_set(&m.services);
         for (h, host) in plan.hosts.iter().enumerate() {
             if m.except.contains(&h) || host.firewall == FirewallKind::None {
                 continue;
             }
             let Some(iface) = host.interfaces.iter().find(|i| i.vlan == m.vlan) else { continue };
-            let dst = space::addr_key(iface.addr);
-            // Sources on the management VLAN reach it directly; others must be routed there.
-            let src = sources.intersect(&if iface.addr.is_ipv4() { space::v4_space() } else { Set::full().difference(&space::v4_space()) });
-            let query = HBox { src: src.clone(), dst: Set::point(dst), svc: svc.clone() };
-            let eval = policy.evaluate(&query);
-            let routed = src.ranges().iter().all(|&(lo, _)| topology.path(Topology::segment_of(plan, lo), Topology::segment_of(plan, dst)).is_some());
-            if eval.is_fully_permitted() && routed {
-                continue;
-            }
+            let dst = Unit { label: host.name.clone(), host: Some(h), addrs: Set::point(space::addr_key(iface.addr)) };
+            let outcomes = reach::evaluate(plan, policy, topology, &sources, std::slice::from_ref(&dst), &svc);
+            let Some(bad) = outcomes.iter().find(|o| !o.fully_permitted()) else { continue };
             let mut diag = Diagnostic::error("E090", format!("management access to `{}` ({}) would be cut off", host.name, iface.addr))
-                .with_primary(m.origin.span, "management path required here")
+                .with_primary(m.origin.span, "management access required here")
                 .with_secondary(host.origin.span, "this host");
-            if let Some((b, deny)) = eval.denied.first() {
+            if bad.path.is_none() {
+                diag.message.push_str(&format!(": no router joins {} to it", bad.src_label));
+            } else if let Some((b, deny)) = bad.eval.denied.first() {
                 diag = diag.with_secondary(plan.flows[*deny].origin.span, "this deny blocks it");
                 if let Some((s, d, v)) = b.sample() {
                     diag.message.push_str(&format!(": {} -> {} {} is denied", space::key_addr(s), space::key_addr(d), space::service_text(&Set::point(v))));
                 }
-            } else if let Some((s, d, v)) = eval.unmatched.first().and_then(|b| b.sample()) {
+            } else if let Some((s, d, v)) = bad.eval.unmatched.first().and_then(|b| b.sample()) {
                 diag.message.push_str(&format!(": no rule allows {} -> {} {}", space::key_addr(s), space::key_addr(d), space::service_text(&Set::point(v))));
-            } else if !routed {
-                diag.message.push_str(": no router joins the management sources to this host");
             }
-            diag = diag.with_help(format!("allow the management sources to `{}` on these services, or list the host in `except`", plan.tiers[host.tier].name));
+            diag = diag.with_help(format!("allow the management sources to `{}` on these services, or add `except {}`", plan.tiers[host.tier].name, host.name));
             diags.push(diag);
         }
     }

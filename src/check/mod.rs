@@ -53,7 +53,7 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
     shadowed_rule::check(plan, &policy, &mut diags);
     redundant_rule::check(plan, &policy, &mut diags);
     overbroad_rule::check(plan, &mut diags);
-    vip_contradiction::check(plan, &policy, &mut diags);
+    vip_contradiction::check(plan, &policy, &topology, &mut diags);
     management_lockout::check(plan, &policy, &topology, &mut diags);
     let errors = prior_errors || diags.iter().any(|d| d.is_error());
     let info = (!errors).then_some(PlanInfo { policy, topology, dns, _private: () });
