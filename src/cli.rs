@@ -38,6 +38,62 @@ pub enum Command {
     },
     /// Explain a diagnostic code (E030, overlapping-subnets); `netc explain` lists them all
     Explain { code: Option<String> },
+    /// Ask `can SRC reach DST on SERVICE`: exit 0 yes or partly, 1 no, 2 bad question
+    Query {
+        plan: PathBuf,
+        /// e.g. 'can processing reach catalog on postgres'
+        question: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+    },
+    /// Every tier, network and the internet that can reach DST, with the services
+    WhoCanReach {
+        plan: PathBuf,
+        dst: String,
+        #[arg(long)]
+        on: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+    },
+    /// Every tier, network and the internet that SRC can reach, with the services
+    WhatCanReach {
+        plan: PathBuf,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        on: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+    },
+    /// The tier by tier table of permitted services
+    Matrix {
+        plan: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: MatrixFormat,
+    },
+    /// The access a change of plan opens and closes
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// Exit 1 when the new plan opens any access (the CI gate)
+        #[arg(long)]
+        fail_on_new_access: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatrixFormat {
+    Text,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,6 +118,11 @@ pub fn run(cli: Cli) -> i32 {
         Command::Check { plan, format } => check(&plan, format),
         Command::Export { plan, format: ExportFormat::Json } => export(&plan),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Query { plan, question, format } => query(&plan, &question, format),
+        Command::WhoCanReach { plan, dst, on, format } => listing(&plan, None, Some(&dst), on.as_deref(), format),
+        Command::WhatCanReach { plan, from, on, format } => listing(&plan, Some(&from), None, on.as_deref(), format),
+        Command::Matrix { plan, format } => matrix(&plan, format),
+        Command::Diff { old, new, fail_on_new_access, format } => diff(&old, &new, fail_on_new_access, format),
     }
 }
 
@@ -168,4 +229,84 @@ fn explain(code: Option<&str>) -> i32 {
             None => usage_error(format!("no diagnostic code `{q}`; `netc explain` lists them")),
         },
     }
+}
+
+fn json_out<T: serde::Serialize>(value: &T) {
+    println!("{}", serde_json::to_string_pretty(value).expect("answers serialize"));
+}
+
+fn query(plan: &std::path::Path, question: &str, format: OutFormat) -> i32 {
+    let (src, dst, svc) = match crate::query::parse_question(question) {
+        Ok(q) => q,
+        Err(e) => return usage_error(e),
+    };
+    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
+        Ok(c) => c,
+        Err(_) => return 2,
+    };
+    let info = checked.info.as_ref().expect("checked plans have info");
+    let answer = match crate::query::ask(&checked.plan, info, &src, &dst, svc.as_deref()) {
+        Ok(a) => a,
+        Err(e) => return usage_error(e),
+    };
+    let explanation = crate::query::explain::explain(&checked.plan, &answer);
+    match format {
+        OutFormat::Json => json_out(&explanation),
+        OutFormat::Text => print!("{}", crate::query::explain::human(&explanation)),
+    }
+    i32::from(answer.verdict == crate::query::Verdict::No)
+}
+
+fn listing(plan: &std::path::Path, from: Option<&str>, to: Option<&str>, on: Option<&str>, format: OutFormat) -> i32 {
+    use crate::query::matrix;
+    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
+        Ok(c) => c,
+        Err(_) => return 2,
+    };
+    let (p, info) = (&checked.plan, checked.info.as_ref().expect("checked plans have info"));
+    let fixed = match crate::query::resolve_target(p, info, from.or(to).unwrap_or_default()) {
+        Ok(t) => (t.text, t.target),
+        Err(e) => return usage_error(e),
+    };
+    let svc = match crate::query::resolve_services(p, on.unwrap_or("any")) {
+        Ok(s) => s.0,
+        Err(e) => return usage_error(e),
+    };
+    let cells: Vec<matrix::Cell> = matrix::endpoints(p)
+        .iter()
+        .map(|other| if from.is_some() { matrix::cell(p, info, &fixed, other, &svc) } else { matrix::cell(p, info, other, &fixed, &svc) })
+        .filter(|c| !c.service_set.is_empty())
+        .collect();
+    match format {
+        OutFormat::Json => json_out(&cells),
+        OutFormat::Text if cells.is_empty() => println!("nothing"),
+        OutFormat::Text => print!("{}", matrix::text(&cells)),
+    }
+    0
+}
+
+fn matrix(plan: &std::path::Path, format: MatrixFormat) -> i32 {
+    use crate::query::matrix;
+    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
+        Ok(c) => c,
+        Err(_) => return 2,
+    };
+    let cells = matrix::matrix(&checked.plan, checked.info.as_ref().expect("checked plans have info"));
+    match format {
+        MatrixFormat::Json => json_out(&cells),
+        MatrixFormat::Csv => print!("{}", matrix::csv(&cells)),
+        MatrixFormat::Text => print!("{}", matrix::text(&cells)),
+    }
+    0
+}
+
+fn diff(old: &std::path::Path, new: &std::path::Path, fail_on_new_access: bool, format: OutFormat) -> i32 {
+    let load_one = |p: &std::path::Path| load(&[p.to_path_buf()], DiagFormat::Human, true);
+    let (Ok(a), Ok(b)) = (load_one(old), load_one(new)) else { return 2 };
+    let d = crate::query::diff::diff(&a.plan, a.info.as_ref().expect("info"), &b.plan, b.info.as_ref().expect("info"));
+    match format {
+        OutFormat::Json => json_out(&d),
+        OutFormat::Text => print!("{}", crate::query::diff::human(&d)),
+    }
+    i32::from(fail_on_new_access && !d.opened.is_empty())
 }

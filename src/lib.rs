@@ -11,6 +11,7 @@ pub mod diag;
 pub mod ir;
 pub mod names;
 pub mod policy;
+pub mod query;
 pub mod reach;
 pub mod render;
 pub mod resolve;

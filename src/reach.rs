@@ -104,9 +104,15 @@ pub fn src_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
     match *target {
         EndpointRef::Tier(t) => plan.tiers[t].hosts.iter().map(|&h| host_unit(plan, h)).collect(),
         EndpointRef::Host(h) => vec![host_unit(plan, h)],
-        EndpointRef::Internet => by_segment(plan, "internet", &Set::full().difference(&plan.internal_set()), true),
+        EndpointRef::Internet => by_segment(plan, "internet", &arbitrary_internet(plan), true),
         _ => by_segment(plan, text, &plan.endpoint_set(target), false),
     }
+}
+
+/// `internet` as a query endpoint: an arbitrary address, outside the plan's subnets and outside
+/// every network the plan names (in rules `internet` also covers the named networks).
+pub fn arbitrary_internet(plan: &Plan) -> Set {
+    (0..plan.networks.len()).fold(plan.endpoint_set(&EndpointRef::Internet), |acc, n| acc.difference(&plan.endpoint_set(&EndpointRef::Network(n))))
 }
 
 pub fn dst_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
@@ -128,7 +134,7 @@ pub fn dst_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
             units
         }
         EndpointRef::Host(h) => host_ifaces(h).collect(),
-        EndpointRef::Internet => by_segment(plan, "internet", &Set::full().difference(&plan.internal_set()), true),
+        EndpointRef::Internet => by_segment(plan, "internet", &arbitrary_internet(plan), true),
         _ => by_segment(plan, text, &plan.endpoint_set(target), false),
     }
 }

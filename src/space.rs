@@ -288,6 +288,9 @@ pub fn service_pieces(set: &Set) -> Vec<(Proto, u16, u16)> {
 }
 
 pub fn service_text(set: &Set) -> String {
+    if *set == all_services() {
+        return "any".into();
+    }
     let parts: Vec<String> = service_pieces(set)
         .into_iter()
         .map(|(proto, lo, hi)| match proto {
@@ -302,6 +305,12 @@ pub fn service_text(set: &Set) -> String {
     } else {
         parts.join(", ")
     }
+}
+
+/// A representative member of an address set.
+pub fn example(set: &Set) -> Option<u128> {
+    let avoid = Set::range(V4_BASE, V4_BASE | 0x00ff_ffff).union(&Set::point(0));
+    set.difference(&avoid).first().or_else(|| set.first())
 }
 
 // ---- boxes ----
@@ -359,9 +368,10 @@ impl HBox {
         out
     }
 
-    /// An example packet of the box: its lowest source, destination and service.
+    /// An example packet of the box: its lowest source, destination and service, skipping
+    /// 0.0.0.0/8 and :: where the box allows (they make confusing examples).
     pub fn sample(&self) -> Option<(u128, u128, u128)> {
-        Some((self.src.first()?, self.dst.first()?, self.svc.first()?))
+        Some((example(&self.src)?, example(&self.dst)?, self.svc.first()?))
     }
 }
 
