@@ -51,6 +51,15 @@ pub struct Sources {
     files: Vec<SourceFile>,
 }
 
+/// The largest char boundary at or before `offset` (clamped to the text).
+fn floor_boundary(text: &str, offset: usize) -> usize {
+    let mut i = offset.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 /// A resolved position, 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Location {
@@ -82,13 +91,13 @@ impl Sources {
 
     pub fn text(&self, span: Span) -> &str {
         let text = &self.file(span.file).text;
-        text.get(span.start as usize..span.end as usize)
-            .unwrap_or("")
+        let (start, end) = (floor_boundary(text, span.start as usize), floor_boundary(text, span.end as usize));
+        &text[start..end.max(start)]
     }
 
     pub fn location(&self, span: Span) -> Location {
         let file = self.file(span.file);
-        let offset = span.start as usize;
+        let offset = floor_boundary(&file.text, span.start as usize);
         let line_idx = match file.line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
@@ -107,6 +116,7 @@ impl Sources {
     /// The whole line(s) a span starts on, without the trailing newline: what a rule "says".
     pub fn line_of(&self, span: Span) -> &str {
         let file = self.file(span.file);
+        let span = Span { start: floor_boundary(&file.text, span.start as usize) as u32, end: floor_boundary(&file.text, span.end as usize) as u32, ..span };
         let start = file.text[..span.start as usize]
             .rfind('\n')
             .map(|i| i + 1)

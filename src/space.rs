@@ -422,7 +422,7 @@ mod tests {
         let lo = addr_key("10.10.0.11".parse().unwrap());
         let hi = addr_key("10.10.0.30".parse().unwrap());
         let cidrs: Vec<String> = range_to_cidrs(lo, hi).iter().map(|c| c.to_string()).collect();
-        assert_eq!(cidrs, ["10.10.0.11/32", "10.10.0.12/30", "10.10.0.16/28", "10.10.0.28/31", "10.10.0.30/32"]);
+        assert_eq!(cidrs, ["10.10.0.11/32", "10.10.0.12/30", "10.10.0.16/29", "10.10.0.24/30", "10.10.0.28/31", "10.10.0.30/32"]);
         let all = range_to_cidrs(addr_key("0.0.0.0".parse().unwrap()), addr_key("255.255.255.255".parse().unwrap()));
         assert_eq!(all[0].to_string(), "0.0.0.0/0");
         assert_eq!(range_to_cidrs(0, u128::MAX)[0].to_string(), "::/0");

@@ -66,6 +66,8 @@ pub struct Explanation {
     pub destination: String,
     pub services: String,
     pub pairs: usize,
+    /// Pairs with a path between them.
+    pub pairs_routed: usize,
     pub pairs_permitted: usize,
     pub groups: Vec<Group>,
     pub near_misses: Vec<String>,
@@ -116,7 +118,7 @@ pub fn explain(plan: &Plan, answer: &Answer) -> Explanation {
         let mut denied: Vec<usize> = p.eval.denied.iter().map(|(_, f)| *f).collect();
         denied.sort();
         denied.dedup();
-        let key = (v as u8, path_text(plan, p).into_iter().filter(|s| s.starts_with("router")).collect(), permitted, denied, !p.unenforced.is_empty(), p.path.is_none());
+        let key = (v as u8, path_text(plan, p), permitted, denied, !p.unenforced.is_empty(), p.path.is_none());
         groups.entry(key).or_default().push(p);
     }
     let mut out_groups = Vec::new();
@@ -167,6 +169,7 @@ pub fn explain(plan: &Plan, answer: &Answer) -> Explanation {
         destination: answer.dst.text.clone(),
         services: answer.services_text.clone(),
         pairs: answer.pairs.len(),
+        pairs_routed: answer.pairs.iter().filter(|p| p.path.is_some()).count(),
         pairs_permitted: answer.pairs.iter().filter(|p| p.fully_permitted()).count(),
         groups: out_groups,
         near_misses: near_misses(plan, answer),
@@ -220,7 +223,12 @@ pub fn human(e: &Explanation) -> String {
         Verdict::No => "NO",
     };
     let _ = writeln!(s, "{}?  {verdict}", e.question);
-    let _ = writeln!(s, "  {} of {} source/destination pairs fully permitted", e.pairs_permitted, e.pairs);
+    let _ = write!(s, "  {} of {} routed source/destination pairs fully permitted", e.pairs_permitted, e.pairs_routed);
+    let unrouted = e.pairs - e.pairs_routed;
+    if unrouted > 0 {
+        let _ = write!(s, "; {unrouted} pair{} without a path", if unrouted == 1 { "" } else { "s" });
+    }
+    s.push('\n');
     for g in &e.groups {
         let v = match g.verdict {
             Verdict::Yes => "permitted",

@@ -117,6 +117,9 @@ pub fn lex(text: &str) -> Vec<Token> {
             // `a->b`: the arrow is never part of a word (a word never starts with it: `punct`
             // takes a leading arrow first).
             let mut word = word.find("->").filter(|&i| i > 0).map_or(word, |i| &word[..i]);
+            if word.len() > 1 && word.ends_with('-') && rest[word.len()..].starts_with('>') {
+                word = &word[..word.len() - 1];
+            }
             // `catalog: postgres`: a trailing colon on a word without other colons.
             let mut colon = false;
             if word.len() > 1 && word.ends_with(':') && word.matches(':').count() == 1 {

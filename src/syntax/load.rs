@@ -83,8 +83,9 @@ impl Loader {
         let (text, problem) = decode(bytes);
         let file = self.loaded.sources.add(name, path.clone(), text);
         if let Some((offset, message, help)) = problem {
-            let len = self.loaded.sources.file(file).text.len();
-            let span = Span::new(file, offset.min(len), (offset + 1).min(len));
+            let text = &self.loaded.sources.file(file).text;
+            let end = text[offset.min(text.len())..].chars().next().map_or(offset, |c| offset + c.len_utf8());
+            let span = Span::new(file, offset.min(text.len()), end.min(text.len()));
             self.loaded.diags.push(
                 Diagnostic::error(BAD_TEXT, message).with_primary(span, "here").with_help(help),
             );

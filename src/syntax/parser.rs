@@ -19,7 +19,13 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         diags: Vec::new(),
     };
     let stmts = parser.file();
-    (File { stmts }, parser.diags)
+    let mut diags = parser.diags;
+    for d in &mut diags {
+        if d.help.is_none() {
+            d.help = Some(format!("see grammar/netc.ebnf for the form of each statement ({STATEMENTS})"));
+        }
+    }
+    (File { stmts }, diags)
 }
 
 struct Parser {
@@ -236,7 +242,8 @@ impl Parser {
         match w.parse::<u32>() {
             Ok(n) => Ok((n, span)),
             Err(_) => Err(Diagnostic::error(SYNTAX, format!("`{w}` is not a number"))
-                .with_primary(span, format!("expected {expected}"))),
+                .with_primary(span, format!("expected {expected}"))
+                .with_help("write a decimal number")),
         }
     }
 

@@ -1,0 +1,93 @@
+//! The header-space engine against a brute-force, packet-by-packet evaluator, on random plans.
+
+use netc::reach::{self, Unit};
+use netc::space::{self, Set};
+use proptest::prelude::*;
+
+/// A small random plan: 3 VLANs, 2-3 tiers, one router with or without upstream, random flows.
+fn plan_text(seed: &[u8]) -> String {
+    let mut it = seed.iter().copied().cycle();
+    let mut next = move || it.next().unwrap_or(0) as usize;
+    let mut s = String::new();
+    for v in 0..3 {
+        s.push_str(&format!("vlan {} v{v} {{ subnet 10.0.{v}.0/28 gateway .1 }}\n", 10 + v));
+    }
+    let routed: Vec<usize> = (0..3).filter(|_| next() % 3 != 0).collect();
+    if !routed.is_empty() {
+        let ifaces: Vec<String> = routed.iter().map(|v| format!("v{v}")).collect();
+        s.push_str(&format!("router r {{ {} {} }}\n", ifaces.join(" "), if next() % 2 == 0 { "upstream" } else { "" }));
+    }
+    let fw = ["nftables", "none", "ufw"];
+    for t in 0..3 {
+        s.push_str(&format!("tier t{t} on v{t}, v{} firewall {}\n", (t + 1) % 3, fw[next() % 3]));
+        for h in 0..1 + next() % 2 {
+            s.push_str(&format!("host h{t}{h} in t{t} {{ v{t} 10.0.{t}.{} v{} 10.0.{}.{} }}\n", 2 + h, (t + 1) % 3, (t + 1) % 3, 8 + t * 2 + h));
+        }
+    }
+    s.push_str("network ext 192.0.2.0/30\nservice web tcp/80-81\n");
+    let ends = ["t0", "t1", "t2", "ext", "internet", "10.0.1.0/29", "h00", "v2"];
+    let svcs = ["web", "tcp/81", "udp/53", "icmp", "any", "tcp/80-90"];
+    for _ in 0..2 + next() % 5 {
+        let action = if next() % 4 == 0 { "deny" } else { "allow" };
+        s.push_str(&format!("{action} {} -> {} : {}\n", ends[next() % ends.len()], ends[next() % ends.len()], svcs[next() % svcs.len()]));
+    }
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    #[test]
+    fn engine_agrees_with_brute_force(seed in proptest::collection::vec(any::<u8>(), 8..40)) {
+        let text = plan_text(&seed);
+        let c = netc::check_text("random.netc", &text);
+        prop_assume!(c.info.is_some());
+        let info = c.info.as_ref().unwrap();
+        let plan = &c.plan;
+        // Every address of the plan, gateways, a free address, and outside addresses.
+        let mut points: Vec<u128> = (0..3).flat_map(|v| [1u128, 2, 3, 5, 8, 9, 10, 11, 12]
+            .map(|h| space::addr_key(format!("10.0.{v}.{h}").parse().unwrap()))).collect();
+        points.extend(["192.0.2.1", "198.51.100.7"].map(|a| space::addr_key(a.parse().unwrap())));
+        let services: Vec<u128> = [("tcp", 79u16), ("tcp", 80), ("tcp", 81), ("tcp", 90), ("udp", 53), ("udp", 54)]
+            .iter().map(|(p, port)| space::service_set(if *p == "tcp" { netc::ir::Proto::Tcp } else { netc::ir::Proto::Udp }, Some((*port, *port))).first().unwrap())
+            .chain(std::iter::once(space::service_set(netc::ir::Proto::Icmp, None).first().unwrap()))
+            .collect();
+        let all = space::all_services();
+        for &s in &points {
+            for &d in &points {
+                if s == d {
+                    continue;
+                }
+                let su = Unit { label: "s".into(), host: None, addrs: Set::point(s) };
+                let du = Unit { label: "d".into(), host: None, addrs: Set::point(d) };
+                let outcome = reach::evaluate_pair(plan, &info.policy, &info.topology, &su, &du, &all).unwrap();
+                for &v in &services {
+                    let engine = outcome.path.is_some() && outcome.permitted().any(|(b, _)| b.contains(s, d, v));
+                    let brute = reach::packet_permitted(plan, &info.policy, &info.topology, s, d, v);
+                    prop_assert_eq!(engine, brute, "plan:\n{}\npacket {} -> {} {}", text, space::key_addr(s), space::key_addr(d), space::service_text(&Set::point(v)));
+                    // The policy's box evaluation against its own per-packet definition.
+                    let eval = info.policy.evaluate(&space::HBox { src: Set::point(s), dst: Set::point(d), svc: Set::point(v) });
+                    prop_assert_eq!(!eval.permitted.is_empty(), info.policy.permits(s, d, v));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parser_and_checker_never_panic(text in "[a-z0-9 ./:{}>,#\"\\n-]{0,200}") {
+        let _ = netc::check_text("fuzz.netc", &text);
+    }
+
+    #[test]
+    fn mutated_plans_never_panic(pos in 0usize..4000, len in 0usize..40, insert in "[ -~\\n]{0,20}") {
+        let base = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/datalyptica/flows.netc")).unwrap();
+        let mut bytes = base.into_bytes();
+        let at = pos.min(bytes.len());
+        let end = (at + len).min(bytes.len());
+        bytes.splice(at..end, insert.bytes());
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let c = netc::check_text("mutated.netc", &text);
+        let _ = netc::render::human(&c.diags, &c.plan.sources, false, 80);
+        let _ = netc::render::json(&c.diags, &c.plan.sources);
+    }
+}

@@ -1,0 +1,28 @@
+//! The one integration test binary: modules by stage, fixtures as data.
+
+mod check;
+mod cli;
+mod docs;
+mod engine;
+mod query;
+
+use std::path::{Path, PathBuf};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Load and check a plan given relative to the repository root (so paths in output are stable).
+pub fn checked(rel: &str) -> netc::Checked {
+    std::env::set_current_dir(root()).expect("cd to the repository");
+    netc::load_and_check(&[PathBuf::from(rel)]).expect("plan loads")
+}
+
+pub fn datalyptica() -> &'static netc::Checked {
+    static PLAN: std::sync::OnceLock<netc::Checked> = std::sync::OnceLock::new();
+    PLAN.get_or_init(|| checked("fixtures/datalyptica"))
+}
+
+pub fn rel(path: &Path) -> String {
+    path.strip_prefix(root()).unwrap_or(path).display().to_string()
+}

@@ -1,0 +1,146 @@
+//! Answers on the Datalyptica plan match the seed's firewall section.
+
+use super::*;
+use netc::query::{ask, explain, Verdict};
+
+fn verdict(q: &str) -> Verdict {
+    let c = datalyptica();
+    let (src, dst, svc) = netc::query::parse_question(q).unwrap();
+    ask(&c.plan, c.info.as_ref().unwrap(), &src, &dst, svc.as_deref()).unwrap().verdict
+}
+
+#[test]
+fn external_to_dmz() {
+    assert_eq!(verdict("can internet reach lb-vip on tcp/443"), Verdict::Yes);
+    assert_eq!(verdict("can internet reach datalyptica.company.com on https"), Verdict::Yes, "by DNS name");
+    assert_eq!(verdict("can internet reach lb-vip on tcp/80"), Verdict::No);
+    assert_eq!(verdict("can internet reach lb-vip on tcp/22"), Verdict::No);
+    assert_eq!(verdict("can admins reach bastion on tcp/22"), Verdict::Yes);
+    assert_eq!(verdict("can internet reach bastion on ssh"), Verdict::No);
+    assert_eq!(verdict("can 192.0.2.7 reach bastion on ssh"), Verdict::No);
+    assert_eq!(verdict("can 198.51.100.9 reach bastion01 on ssh"), Verdict::Yes, "an address inside the admin range");
+}
+
+#[test]
+fn nothing_internal_from_the_internet() {
+    for tier in ["catalog", "coordination", "streaming", "processing", "query", "analytics", "monitoring", "iam"] {
+        assert_eq!(verdict(&format!("can internet reach {tier} on any")), Verdict::No, "{tier}");
+        assert_eq!(verdict(&format!("can admins reach {tier} on any")), Verdict::No, "{tier}");
+    }
+    assert_eq!(verdict("can internet reach lb on tcp/8080"), Verdict::No, "backends are not public");
+}
+
+#[test]
+fn dmz_to_internal_on_application_ports() {
+    assert_eq!(verdict("can lb reach app-query on tcp/8080"), Verdict::Yes);
+    assert_eq!(verdict("can lb reach trino-vip on tcp/8080"), Verdict::Yes);
+    assert_eq!(verdict("can lb reach catalog on postgres"), Verdict::No);
+}
+
+#[test]
+fn application_tiers_reach_postgres() {
+    for tier in ["processing", "query", "analytics", "iam", "catalog"] {
+        assert_eq!(verdict(&format!("can {tier} reach pg-vip on tcp/5432")), Verdict::Yes, "{tier}");
+        assert_eq!(verdict(&format!("can {tier} reach catalog on postgres")), Verdict::Yes, "{tier}");
+    }
+    assert_eq!(verdict("can streaming reach pg-vip on tcp/5432"), Verdict::No);
+    assert_eq!(verdict("can monitoring reach catalog on tcp/5432"), Verdict::No);
+    assert_eq!(verdict("can processing reach pg-vip.catalog.datalyptica.local on postgres"), Verdict::Yes);
+}
+
+#[test]
+fn monitoring_reaches_node_exporter_everywhere() {
+    let c = datalyptica();
+    for host in &c.plan.hosts {
+        assert_eq!(verdict(&format!("can monitoring reach {} on tcp/9100", host.name)), Verdict::Yes, "{}", host.name);
+        assert_eq!(verdict(&format!("can monitoring reach {} on promtail", host.name)), Verdict::Yes, "{}", host.name);
+    }
+    assert_eq!(verdict("can analytics reach catalog on tcp/9100"), Verdict::No);
+}
+
+#[test]
+fn internal_service_matrix() {
+    assert_eq!(verdict("can processing reach streaming on kafka"), Verdict::Yes);
+    assert_eq!(verdict("can streaming reach streaming on tcp/9093"), Verdict::Yes);
+    assert_eq!(verdict("can processing reach streaming on tcp/9093"), Verdict::No);
+    assert_eq!(verdict("can analytics reach redis-vip on redis"), Verdict::Yes);
+    assert_eq!(verdict("can catalog reach coordination on etcd"), Verdict::Yes);
+    assert_eq!(verdict("can query reach coordination on etcd"), Verdict::No);
+    assert_eq!(verdict("can bastion reach mgmt on ssh"), Verdict::Yes);
+    assert_eq!(verdict("can processing reach objstore on s3"), Verdict::Yes);
+    assert_eq!(verdict("can analytics reach objstore on s3"), Verdict::Yes, "routed through core");
+    assert_eq!(verdict("can analytics reach objstore on tcp/22"), Verdict::No, "core filters what it routes");
+}
+
+#[test]
+fn explanations_snapshot() {
+    let c = datalyptica();
+    for (name, q) in [
+        ("postgres_yes", "can processing reach pg-vip on postgres"),
+        ("internet_bastion_no", "can internet reach bastion on ssh"),
+        ("near_miss", "can streaming reach catalog on postgres"),
+        ("lb_vip", "can internet reach lb-vip on https"),
+    ] {
+        let (src, dst, svc) = netc::query::parse_question(q).unwrap();
+        let answer = ask(&c.plan, c.info.as_ref().unwrap(), &src, &dst, svc.as_deref()).unwrap();
+        let e = explain::explain(&c.plan, &answer);
+        insta::assert_snapshot!(name, explain::human(&e));
+    }
+}
+
+#[test]
+fn near_misses_name_the_rule() {
+    let c = datalyptica();
+    let answer = ask(&c.plan, c.info.as_ref().unwrap(), "streaming", "catalog", Some("postgres")).unwrap();
+    let e = explain::explain(&c.plan, &answer);
+    assert_eq!(e.verdict, Verdict::No);
+    assert!(e.near_misses.iter().any(|n| n.contains("accepts tcp/5432 from catalog, processing, query, analytics, iam; not from streaming")), "{:#?}", e.near_misses);
+}
+
+#[test]
+fn bad_questions_are_errors() {
+    let c = datalyptica();
+    let info = c.info.as_ref().unwrap();
+    assert!(netc::query::parse_question("does x reach y").is_err());
+    let e = ask(&c.plan, info, "catalgo", "query", None).err().unwrap();
+    assert!(e.0.contains("did you mean `catalog`"), "{e}");
+    assert!(ask(&c.plan, info, "catalog", "query", Some("postgress")).is_err());
+}
+
+#[test]
+fn matrix_snapshot() {
+    let c = datalyptica();
+    let cells = netc::query::matrix::matrix(&c.plan, c.info.as_ref().unwrap());
+    insta::assert_snapshot!("datalyptica_matrix", netc::query::matrix::text(&cells));
+    let csv = netc::query::matrix::csv(&cells);
+    assert!(csv.starts_with("source,destination,services,partial,unfiltered\n"));
+    assert!(csv.contains("\"internet\",\"lb\",\"tcp/443\",true,false"), "{csv}");
+}
+
+#[test]
+fn diff_finds_new_and_removed_access() {
+    let dir = root().join("target/diff-test");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in std::fs::read_dir(root().join("fixtures/datalyptica")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "netc") {
+            std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let flows = dir.join("flows.netc");
+    let text = std::fs::read_to_string(&flows).unwrap();
+    let text = text.replace("allow processing, query, analytics -> catalog : nessie", "allow processing, query, analytics, streaming -> catalog : nessie");
+    let text = text.replace("allow analytics, iam -> iam : redis\n", "");
+    std::fs::write(&flows, text).unwrap();
+    let old = datalyptica();
+    let new = netc::load_and_check(&[dir.clone()]).unwrap();
+    let d = netc::query::diff::diff(&old.plan, old.info.as_ref().unwrap(), &new.plan, new.info.as_ref().unwrap());
+    let opened: Vec<String> = d.opened.iter().map(|c| format!("{} -> {}: {}", c.src, c.dst, c.services)).collect();
+    let closed: Vec<String> = d.closed.iter().map(|c| format!("{} -> {}: {}", c.src, c.dst, c.services)).collect();
+    assert_eq!(opened, ["streaming -> catalog: tcp/19120"]);
+    assert_eq!(closed, ["analytics -> iam: tcp/6379", "iam -> iam: tcp/6379"]);
+    assert!(d.opened[0].rules[0].text.contains("streaming -> catalog : nessie"));
+    let same = netc::query::diff::diff(&old.plan, old.info.as_ref().unwrap(), &old.plan, old.info.as_ref().unwrap());
+    assert!(same.opened.is_empty() && same.closed.is_empty());
+}
