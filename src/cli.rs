@@ -29,6 +29,18 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "human")]
         format: DiagFormat,
     },
+    /// Compile the plan into configs under --out (or compare with --check)
+    Compile {
+        plan: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Targets to render (default: all)
+        #[arg(long, value_enum, value_delimiter = ',')]
+        target: Vec<crate::targets::TargetKind>,
+        /// Write nothing; exit 1 with a unified diff when --out differs from the plan
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the resolved model
     Export {
         #[arg(required = true)]
@@ -117,6 +129,7 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check { plan, format } => check(&plan, format),
         Command::Export { plan, format: ExportFormat::Json } => export(&plan),
+        Command::Compile { plan, out, target, check } => compile(&plan, &out, &target, check),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Query { plan, question, format } => query(&plan, &question, format),
         Command::WhoCanReach { plan, dst, on, format } => listing(&plan, None, Some(&dst), on.as_deref(), format),
@@ -309,4 +322,35 @@ fn diff(old: &std::path::Path, new: &std::path::Path, fail_on_new_access: bool, 
         OutFormat::Text => print!("{}", crate::query::diff::human(&d)),
     }
     i32::from(fail_on_new_access && !d.opened.is_empty())
+}
+
+fn compile(plan: &[PathBuf], out: &std::path::Path, kinds: &[crate::targets::TargetKind], check_only: bool) -> i32 {
+    let checked = match load(plan, DiagFormat::Human, true) {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
+    let info = checked.info.as_ref().expect("checked plans have info");
+    let kinds = if kinds.is_empty() { crate::targets::TargetKind::all().to_vec() } else { kinds.to_vec() };
+    let files = crate::targets::render(&checked.plan, info, &kinds);
+    if check_only {
+        return match crate::output::check(out, &files) {
+            Ok(diff) if diff.is_empty() => {
+                println!("{}: {} files up to date", out.display(), files.len());
+                0
+            }
+            Ok(diff) => {
+                print!("{diff}");
+                eprintln!("{}: generated configs differ from the plan; run `netc compile` without --check", out.display());
+                1
+            }
+            Err(e) => usage_error(e),
+        };
+    }
+    match crate::output::write(out, &files) {
+        Ok(changed) => {
+            println!("{}: {} files, {changed} changed", out.display(), files.len());
+            0
+        }
+        Err(e) => usage_error(e),
+    }
 }

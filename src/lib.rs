@@ -17,6 +17,8 @@ pub mod render;
 pub mod resolve;
 pub mod space;
 pub mod syntax;
+pub mod targets;
+pub mod output;
 pub mod topology;
 
 use std::path::PathBuf;

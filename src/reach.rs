@@ -171,6 +171,8 @@ pub fn evaluate_pair(plan: &Plan, policy: &Policy, topology: &Topology, src: &Un
     let path = if src_seg == Segment::Upstream && dst_seg == Segment::Upstream { None } else { topology.path(src_seg, dst_seg) };
     let mut enforcers: Vec<Enforcer> = path.iter().flatten().map(|&r| Enforcer::Router(r)).collect();
     let mut managed = Set::empty();
+    // ufw's stock before.rules accept ICMP echo from anywhere, before any user rule.
+    let mut icmp_open = Set::empty();
     for (h, host) in plan.hosts.iter().enumerate() {
         if host.firewall == FirewallKind::None {
             continue;
@@ -179,6 +181,9 @@ pub fn evaluate_pair(plan: &Plan, policy: &Policy, topology: &Topology, src: &Un
         if local.intersects(&dst.addrs) {
             enforcers.push(Enforcer::Host(h));
             managed = managed.union(&local);
+            if host.firewall == FirewallKind::Ufw {
+                icmp_open = icmp_open.union(&local);
+            }
         }
     }
     let query = HBox { src: src_set.clone(), dst: dst.addrs.clone(), svc: svc.clone() };
@@ -196,13 +201,22 @@ pub fn evaluate_pair(plan: &Plan, policy: &Policy, topology: &Topology, src: &Un
         None => outcome.eval.unmatched = vec![query],
         Some(routers) if !routers.is_empty() => outcome.eval = policy.evaluate(&query),
         Some(_) => {
-            let enforced = dst.addrs.intersect(&managed);
+            let icmp = space::service_set(crate::ir::Proto::Icmp, None);
+            let ufw = dst.addrs.intersect(&managed).intersect(&icmp_open);
+            let enforced = dst.addrs.intersect(&managed).difference(&ufw);
             let open = dst.addrs.difference(&managed);
-            if !enforced.is_empty() {
-                outcome.eval = policy.evaluate(&HBox { dst: enforced, ..query.clone() });
+            let mut boxes = vec![HBox { dst: enforced, ..query.clone() }, HBox { dst: ufw.clone(), svc: svc.difference(&icmp), ..query.clone() }];
+            boxes.retain(|b| !b.is_empty());
+            for b in boxes {
+                let e = policy.evaluate(&b);
+                outcome.eval.permitted.extend(e.permitted);
+                outcome.eval.denied.extend(e.denied);
+                outcome.eval.unmatched.extend(e.unmatched);
             }
-            if !open.is_empty() {
-                outcome.unenforced.push(HBox { dst: open, ..query });
+            for b in [HBox { dst: open, ..query.clone() }, HBox { dst: ufw, svc: svc.intersect(&icmp), ..query }] {
+                if !b.is_empty() {
+                    outcome.unenforced.push(b);
+                }
             }
         }
     }
@@ -227,7 +241,10 @@ pub fn packet_permitted(plan: &Plan, policy: &Policy, topology: &Topology, src: 
         return false;
     }
     let Some(routers) = topology.path(a, b) else { return false };
+    let is_icmp = space::service_set(crate::ir::Proto::Icmp, None).contains(svc);
     let enforced = !routers.is_empty()
-        || plan.hosts.iter().enumerate().any(|(h, host)| host.firewall != FirewallKind::None && plan.host_local_set(h).contains(dst));
+        || plan.hosts.iter().enumerate().any(|(h, host)| {
+            host.firewall != FirewallKind::None && !(is_icmp && host.firewall == FirewallKind::Ufw) && plan.host_local_set(h).contains(dst)
+        });
     !enforced || policy.permits(src, dst, svc)
 }

@@ -5,6 +5,7 @@ mod cli;
 mod docs;
 mod engine;
 mod query;
+mod targets;
 
 use std::path::{Path, PathBuf};
 

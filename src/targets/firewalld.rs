@@ -1,0 +1,135 @@
+//! firewalld: per host, one zone `netc` bound to the host's interfaces with target DROP, one
+//! ipset per source, and rich rules. Rich rules are ordered by priority only, so the plan's
+//! meaning (deny wins whatever the order) is kept by giving every deny a negative priority
+//! (they run before anything else of the zone) and every allow priority 0.
+
+use super::hostrules::{self, host_rules};
+use super::{flow_ref, flow_text, header, OutputFile, Target};
+use crate::check::PlanInfo;
+use crate::ir::{Action, FirewallKind, Plan, Proto};
+use crate::space;
+use askama::Template;
+use std::path::PathBuf;
+
+pub struct Firewalld;
+
+/// ipset names are limited to 31 bytes by the kernel.
+pub const MAX_IPSET_NAME: usize = 31;
+
+impl Target for Firewalld {
+    fn name(&self) -> &'static str {
+        "firewalld"
+    }
+
+    fn render(&self, plan: &Plan, _info: &PlanInfo) -> Vec<OutputFile> {
+        let mut files = Vec::new();
+        for (h, host) in plan.hosts.iter().enumerate().filter(|(_, h)| h.firewall == FirewallKind::Firewalld) {
+            let dir = format!("firewalld/{}", host.name);
+            let rules = host_rules(plan, h);
+            for s in hostrules::sources(&rules) {
+                let name = ipset_name(&s.name);
+                let view = IpsetView {
+                    header: header(plan, &format!("firewalld ipset of host {}", host.name), "").trim_end().replace('\n', " "),
+                    short: name.clone(),
+                    description: super::safe_text(&s.text),
+                    inet6: !s.name.ends_with("_v4"),
+                    entries: s.set.ranges().iter().flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi)).map(|n| n.to_string()).collect(),
+                };
+                files.push(OutputFile { path: PathBuf::from(format!("{dir}/ipsets/{name}.xml")), contents: view.render().expect("template renders") });
+            }
+            let mut views = Vec::new();
+            for r in &rules {
+                let pieces: Vec<Option<(Proto, u16, u16)>> = match &r.services {
+                    None => vec![None],
+                    Some(p) => p.iter().map(|&x| Some(x)).collect(),
+                };
+                for dst in r.dst.ranges().iter().flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi)) {
+                    for svc in &pieces {
+                        let (port, protocol) = match *svc {
+                            None => (None, None),
+                            Some((Proto::Icmp, _, _)) => (None, Some(if r.v4 { "icmp" } else { "ipv6-icmp" })),
+                            Some((p, 0, 65535)) => (None, Some(p.name())),
+                            Some((p, lo, hi)) => (Some((if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }, p.name())), None),
+                        };
+                        views.push(RichRule {
+                            comment: xml_comment(&format!("{}  {}", flow_ref(plan, r.flow), flow_text(plan, r.flow))),
+                            family: if r.v4 { "ipv4" } else { "ipv6" },
+                            priority: if r.action == Action::Deny { -100 } else { 0 },
+                            ipset: ipset_name(&r.source.name),
+                            destination: if dst.prefix_len() == dst.max_prefix_len() { dst.addr().to_string() } else { dst.to_string() },
+                            port: port.as_ref().map(|p| p.0.clone()),
+                            port_protocol: port.map(|p| p.1),
+                            protocol,
+                            log: r.log.then(|| format!("netc {} ", super::quoted_ascii(&plan.flows[r.flow].origin.file_line(), 100))),
+                            verdict: if r.action == Action::Allow { "accept" } else { "drop" },
+                        });
+                    }
+                }
+            }
+            let mut interfaces: Vec<String> = host.interfaces.iter().map(|i| i.dev.clone()).collect();
+            interfaces.sort();
+            interfaces.dedup();
+            let zone = ZoneView {
+                header: header(plan, &format!("firewalld zone of host {}, tier {}", host.name, plan.tiers[host.tier].name), "").trim_end().replace('\n', " "),
+                description: super::safe_text(&format!("netc: the plan's flows to host {}", host.name)),
+                interfaces,
+                rules: views,
+            };
+            files.push(OutputFile { path: PathBuf::from(format!("{dir}/zones/netc.xml")), contents: zone.render().expect("template renders") });
+        }
+        files
+    }
+}
+
+/// `netc-` and the source name, shortened with a stable hash when too long.
+pub fn ipset_name(source: &str) -> String {
+    let full = format!("netc-{}", source.replace('_', "-"));
+    if full.len() <= MAX_IPSET_NAME {
+        return full;
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(full.as_bytes());
+    let tag: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{tag}", &full[..MAX_IPSET_NAME - 7])
+}
+
+/// Text inside `<!-- -->`: no `--`, no control characters (askama does not escape comments).
+fn xml_comment(s: &str) -> String {
+    let mut out = super::safe_text(s);
+    while out.contains("--") {
+        out = out.replace("--", "- -");
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+struct RichRule {
+    comment: String,
+    family: &'static str,
+    priority: i32,
+    ipset: String,
+    destination: String,
+    port: Option<String>,
+    port_protocol: Option<&'static str>,
+    protocol: Option<&'static str>,
+    log: Option<String>,
+    verdict: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "firewalld/zone.xml")]
+struct ZoneView {
+    header: String,
+    description: String,
+    interfaces: Vec<String>,
+    rules: Vec<RichRule>,
+}
+
+#[derive(Template)]
+#[template(path = "firewalld/ipset.xml")]
+struct IpsetView {
+    header: String,
+    short: String,
+    description: String,
+    inet6: bool,
+    entries: Vec<String>,
+}

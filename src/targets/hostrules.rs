@@ -1,0 +1,87 @@
+//! What a host's firewall must do, independent of the firewall's syntax: for each flow that
+//! matches the host's own addresses, the rule restricted to them. Denies come first (deny
+//! wins), then allows, each in plan order; everything else is dropped. This is exactly the
+//! plan's policy for packets to the host (see `policy`).
+
+use crate::ir::{Action, EndpointRef, Plan, Proto};
+use crate::space::{self, Set};
+
+/// A named source of a rule (a tier, a network...), or literal addresses.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Source {
+    /// `tier_processing`, `net_admins`, `internet`, or `addr_10_0_0_0_24`.
+    pub name: String,
+    pub text: String,
+    pub set: Set,
+}
+
+#[derive(Debug, Clone)]
+pub struct HostRule {
+    pub flow: usize,
+    pub action: Action,
+    pub log: bool,
+    pub v4: bool,
+    pub source: Source,
+    /// The host's addresses this rule is for (of the rule's family).
+    pub dst: Set,
+    /// `None`: every protocol and port.
+    pub services: Option<Vec<(Proto, u16, u16)>>,
+}
+
+pub fn family(v4: bool) -> Set {
+    if v4 {
+        space::v4_space()
+    } else {
+        Set::full().difference(&space::v4_space())
+    }
+}
+
+/// A name for an endpoint, usable as an identifier in every target.
+pub fn source_name(plan: &Plan, target: &EndpointRef, text: &str) -> String {
+    let clean = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect::<String>();
+    match *target {
+        EndpointRef::Tier(i) => format!("tier_{}", clean(&plan.tiers[i].name)),
+        EndpointRef::Host(i) => format!("host_{}", clean(&plan.hosts[i].name)),
+        EndpointRef::Vip(i) => format!("vip_{}", clean(&plan.vips[i].name)),
+        EndpointRef::Network(i) => format!("net_{}", clean(&plan.networks[i].name)),
+        EndpointRef::Vlan(i) => format!("vlan_{}", clean(&plan.vlans[i].name)),
+        EndpointRef::Router(i) => format!("router_{}", clean(&plan.routers[i].name)),
+        EndpointRef::Internet => "internet".into(),
+        EndpointRef::Addresses { .. } => format!("addr_{}", clean(text)),
+    }
+}
+
+pub fn host_rules(plan: &Plan, host: usize) -> Vec<HostRule> {
+    let local = plan.host_local_set(host);
+    let mut rules = Vec::new();
+    for action in [Action::Deny, Action::Allow] {
+        for (f, flow) in plan.flows.iter().enumerate().filter(|(_, f)| f.action == action) {
+            let dst = plan.endpoints_set(&flow.destinations).intersect(&local);
+            if dst.is_empty() {
+                continue;
+            }
+            let svc = plan.services_set(&flow.services);
+            let services = (svc != space::all_services()).then(|| space::service_pieces(&svc));
+            for ep in &flow.sources {
+                let src = plan.endpoint_set(&ep.target);
+                for v4 in [true, false] {
+                    let (src, dst) = (src.intersect(&family(v4)), dst.intersect(&family(v4)));
+                    if src.is_empty() || dst.is_empty() {
+                        continue;
+                    }
+                    let source = Source { name: format!("{}_{}", source_name(plan, &ep.target, &ep.text), if v4 { "v4" } else { "v6" }), text: ep.text.clone(), set: src };
+                    rules.push(HostRule { flow: f, action, log: flow.log, v4, source, dst, services: services.clone() });
+                }
+            }
+        }
+    }
+    rules
+}
+
+/// The distinct sources of a list of rules, by name, sorted.
+pub fn sources(rules: &[HostRule]) -> Vec<Source> {
+    let mut out: Vec<Source> = rules.iter().map(|r| r.source.clone()).collect();
+    out.sort();
+    out.dedup_by(|a, b| a.name == b.name);
+    out
+}
