@@ -2,8 +2,10 @@
 
 mod check;
 mod cli;
+mod daemons;
 mod docs;
 mod engine;
+mod packets;
 mod query;
 mod targets;
 
