@@ -128,14 +128,41 @@ pub fn main() -> i32 {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check { plan, format } => check(&plan, format),
-        Command::Export { plan, format: ExportFormat::Json } => export(&plan),
-        Command::Compile { plan, out, target, check } => compile(&plan, &out, &target, check),
+        Command::Export {
+            plan,
+            format: ExportFormat::Json,
+        } => export(&plan),
+        Command::Compile {
+            plan,
+            out,
+            target,
+            check,
+        } => compile(&plan, &out, &target, check),
         Command::Explain { code } => explain(code.as_deref()),
-        Command::Query { plan, question, format } => query(&plan, &question, format),
-        Command::WhoCanReach { plan, dst, on, format } => listing(&plan, None, Some(&dst), on.as_deref(), format),
-        Command::WhatCanReach { plan, from, on, format } => listing(&plan, Some(&from), None, on.as_deref(), format),
+        Command::Query {
+            plan,
+            question,
+            format,
+        } => query(&plan, &question, format),
+        Command::WhoCanReach {
+            plan,
+            dst,
+            on,
+            format,
+        } => listing(&plan, None, Some(&dst), on.as_deref(), format),
+        Command::WhatCanReach {
+            plan,
+            from,
+            on,
+            format,
+        } => listing(&plan, Some(&from), None, on.as_deref(), format),
         Command::Matrix { plan, format } => matrix(&plan, format),
-        Command::Diff { old, new, fail_on_new_access, format } => diff(&old, &new, fail_on_new_access, format),
+        Command::Diff {
+            old,
+            new,
+            fail_on_new_access,
+            format,
+        } => diff(&old, &new, fail_on_new_access, format),
     }
 }
 
@@ -144,7 +171,10 @@ fn color_stderr() -> bool {
 }
 
 fn width() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
 }
 
 fn usage_error(message: impl std::fmt::Display) -> i32 {
@@ -154,9 +184,18 @@ fn usage_error(message: impl std::fmt::Display) -> i32 {
 
 /// Load and check a plan, printing its diagnostics to stderr. `Err(status)` when it cannot be
 /// used (status 2: unreadable, 1: plan errors).
-pub fn load(plan: &[PathBuf], format: DiagFormat, quiet_warnings: bool) -> Result<crate::Checked, i32> {
+pub fn load(
+    plan: &[PathBuf],
+    format: DiagFormat,
+    quiet_warnings: bool,
+) -> Result<crate::Checked, i32> {
     let checked = crate::load_and_check(plan).map_err(usage_error)?;
-    let shown: Vec<crate::diag::Diagnostic> = checked.diags.iter().filter(|d| d.is_error() || !quiet_warnings).cloned().collect();
+    let shown: Vec<crate::diag::Diagnostic> = checked
+        .diags
+        .iter()
+        .filter(|d| d.is_error() || !quiet_warnings)
+        .cloned()
+        .collect();
     match format {
         DiagFormat::Json => {
             if !shown.is_empty() {
@@ -165,7 +204,10 @@ pub fn load(plan: &[PathBuf], format: DiagFormat, quiet_warnings: bool) -> Resul
         }
         DiagFormat::Human => {
             if !shown.is_empty() {
-                eprint!("{}", render::human(&shown, &checked.plan.sources, color_stderr(), width()));
+                eprint!(
+                    "{}",
+                    render::human(&shown, &checked.plan.sources, color_stderr(), width())
+                );
             }
         }
     }
@@ -186,10 +228,19 @@ fn check(plan: &[PathBuf], format: DiagFormat) -> i32 {
     let mut out = std::io::stdout().lock();
     match format {
         DiagFormat::Json => {
-            let _ = writeln!(out, "{}", render::json(&checked.diags, &checked.plan.sources));
+            let _ = writeln!(
+                out,
+                "{}",
+                render::json(&checked.diags, &checked.plan.sources)
+            );
         }
         DiagFormat::Human => {
-            let text = render::human(&checked.diags, &checked.plan.sources, color_stderr(), width());
+            let text = render::human(
+                &checked.diags,
+                &checked.plan.sources,
+                color_stderr(),
+                width(),
+            );
             eprint!("{text}");
             let p = &checked.plan;
             let _ = writeln!(
@@ -218,7 +269,10 @@ fn export(plan: &[PathBuf]) -> i32 {
         "plan": checked.plan,
         "dns_records": info.dns,
     });
-    println!("{}", serde_json::to_string_pretty(&value).expect("model serializes"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&value).expect("model serializes")
+    );
     0
 }
 
@@ -239,13 +293,18 @@ fn explain(code: Option<&str>) -> i32 {
                 println!("{} {} ({sev}): {}\n\n{}", c.code, c.name, c.summary, c.doc);
                 0
             }
-            None => usage_error(format!("no diagnostic code `{q}`; `netc explain` lists them")),
+            None => usage_error(format!(
+                "no diagnostic code `{q}`; `netc explain` lists them"
+            )),
         },
     }
 }
 
 fn json_out<T: serde::Serialize>(value: &T) {
-    println!("{}", serde_json::to_string_pretty(value).expect("answers serialize"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("answers serialize")
+    );
 }
 
 fn query(plan: &std::path::Path, question: &str, format: OutFormat) -> i32 {
@@ -270,13 +329,22 @@ fn query(plan: &std::path::Path, question: &str, format: OutFormat) -> i32 {
     i32::from(answer.verdict == crate::query::Verdict::No)
 }
 
-fn listing(plan: &std::path::Path, from: Option<&str>, to: Option<&str>, on: Option<&str>, format: OutFormat) -> i32 {
+fn listing(
+    plan: &std::path::Path,
+    from: Option<&str>,
+    to: Option<&str>,
+    on: Option<&str>,
+    format: OutFormat,
+) -> i32 {
     use crate::query::matrix;
     let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
         Ok(c) => c,
         Err(_) => return 2,
     };
-    let (p, info) = (&checked.plan, checked.info.as_ref().expect("checked plans have info"));
+    let (p, info) = (
+        &checked.plan,
+        checked.info.as_ref().expect("checked plans have info"),
+    );
     let fixed = match crate::query::resolve_target(p, info, from.or(to).unwrap_or_default()) {
         Ok(t) => (t.text, t.target),
         Err(e) => return usage_error(e),
@@ -287,7 +355,13 @@ fn listing(plan: &std::path::Path, from: Option<&str>, to: Option<&str>, on: Opt
     };
     let cells: Vec<matrix::Cell> = matrix::endpoints(p)
         .iter()
-        .map(|other| if from.is_some() { matrix::cell(p, info, &fixed, other, &svc) } else { matrix::cell(p, info, other, &fixed, &svc) })
+        .map(|other| {
+            if from.is_some() {
+                matrix::cell(p, info, &fixed, other, &svc)
+            } else {
+                matrix::cell(p, info, other, &fixed, &svc)
+            }
+        })
         .filter(|c| !c.service_set.is_empty())
         .collect();
     match format {
@@ -304,7 +378,10 @@ fn matrix(plan: &std::path::Path, format: MatrixFormat) -> i32 {
         Ok(c) => c,
         Err(_) => return 2,
     };
-    let cells = matrix::matrix(&checked.plan, checked.info.as_ref().expect("checked plans have info"));
+    let cells = matrix::matrix(
+        &checked.plan,
+        checked.info.as_ref().expect("checked plans have info"),
+    );
     match format {
         MatrixFormat::Json => json_out(&cells),
         MatrixFormat::Csv => print!("{}", matrix::csv(&cells)),
@@ -313,10 +390,22 @@ fn matrix(plan: &std::path::Path, format: MatrixFormat) -> i32 {
     0
 }
 
-fn diff(old: &std::path::Path, new: &std::path::Path, fail_on_new_access: bool, format: OutFormat) -> i32 {
+fn diff(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    fail_on_new_access: bool,
+    format: OutFormat,
+) -> i32 {
     let load_one = |p: &std::path::Path| load(&[p.to_path_buf()], DiagFormat::Human, true);
-    let (Ok(a), Ok(b)) = (load_one(old), load_one(new)) else { return 2 };
-    let d = crate::query::diff::diff(&a.plan, a.info.as_ref().expect("info"), &b.plan, b.info.as_ref().expect("info"));
+    let (Ok(a), Ok(b)) = (load_one(old), load_one(new)) else {
+        return 2;
+    };
+    let d = crate::query::diff::diff(
+        &a.plan,
+        a.info.as_ref().expect("info"),
+        &b.plan,
+        b.info.as_ref().expect("info"),
+    );
     match format {
         OutFormat::Json => json_out(&d),
         OutFormat::Text => print!("{}", crate::query::diff::human(&d)),
@@ -324,13 +413,22 @@ fn diff(old: &std::path::Path, new: &std::path::Path, fail_on_new_access: bool, 
     i32::from(fail_on_new_access && !d.opened.is_empty())
 }
 
-fn compile(plan: &[PathBuf], out: &std::path::Path, kinds: &[crate::targets::TargetKind], check_only: bool) -> i32 {
+fn compile(
+    plan: &[PathBuf],
+    out: &std::path::Path,
+    kinds: &[crate::targets::TargetKind],
+    check_only: bool,
+) -> i32 {
     let checked = match load(plan, DiagFormat::Human, true) {
         Ok(c) => c,
         Err(status) => return status,
     };
     let info = checked.info.as_ref().expect("checked plans have info");
-    let kinds = if kinds.is_empty() { crate::targets::TargetKind::all().to_vec() } else { kinds.to_vec() };
+    let kinds = if kinds.is_empty() {
+        crate::targets::TargetKind::all().to_vec()
+    } else {
+        kinds.to_vec()
+    };
     let files = crate::targets::render(&checked.plan, info, &kinds);
     if check_only {
         return match crate::output::check(out, &files) {
@@ -348,7 +446,11 @@ fn compile(plan: &[PathBuf], out: &std::path::Path, kinds: &[crate::targets::Tar
     }
     match crate::output::write(out, &files) {
         Ok(changed) => {
-            println!("{}: {} files, {changed} changed", out.display(), files.len());
+            println!(
+                "{}: {} files, {changed} changed",
+                out.display(),
+                files.len()
+            );
             0
         }
         Err(e) => usage_error(e),

@@ -15,12 +15,19 @@ pub struct Code {
 
 pub fn find(query: &str) -> Option<&'static Code> {
     let q = query.trim().trim_start_matches("netc::");
-    ALL.iter().find(|c| c.code.eq_ignore_ascii_case(q) || c.name == q)
+    ALL.iter()
+        .find(|c| c.code.eq_ignore_ascii_case(q) || c.name == q)
 }
 
 macro_rules! code {
     ($code:literal, $name:literal, $sev:ident, $summary:literal, $doc:literal) => {
-        Code { code: $code, name: $name, severity: Severity::$sev, summary: $summary, doc: $doc }
+        Code {
+            code: $code,
+            name: $name,
+            severity: Severity::$sev,
+            summary: $summary,
+            doc: $doc,
+        }
     };
 }
 

@@ -91,7 +91,10 @@ impl Sources {
 
     pub fn text(&self, span: Span) -> &str {
         let text = &self.file(span.file).text;
-        let (start, end) = (floor_boundary(text, span.start as usize), floor_boundary(text, span.end as usize));
+        let (start, end) = (
+            floor_boundary(text, span.start as usize),
+            floor_boundary(text, span.end as usize),
+        );
         &text[start..end.max(start)]
     }
 
@@ -116,7 +119,11 @@ impl Sources {
     /// The whole line(s) a span starts on, without the trailing newline: what a rule "says".
     pub fn line_of(&self, span: Span) -> &str {
         let file = self.file(span.file);
-        let span = Span { start: floor_boundary(&file.text, span.start as usize) as u32, end: floor_boundary(&file.text, span.end as usize) as u32, ..span };
+        let span = Span {
+            start: floor_boundary(&file.text, span.start as usize) as u32,
+            end: floor_boundary(&file.text, span.end as usize) as u32,
+            ..span
+        };
         let start = file.text[..span.start as usize]
             .rfind('\n')
             .map(|i| i + 1)
@@ -242,7 +249,10 @@ impl JsonDiagnostic {
     pub fn new(diag: &Diagnostic, sources: &Sources) -> JsonDiagnostic {
         let label = |l: &Label, primary: bool| JsonLabel {
             location: sources.location(l.span),
-            end: sources.location(Span { start: l.span.end, ..l.span }),
+            end: sources.location(Span {
+                start: l.span.end,
+                ..l.span
+            }),
             text: sources.text(l.span).to_string(),
             message: l.message.clone(),
             primary,

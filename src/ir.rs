@@ -21,7 +21,12 @@ pub struct Origin {
 impl Origin {
     pub fn new(span: Span, sources: &Sources) -> Origin {
         let loc = sources.location(span);
-        Origin { span, file: loc.file, line: loc.line, column: loc.column }
+        Origin {
+            span,
+            file: loc.file,
+            line: loc.line,
+            column: loc.column,
+        }
     }
 
     pub fn file_line(&self) -> String {
@@ -154,7 +159,10 @@ pub struct PortRange {
 
 impl PortRange {
     pub fn set(&self) -> Set {
-        space::service_set(self.proto, Some((self.first, self.last)).filter(|_| self.proto != Proto::Icmp))
+        space::service_set(
+            self.proto,
+            Some((self.first, self.last)).filter(|_| self.proto != Proto::Icmp),
+        )
     }
 }
 
@@ -273,15 +281,21 @@ impl Plan {
             EndpointRef::Tier(t) => self.tier_set(t),
             EndpointRef::Host(h) => self.host_set(h),
             EndpointRef::Vip(v) => Set::point(space::addr_key(self.vips[v].addr)),
-            EndpointRef::Network(n) => {
-                Set::from_ranges(self.networks[n].ranges.iter().map(|&(a, b)| (space::addr_key(a), space::addr_key(b))))
-            }
-            EndpointRef::Vlan(v) => {
-                self.vlans[v].subnets.iter().fold(Set::empty(), |acc, &s| acc.union(&space::net_set(&self.subnets[s].net)))
-            }
-            EndpointRef::Router(r) => {
-                Set::from_ranges(self.routers[r].interfaces.iter().map(|i| (space::addr_key(i.addr), space::addr_key(i.addr))))
-            }
+            EndpointRef::Network(n) => Set::from_ranges(
+                self.networks[n]
+                    .ranges
+                    .iter()
+                    .map(|&(a, b)| (space::addr_key(a), space::addr_key(b))),
+            ),
+            EndpointRef::Vlan(v) => self.vlans[v].subnets.iter().fold(Set::empty(), |acc, &s| {
+                acc.union(&space::net_set(&self.subnets[s].net))
+            }),
+            EndpointRef::Router(r) => Set::from_ranges(
+                self.routers[r]
+                    .interfaces
+                    .iter()
+                    .map(|i| (space::addr_key(i.addr), space::addr_key(i.addr))),
+            ),
             EndpointRef::Internet => Set::full().difference(&self.internal_set()),
             EndpointRef::Addresses { first, last } => space::range_set(first, last),
         }
@@ -314,20 +328,24 @@ impl Plan {
 
     pub fn service_ref_set(&self, svc: &ServiceRef) -> Set {
         match svc {
-            ServiceRef::Named { service } => {
-                self.services[*service].ports.iter().fold(Set::empty(), |acc, p| acc.union(&p.set()))
-            }
+            ServiceRef::Named { service } => self.services[*service]
+                .ports
+                .iter()
+                .fold(Set::empty(), |acc, p| acc.union(&p.set())),
             ServiceRef::Ports { range } => range.set(),
             ServiceRef::Any => space::all_services(),
         }
     }
 
     pub fn endpoints_set(&self, eps: &[Endpoint]) -> Set {
-        eps.iter().fold(Set::empty(), |acc, e| acc.union(&self.endpoint_set(&e.target)))
+        eps.iter().fold(Set::empty(), |acc, e| {
+            acc.union(&self.endpoint_set(&e.target))
+        })
     }
 
     pub fn services_set(&self, svcs: &[ServiceRef]) -> Set {
-        svcs.iter().fold(Set::empty(), |acc, s| acc.union(&self.service_ref_set(s)))
+        svcs.iter()
+            .fold(Set::empty(), |acc, s| acc.union(&self.service_ref_set(s)))
     }
 
     /// Every address a host answers on: its interfaces and the VIPs it may hold.
@@ -351,11 +369,18 @@ impl Plan {
         if let Some(vip) = self.vips.iter().find(|v| space::addr_key(v.addr) == k) {
             return format!("vip {}", vip.name);
         }
-        if let Some(r) = self.routers.iter().find(|r| r.interfaces.iter().any(|i| space::addr_key(i.addr) == k)) {
+        if let Some(r) = self
+            .routers
+            .iter()
+            .find(|r| r.interfaces.iter().any(|i| space::addr_key(i.addr) == k))
+        {
             return format!("router {}", r.name);
         }
         for n in &self.networks {
-            if n.ranges.iter().any(|&(a, b)| (space::addr_key(a)..=space::addr_key(b)).contains(&k)) {
+            if n.ranges
+                .iter()
+                .any(|&(a, b)| (space::addr_key(a)..=space::addr_key(b)).contains(&k))
+            {
                 return format!("network {}", n.name);
             }
         }
@@ -377,7 +402,9 @@ impl Plan {
 
     /// Every address inside a subnet of the plan.
     pub fn internal_set(&self) -> Set {
-        self.subnets.iter().fold(Set::empty(), |acc, s| acc.union(&space::net_set(&s.net)))
+        self.subnets
+            .iter()
+            .fold(Set::empty(), |acc, s| acc.union(&space::net_set(&s.net)))
     }
 
     pub fn flow_box(&self, flow: &Flow) -> space::HBox {

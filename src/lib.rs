@@ -10,6 +10,7 @@ pub mod codes;
 pub mod diag;
 pub mod ir;
 pub mod names;
+pub mod output;
 pub mod policy;
 pub mod query;
 pub mod reach;
@@ -18,7 +19,6 @@ pub mod resolve;
 pub mod space;
 pub mod syntax;
 pub mod targets;
-pub mod output;
 pub mod topology;
 
 use std::path::PathBuf;
@@ -40,14 +40,20 @@ impl Checked {
 /// Run the front and middle of the pipeline on the plan made of `roots` (files or directories).
 pub fn load_and_check(roots: &[PathBuf]) -> Result<Checked, syntax::load::LoadError> {
     let loaded = syntax::load(roots)?;
-    let name = roots.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
+    let name = roots
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
     Ok(check_loaded(name, loaded))
 }
 
 /// The same from text, for tests and the fuzzer: one file named `name`.
 pub fn check_text(name: &str, text: &str) -> Checked {
     let mut loaded = syntax::Loaded::default();
-    let file = loaded.sources.add(name.to_string(), PathBuf::from(name), text.to_string());
+    let file = loaded
+        .sources
+        .add(name.to_string(), PathBuf::from(name), text.to_string());
     let (ast, diags) = syntax::parser::parse(file, text);
     loaded.files.push((file, ast));
     loaded.diags = diags;

@@ -1,7 +1,10 @@
 //! Small helpers about names shared by the front end and the checks.
 
 /// The closest candidate to `name`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::levenshtein(name, c), c))
@@ -31,7 +34,10 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("catalgo", ["catalog", "query"]), Some("catalog"));
+        assert_eq!(
+            did_you_mean("catalgo", ["catalog", "query"]),
+            Some("catalog")
+        );
         assert_eq!(did_you_mean("zzz", ["catalog", "query"]), None);
     }
 

@@ -24,19 +24,35 @@ impl std::fmt::Display for OutputError {
 pub fn validate(files: &[OutputFile]) -> Result<(), OutputError> {
     let mut seen = BTreeSet::new();
     for f in files {
-        let plain = f.path.components().all(|c| matches!(c, Component::Normal(_)));
+        let plain = f
+            .path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)));
         if !plain || f.path.as_os_str().is_empty() {
-            return Err(OutputError(format!("refusing to write `{}`: not a plain relative path", f.path.display())));
+            return Err(OutputError(format!(
+                "refusing to write `{}`: not a plain relative path",
+                f.path.display()
+            )));
         }
         for part in f.path.iter() {
             let s = part.to_string_lossy();
             let stem = s.split('.').next().unwrap_or("").to_ascii_uppercase();
-            if ["CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "LPT1", "LPT2"].contains(&stem.as_str()) {
-                return Err(OutputError(format!("refusing to write `{}`: `{s}` is a reserved device name", f.path.display())));
+            if [
+                "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "LPT1", "LPT2",
+            ]
+            .contains(&stem.as_str())
+            {
+                return Err(OutputError(format!(
+                    "refusing to write `{}`: `{s}` is a reserved device name",
+                    f.path.display()
+                )));
             }
         }
         if !seen.insert(f.path.to_string_lossy().to_lowercase()) {
-            return Err(OutputError(format!("two generated files differ only by case: `{}`; rename one of the objects", f.path.display())));
+            return Err(OutputError(format!(
+                "two generated files differ only by case: `{}`; rename one of the objects",
+                f.path.display()
+            )));
         }
     }
     Ok(())
@@ -44,15 +60,26 @@ pub fn validate(files: &[OutputFile]) -> Result<(), OutputError> {
 
 fn check_dir(out: &Path) -> Result<(), OutputError> {
     match std::fs::symlink_metadata(out) {
-        Ok(m) if m.file_type().is_symlink() => Err(OutputError(format!("{}: the output directory is a symbolic link; give its target instead", out.display()))),
-        Ok(m) if !m.is_dir() => Err(OutputError(format!("{}: exists and is not a directory", out.display()))),
+        Ok(m) if m.file_type().is_symlink() => Err(OutputError(format!(
+            "{}: the output directory is a symbolic link; give its target instead",
+            out.display()
+        ))),
+        Ok(m) if !m.is_dir() => Err(OutputError(format!(
+            "{}: exists and is not a directory",
+            out.display()
+        ))),
         _ => Ok(()),
     }
 }
 
 fn previous(out: &Path) -> Vec<PathBuf> {
     std::fs::read_to_string(out.join(MANIFEST))
-        .map(|t| t.lines().map(PathBuf::from).filter(|p| p.components().all(|c| matches!(c, Component::Normal(_)))).collect())
+        .map(|t| {
+            t.lines()
+                .map(PathBuf::from)
+                .filter(|p| p.components().all(|c| matches!(c, Component::Normal(_))))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -74,13 +101,21 @@ pub fn write(out: &Path, files: &[OutputFile]) -> Result<usize, OutputError> {
         for part in f.path.parent().into_iter().flat_map(|p| p.iter()) {
             cur.push(part);
             if std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink()) {
-                return Err(OutputError(format!("{}: is a symbolic link inside the output directory", cur.display())));
+                return Err(OutputError(format!(
+                    "{}: is a symbolic link inside the output directory",
+                    cur.display()
+                )));
             }
         }
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let tmp = dir.join(format!(".{}.netc-tmp", path.file_name().unwrap_or_default().to_string_lossy()));
+        let tmp = dir.join(format!(
+            ".{}.netc-tmp",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ));
         let mut file = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
-        file.write_all(f.contents.as_bytes()).and_then(|_| file.sync_all()).map_err(|e| io(&tmp, e))?;
+        file.write_all(f.contents.as_bytes())
+            .and_then(|_| file.sync_all())
+            .map_err(|e| io(&tmp, e))?;
         drop(file);
         std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
         changed += 1;
@@ -92,9 +127,14 @@ pub fn write(out: &Path, files: &[OutputFile]) -> Result<usize, OutputError> {
             changed += 1;
         }
     }
-    let manifest: String = files.iter().map(|f| format!("{}\n", f.path.display())).collect();
+    let manifest: String = files
+        .iter()
+        .map(|f| format!("{}\n", f.path.display()))
+        .collect();
     let tmp = out.join(format!("{MANIFEST}.netc-tmp"));
-    std::fs::write(&tmp, manifest).and_then(|_| std::fs::rename(&tmp, out.join(MANIFEST))).map_err(|e| io(out, e))?;
+    std::fs::write(&tmp, manifest)
+        .and_then(|_| std::fs::rename(&tmp, out.join(MANIFEST)))
+        .map_err(|e| io(out, e))?;
     Ok(changed)
 }
 
@@ -109,13 +149,22 @@ pub fn check(out: &Path, files: &[OutputFile]) -> Result<String, OutputError> {
         if old != f.contents {
             let name = f.path.display().to_string();
             let text = similar::TextDiff::from_lines(&old, &f.contents);
-            diff.push_str(&text.unified_diff().context_radius(3).header(&format!("a/{name}"), &format!("b/{name}")).to_string());
+            diff.push_str(
+                &text
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&format!("a/{name}"), &format!("b/{name}"))
+                    .to_string(),
+            );
         }
     }
     let now: BTreeSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
     for old in previous(out) {
         if !now.contains(old.as_path()) && out.join(&old).exists() {
-            diff.push_str(&format!("--- a/{0}\n+++ /dev/null\n(would be removed: the plan no longer generates {0})\n", old.display()));
+            diff.push_str(&format!(
+                "--- a/{0}\n+++ /dev/null\n(would be removed: the plan no longer generates {0})\n",
+                old.display()
+            ));
         }
     }
     Ok(diff)

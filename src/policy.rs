@@ -48,7 +48,8 @@ impl Policy {
 
     /// The per-packet definition, used as the reference by tests.
     pub fn permits(&self, src: u128, dst: u128, svc: u128) -> bool {
-        self.allows.iter().any(|(_, b)| b.contains(src, dst, svc)) && !self.denies.iter().any(|(_, b)| b.contains(src, dst, svc))
+        self.allows.iter().any(|(_, b)| b.contains(src, dst, svc))
+            && !self.denies.iter().any(|(_, b)| b.contains(src, dst, svc))
     }
 
     pub fn evaluate(&self, query: &HBox) -> Evaluation {

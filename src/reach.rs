@@ -47,11 +47,16 @@ pub struct PairOutcome {
 impl PairOutcome {
     /// Every permitted piece, with the allow rule that permits it (None: nothing enforces).
     pub fn permitted(&self) -> impl Iterator<Item = (&HBox, Option<usize>)> {
-        self.eval.permitted.iter().map(|(b, f)| (b, Some(*f))).chain(self.unenforced.iter().map(|b| (b, None)))
+        self.eval
+            .permitted
+            .iter()
+            .map(|(b, f)| (b, Some(*f)))
+            .chain(self.unenforced.iter().map(|b| (b, None)))
     }
 
     pub fn permitted_services(&self) -> Set {
-        self.permitted().fold(Set::empty(), |acc, (b, _)| acc.union(&b.svc))
+        self.permitted()
+            .fold(Set::empty(), |acc, (b, _)| acc.union(&b.svc))
     }
 
     pub fn fully_permitted(&self) -> bool {
@@ -85,7 +90,14 @@ fn by_segment(plan: &Plan, label: &str, set: &Set, external_only: bool) -> Vec<U
         }
         rest = rest.difference(&part);
         if !external_only {
-            units.push((s, Unit { label: format!("{label} in {}", plan.vlans[plan.subnets[s].vlan].name), host: None, addrs: part }));
+            units.push((
+                s,
+                Unit {
+                    label: format!("{label} in {}", plan.vlans[plan.subnets[s].vlan].name),
+                    host: None,
+                    addrs: part,
+                },
+            ));
         }
     }
     units.sort_by_key(|(s, _)| *s);
@@ -93,8 +105,16 @@ fn by_segment(plan: &Plan, label: &str, set: &Set, external_only: bool) -> Vec<U
     for v4 in [true, false] {
         let part = rest.intersect(&family(v4));
         if !part.is_empty() {
-            let where_ = if external_only { String::new() } else { " outside the plan".to_string() };
-            units.push(Unit { label: format!("{label}{where_}{}", if v4 { "" } else { " (IPv6)" }), host: None, addrs: part });
+            let where_ = if external_only {
+                String::new()
+            } else {
+                " outside the plan".to_string()
+            };
+            units.push(Unit {
+                label: format!("{label}{where_}{}", if v4 { "" } else { " (IPv6)" }),
+                host: None,
+                addrs: part,
+            });
         }
     }
     units
@@ -102,7 +122,11 @@ fn by_segment(plan: &Plan, label: &str, set: &Set, external_only: bool) -> Vec<U
 
 pub fn src_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
     match *target {
-        EndpointRef::Tier(t) => plan.tiers[t].hosts.iter().map(|&h| host_unit(plan, h)).collect(),
+        EndpointRef::Tier(t) => plan.tiers[t]
+            .hosts
+            .iter()
+            .map(|&h| host_unit(plan, h))
+            .collect(),
         EndpointRef::Host(h) => vec![host_unit(plan, h)],
         EndpointRef::Internet => by_segment(plan, "internet", &arbitrary_internet(plan), true),
         _ => by_segment(plan, text, &plan.endpoint_set(target), false),
@@ -112,7 +136,9 @@ pub fn src_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
 /// `internet` as a query endpoint: an arbitrary address, outside the plan's subnets and outside
 /// every network the plan names (in rules `internet` also covers the named networks).
 pub fn arbitrary_internet(plan: &Plan) -> Set {
-    (0..plan.networks.len()).fold(plan.endpoint_set(&EndpointRef::Internet), |acc, n| acc.difference(&plan.endpoint_set(&EndpointRef::Network(n))))
+    (0..plan.networks.len()).fold(plan.endpoint_set(&EndpointRef::Internet), |acc, n| {
+        acc.difference(&plan.endpoint_set(&EndpointRef::Network(n)))
+    })
 }
 
 pub fn dst_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
@@ -125,10 +151,18 @@ pub fn dst_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
     };
     match *target {
         EndpointRef::Tier(t) => {
-            let mut units: Vec<Unit> = plan.tiers[t].hosts.iter().flat_map(|&h| host_ifaces(h)).collect();
+            let mut units: Vec<Unit> = plan.tiers[t]
+                .hosts
+                .iter()
+                .flat_map(|&h| host_ifaces(h))
+                .collect();
             for v in &plan.vips {
                 if !v.members.is_empty() && v.members.iter().all(|&m| plan.hosts[m].tier == t) {
-                    units.push(Unit { label: format!("vip {} {}", v.name, v.addr), host: None, addrs: Set::point(space::addr_key(v.addr)) });
+                    units.push(Unit {
+                        label: format!("vip {} {}", v.name, v.addr),
+                        host: None,
+                        addrs: Set::point(space::addr_key(v.addr)),
+                    });
                 }
             }
             units
@@ -140,7 +174,11 @@ pub fn dst_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
 }
 
 fn host_unit(plan: &Plan, h: usize) -> Unit {
-    Unit { label: plan.hosts[h].name.clone(), host: Some(h), addrs: plan.host_set(h) }
+    Unit {
+        label: plan.hosts[h].name.clone(),
+        host: Some(h),
+        addrs: plan.host_set(h),
+    }
 }
 
 /// The address host `h` sends from towards `dst` (a key), if it has one of that family.
@@ -157,7 +195,14 @@ pub fn source_address(plan: &Plan, h: usize, dst: u128) -> Option<u128> {
 
 /// Evaluate every packet from `src` to `dst` on `svc`. `None` when the pair is meaningless:
 /// the same host, or nothing of the destination's address family on the source side.
-pub fn evaluate_pair(plan: &Plan, policy: &Policy, topology: &Topology, src: &Unit, dst: &Unit, svc: &Set) -> Option<PairOutcome> {
+pub fn evaluate_pair(
+    plan: &Plan,
+    policy: &Policy,
+    topology: &Topology,
+    src: &Unit,
+    dst: &Unit,
+    svc: &Set,
+) -> Option<PairOutcome> {
     if src.host.is_some() && src.host == dst.host {
         return None;
     }
@@ -167,9 +212,20 @@ pub fn evaluate_pair(plan: &Plan, policy: &Policy, topology: &Topology, src: &Un
         None => src.addrs.intersect(&family(space::is_v4_key(dst_first))),
     };
     let src_first = src_set.first()?;
-    let (src_seg, dst_seg) = (Topology::segment_of(plan, src_first), Topology::segment_of(plan, dst_first));
-    let path = if src_seg == Segment::Upstream && dst_seg == Segment::Upstream { None } else { topology.path(src_seg, dst_seg) };
-    let mut enforcers: Vec<Enforcer> = path.iter().flatten().map(|&r| Enforcer::Router(r)).collect();
+    let (src_seg, dst_seg) = (
+        Topology::segment_of(plan, src_first),
+        Topology::segment_of(plan, dst_first),
+    );
+    let path = if src_seg == Segment::Upstream && dst_seg == Segment::Upstream {
+        None
+    } else {
+        topology.path(src_seg, dst_seg)
+    };
+    let mut enforcers: Vec<Enforcer> = path
+        .iter()
+        .flatten()
+        .map(|&r| Enforcer::Router(r))
+        .collect();
     let mut managed = Set::empty();
     // ufw's stock before.rules accept ICMP echo from anywhere, before any user rule.
     let mut icmp_open = Set::empty();
@@ -186,7 +242,11 @@ pub fn evaluate_pair(plan: &Plan, policy: &Policy, topology: &Topology, src: &Un
             }
         }
     }
-    let query = HBox { src: src_set.clone(), dst: dst.addrs.clone(), svc: svc.clone() };
+    let query = HBox {
+        src: src_set.clone(),
+        dst: dst.addrs.clone(),
+        svc: svc.clone(),
+    };
     let mut outcome = PairOutcome {
         src_label: src.label.clone(),
         dst_label: dst.label.clone(),
@@ -205,7 +265,17 @@ pub fn evaluate_pair(plan: &Plan, policy: &Policy, topology: &Topology, src: &Un
             let ufw = dst.addrs.intersect(&managed).intersect(&icmp_open);
             let enforced = dst.addrs.intersect(&managed).difference(&ufw);
             let open = dst.addrs.difference(&managed);
-            let mut boxes = vec![HBox { dst: enforced, ..query.clone() }, HBox { dst: ufw.clone(), svc: svc.difference(&icmp), ..query.clone() }];
+            let mut boxes = vec![
+                HBox {
+                    dst: enforced,
+                    ..query.clone()
+                },
+                HBox {
+                    dst: ufw.clone(),
+                    svc: svc.difference(&icmp),
+                    ..query.clone()
+                },
+            ];
             boxes.retain(|b| !b.is_empty());
             for b in boxes {
                 let e = policy.evaluate(&b);
@@ -213,7 +283,17 @@ pub fn evaluate_pair(plan: &Plan, policy: &Policy, topology: &Topology, src: &Un
                 outcome.eval.denied.extend(e.denied);
                 outcome.eval.unmatched.extend(e.unmatched);
             }
-            for b in [HBox { dst: open, ..query.clone() }, HBox { dst: ufw, svc: svc.intersect(&icmp), ..query }] {
+            for b in [
+                HBox {
+                    dst: open,
+                    ..query.clone()
+                },
+                HBox {
+                    dst: ufw,
+                    svc: svc.intersect(&icmp),
+                    ..query
+                },
+            ] {
                 if !b.is_empty() {
                     outcome.unenforced.push(b);
                 }
@@ -224,7 +304,14 @@ pub fn evaluate_pair(plan: &Plan, policy: &Policy, topology: &Topology, src: &Un
 }
 
 /// Every pair outcome between two endpoints.
-pub fn evaluate(plan: &Plan, policy: &Policy, topology: &Topology, src: &[Unit], dst: &[Unit], svc: &Set) -> Vec<PairOutcome> {
+pub fn evaluate(
+    plan: &Plan,
+    policy: &Policy,
+    topology: &Topology,
+    src: &[Unit],
+    dst: &[Unit],
+    svc: &Set,
+) -> Vec<PairOutcome> {
     let mut out = Vec::new();
     for s in src {
         for d in dst {
@@ -235,16 +322,30 @@ pub fn evaluate(plan: &Plan, policy: &Policy, topology: &Topology, src: &[Unit],
 }
 
 /// The per-packet reference: is this one packet permitted? Used to check the engine.
-pub fn packet_permitted(plan: &Plan, policy: &Policy, topology: &Topology, src: u128, dst: u128, svc: u128) -> bool {
-    let (a, b) = (Topology::segment_of(plan, src), Topology::segment_of(plan, dst));
+pub fn packet_permitted(
+    plan: &Plan,
+    policy: &Policy,
+    topology: &Topology,
+    src: u128,
+    dst: u128,
+    svc: u128,
+) -> bool {
+    let (a, b) = (
+        Topology::segment_of(plan, src),
+        Topology::segment_of(plan, dst),
+    );
     if a == Segment::Upstream && b == Segment::Upstream {
         return false;
     }
-    let Some(routers) = topology.path(a, b) else { return false };
+    let Some(routers) = topology.path(a, b) else {
+        return false;
+    };
     let is_icmp = space::service_set(crate::ir::Proto::Icmp, None).contains(svc);
     let enforced = !routers.is_empty()
         || plan.hosts.iter().enumerate().any(|(h, host)| {
-            host.firewall != FirewallKind::None && !(is_icmp && host.firewall == FirewallKind::Ufw) && plan.host_local_set(h).contains(dst)
+            host.firewall != FirewallKind::None
+                && !(is_icmp && host.firewall == FirewallKind::Ufw)
+                && plan.host_local_set(h).contains(dst)
         });
     !enforced || policy.permits(src, dst, svc)
 }

@@ -41,7 +41,10 @@ impl miette::Diagnostic for Report {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.diag.help.as_ref().map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
+        self.diag
+            .help
+            .as_ref()
+            .map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -60,13 +63,18 @@ impl miette::Diagnostic for Report {
         if self.related.is_empty() {
             None
         } else {
-            Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+            ))
         }
     }
 }
 
 fn labeled(label: &Label, primary: bool) -> LabeledSpan {
-    let span = (label.span.start as usize, (label.span.end - label.span.start) as usize);
+    let span = (
+        label.span.start as usize,
+        (label.span.end - label.span.start) as usize,
+    );
     if primary {
         LabeledSpan::new_primary_with_span(Some(label.message.clone()), span)
     } else {
@@ -76,7 +84,12 @@ fn labeled(label: &Label, primary: bool) -> LabeledSpan {
 
 fn report(diag: &Diagnostic, sources: &Sources) -> Report {
     let Some(primary) = &diag.primary else {
-        return Report { diag: diag.clone(), source: None, labels: Vec::new(), related: Vec::new() };
+        return Report {
+            diag: diag.clone(),
+            source: None,
+            labels: Vec::new(),
+            related: Vec::new(),
+        };
     };
     let file = sources.file(primary.span.file);
     let mut labels = vec![labeled(primary, true)];
@@ -113,8 +126,14 @@ fn report(diag: &Diagnostic, sources: &Sources) -> Report {
 
 /// Human rendering; `color` only when writing to a terminal that wants it.
 pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool, width: usize) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(width).with_links(false);
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(width)
+        .with_links(false);
     let mut out = String::new();
     for d in diags {
         let r = report(d, sources);
@@ -125,7 +144,10 @@ pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool, width: usize)
 }
 
 pub fn json(diags: &[Diagnostic], sources: &Sources) -> String {
-    let items: Vec<JsonDiagnostic> = diags.iter().map(|d| JsonDiagnostic::new(d, sources)).collect();
+    let items: Vec<JsonDiagnostic> = diags
+        .iter()
+        .map(|d| JsonDiagnostic::new(d, sources))
+        .collect();
     serde_json::to_string_pretty(&items).expect("diagnostics serialize")
 }
 
@@ -134,5 +156,9 @@ pub fn summary(diags: &[Diagnostic]) -> String {
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
 }

@@ -40,7 +40,11 @@ const RESERVED: &[&str] = &["internet", "any"];
 
 /// Resolve every loaded file into one plan.
 pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
-    let Loaded { sources, files, diags } = loaded;
+    let Loaded {
+        sources,
+        files,
+        diags,
+    } = loaded;
     let stmts: Vec<&Stmt> = files.iter().flat_map(|(_, f)| f.stmts.iter()).collect();
     let mut r = Resolver {
         sources: &sources,
@@ -66,7 +70,9 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
     };
     r.declare(&stmts);
     r.build(&stmts);
-    let Resolver { mut plan, diags, .. } = r;
+    let Resolver {
+        mut plan, diags, ..
+    } = r;
     plan.sources = sources;
     (plan, diags)
 }
@@ -135,7 +141,8 @@ impl<'a> Resolver<'a> {
             }
             let idx = self.counts[kind as usize];
             self.counts[kind as usize] += 1;
-            self.symbols.insert(ident.name.clone(), (kind, idx, ident.span));
+            self.symbols
+                .insert(ident.name.clone(), (kind, idx, ident.span));
         }
     }
 
@@ -144,15 +151,22 @@ impl<'a> Resolver<'a> {
         match self.symbols.get(&ident.name) {
             Some(&(kind, ordinal, _)) if kinds.contains(&kind) => {
                 // Objects dropped for their own errors resolve to nothing, silently.
-                self.built[kind as usize].get(ordinal).copied().flatten().map(|idx| (kind, idx))
+                self.built[kind as usize]
+                    .get(ordinal)
+                    .copied()
+                    .flatten()
+                    .map(|idx| (kind, idx))
             }
             Some(&(kind, _, decl)) => {
                 let expected: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
                 self.diags.push(
-                    Diagnostic::error("E012", format!("`{}` is a {}, not {what}", ident.name, kind.name()))
-                        .with_primary(ident.span, format!("expected {}", expected.join(" or ")))
-                        .with_secondary(decl, format!("`{}` is declared here", ident.name))
-                        .with_help(format!("use the name of a {}", expected.join(" or "))),
+                    Diagnostic::error(
+                        "E012",
+                        format!("`{}` is a {}, not {what}", ident.name, kind.name()),
+                    )
+                    .with_primary(ident.span, format!("expected {}", expected.join(" or ")))
+                    .with_secondary(decl, format!("`{}` is declared here", ident.name))
+                    .with_help(format!("use the name of a {}", expected.join(" or "))),
                 );
                 None
             }
@@ -167,7 +181,10 @@ impl<'a> Resolver<'a> {
                 sorted.sort();
                 let help = match did_you_mean(&ident.name, sorted.iter().copied()) {
                     Some(best) => format!("did you mean `{best}`?"),
-                    None => format!("declare it, or check the spelling against the plan's {}s", kinds[0].name()),
+                    None => format!(
+                        "declare it, or check the spelling against the plan's {}s",
+                        kinds[0].name()
+                    ),
                 };
                 self.diags.push(
                     Diagnostic::error("E011", format!("`{}` is not defined", ident.name))
@@ -180,7 +197,11 @@ impl<'a> Resolver<'a> {
     }
 
     fn invalid(&mut self, span: Span, message: String, label: &str, help: &str) {
-        self.diags.push(Diagnostic::error("E013", message).with_primary(span, label).with_help(help));
+        self.diags.push(
+            Diagnostic::error("E013", message)
+                .with_primary(span, label)
+                .with_help(help),
+        );
     }
 
     fn build(&mut self, stmts: &[&Stmt]) {
@@ -254,7 +275,12 @@ impl<'a> Resolver<'a> {
         }
         if let Some((mtu, span)) = v.mtu {
             if !(576..=9216).contains(&mtu) {
-                self.invalid(span, format!("MTU {mtu} is outside 576-9216"), "not a usable MTU", "use 1500, or 9000 for jumbo frames");
+                self.invalid(
+                    span,
+                    format!("MTU {mtu} is outside 576-9216"),
+                    "not a usable MTU",
+                    "use 1500, or 9000 for jumbo frames",
+                );
             }
         }
         let mut subnets = Vec::new();
@@ -262,7 +288,12 @@ impl<'a> Resolver<'a> {
             let net = match s.net.lit {
                 AddrLit::Net(net) => net,
                 _ => {
-                    self.invalid(s.net.span, "a subnet needs a prefix length".into(), "expected CIDR", "write it as 10.20.10.0/24");
+                    self.invalid(
+                        s.net.span,
+                        "a subnet needs a prefix length".into(),
+                        "expected CIDR",
+                        "write it as 10.20.10.0/24",
+                    );
                     continue;
                 }
             };
@@ -275,15 +306,28 @@ impl<'a> Resolver<'a> {
                 );
                 continue;
             }
-            let gateway = s.gateway.as_ref().and_then(|g| self.addr_in(g, &[net], "gateway"));
+            let gateway = s
+                .gateway
+                .as_ref()
+                .and_then(|g| self.addr_in(g, &[net], "gateway"));
             subnets.push(self.plan.subnets.len());
-            self.plan.subnets.push(Subnet { vlan: idx, net, gateway, origin: self.origin(s.span) });
+            self.plan.subnets.push(Subnet {
+                vlan: idx,
+                net,
+                gateway,
+                origin: self.origin(s.span),
+            });
         }
         let nets: Vec<ipnet::IpNet> = subnets.iter().map(|&s| self.plan.subnets[s].net).collect();
         let mut reserved = Vec::new();
         for r in &v.reserves {
             if let Some((first, last)) = self.range_in(&r.range, &nets) {
-                reserved.push(Reserved { first, last, note: r.note.clone(), origin: self.origin(r.span) });
+                reserved.push(Reserved {
+                    first,
+                    last,
+                    note: r.note.clone(),
+                    origin: self.origin(r.span),
+                });
             }
         }
         self.built[Kind::Vlan as usize].push(Some(idx));
@@ -291,7 +335,10 @@ impl<'a> Resolver<'a> {
             name: v.name.name.clone(),
             id: v.id.min(u16::MAX as u32) as u16,
             mtu: v.mtu.map(|m| m.0),
-            vrf: v.vrf.as_ref().map_or_else(|| "default".to_string(), |i| i.name.clone()),
+            vrf: v
+                .vrf
+                .as_ref()
+                .map_or_else(|| "default".to_string(), |i| i.name.clone()),
             description: v.description.clone(),
             subnets,
             pools: Vec::new(),
@@ -301,14 +348,25 @@ impl<'a> Resolver<'a> {
     }
 
     fn pools(&mut self, v: &ast::Vlan) {
-        let Some(idx) = self.plan.vlans.iter().position(|x| x.origin.span == v.span) else { return };
-        let nets: Vec<ipnet::IpNet> = self.plan.vlans[idx].subnets.iter().map(|&s| self.plan.subnets[s].net).collect();
+        let Some(idx) = self.plan.vlans.iter().position(|x| x.origin.span == v.span) else {
+            return;
+        };
+        let nets: Vec<ipnet::IpNet> = self.plan.vlans[idx]
+            .subnets
+            .iter()
+            .map(|&s| self.plan.subnets[s].net)
+            .collect();
         for p in &v.pools {
             let tier = self.lookup(&p.tier, &[Kind::Tier], "a tier");
             let range = self.range_in(&p.range, &nets);
             if let (Some((_, tier)), Some((first, last))) = (tier, range) {
                 let origin = self.origin(p.span);
-                self.plan.vlans[idx].pools.push(Pool { tier, first, last, origin });
+                self.plan.vlans[idx].pools.push(Pool {
+                    tier,
+                    first,
+                    last,
+                    origin,
+                });
             }
         }
     }
@@ -320,18 +378,33 @@ impl<'a> Resolver<'a> {
             AddrLit::Addr(addr) => addr,
             AddrLit::Suffix(n) => {
                 let Some(net) = nets.first() else {
-                    self.invalid(a.span, format!("`.{n}` needs a subnet to be relative to"), "no subnet", "write the full address");
+                    self.invalid(
+                        a.span,
+                        format!("`.{n}` needs a subnet to be relative to"),
+                        "no subnet",
+                        "write the full address",
+                    );
                     return None;
                 };
                 let k = space::addr_key(net.network()) + n as u128;
                 if !space::net_set(net).contains(k) {
-                    self.invalid(a.span, format!("`.{n}` is outside {net}"), "too large for the subnet", "write the full address");
+                    self.invalid(
+                        a.span,
+                        format!("`.{n}` is outside {net}"),
+                        "too large for the subnet",
+                        "write the full address",
+                    );
                     return None;
                 }
                 space::key_addr(k)
             }
             _ => {
-                self.invalid(a.span, format!("the {what} must be one address"), "expected an address", "write a single address, without prefix or range");
+                self.invalid(
+                    a.span,
+                    format!("the {what} must be one address"),
+                    "expected an address",
+                    "write a single address, without prefix or range",
+                );
                 return None;
             }
         };
@@ -339,7 +412,14 @@ impl<'a> Resolver<'a> {
             let list: Vec<String> = nets.iter().map(|n| n.to_string()).collect();
             self.diags.push(
                 Diagnostic::error("E031", format!("{what} {addr} is outside its subnet"))
-                    .with_primary(a.span, if list.is_empty() { "the VLAN has no subnet".to_string() } else { format!("not in {}", list.join(", ")) })
+                    .with_primary(
+                        a.span,
+                        if list.is_empty() {
+                            "the VLAN has no subnet".to_string()
+                        } else {
+                            format!("not in {}", list.join(", "))
+                        },
+                    )
                     .with_help("check the address, or put it on the VLAN whose subnet contains it"),
             );
             return None;
@@ -353,15 +433,23 @@ impl<'a> Resolver<'a> {
             AddrLit::Range(x, y) => (x, y),
             AddrLit::Net(n) => (n.network(), n.broadcast()),
             AddrLit::Suffix(_) => {
-                self.invalid(a.span, "a range needs full addresses".into(), "expected a range", "write 10.10.0.11-30");
+                self.invalid(
+                    a.span,
+                    "a range needs full addresses".into(),
+                    "expected a range",
+                    "write 10.10.0.11-30",
+                );
                 return None;
             }
         };
         if !nets.iter().any(|n| n.contains(&first) && n.contains(&last)) {
             self.diags.push(
-                Diagnostic::error("E031", format!("range {first}-{last} is outside the VLAN's subnets"))
-                    .with_primary(a.span, "not inside one subnet of this VLAN")
-                    .with_help("pools and reserved ranges must lie inside a subnet of their VLAN"),
+                Diagnostic::error(
+                    "E031",
+                    format!("range {first}-{last} is outside the VLAN's subnets"),
+                )
+                .with_primary(a.span, "not inside one subnet of this VLAN")
+                .with_help("pools and reserved ranges must lie inside a subnet of their VLAN"),
             );
             return None;
         }
@@ -372,7 +460,10 @@ impl<'a> Resolver<'a> {
         let mut vlans = Vec::new();
         for tv in &t.vlans {
             if let Some((_, vlan)) = self.lookup(&tv.vlan, &[Kind::Vlan], "a VLAN") {
-                vlans.push(TierVlan { vlan, dev: tv.dev.as_ref().map(|d| d.name.clone()) });
+                vlans.push(TierVlan {
+                    vlan,
+                    dev: tv.dev.as_ref().map(|d| d.name.clone()),
+                });
             }
         }
         self.built[Kind::Tier as usize].push(Some(self.plan.tiers.len()));
@@ -380,7 +471,10 @@ impl<'a> Resolver<'a> {
             name: t.name.name.clone(),
             vlans,
             firewall: t.firewall.map_or(FirewallKind::Nftables, |f| f.0),
-            domain: t.domain.as_ref().map(|d| d.name.trim_end_matches('.').to_ascii_lowercase()),
+            domain: t
+                .domain
+                .as_ref()
+                .map(|d| d.name.trim_end_matches('.').to_ascii_lowercase()),
             description: t.description.clone(),
             hosts: Vec::new(),
             origin: self.origin(t.span),
@@ -392,32 +486,72 @@ impl<'a> Resolver<'a> {
         let tier = self.lookup(&h.tier, &[Kind::Tier], "a tier").map(|t| t.1);
         let mut interfaces: Vec<(usize, Interface)> = Vec::new();
         for (i, iface) in h.ifaces.iter().enumerate() {
-            let Some((_, vlan)) = self.lookup(&iface.vlan, &[Kind::Vlan], "a VLAN") else { continue };
-            let nets: Vec<(usize, ipnet::IpNet)> =
-                self.plan.vlans[vlan].subnets.iter().map(|&s| (s, self.plan.subnets[s].net)).collect();
+            let Some((_, vlan)) = self.lookup(&iface.vlan, &[Kind::Vlan], "a VLAN") else {
+                continue;
+            };
+            let nets: Vec<(usize, ipnet::IpNet)> = self.plan.vlans[vlan]
+                .subnets
+                .iter()
+                .map(|&s| (s, self.plan.subnets[s].net))
+                .collect();
             let only: Vec<ipnet::IpNet> = nets.iter().map(|n| n.1).collect();
             let what = format!("address of `{}` on `{}`", h.name.name, iface.vlan.name);
-            let Some(addr) = self.addr_in(&iface.addr, &only, &what) else { continue };
-            let subnet = nets.iter().find(|n| n.1.contains(&addr)).map(|n| n.0).expect("addr_in checked");
-            if let Some((_, prev)) = interfaces.iter().find(|(_, p)| p.vlan == vlan && p.addr.is_ipv4() == addr.is_ipv4()) {
+            let Some(addr) = self.addr_in(&iface.addr, &only, &what) else {
+                continue;
+            };
+            let subnet = nets
+                .iter()
+                .find(|n| n.1.contains(&addr))
+                .map(|n| n.0)
+                .expect("addr_in checked");
+            if let Some((_, prev)) = interfaces
+                .iter()
+                .find(|(_, p)| p.vlan == vlan && p.addr.is_ipv4() == addr.is_ipv4())
+            {
                 let prev_span = prev.origin.span;
                 self.diags.push(
-                    Diagnostic::error("E013", format!("host `{}` has two addresses on `{}`", h.name.name, iface.vlan.name))
-                        .with_primary(iface.span, "second interface")
-                        .with_secondary(prev_span, "first interface")
-                        .with_help("one address of each family per VLAN; use a VIP for a floating address"),
+                    Diagnostic::error(
+                        "E013",
+                        format!(
+                            "host `{}` has two addresses on `{}`",
+                            h.name.name, iface.vlan.name
+                        ),
+                    )
+                    .with_primary(iface.span, "second interface")
+                    .with_secondary(prev_span, "first interface")
+                    .with_help(
+                        "one address of each family per VLAN; use a VIP for a floating address",
+                    ),
                 );
                 continue;
             }
-            let tier_pos = tier.and_then(|t| self.plan.tiers[t].vlans.iter().position(|tv| tv.vlan == vlan));
+            let tier_pos = tier.and_then(|t| {
+                self.plan.tiers[t]
+                    .vlans
+                    .iter()
+                    .position(|tv| tv.vlan == vlan)
+            });
             let dev = iface
                 .dev
                 .as_ref()
                 .map(|d| d.name.clone())
-                .or_else(|| tier.and_then(|t| tier_pos.and_then(|p| self.plan.tiers[t].vlans[p].dev.clone())))
+                .or_else(|| {
+                    tier.and_then(|t| {
+                        tier_pos.and_then(|p| self.plan.tiers[t].vlans[p].dev.clone())
+                    })
+                })
                 .unwrap_or_else(|| format!("eth{}", tier_pos.unwrap_or(i)));
             let order = tier_pos.unwrap_or(1000 + i);
-            interfaces.push((order, Interface { vlan, subnet, addr, dev, origin: self.origin(iface.span) }));
+            interfaces.push((
+                order,
+                Interface {
+                    vlan,
+                    subnet,
+                    addr,
+                    dev,
+                    origin: self.origin(iface.span),
+                },
+            ));
         }
         interfaces.sort_by_key(|(order, i)| (*order, i.addr.is_ipv6()));
         let interfaces: Vec<Interface> = interfaces.into_iter().map(|(_, i)| i).collect();
@@ -428,14 +562,22 @@ impl<'a> Resolver<'a> {
                     .with_help("give the host an address on each VLAN of its tier: `{ mgmt 10.10.0.31 app 10.20.10.11 }`"),
             );
         }
-        let mut dns_names: Vec<String> = h.dns.iter().map(|d| d.name.trim_end_matches('.').to_ascii_lowercase()).collect();
+        let mut dns_names: Vec<String> = h
+            .dns
+            .iter()
+            .map(|d| d.name.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
         if let Some(domain) = tier.and_then(|t| self.plan.tiers[t].domain.clone()) {
             let name = format!("{}.{domain}", h.name.name.to_ascii_lowercase());
             if !dns_names.contains(&name) {
                 dns_names.insert(0, name);
             }
         }
-        let firewall = h.firewall.map(|f| f.0).or_else(|| tier.map(|t| self.plan.tiers[t].firewall)).unwrap_or(FirewallKind::Nftables);
+        let firewall = h
+            .firewall
+            .map(|f| f.0)
+            .or_else(|| tier.map(|t| self.plan.tiers[t].firewall))
+            .unwrap_or(FirewallKind::Nftables);
         let Some(tier) = tier else {
             self.built[Kind::Host as usize].push(None);
             return;
@@ -453,7 +595,13 @@ impl<'a> Resolver<'a> {
     }
 
     fn vip(&mut self, v: &ast::Vip) {
-        let all: Vec<(usize, ipnet::IpNet)> = self.plan.subnets.iter().enumerate().map(|(i, s)| (i, s.net)).collect();
+        let all: Vec<(usize, ipnet::IpNet)> = self
+            .plan
+            .subnets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, s.net))
+            .collect();
         let nets: Vec<ipnet::IpNet> = all.iter().map(|n| n.1).collect();
         let addr = self.addr_in(&v.addr, &nets, &format!("address of vip `{}`", v.name.name));
         let mut members = Vec::new();
@@ -471,7 +619,10 @@ impl<'a> Resolver<'a> {
             }
         }
         let check = v.check.as_ref().map(|c| match c {
-            ast::Check::Port(p) => HealthCheck::Port { proto: p.proto, port: p.ports.map(|x| x.0) },
+            ast::Check::Port(p) => HealthCheck::Port {
+                proto: p.proto,
+                port: p.ports.map(|x| x.0),
+            },
             ast::Check::Script(s, _) => HealthCheck::Script { command: s.clone() },
         });
         let (vlan, subnet) = match addr.and_then(|a| self.plan.subnet_of(space::addr_key(a))) {
@@ -480,13 +631,23 @@ impl<'a> Resolver<'a> {
         };
         if vlan != usize::MAX {
             for (m, ident) in members.iter().zip(&v.members) {
-                if !self.plan.hosts[*m].interfaces.iter().any(|i| i.vlan == vlan) {
+                if !self.plan.hosts[*m]
+                    .interfaces
+                    .iter()
+                    .any(|i| i.vlan == vlan)
+                {
                     let vname = self.plan.vlans[vlan].name.clone();
                     self.diags.push(
-                        Diagnostic::error("E042", format!("`{}` has no interface on `{vname}`", ident.name))
-                            .with_primary(ident.span, format!("cannot hold an address of `{vname}`"))
-                            .with_secondary(self.plan.hosts[*m].origin.span, "host declared here")
-                            .with_help(format!("give `{}` an address on `{vname}`, or remove it from the VIP", ident.name)),
+                        Diagnostic::error(
+                            "E042",
+                            format!("`{}` has no interface on `{vname}`", ident.name),
+                        )
+                        .with_primary(ident.span, format!("cannot hold an address of `{vname}`"))
+                        .with_secondary(self.plan.hosts[*m].origin.span, "host declared here")
+                        .with_help(format!(
+                            "give `{}` an address on `{vname}`, or remove it from the VIP",
+                            ident.name
+                        )),
                     );
                 }
             }
@@ -516,7 +677,11 @@ impl<'a> Resolver<'a> {
             vrid_explicit: explicit.is_some(),
             check,
             preempt: !v.nopreempt,
-            dns_names: v.dns.iter().map(|d| d.name.trim_end_matches('.').to_ascii_lowercase()).collect(),
+            dns_names: v
+                .dns
+                .iter()
+                .map(|d| d.name.trim_end_matches('.').to_ascii_lowercase())
+                .collect(),
             origin: self.origin(v.span),
         });
     }
@@ -528,8 +693,15 @@ impl<'a> Resolver<'a> {
         for v in self.plan.vips.iter().filter(|v| v.vrid_explicit) {
             used.entry(v.vlan).or_default().push(v.vrid);
         }
-        let mut auto: Vec<usize> = (0..self.plan.vips.len()).filter(|&i| !self.plan.vips[i].vrid_explicit).collect();
-        auto.sort_by_key(|&i| (space::addr_key(self.plan.vips[i].addr), self.plan.vips[i].name.clone()));
+        let mut auto: Vec<usize> = (0..self.plan.vips.len())
+            .filter(|&i| !self.plan.vips[i].vrid_explicit)
+            .collect();
+        auto.sort_by_key(|&i| {
+            (
+                space::addr_key(self.plan.vips[i].addr),
+                self.plan.vips[i].name.clone(),
+            )
+        });
         for i in auto {
             let vip = &self.plan.vips[i];
             let last = match vip.addr {
@@ -550,13 +722,13 @@ impl<'a> Resolver<'a> {
     }
 
     fn service(&mut self, s: &ast::Service) {
-        let ports = s
-            .ports
-            .iter()
-            .map(|p| port_range(p))
-            .collect();
+        let ports = s.ports.iter().map(port_range).collect();
         self.built[Kind::Service as usize].push(Some(self.plan.services.len()));
-        self.plan.services.push(Service { name: s.name.name.clone(), ports, origin: self.origin(s.span) });
+        self.plan.services.push(Service {
+            name: s.name.name.clone(),
+            ports,
+            origin: self.origin(s.span),
+        });
     }
 
     fn network(&mut self, n: &ast::Network) {
@@ -564,7 +736,12 @@ impl<'a> Resolver<'a> {
         for a in &n.addrs {
             match literal_range(&a.lit) {
                 Some(r) => ranges.push(r),
-                None => self.invalid(a.span, "a network needs full addresses".into(), "relative address", "write 198.51.100.0/24 or 10.30.0.1-10"),
+                None => self.invalid(
+                    a.span,
+                    "a network needs full addresses".into(),
+                    "relative address",
+                    "write 198.51.100.0/24 or 10.30.0.1-10",
+                ),
             }
         }
         self.built[Kind::Network as usize].push(Some(self.plan.networks.len()));
@@ -579,27 +756,57 @@ impl<'a> Resolver<'a> {
     fn router(&mut self, r: &ast::Router) {
         let mut interfaces = Vec::new();
         for (i, iface) in r.ifaces.iter().enumerate() {
-            let Some((_, vlan)) = self.lookup(&iface.vlan, &[Kind::Vlan], "a VLAN") else { continue };
-            let nets: Vec<ipnet::IpNet> = self.plan.vlans[vlan].subnets.iter().map(|&s| self.plan.subnets[s].net).collect();
-            let dev = iface.dev.as_ref().map_or_else(|| format!("eth{i}"), |d| d.name.clone());
+            let Some((_, vlan)) = self.lookup(&iface.vlan, &[Kind::Vlan], "a VLAN") else {
+                continue;
+            };
+            let nets: Vec<ipnet::IpNet> = self.plan.vlans[vlan]
+                .subnets
+                .iter()
+                .map(|&s| self.plan.subnets[s].net)
+                .collect();
+            let dev = iface
+                .dev
+                .as_ref()
+                .map_or_else(|| format!("eth{i}"), |d| d.name.clone());
             match &iface.addr {
                 Some(a) => {
-                    if let Some(addr) = self.addr_in(a, &nets, &format!("address of router `{}`", r.name.name)) {
+                    if let Some(addr) =
+                        self.addr_in(a, &nets, &format!("address of router `{}`", r.name.name))
+                    {
                         interfaces.push(RouterInterface { vlan, addr, dev });
                     }
                 }
                 None => {
-                    let gateways: Vec<IpAddr> =
-                        self.plan.vlans[vlan].subnets.iter().filter_map(|&s| self.plan.subnets[s].gateway).collect();
+                    let gateways: Vec<IpAddr> = self.plan.vlans[vlan]
+                        .subnets
+                        .iter()
+                        .filter_map(|&s| self.plan.subnets[s].gateway)
+                        .collect();
                     if gateways.is_empty() {
                         self.diags.push(
-                            Diagnostic::error("E091", format!("router `{}` has no address on `{}`", r.name.name, iface.vlan.name))
-                                .with_primary(iface.span, "no address given and the VLAN declares no gateway")
-                                .with_help(format!("write `{} ADDRESS`, or add `gateway .1` to the VLAN's subnet", iface.vlan.name)),
+                            Diagnostic::error(
+                                "E091",
+                                format!(
+                                    "router `{}` has no address on `{}`",
+                                    r.name.name, iface.vlan.name
+                                ),
+                            )
+                            .with_primary(
+                                iface.span,
+                                "no address given and the VLAN declares no gateway",
+                            )
+                            .with_help(format!(
+                                "write `{} ADDRESS`, or add `gateway .1` to the VLAN's subnet",
+                                iface.vlan.name
+                            )),
                         );
                     }
                     for addr in gateways {
-                        interfaces.push(RouterInterface { vlan, addr, dev: dev.clone() });
+                        interfaces.push(RouterInterface {
+                            vlan,
+                            addr,
+                            dev: dev.clone(),
+                        });
                     }
                 }
             }
@@ -608,7 +815,10 @@ impl<'a> Resolver<'a> {
         self.plan.routers.push(Router {
             name: r.name.name.clone(),
             interfaces,
-            upstream: r.upstream.as_ref().map(|(dev, _)| dev.as_ref().map_or_else(|| "upstream".to_string(), |d| d.name.clone())),
+            upstream: r.upstream.as_ref().map(|(dev, _)| {
+                dev.as_ref()
+                    .map_or_else(|| "upstream".to_string(), |d| d.name.clone())
+            }),
             origin: self.origin(r.span),
         });
     }
@@ -641,15 +851,26 @@ impl<'a> Resolver<'a> {
                     Some(AddrLit::Addr(a)) => Some(*a),
                     Some(_) => {
                         let span = addr.as_ref().map_or(ns.span, |a| a.span);
-                        self.invalid(span, "a name server address must be one address".into(), "expected an address", "write 10.10.0.5");
+                        self.invalid(
+                            span,
+                            "a name server address must be one address".into(),
+                            "expected an address",
+                            "write 10.10.0.5",
+                        );
                         return None;
                     }
                 };
-                Some(NameServer { name: ns.name.clone(), addr })
+                Some(NameServer {
+                    name: ns.name.clone(),
+                    addr,
+                })
             })
             .collect();
         self.plan.zones.push(Zone {
-            admin: z.admin.as_ref().map_or_else(|| format!("hostmaster@{name}"), |a| a.name.clone()),
+            admin: z
+                .admin
+                .as_ref()
+                .map_or_else(|| format!("hostmaster@{name}"), |a| a.name.clone()),
             name,
             ttl: z.ttl.map_or(3600, |t| t.0),
             nameservers,
@@ -663,7 +884,14 @@ impl<'a> Resolver<'a> {
         let target = match e {
             ast::Endpoint::Named(i) if i.name == "internet" => EndpointRef::Internet,
             ast::Endpoint::Named(i) => {
-                let kinds = [Kind::Tier, Kind::Host, Kind::Vip, Kind::Network, Kind::Vlan, Kind::Router];
+                let kinds = [
+                    Kind::Tier,
+                    Kind::Host,
+                    Kind::Vip,
+                    Kind::Network,
+                    Kind::Vlan,
+                    Kind::Router,
+                ];
                 match self.lookup(i, &kinds, "a tier, host, VIP, network, VLAN or router")? {
                     (Kind::Tier, x) => EndpointRef::Tier(x),
                     (Kind::Host, x) => EndpointRef::Host(x),
@@ -676,27 +904,51 @@ impl<'a> Resolver<'a> {
             ast::Endpoint::Addr(a) => match literal_range(&a.lit) {
                 Some((first, last)) => EndpointRef::Addresses { first, last },
                 None => {
-                    self.invalid(a.span, "a flow address must be complete".into(), "relative address", "write the full address or CIDR");
+                    self.invalid(
+                        a.span,
+                        "a flow address must be complete".into(),
+                        "relative address",
+                        "write the full address or CIDR",
+                    );
                     return None;
                 }
             },
         };
-        Some(Endpoint { target, text: self.sources.text(e.span()).to_string(), span: e.span() })
+        Some(Endpoint {
+            target,
+            text: self.sources.text(e.span()).to_string(),
+            span: e.span(),
+        })
     }
 
     fn service_ref(&mut self, s: &ast::ServiceTerm) -> Option<ServiceRef> {
         match s {
             ast::ServiceTerm::Any(_) => Some(ServiceRef::Any),
-            ast::ServiceTerm::Port(p) => Some(ServiceRef::Ports { range: port_range(p) }),
-            ast::ServiceTerm::Named(i) => self.lookup(i, &[Kind::Service], "a service").map(|(_, x)| ServiceRef::Named { service: x }),
+            ast::ServiceTerm::Port(p) => Some(ServiceRef::Ports {
+                range: port_range(p),
+            }),
+            ast::ServiceTerm::Named(i) => self
+                .lookup(i, &[Kind::Service], "a service")
+                .map(|(_, x)| ServiceRef::Named { service: x }),
         }
     }
 
     fn flow(&mut self, f: &ast::Flow) {
         let sources: Vec<Endpoint> = f.sources.iter().filter_map(|e| self.endpoint(e)).collect();
-        let destinations: Vec<Endpoint> = f.destinations.iter().filter_map(|e| self.endpoint(e)).collect();
-        let services: Vec<ServiceRef> = f.services.iter().filter_map(|s| self.service_ref(s)).collect();
-        if sources.len() != f.sources.len() || destinations.len() != f.destinations.len() || services.len() != f.services.len() {
+        let destinations: Vec<Endpoint> = f
+            .destinations
+            .iter()
+            .filter_map(|e| self.endpoint(e))
+            .collect();
+        let services: Vec<ServiceRef> = f
+            .services
+            .iter()
+            .filter_map(|s| self.service_ref(s))
+            .collect();
+        if sources.len() != f.sources.len()
+            || destinations.len() != f.destinations.len()
+            || services.len() != f.services.len()
+        {
             // Already reported; a partial rule would mean something the author did not write.
             return;
         }
@@ -714,14 +966,28 @@ impl<'a> Resolver<'a> {
 
     fn management(&mut self, m: &ast::Management) {
         let sources: Vec<Endpoint> = m.sources.iter().filter_map(|e| self.endpoint(e)).collect();
-        let services: Vec<ServiceRef> = m.services.iter().filter_map(|s| self.service_ref(s)).collect();
+        let services: Vec<ServiceRef> = m
+            .services
+            .iter()
+            .filter_map(|s| self.service_ref(s))
+            .collect();
         let vlan = self.lookup(&m.vlan, &[Kind::Vlan], "a VLAN");
-        let except: Vec<usize> = m.except.iter().filter_map(|h| self.lookup(h, &[Kind::Host], "a host").map(|x| x.1)).collect();
+        let except: Vec<usize> = m
+            .except
+            .iter()
+            .filter_map(|h| self.lookup(h, &[Kind::Host], "a host").map(|x| x.1))
+            .collect();
         let Some((_, vlan)) = vlan else { return };
         if sources.len() != m.sources.len() || services.len() != m.services.len() {
             return;
         }
-        self.plan.management.push(ir::Management { sources, vlan, services, except, origin: self.origin(m.span) });
+        self.plan.management.push(ir::Management {
+            sources,
+            vlan,
+            services,
+            except,
+            origin: self.origin(m.span),
+        });
     }
 }
 
@@ -731,7 +997,11 @@ fn port_range(p: &ast::PortSpec) -> PortRange {
         (_, Some(r)) => r,
         (_, None) => (0, 65535),
     };
-    PortRange { proto: p.proto, first, last }
+    PortRange {
+        proto: p.proto,
+        first,
+        last,
+    }
 }
 
 fn literal_range(lit: &AddrLit) -> Option<(IpAddr, IpAddr)> {

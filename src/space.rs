@@ -19,14 +19,18 @@ impl Set {
     }
 
     pub fn full() -> Set {
-        Set { ranges: vec![(0, u128::MAX)] }
+        Set {
+            ranges: vec![(0, u128::MAX)],
+        }
     }
 
     pub fn range(lo: u128, hi: u128) -> Set {
         if lo > hi {
             return Set::empty();
         }
-        Set { ranges: vec![(lo, hi)] }
+        Set {
+            ranges: vec![(lo, hi)],
+        }
     }
 
     pub fn point(k: u128) -> Set {
@@ -140,7 +144,9 @@ impl Set {
 
     /// Number of keys, saturating.
     pub fn size(&self) -> u128 {
-        self.ranges.iter().fold(0u128, |acc, (lo, hi)| acc.saturating_add(hi - lo).saturating_add(1))
+        self.ranges.iter().fold(0u128, |acc, (lo, hi)| {
+            acc.saturating_add(hi - lo).saturating_add(1)
+        })
     }
 }
 
@@ -183,13 +189,25 @@ pub fn range_set(first: IpAddr, last: IpAddr) -> Set {
 /// The smallest CIDR blocks covering exactly `[lo, hi]` of one family.
 pub fn range_to_cidrs(lo: u128, hi: u128) -> Vec<ipnet::IpNet> {
     let v4 = is_v4_key(lo);
-    let (mut lo, hi, bits) = if v4 { (lo - V4_BASE, hi - V4_BASE, 32u32) } else { (lo, hi, 128u32) };
+    let (mut lo, hi, bits) = if v4 {
+        (lo - V4_BASE, hi - V4_BASE, 32u32)
+    } else {
+        (lo, hi, 128u32)
+    };
     let mut out = Vec::new();
     loop {
         // Largest block starting at lo that fits within hi.
-        let mut size_log = if lo == 0 { bits } else { lo.trailing_zeros().min(bits) };
+        let mut size_log = if lo == 0 {
+            bits
+        } else {
+            lo.trailing_zeros().min(bits)
+        };
         while size_log > 0 {
-            let span = if size_log >= 128 { u128::MAX } else { (1u128 << size_log) - 1 };
+            let span = if size_log >= 128 {
+                u128::MAX
+            } else {
+                (1u128 << size_log) - 1
+            };
             if lo.checked_add(span).is_some_and(|end| end <= hi) {
                 break;
             }
@@ -197,12 +215,20 @@ pub fn range_to_cidrs(lo: u128, hi: u128) -> Vec<ipnet::IpNet> {
         }
         let prefix = (bits - size_log) as u8;
         let net = if v4 {
-            ipnet::IpNet::V4(ipnet::Ipv4Net::new(Ipv4Addr::from(lo as u32), prefix).expect("prefix <= 32"))
+            ipnet::IpNet::V4(
+                ipnet::Ipv4Net::new(Ipv4Addr::from(lo as u32), prefix).expect("prefix <= 32"),
+            )
         } else {
-            ipnet::IpNet::V6(ipnet::Ipv6Net::new(Ipv6Addr::from(lo), prefix).expect("prefix <= 128"))
+            ipnet::IpNet::V6(
+                ipnet::Ipv6Net::new(Ipv6Addr::from(lo), prefix).expect("prefix <= 128"),
+            )
         };
         out.push(net);
-        let span = if size_log >= 128 { u128::MAX } else { (1u128 << size_log) - 1 };
+        let span = if size_log >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << size_log) - 1
+        };
         match lo.checked_add(span) {
             Some(end) if end < hi => lo = end + 1,
             _ => break,
@@ -227,7 +253,11 @@ pub fn set_text(set: &Set) -> String {
     if *set == Set::full() {
         return "any address".into();
     }
-    let parts: Vec<String> = set.ranges().iter().map(|&(lo, hi)| range_text(lo, hi)).collect();
+    let parts: Vec<String> = set
+        .ranges()
+        .iter()
+        .map(|&(lo, hi)| range_text(lo, hi))
+        .collect();
     parts.join(", ")
 }
 
@@ -330,7 +360,9 @@ impl HBox {
     }
 
     pub fn intersects(&self, other: &HBox) -> bool {
-        self.src.intersects(&other.src) && self.dst.intersects(&other.dst) && self.svc.intersects(&other.svc)
+        self.src.intersects(&other.src)
+            && self.dst.intersects(&other.dst)
+            && self.svc.intersects(&other.svc)
     }
 
     pub fn intersect(&self, other: &HBox) -> HBox {
@@ -353,17 +385,29 @@ impl HBox {
         let mut out = Vec::new();
         let src_out = self.src.difference(&other.src);
         if !src_out.is_empty() {
-            out.push(HBox { src: src_out, dst: self.dst.clone(), svc: self.svc.clone() });
+            out.push(HBox {
+                src: src_out,
+                dst: self.dst.clone(),
+                svc: self.svc.clone(),
+            });
         }
         let src_in = self.src.intersect(&other.src);
         let dst_out = self.dst.difference(&other.dst);
         if !dst_out.is_empty() {
-            out.push(HBox { src: src_in.clone(), dst: dst_out, svc: self.svc.clone() });
+            out.push(HBox {
+                src: src_in.clone(),
+                dst: dst_out,
+                svc: self.svc.clone(),
+            });
         }
         let dst_in = self.dst.intersect(&other.dst);
         let svc_out = self.svc.difference(&other.svc);
         if !svc_out.is_empty() {
-            out.push(HBox { src: src_in, dst: dst_in, svc: svc_out });
+            out.push(HBox {
+                src: src_in,
+                dst: dst_in,
+                svc: svc_out,
+            });
         }
         out
     }
@@ -421,17 +465,41 @@ mod tests {
     fn cidrs_cover_ranges_exactly() {
         let lo = addr_key("10.10.0.11".parse().unwrap());
         let hi = addr_key("10.10.0.30".parse().unwrap());
-        let cidrs: Vec<String> = range_to_cidrs(lo, hi).iter().map(|c| c.to_string()).collect();
-        assert_eq!(cidrs, ["10.10.0.11/32", "10.10.0.12/30", "10.10.0.16/29", "10.10.0.24/30", "10.10.0.28/31", "10.10.0.30/32"]);
-        let all = range_to_cidrs(addr_key("0.0.0.0".parse().unwrap()), addr_key("255.255.255.255".parse().unwrap()));
+        let cidrs: Vec<String> = range_to_cidrs(lo, hi)
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            cidrs,
+            [
+                "10.10.0.11/32",
+                "10.10.0.12/30",
+                "10.10.0.16/29",
+                "10.10.0.24/30",
+                "10.10.0.28/31",
+                "10.10.0.30/32"
+            ]
+        );
+        let all = range_to_cidrs(
+            addr_key("0.0.0.0".parse().unwrap()),
+            addr_key("255.255.255.255".parse().unwrap()),
+        );
         assert_eq!(all[0].to_string(), "0.0.0.0/0");
         assert_eq!(range_to_cidrs(0, u128::MAX)[0].to_string(), "::/0");
     }
 
     #[test]
     fn box_difference_is_exact() {
-        let a = HBox { src: Set::range(0, 9), dst: Set::range(0, 9), svc: Set::range(0, 9) };
-        let b = HBox { src: Set::range(3, 5), dst: Set::range(0, 20), svc: Set::range(2, 2) };
+        let a = HBox {
+            src: Set::range(0, 9),
+            dst: Set::range(0, 9),
+            svc: Set::range(0, 9),
+        };
+        let b = HBox {
+            src: Set::range(3, 5),
+            dst: Set::range(0, 20),
+            svc: Set::range(2, 2),
+        };
         let parts = a.minus(&b);
         for s in 0..10 {
             for d in 0..10 {

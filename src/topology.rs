@@ -53,7 +53,8 @@ impl Topology {
     }
 
     pub fn segment_of(plan: &Plan, addr: u128) -> Segment {
-        plan.subnet_of(addr).map_or(Segment::Upstream, Segment::Subnet)
+        plan.subnet_of(addr)
+            .map_or(Segment::Upstream, Segment::Subnet)
     }
 
     /// The routers a packet crosses from segment `a` to segment `b`, in order; `None` when no

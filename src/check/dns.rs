@@ -52,7 +52,9 @@ fn relative(fqdn: &str, zone: &str) -> String {
 fn owner_ok(name: &str) -> bool {
     // Owner names may start with `*` (wildcard) and use `_` labels (SRV, TXT conventions).
     name == "@"
-        || name.split('.').enumerate().all(|(i, l)| (i == 0 && l == "*") || is_dns_label(l) || (l.starts_with('_') && is_dns_label(&l[1..])))
+        || name.split('.').enumerate().all(|(i, l)| {
+            (i == 0 && l == "*") || is_dns_label(l) || (l.starts_with('_') && is_dns_label(&l[1..]))
+        })
 }
 
 pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
@@ -60,9 +62,12 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
     for zone in &plan.zones {
         if !is_hostname(&zone.name) {
             diags.push(
-                Diagnostic::error("E060", format!("zone name `{}` is not a valid DNS name", zone.name))
-                    .with_primary(zone.origin.span, "invalid zone name")
-                    .with_help("labels use letters, digits and inner hyphens, 63 bytes at most"),
+                Diagnostic::error(
+                    "E060",
+                    format!("zone name `{}` is not a valid DNS name", zone.name),
+                )
+                .with_primary(zone.origin.span, "invalid zone name")
+                .with_help("labels use letters, digits and inner hyphens, 63 bytes at most"),
             );
         }
         if (zone.name == "local" || zone.name.ends_with(".local")) && !zone.local_ok {
@@ -73,12 +78,19 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
             );
         }
     }
-    let add_address = |records: &mut Vec<DnsRecord>, diags: &mut Vec<Diagnostic>, fqdn: &str, addr: IpAddr, source: String, span: Span| {
+    let add_address = |records: &mut Vec<DnsRecord>,
+                       diags: &mut Vec<Diagnostic>,
+                       fqdn: &str,
+                       addr: IpAddr,
+                       source: String,
+                       span: Span| {
         if !is_hostname(fqdn) {
             diags.push(
                 Diagnostic::error("E060", format!("`{fqdn}` is not a valid hostname"))
                     .with_primary(span, "invalid DNS name")
-                    .with_help("labels use letters, digits and inner hyphens (no `_`), 63 bytes at most"),
+                    .with_help(
+                        "labels use letters, digits and inner hyphens (no `_`), 63 bytes at most",
+                    ),
             );
             return;
         }
@@ -106,14 +118,28 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
             // A host's name points at its primary address of each family.
             for v4 in [true, false] {
                 if let Some(i) = host.interfaces.iter().find(|i| i.addr.is_ipv4() == v4) {
-                    add_address(&mut records, diags, name, i.addr, format!("host {}", host.name), host.origin.span);
+                    add_address(
+                        &mut records,
+                        diags,
+                        name,
+                        i.addr,
+                        format!("host {}", host.name),
+                        host.origin.span,
+                    );
                 }
             }
         }
     }
     for vip in &plan.vips {
         for name in &vip.dns_names {
-            add_address(&mut records, diags, name, vip.addr, format!("vip {}", vip.name), vip.origin.span);
+            add_address(
+                &mut records,
+                diags,
+                name,
+                vip.addr,
+                format!("vip {}", vip.name),
+                vip.origin.span,
+            );
         }
     }
     for (z, zone) in plan.zones.iter().enumerate() {
@@ -121,19 +147,33 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
             let fqdn = absolute(&ns.name, &zone.name);
             if !is_hostname(&fqdn) {
                 diags.push(
-                    Diagnostic::error("E060", format!("name server `{}` is not a valid hostname", ns.name))
-                        .with_primary(zone.origin.span, "in this zone")
-                        .with_help("write the name server's host name"),
+                    Diagnostic::error(
+                        "E060",
+                        format!("name server `{}` is not a valid hostname", ns.name),
+                    )
+                    .with_primary(zone.origin.span, "in this zone")
+                    .with_help("write the name server's host name"),
                 );
             }
             if let Some(addr) = ns.addr {
                 if zone_for(plan, &fqdn) == Some(z) {
-                    add_address(&mut records, diags, &fqdn, addr, format!("name server of {}", zone.name), zone.origin.span);
+                    add_address(
+                        &mut records,
+                        diags,
+                        &fqdn,
+                        addr,
+                        format!("name server of {}", zone.name),
+                        zone.origin.span,
+                    );
                 }
             }
         }
         for r in &zone.records {
-            let fqdn = if r.name == "@" { zone.name.clone() } else { absolute(&r.name, &zone.name) };
+            let fqdn = if r.name == "@" {
+                zone.name.clone()
+            } else {
+                absolute(&r.name, &zone.name)
+            };
             if !owner_ok(&relative_or_self(&fqdn, &zone.name)) || !fqdn.ends_with(&zone.name) {
                 diags.push(
                     Diagnostic::error("E060", format!("record name `{}` is not valid in zone `{}`", r.name, zone.name))
@@ -149,16 +189,25 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
                     _ => {
                         ok = false;
                         diags.push(
-                            Diagnostic::error("E062", format!("`{}` is not an {} address", r.data[0], if r.rtype == "A" { "IPv4" } else { "IPv6" }))
-                                .with_primary(r.origin.span, "bad record data")
-                                .with_help("A takes an IPv4 address, AAAA an IPv6 address"),
+                            Diagnostic::error(
+                                "E062",
+                                format!(
+                                    "`{}` is not an {} address",
+                                    r.data[0],
+                                    if r.rtype == "A" { "IPv4" } else { "IPv6" }
+                                ),
+                            )
+                            .with_primary(r.origin.span, "bad record data")
+                            .with_help("A takes an IPv4 address, AAAA an IPv6 address"),
                         );
                         None
                     }
                 },
                 "CNAME" | "NS" | "MX" | "SRV" => {
                     let target = r.data.last().cloned().unwrap_or_default();
-                    let numbers_ok = r.data[..r.data.len() - 1].iter().all(|n| n.parse::<u16>().is_ok());
+                    let numbers_ok = r.data[..r.data.len() - 1]
+                        .iter()
+                        .all(|n| n.parse::<u16>().is_ok());
                     if !is_hostname(&target) || !numbers_ok {
                         ok = false;
                         diags.push(
@@ -196,7 +245,9 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
     }
     conflicts(&records, diags);
     reverse_zones(plan, &records, diags);
-    records.sort_by(|a, b| (a.zone, &a.name, &a.rtype, &a.data).cmp(&(b.zone, &b.name, &b.rtype, &b.data)));
+    records.sort_by(|a, b| {
+        (a.zone, &a.name, &a.rtype, &a.data).cmp(&(b.zone, &b.name, &b.rtype, &b.data))
+    });
     records
 }
 
@@ -240,17 +291,30 @@ fn conflicts(records: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
                 }
                 if a.data == b.data {
                     diags.push(
-                        Diagnostic::error("E062", format!("`{name}` {} {} is declared twice", a.rtype, a.data.join(" ")))
-                            .with_primary(a.span, format!("from {}", a.source))
-                            .with_secondary(b.span, format!("from {}", b.source))
-                            .with_help("BIND merges duplicates silently; keep one"),
+                        Diagnostic::error(
+                            "E062",
+                            format!(
+                                "`{name}` {} {} is declared twice",
+                                a.rtype,
+                                a.data.join(" ")
+                            ),
+                        )
+                        .with_primary(a.span, format!("from {}", a.source))
+                        .with_secondary(b.span, format!("from {}", b.source))
+                        .with_help("BIND merges duplicates silently; keep one"),
                     );
                 } else if a.source != b.source && a.addr.is_some() {
                     diags.push(
-                        Diagnostic::error("E062", format!("`{name}` points at {} and {}", b.data[0], a.data[0]))
-                            .with_primary(a.span, format!("{} says {}", a.source, a.data[0]))
-                            .with_secondary(b.span, format!("{} says {}", b.source, b.data[0]))
-                            .with_help(format!("one name, one owner: {}", list(&[a.source.clone(), b.source.clone()]) + " cannot share it")),
+                        Diagnostic::error(
+                            "E062",
+                            format!("`{name}` points at {} and {}", b.data[0], a.data[0]),
+                        )
+                        .with_primary(a.span, format!("{} says {}", a.source, a.data[0]))
+                        .with_secondary(b.span, format!("{} says {}", b.source, b.data[0]))
+                        .with_help(format!(
+                            "one name, one owner: {}",
+                            list(&[a.source.clone(), b.source.clone()]) + " cannot share it"
+                        )),
                     );
                 }
             }
@@ -263,7 +327,9 @@ fn reverse_zones(plan: &Plan, records: &[DnsRecord], diags: &mut Vec<Diagnostic>
     let mut flagged = Vec::new();
     for r in records {
         let Some(addr) = r.addr else { continue };
-        let Some(s) = plan.subnet_of(crate::space::addr_key(addr)) else { continue };
+        let Some(s) = plan.subnet_of(crate::space::addr_key(addr)) else {
+            continue;
+        };
         let net = plan.subnets[s].net;
         let bad = match net {
             ipnet::IpNet::V4(n) => n.prefix_len() < 16,

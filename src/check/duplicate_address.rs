@@ -11,7 +11,10 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     let mut seen: BTreeMap<(String, IpAddr), (Span, String)> = BTreeMap::new();
     let gateways: Vec<IpAddr> = plan.subnets.iter().filter_map(|s| s.gateway).collect();
     let vrf_of = |addr: IpAddr| {
-        plan.subnet_of(crate::space::addr_key(addr)).map_or_else(String::new, |s| plan.vlans[plan.subnets[s].vlan].vrf.clone())
+        plan.subnet_of(crate::space::addr_key(addr))
+            .map_or_else(String::new, |s| {
+                plan.vlans[plan.subnets[s].vlan].vrf.clone()
+            })
     };
     let mut users: Vec<(IpAddr, Span, String)> = Vec::new();
     for host in &plan.hosts {
@@ -38,10 +41,13 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         let key = (vrf_of(addr), addr);
         match seen.get(&key) {
             Some((first, first_who)) => diags.push(
-                Diagnostic::error("E033", format!("{addr} is assigned to {first_who} and {who}"))
-                    .with_primary(span, format!("{addr} again"))
-                    .with_secondary(*first, format!("already used by {first_who}"))
-                    .with_help("every interface, VIP and gateway needs its own address"),
+                Diagnostic::error(
+                    "E033",
+                    format!("{addr} is assigned to {first_who} and {who}"),
+                )
+                .with_primary(span, format!("{addr} again"))
+                .with_secondary(*first, format!("already used by {first_who}"))
+                .with_help("every interface, VIP and gateway needs its own address"),
             ),
             None => {
                 seen.insert(key, (span, who));

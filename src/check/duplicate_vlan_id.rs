@@ -9,10 +9,16 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     for (i, vlan) in plan.vlans.iter().enumerate() {
         match seen.get(&vlan.id) {
             Some(&first) => diags.push(
-                Diagnostic::error("E021", format!("VLAN id {} is used by `{}` and `{}`", vlan.id, plan.vlans[first].name, vlan.name))
-                    .with_primary(vlan.origin.span, "second VLAN with this id")
-                    .with_secondary(plan.vlans[first].origin.span, "first VLAN with this id")
-                    .with_help("give each VLAN its own id"),
+                Diagnostic::error(
+                    "E021",
+                    format!(
+                        "VLAN id {} is used by `{}` and `{}`",
+                        vlan.id, plan.vlans[first].name, vlan.name
+                    ),
+                )
+                .with_primary(vlan.origin.span, "second VLAN with this id")
+                .with_secondary(plan.vlans[first].origin.span, "first VLAN with this id")
+                .with_help("give each VLAN its own id"),
             ),
             None => {
                 seen.insert(vlan.id, i);

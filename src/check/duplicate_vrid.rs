@@ -9,10 +9,16 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     for (i, vip) in plan.vips.iter().enumerate() {
         match seen.get(&(vip.vlan, vip.vrid)) {
             Some(&first) => diags.push(
-                Diagnostic::error("E041", format!("VIPs `{}` and `{}` both use VRRP id {} on `{}`", plan.vips[first].name, vip.name, vip.vrid, plan.vlans[vip.vlan].name))
-                    .with_primary(vip.origin.span, "second VIP with this id")
-                    .with_secondary(plan.vips[first].origin.span, "first VIP with this id")
-                    .with_help("remove `vrid` from one of them to have a free id assigned"),
+                Diagnostic::error(
+                    "E041",
+                    format!(
+                        "VIPs `{}` and `{}` both use VRRP id {} on `{}`",
+                        plan.vips[first].name, vip.name, vip.vrid, plan.vlans[vip.vlan].name
+                    ),
+                )
+                .with_primary(vip.origin.span, "second VIP with this id")
+                .with_secondary(plan.vips[first].origin.span, "first VIP with this id")
+                .with_help("remove `vrid` from one of them to have a free id assigned"),
             ),
             None => {
                 seen.insert((vip.vlan, vip.vrid), i);

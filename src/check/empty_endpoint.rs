@@ -5,7 +5,10 @@ use crate::ir::Plan;
 
 pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     for flow in &plan.flows {
-        for (side, eps) in [("source", &flow.sources), ("destination", &flow.destinations)] {
+        for (side, eps) in [
+            ("source", &flow.sources),
+            ("destination", &flow.destinations),
+        ] {
             for ep in eps.iter() {
                 if plan.endpoint_set(&ep.target).is_empty() {
                     diags.push(

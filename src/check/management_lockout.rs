@@ -9,30 +9,69 @@ use crate::topology::Topology;
 
 pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<Diagnostic>) {
     for m in &plan.management {
-        let sources: Vec<Unit> = m.sources.iter().flat_map(|e| reach::src_units(plan, &e.target, &e.text)).collect();
+        let sources: Vec<Unit> = m
+            .sources
+            .iter()
+            .flat_map(|e| reach::src_units(plan, &e.target, &e.text))
+            .collect();
         let svc = plan.services_set(&m.services);
         for (h, host) in plan.hosts.iter().enumerate() {
             if m.except.contains(&h) || host.firewall == FirewallKind::None {
                 continue;
             }
-            let Some(iface) = host.interfaces.iter().find(|i| i.vlan == m.vlan) else { continue };
-            let dst = Unit { label: host.name.clone(), host: Some(h), addrs: Set::point(space::addr_key(iface.addr)) };
-            let outcomes = reach::evaluate(plan, policy, topology, &sources, std::slice::from_ref(&dst), &svc);
-            let Some(bad) = outcomes.iter().find(|o| !o.fully_permitted()) else { continue };
-            let mut diag = Diagnostic::error("E090", format!("management access to `{}` ({}) would be cut off", host.name, iface.addr))
-                .with_primary(m.origin.span, "management access required here")
-                .with_secondary(host.origin.span, "this host");
+            let Some(iface) = host.interfaces.iter().find(|i| i.vlan == m.vlan) else {
+                continue;
+            };
+            let dst = Unit {
+                label: host.name.clone(),
+                host: Some(h),
+                addrs: Set::point(space::addr_key(iface.addr)),
+            };
+            let outcomes = reach::evaluate(
+                plan,
+                policy,
+                topology,
+                &sources,
+                std::slice::from_ref(&dst),
+                &svc,
+            );
+            let Some(bad) = outcomes.iter().find(|o| !o.fully_permitted()) else {
+                continue;
+            };
+            let mut diag = Diagnostic::error(
+                "E090",
+                format!(
+                    "management access to `{}` ({}) would be cut off",
+                    host.name, iface.addr
+                ),
+            )
+            .with_primary(m.origin.span, "management access required here")
+            .with_secondary(host.origin.span, "this host");
             if bad.path.is_none() {
-                diag.message.push_str(&format!(": no router joins {} to it", bad.src_label));
+                diag.message
+                    .push_str(&format!(": no router joins {} to it", bad.src_label));
             } else if let Some((b, deny)) = bad.eval.denied.first() {
                 diag = diag.with_secondary(plan.flows[*deny].origin.span, "this deny blocks it");
                 if let Some((s, d, v)) = b.sample() {
-                    diag.message.push_str(&format!(": {} -> {} {} is denied", space::key_addr(s), space::key_addr(d), space::service_text(&Set::point(v))));
+                    diag.message.push_str(&format!(
+                        ": {} -> {} {} is denied",
+                        space::key_addr(s),
+                        space::key_addr(d),
+                        space::service_text(&Set::point(v))
+                    ));
                 }
             } else if let Some((s, d, v)) = bad.eval.unmatched.first().and_then(|b| b.sample()) {
-                diag.message.push_str(&format!(": no rule allows {} -> {} {}", space::key_addr(s), space::key_addr(d), space::service_text(&Set::point(v))));
+                diag.message.push_str(&format!(
+                    ": no rule allows {} -> {} {}",
+                    space::key_addr(s),
+                    space::key_addr(d),
+                    space::service_text(&Set::point(v))
+                ));
             }
-            diag = diag.with_help(format!("allow the management sources to `{}` on these services, or add `except {}`", plan.tiers[host.tier].name, host.name));
+            diag = diag.with_help(format!(
+                "allow the management sources to `{}` on these services, or add `except {}`",
+                plan.tiers[host.tier].name, host.name
+            ));
             diags.push(diag);
         }
     }

@@ -26,13 +26,14 @@ use crate::policy::Policy;
 use crate::topology::Topology;
 
 /// What checking a plan proved and computed, handed to queries and targets.
+/// Only `check::run` makes one (non-exhaustive: no struct literal outside this crate).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct PlanInfo {
     pub policy: Policy,
     pub topology: Topology,
     /// Every DNS record of the plan (explicit and derived), placed in its zone.
     pub dns: Vec<DnsRecord>,
-    _private: (),
 }
 
 /// Run every check. `prior_errors` says whether earlier stages already found errors (then no
@@ -56,7 +57,11 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
     vip_contradiction::check(plan, &policy, &topology, &mut diags);
     management_lockout::check(plan, &policy, &topology, &mut diags);
     let errors = prior_errors || diags.iter().any(|d| d.is_error());
-    let info = (!errors).then_some(PlanInfo { policy, topology, dns, _private: () });
+    let info = (!errors).then_some(PlanInfo {
+        policy,
+        topology,
+        dns,
+    });
     (info, diags)
 }
 

@@ -18,9 +18,16 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             return;
         };
         diags.push(
-            Diagnostic::error("E032", format!("{what} {addr} is the {which} address of {net}"))
-                .with_primary(span, format!("{which} address"))
-                .with_help(format!("use an address between {} and {}", first_host(&net), last_host(&net))),
+            Diagnostic::error(
+                "E032",
+                format!("{what} {addr} is the {which} address of {net}"),
+            )
+            .with_primary(span, format!("{which} address"))
+            .with_help(format!(
+                "use an address between {} and {}",
+                first_host(&net),
+                last_host(&net)
+            )),
         );
     };
     for (s, subnet) in plan.subnets.iter().enumerate() {
@@ -30,11 +37,21 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     }
     for host in &plan.hosts {
         for i in &host.interfaces {
-            flag(i.addr, i.subnet, i.origin.span, format!("address of `{}`", host.name));
+            flag(
+                i.addr,
+                i.subnet,
+                i.origin.span,
+                format!("address of `{}`", host.name),
+            );
         }
     }
     for vip in &plan.vips {
-        flag(vip.addr, vip.subnet, vip.origin.span, format!("vip `{}`", vip.name));
+        flag(
+            vip.addr,
+            vip.subnet,
+            vip.origin.span,
+            format!("vip `{}`", vip.name),
+        );
     }
     for r in &plan.routers {
         for i in &r.interfaces {

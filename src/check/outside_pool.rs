@@ -11,24 +11,52 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             let vlan = &plan.vlans[iface.vlan];
             let k = addr_key(iface.addr);
             let fam = |p: &&crate::ir::Pool| p.first.is_ipv4() == iface.addr.is_ipv4();
-            let own: Vec<_> = vlan.pools.iter().filter(fam).filter(|p| p.tier == host.tier).collect();
+            let own: Vec<_> = vlan
+                .pools
+                .iter()
+                .filter(fam)
+                .filter(|p| p.tier == host.tier)
+                .collect();
             let inside = |p: &crate::ir::Pool| (addr_key(p.first)..=addr_key(p.last)).contains(&k);
             if !own.is_empty() && !own.iter().any(|p| inside(p)) {
-                let ranges: Vec<String> = own.iter().map(|p| format!("{}-{}", p.first, p.last)).collect();
+                let ranges: Vec<String> = own
+                    .iter()
+                    .map(|p| format!("{}-{}", p.first, p.last))
+                    .collect();
                 diags.push(
-                    Diagnostic::error("E034", format!("`{}` has {} on `{}`, outside the pool of tier `{}`", host.name, iface.addr, vlan.name, plan.tiers[host.tier].name))
-                        .with_primary(iface.origin.span, format!("not in {}", ranges.join(", ")))
-                        .with_secondary(own[0].origin.span, "the tier's pool")
-                        .with_help("pick a free address in the pool, or widen the pool"),
+                    Diagnostic::error(
+                        "E034",
+                        format!(
+                            "`{}` has {} on `{}`, outside the pool of tier `{}`",
+                            host.name, iface.addr, vlan.name, plan.tiers[host.tier].name
+                        ),
+                    )
+                    .with_primary(iface.origin.span, format!("not in {}", ranges.join(", ")))
+                    .with_secondary(own[0].origin.span, "the tier's pool")
+                    .with_help("pick a free address in the pool, or widen the pool"),
                 );
                 continue;
             }
-            if let Some(p) = vlan.pools.iter().filter(fam).find(|p| p.tier != host.tier && inside(p)) {
+            if let Some(p) = vlan
+                .pools
+                .iter()
+                .filter(fam)
+                .find(|p| p.tier != host.tier && inside(p))
+            {
                 diags.push(
-                    Diagnostic::error("E034", format!("`{}` has {} inside the pool of tier `{}`", host.name, iface.addr, plan.tiers[p.tier].name))
-                        .with_primary(iface.origin.span, "in another tier's pool")
-                        .with_secondary(p.origin.span, "that pool")
-                        .with_help(format!("tier `{}` should take its addresses from its own pool", plan.tiers[host.tier].name)),
+                    Diagnostic::error(
+                        "E034",
+                        format!(
+                            "`{}` has {} inside the pool of tier `{}`",
+                            host.name, iface.addr, plan.tiers[p.tier].name
+                        ),
+                    )
+                    .with_primary(iface.origin.span, "in another tier's pool")
+                    .with_secondary(p.origin.span, "that pool")
+                    .with_help(format!(
+                        "tier `{}` should take its addresses from its own pool",
+                        plan.tiers[host.tier].name
+                    )),
                 );
             }
         }

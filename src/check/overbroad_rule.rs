@@ -7,8 +7,14 @@ use crate::ir::{Action, EndpointRef, Plan, Proto, ServiceRef};
 pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     let internal = plan.internal_set();
     for flow in plan.flows.iter().filter(|f| f.action == Action::Allow) {
-        let from_internet = flow.sources.iter().any(|e| e.target == EndpointRef::Internet);
-        let to_internet = flow.destinations.iter().any(|e| e.target == EndpointRef::Internet);
+        let from_internet = flow
+            .sources
+            .iter()
+            .any(|e| e.target == EndpointRef::Internet);
+        let to_internet = flow
+            .destinations
+            .iter()
+            .any(|e| e.target == EndpointRef::Internet);
         let any_service = flow.services.iter().any(|s| matches!(s, ServiceRef::Any));
         let dst = plan.endpoints_set(&flow.destinations);
         let span = flow.origin.span;
@@ -20,9 +26,12 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             );
         } else if from_internet && any_service && dst.intersects(&internal) {
             diags.push(
-                Diagnostic::warning("W082", "the internet may reach internal addresses on every port")
-                    .with_primary(span, "internet to internal, any service")
-                    .with_help("name the services exposed, e.g. `: tcp/443`"),
+                Diagnostic::warning(
+                    "W082",
+                    "the internet may reach internal addresses on every port",
+                )
+                .with_primary(span, "internet to internal, any service")
+                .with_help("name the services exposed, e.g. `: tcp/443`"),
             );
         }
         for s in &flow.services {
@@ -34,9 +43,18 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             for r in ranges {
                 if r.proto != Proto::Icmp && (r.last - r.first) as u32 + 1 > 1024 {
                     diags.push(
-                        Diagnostic::warning("W082", format!("{}/{}-{} opens {} ports", r.proto.name(), r.first, r.last, (r.last - r.first) as u32 + 1))
-                            .with_primary(span, "very wide port range")
-                            .with_help("list the ports the service really uses"),
+                        Diagnostic::warning(
+                            "W082",
+                            format!(
+                                "{}/{}-{} opens {} ports",
+                                r.proto.name(),
+                                r.first,
+                                r.last,
+                                (r.last - r.first) as u32 + 1
+                            ),
+                        )
+                        .with_primary(span, "very wide port range")
+                        .with_help("list the ports the service really uses"),
                     );
                 }
             }

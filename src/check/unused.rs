@@ -7,7 +7,11 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     let mut services = vec![false; plan.services.len()];
     let mut networks = vec![false; plan.networks.len()];
     let mut vlans = vec![false; plan.vlans.len()];
-    let endpoints = plan.flows.iter().flat_map(|f| f.sources.iter().chain(&f.destinations)).chain(plan.management.iter().flat_map(|m| &m.sources));
+    let endpoints = plan
+        .flows
+        .iter()
+        .flat_map(|f| f.sources.iter().chain(&f.destinations))
+        .chain(plan.management.iter().flat_map(|m| &m.sources));
     for ep in endpoints {
         match ep.target {
             EndpointRef::Network(n) => networks[n] = true,
@@ -15,7 +19,11 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             _ => {}
         }
     }
-    let svcs = plan.flows.iter().flat_map(|f| &f.services).chain(plan.management.iter().flat_map(|m| &m.services));
+    let svcs = plan
+        .flows
+        .iter()
+        .flat_map(|f| &f.services)
+        .chain(plan.management.iter().flat_map(|m| &m.services));
     for s in svcs {
         if let ServiceRef::Named { service } = s {
             services[*service] = true;
@@ -48,22 +56,42 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     };
     for (i, s) in plan.services.iter().enumerate() {
         if !services[i] {
-            warn("service", &s.name, s.origin.span, "use it in a flow or remove it");
+            warn(
+                "service",
+                &s.name,
+                s.origin.span,
+                "use it in a flow or remove it",
+            );
         }
     }
     for (i, n) in plan.networks.iter().enumerate() {
         if !networks[i] {
-            warn("network", &n.name, n.origin.span, "use it in a flow or remove it");
+            warn(
+                "network",
+                &n.name,
+                n.origin.span,
+                "use it in a flow or remove it",
+            );
         }
     }
     for (i, v) in plan.vlans.iter().enumerate() {
         if !vlans[i] {
-            warn("vlan", &v.name, v.origin.span, "put a tier, host or router on it, or remove it");
+            warn(
+                "vlan",
+                &v.name,
+                v.origin.span,
+                "put a tier, host or router on it, or remove it",
+            );
         }
     }
     for t in &plan.tiers {
         if t.hosts.is_empty() {
-            warn("tier", &t.name, t.origin.span, "add hosts to it or remove it");
+            warn(
+                "tier",
+                &t.name,
+                t.origin.span,
+                "add hosts to it or remove it",
+            );
         }
     }
 }

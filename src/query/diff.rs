@@ -36,8 +36,15 @@ fn changes(plan_a: &Plan, info_a: &PlanInfo, plan_b: &Plan, info_b: &PlanInfo) -
             if ca.permitted.is_empty() {
                 continue;
             }
-            let other: Vec<HBox> = match (eps_b.iter().find(|e| e.0 == s.0), eps_b.iter().find(|e| e.0 == d.0)) {
-                (Some(sb), Some(db)) => cell(plan_b, info_b, sb, db, &all_services()).permitted.into_iter().map(|(b, _)| b).collect(),
+            let other: Vec<HBox> = match (
+                eps_b.iter().find(|e| e.0 == s.0),
+                eps_b.iter().find(|e| e.0 == d.0),
+            ) {
+                (Some(sb), Some(db)) => cell(plan_b, info_b, sb, db, &all_services())
+                    .permitted
+                    .into_iter()
+                    .map(|(b, _)| b)
+                    .collect(),
                 _ => Vec::new(),
             };
             let mut rules: Vec<usize> = Vec::new();
@@ -74,7 +81,10 @@ fn changes(plan_a: &Plan, info_a: &PlanInfo, plan_b: &Plan, info_b: &PlanInfo) -
 }
 
 pub fn diff(old: &Plan, old_info: &PlanInfo, new: &Plan, new_info: &PlanInfo) -> Diff {
-    Diff { opened: changes(new, new_info, old, old_info), closed: changes(old, old_info, new, new_info) }
+    Diff {
+        opened: changes(new, new_info, old, old_info),
+        closed: changes(old, old_info, new, new_info),
+    }
 }
 
 pub fn human(d: &Diff) -> String {
@@ -90,13 +100,26 @@ pub fn human(d: &Diff) -> String {
                 s.push_str(&format!("    e.g. {p}\n"));
             }
             for r in &c.rules {
-                s.push_str(&format!("    {} {}  {}\n", if sign == "+" { "allowed by" } else { "was allowed by" }, r.at, r.text));
+                s.push_str(&format!(
+                    "    {} {}  {}\n",
+                    if sign == "+" {
+                        "allowed by"
+                    } else {
+                        "was allowed by"
+                    },
+                    r.at,
+                    r.text
+                ));
             }
             if c.unenforced {
                 s.push_str("    (no firewall netc manages is on the path)\n");
             }
         }
     }
-    s.push_str(&format!("{} opened, {} closed\n", d.opened.len(), d.closed.len()));
+    s.push_str(&format!(
+        "{} opened, {} closed\n",
+        d.opened.len(),
+        d.closed.len()
+    ));
     s
 }

@@ -17,7 +17,10 @@ pub struct RuleRef {
 
 pub fn rule_ref(plan: &Plan, flow: usize) -> RuleRef {
     let f = &plan.flows[flow];
-    RuleRef { at: f.origin.file_line(), text: f.text.split_whitespace().collect::<Vec<_>>().join(" ") }
+    RuleRef {
+        at: f.origin.file_line(),
+        text: f.text.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -35,7 +38,11 @@ impl std::fmt::Display for Packet {
 
 pub fn packet(b: &HBox) -> Option<Packet> {
     let (s, d, v) = b.sample()?;
-    Some(Packet { src: space::key_addr(s).to_string(), dst: space::key_addr(d).to_string(), service: space::service_text(&Set::point(v)) })
+    Some(Packet {
+        src: space::key_addr(s).to_string(),
+        dst: space::key_addr(d).to_string(),
+        service: space::service_text(&Set::point(v)),
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -86,16 +93,23 @@ fn pair_verdict(p: &PairOutcome) -> Verdict {
 fn enforcer_text(plan: &Plan, e: &Enforcer) -> String {
     match *e {
         Enforcer::Router(r) => format!("router {}", plan.routers[r].name),
-        Enforcer::Host(h) => format!("host {} ({:?})", plan.hosts[h].name, plan.hosts[h].firewall).to_lowercase(),
+        Enforcer::Host(h) => {
+            format!("host {} ({:?})", plan.hosts[h].name, plan.hosts[h].firewall).to_lowercase()
+        }
     }
 }
 
 fn path_text(plan: &Plan, p: &PairOutcome) -> Vec<String> {
     let seg = |k: u128| match plan.subnet_of(k) {
-        Some(s) => format!("{} {}", plan.vlans[plan.subnets[s].vlan].name, plan.subnets[s].net),
+        Some(s) => format!(
+            "{} {}",
+            plan.vlans[plan.subnets[s].vlan].name, plan.subnets[s].net
+        ),
         None => "outside the plan".to_string(),
     };
-    let (Some(s), Some(d)) = (p.src.first(), p.dst.first()) else { return Vec::new() };
+    let (Some(s), Some(d)) = (p.src.first(), p.dst.first()) else {
+        return Vec::new();
+    };
     let mut out = vec![seg(s)];
     for &r in p.path.iter().flatten() {
         out.push(format!("router {}", plan.routers[r].name));
@@ -118,13 +132,23 @@ pub fn explain(plan: &Plan, answer: &Answer) -> Explanation {
         let mut denied: Vec<usize> = p.eval.denied.iter().map(|(_, f)| *f).collect();
         denied.sort();
         denied.dedup();
-        let key = (v as u8, path_text(plan, p), permitted, denied, !p.unenforced.is_empty(), p.path.is_none());
+        let key = (
+            v as u8,
+            path_text(plan, p),
+            permitted,
+            denied,
+            !p.unenforced.is_empty(),
+            p.path.is_none(),
+        );
         groups.entry(key).or_default().push(p);
     }
     let mut out_groups = Vec::new();
     for ((_, _, permitted_rules, denied_rules, _, _), pairs) in &groups {
         let first = pairs[0];
-        let mut enforced: Vec<String> = pairs.iter().flat_map(|p| p.enforcers.iter().map(|e| enforcer_text(plan, e))).collect();
+        let mut enforced: Vec<String> = pairs
+            .iter()
+            .flat_map(|p| p.enforcers.iter().map(|e| enforcer_text(plan, e)))
+            .collect();
         enforced.sort();
         enforced.dedup();
         if enforced.len() > 4 {
@@ -134,33 +158,87 @@ pub fn explain(plan: &Plan, answer: &Answer) -> Explanation {
         }
         let mut permitted = Vec::new();
         for &rule in permitted_rules {
-            let boxes: Vec<&HBox> = pairs.iter().flat_map(|p| p.eval.permitted.iter().filter(|(_, f)| *f == rule).map(|(b, _)| b)).collect();
+            let boxes: Vec<&HBox> = pairs
+                .iter()
+                .flat_map(|p| {
+                    p.eval
+                        .permitted
+                        .iter()
+                        .filter(|(_, f)| *f == rule)
+                        .map(|(b, _)| b)
+                })
+                .collect();
             let svc = boxes.iter().fold(Set::empty(), |a, b| a.union(&b.svc));
-            permitted.push(Step { services: space::service_text(&svc), example: boxes.first().and_then(|b| packet(b)), rule: Some(rule_ref(plan, rule)) });
+            permitted.push(Step {
+                services: space::service_text(&svc),
+                example: boxes.first().and_then(|b| packet(b)),
+                rule: Some(rule_ref(plan, rule)),
+            });
         }
         let open: Vec<&HBox> = pairs.iter().flat_map(|p| p.unenforced.iter()).collect();
         if !open.is_empty() {
             let svc = open.iter().fold(Set::empty(), |a, b| a.union(&b.svc));
-            permitted.push(Step { services: space::service_text(&svc), example: open.first().and_then(|b| packet(b)), rule: None });
+            permitted.push(Step {
+                services: space::service_text(&svc),
+                example: open.first().and_then(|b| packet(b)),
+                rule: None,
+            });
         }
         let mut denied = Vec::new();
         for &rule in denied_rules {
-            let boxes: Vec<&HBox> = pairs.iter().flat_map(|p| p.eval.denied.iter().filter(|(_, f)| *f == rule).map(|(b, _)| b)).collect();
+            let boxes: Vec<&HBox> = pairs
+                .iter()
+                .flat_map(|p| {
+                    p.eval
+                        .denied
+                        .iter()
+                        .filter(|(_, f)| *f == rule)
+                        .map(|(b, _)| b)
+                })
+                .collect();
             let svc = boxes.iter().fold(Set::empty(), |a, b| a.union(&b.svc));
-            denied.push(Step { services: space::service_text(&svc), example: boxes.first().and_then(|b| packet(b)), rule: Some(rule_ref(plan, rule)) });
+            denied.push(Step {
+                services: space::service_text(&svc),
+                example: boxes.first().and_then(|b| packet(b)),
+                rule: Some(rule_ref(plan, rule)),
+            });
         }
-        let unmatched_boxes: Vec<&HBox> = pairs.iter().flat_map(|p| p.eval.unmatched.iter()).collect();
+        let unmatched_boxes: Vec<&HBox> =
+            pairs.iter().flat_map(|p| p.eval.unmatched.iter()).collect();
         let mut unmatched = Vec::new();
         if !unmatched_boxes.is_empty() {
-            let svc = unmatched_boxes.iter().fold(Set::empty(), |a, b| a.union(&b.svc));
-            unmatched.push(Step { services: space::service_text(&svc), example: unmatched_boxes.first().and_then(|b| packet(b)), rule: None });
+            let svc = unmatched_boxes
+                .iter()
+                .fold(Set::empty(), |a, b| a.union(&b.svc));
+            unmatched.push(Step {
+                services: space::service_text(&svc),
+                example: unmatched_boxes.first().and_then(|b| packet(b)),
+                rule: None,
+            });
         }
-        let mut examples: Vec<String> = pairs.iter().take(3).map(|p| format!("{} -> {}", p.src_label, p.dst_label)).collect();
+        let mut examples: Vec<String> = pairs
+            .iter()
+            .take(3)
+            .map(|p| format!("{} -> {}", p.src_label, p.dst_label))
+            .collect();
         if pairs.len() > 3 {
             examples.push(format!("and {} more", pairs.len() - 3));
         }
-        let path = if first.path.is_none() { vec!["no path: no router of the plan joins these subnets".to_string()] } else { path_text(plan, first) };
-        out_groups.push(Group { verdict: pair_verdict(first), pairs: pairs.len(), examples, path, enforced_by: enforced, permitted, denied, unmatched });
+        let path = if first.path.is_none() {
+            vec!["no path: no router of the plan joins these subnets".to_string()]
+        } else {
+            path_text(plan, first)
+        };
+        out_groups.push(Group {
+            verdict: pair_verdict(first),
+            pairs: pairs.len(),
+            examples,
+            path,
+            enforced_by: enforced,
+            permitted,
+            denied,
+            unmatched,
+        });
     }
     Explanation {
         question: answer.question.clone(),
@@ -178,7 +256,12 @@ pub fn explain(plan: &Plan, answer: &Answer) -> Explanation {
 
 /// Allow rules that match two of the three dimensions of what was not permitted.
 fn near_misses(plan: &Plan, answer: &Answer) -> Vec<String> {
-    let missing: Vec<&HBox> = answer.pairs.iter().filter(|p| p.path.is_some()).flat_map(|p| p.eval.unmatched.iter()).collect();
+    let missing: Vec<&HBox> = answer
+        .pairs
+        .iter()
+        .filter(|p| p.path.is_some())
+        .flat_map(|p| p.eval.unmatched.iter())
+        .collect();
     if missing.is_empty() {
         return Vec::new();
     }
@@ -191,7 +274,11 @@ fn near_misses(plan: &Plan, answer: &Answer) -> Vec<String> {
             continue;
         }
         let b = plan.flow_box(flow);
-        let (s, d, v) = (b.src.intersects(&src), b.dst.intersects(&dst), b.svc.intersects(&svc));
+        let (s, d, v) = (
+            b.src.intersects(&src),
+            b.dst.intersects(&dst),
+            b.svc.intersects(&svc),
+        );
         let srcs: Vec<&str> = flow.sources.iter().map(|e| e.text.as_str()).collect();
         let dsts: Vec<&str> = flow.destinations.iter().map(|e| e.text.as_str()).collect();
         let at = flow.origin.file_line();
@@ -203,8 +290,20 @@ fn near_misses(plan: &Plan, answer: &Answer) -> Vec<String> {
                 srcs.join(", "),
                 answer.src.text
             ),
-            (true, true, false) => format!("{} may reach {} on {}, not on {} ({at})", srcs.join(", "), dsts.join(", "), space::service_text(&b.svc), answer.services_text),
-            (true, false, true) => format!("{} may reach {} on {}; not {} ({at})", srcs.join(", "), dsts.join(", "), space::service_text(&b.svc.intersect(&svc)), answer.dst.text),
+            (true, true, false) => format!(
+                "{} may reach {} on {}, not on {} ({at})",
+                srcs.join(", "),
+                dsts.join(", "),
+                space::service_text(&b.svc),
+                answer.services_text
+            ),
+            (true, false, true) => format!(
+                "{} may reach {} on {}; not {} ({at})",
+                srcs.join(", "),
+                dsts.join(", "),
+                space::service_text(&b.svc.intersect(&svc)),
+                answer.dst.text
+            ),
             _ => continue,
         };
         out.push(line);
@@ -223,10 +322,18 @@ pub fn human(e: &Explanation) -> String {
         Verdict::No => "NO",
     };
     let _ = writeln!(s, "{}?  {verdict}", e.question);
-    let _ = write!(s, "  {} of {} routed source/destination pairs fully permitted", e.pairs_permitted, e.pairs_routed);
+    let _ = write!(
+        s,
+        "  {} of {} routed source/destination pairs fully permitted",
+        e.pairs_permitted, e.pairs_routed
+    );
     let unrouted = e.pairs - e.pairs_routed;
     if unrouted > 0 {
-        let _ = write!(s, "; {unrouted} pair{} without a path", if unrouted == 1 { "" } else { "s" });
+        let _ = write!(
+            s,
+            "; {unrouted} pair{} without a path",
+            if unrouted == 1 { "" } else { "s" }
+        );
     }
     s.push('\n');
     for g in &e.groups {
@@ -235,7 +342,13 @@ pub fn human(e: &Explanation) -> String {
             Verdict::Partial => "partly permitted",
             Verdict::No => "not permitted",
         };
-        let _ = writeln!(s, "\n  {v}: {} pair{}: {}", g.pairs, if g.pairs == 1 { "" } else { "s" }, g.examples.join(", "));
+        let _ = writeln!(
+            s,
+            "\n  {v}: {} pair{}: {}",
+            g.pairs,
+            if g.pairs == 1 { "" } else { "s" },
+            g.examples.join(", ")
+        );
         let _ = writeln!(s, "    path: {}", g.path.join(" -> "));
         if !g.enforced_by.is_empty() {
             let _ = writeln!(s, "    enforced by: {}", g.enforced_by.join(", "));
@@ -246,7 +359,11 @@ pub fn human(e: &Explanation) -> String {
                     let _ = writeln!(s, "    allowed {} by {}  {}", p.services, r.at, r.text);
                 }
                 None => {
-                    let _ = writeln!(s, "    open on {}: no firewall netc manages is on the path", p.services);
+                    let _ = writeln!(
+                        s,
+                        "    open on {}: no firewall netc manages is on the path",
+                        p.services
+                    );
                 }
             }
             if let Some(x) = &p.example {
@@ -262,7 +379,11 @@ pub fn human(e: &Explanation) -> String {
             }
         }
         for p in &g.unmatched {
-            let why = if g.path.first().is_some_and(|x| x.starts_with("no path")) { "unroutable" } else { "no rule allows" };
+            let why = if g.path.first().is_some_and(|x| x.starts_with("no path")) {
+                "unroutable"
+            } else {
+                "no rule allows"
+            };
             let _ = writeln!(s, "    {why} {}", p.services);
             if let Some(x) = &p.example {
                 let _ = writeln!(s, "      e.g. {x}");

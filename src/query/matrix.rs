@@ -15,7 +15,12 @@ pub fn endpoints(plan: &Plan) -> Vec<(String, EndpointRef)> {
         .filter(|(_, t)| !t.hosts.is_empty())
         .map(|(i, t)| (t.name.clone(), EndpointRef::Tier(i)))
         .collect();
-    out.extend(plan.networks.iter().enumerate().map(|(i, n)| (n.name.clone(), EndpointRef::Network(i))));
+    out.extend(
+        plan.networks
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), EndpointRef::Network(i))),
+    );
     out.push(("internet".into(), EndpointRef::Internet));
     out
 }
@@ -35,10 +40,23 @@ pub struct Cell {
     pub service_set: Set,
 }
 
-pub fn cell(plan: &Plan, info: &PlanInfo, src: &(String, EndpointRef), dst: &(String, EndpointRef), svc: &Set) -> Cell {
+pub fn cell(
+    plan: &Plan,
+    info: &PlanInfo,
+    src: &(String, EndpointRef),
+    dst: &(String, EndpointRef),
+    svc: &Set,
+) -> Cell {
     let src_units = reach::src_units(plan, &src.1, &src.0);
     let dst_units = reach::dst_units(plan, &dst.1, &dst.0);
-    let outcomes: Vec<PairOutcome> = reach::evaluate(plan, &info.policy, &info.topology, &src_units, &dst_units, svc);
+    let outcomes: Vec<PairOutcome> = reach::evaluate(
+        plan,
+        &info.policy,
+        &info.topology,
+        &src_units,
+        &dst_units,
+        svc,
+    );
     let mut permitted = Vec::new();
     let mut services = Set::empty();
     for o in &outcomes {
@@ -50,9 +68,21 @@ pub fn cell(plan: &Plan, info: &PlanInfo, src: &(String, EndpointRef), dst: &(St
             permitted.push((b.clone(), rule));
         }
     }
-    let partial = !services.is_empty() && outcomes.iter().filter(|o| o.path.is_some()).any(|o| !services.is_subset(&o.permitted_services()));
+    let partial = !services.is_empty()
+        && outcomes
+            .iter()
+            .filter(|o| o.path.is_some())
+            .any(|o| !services.is_subset(&o.permitted_services()));
     let unfiltered = permitted.iter().any(|(_, rule)| rule.is_none());
-    Cell { src: src.0.clone(), dst: dst.0.clone(), services: space::service_text(&services), partial, unfiltered, permitted, service_set: services }
+    Cell {
+        src: src.0.clone(),
+        dst: dst.0.clone(),
+        services: space::service_text(&services),
+        partial,
+        unfiltered,
+        permitted,
+        service_set: services,
+    }
 }
 
 /// Every cell with something permitted, rows then columns in plan order.
@@ -71,12 +101,20 @@ pub fn matrix(plan: &Plan, info: &PlanInfo) -> Vec<Cell> {
 }
 
 pub fn text(cells: &[Cell]) -> String {
-    let width = cells.iter().map(|c| c.src.len() + c.dst.len() + 4).max().unwrap_or(0);
+    let width = cells
+        .iter()
+        .map(|c| c.src.len() + c.dst.len() + 4)
+        .max()
+        .unwrap_or(0);
     let mut s = String::new();
     for c in cells {
         let head = format!("{} -> {}", c.src, c.dst);
         let partly = if c.partial { "  (partly)" } else { "" };
-        let open = if c.unfiltered { "  (no firewall on the path)" } else { "" };
+        let open = if c.unfiltered {
+            "  (no firewall on the path)"
+        } else {
+            ""
+        };
         s.push_str(&format!("{head:<width$}  {}{partly}{open}\n", c.services));
     }
     s
@@ -86,7 +124,14 @@ pub fn csv(cells: &[Cell]) -> String {
     let quote = |x: &str| format!("\"{}\"", x.replace('"', "\"\""));
     let mut s = String::from("source,destination,services,partial,unfiltered\n");
     for c in cells {
-        s.push_str(&format!("{},{},{},{},{}\n", quote(&c.src), quote(&c.dst), quote(&c.services), c.partial, c.unfiltered));
+        s.push_str(&format!(
+            "{},{},{},{},{}\n",
+            quote(&c.src),
+            quote(&c.dst),
+            quote(&c.services),
+            c.partial,
+            c.unfiltered
+        ));
     }
     s
 }

@@ -30,7 +30,12 @@ pub struct Target {
 
 /// Resolve a name, DNS name, address or CIDR given on the command line.
 pub fn resolve_target(plan: &Plan, info: &PlanInfo, text: &str) -> Result<Target, QueryError> {
-    let t = |target| Ok(Target { text: text.to_string(), target });
+    let t = |target| {
+        Ok(Target {
+            text: text.to_string(),
+            target,
+        })
+    };
     if text == "internet" {
         return t(EndpointRef::Internet);
     }
@@ -59,7 +64,11 @@ pub fn resolve_target(plan: &Plan, info: &PlanInfo, text: &str) -> Result<Target
         if let Some(i) = plan.vips.iter().position(|v| v.addr == a) {
             return t(EndpointRef::Vip(i));
         }
-        if let Some(i) = plan.hosts.iter().position(|h| h.interfaces.iter().any(|x| x.addr == a)) {
+        if let Some(i) = plan
+            .hosts
+            .iter()
+            .position(|h| h.interfaces.iter().any(|x| x.addr == a))
+        {
             return t(EndpointRef::Host(i));
         }
         return t(EndpointRef::Addresses { first: a, last: a });
@@ -70,13 +79,24 @@ pub fn resolve_target(plan: &Plan, info: &PlanInfo, text: &str) -> Result<Target
             AddrLit::Addr(a) => (a, a),
             AddrLit::Net(n) => (n.network(), n.broadcast()),
             AddrLit::Range(a, b) => (a, b),
-            AddrLit::Suffix(_) => return Err(QueryError(format!("`{text}` is not a complete address"))),
+            AddrLit::Suffix(_) => {
+                return Err(QueryError(format!("`{text}` is not a complete address")))
+            }
         };
         return t(EndpointRef::Addresses { first, last });
     }
-    let mut names: Vec<&str> = plan.tiers.iter().map(|x| x.name.as_str()).chain(plan.hosts.iter().map(|x| x.name.as_str())).chain(plan.vips.iter().map(|x| x.name.as_str())).chain(plan.networks.iter().map(|x| x.name.as_str())).collect();
+    let mut names: Vec<&str> = plan
+        .tiers
+        .iter()
+        .map(|x| x.name.as_str())
+        .chain(plan.hosts.iter().map(|x| x.name.as_str()))
+        .chain(plan.vips.iter().map(|x| x.name.as_str()))
+        .chain(plan.networks.iter().map(|x| x.name.as_str()))
+        .collect();
     names.sort();
-    let hint = crate::names::did_you_mean(text, names).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+    let hint = crate::names::did_you_mean(text, names)
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default();
     Err(QueryError(format!("`{text}` is not a tier, host, VIP, network, VLAN, router, DNS name or address of the plan{hint}")))
 }
 
@@ -88,12 +108,18 @@ pub fn resolve_services(plan: &Plan, text: &str) -> Result<(Set, String), QueryE
             plan.service_ref_set(&ServiceRef::Any)
         } else if let Some(i) = plan.services.iter().position(|s| s.name == part) {
             plan.service_ref_set(&ServiceRef::Named { service: i })
-        } else if let Some(p) = parse_port_spec(part, crate::diag::Span::new(crate::diag::FileId(0), 0, 0)) {
+        } else if let Some(p) =
+            parse_port_spec(part, crate::diag::Span::new(crate::diag::FileId(0), 0, 0))
+        {
             space::service_set(p.proto, p.ports)
         } else {
             let names = plan.services.iter().map(|s| s.name.as_str());
-            let hint = crate::names::did_you_mean(part, names).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-            return Err(QueryError(format!("`{part}` is not a service of the plan nor a protocol/port{hint}")));
+            let hint = crate::names::did_you_mean(part, names)
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            return Err(QueryError(format!(
+                "`{part}` is not a service of the plan nor a protocol/port{hint}"
+            )));
         };
         set = set.union(&s);
     }
@@ -106,7 +132,11 @@ pub fn resolve_services(plan: &Plan, text: &str) -> Result<(Set, String), QueryE
 /// `can SRC reach DST [on SERVICES]`
 pub fn parse_question(q: &str) -> Result<(String, String, Option<String>), QueryError> {
     let words: Vec<&str> = q.split_whitespace().collect();
-    let bad = || QueryError(format!("cannot read `{q}`: ask `can SRC reach DST on SERVICE`"));
+    let bad = || {
+        QueryError(format!(
+            "cannot read `{q}`: ask `can SRC reach DST on SERVICE`"
+        ))
+    };
     let rest = match words.first() {
         Some(&"can") => &words[1..],
         _ => return Err(bad()),
@@ -118,11 +148,17 @@ pub fn parse_question(q: &str) -> Result<(String, String, Option<String>), Query
         Some(o) if o > reach_at => rest[reach_at + 1..o].join(" "),
         _ => rest[reach_at + 1..].join(" "),
     };
-    let svc = on_at.filter(|&o| o > reach_at).map(|o| rest[o + 1..].join(" "));
+    let svc = on_at
+        .filter(|&o| o > reach_at)
+        .map(|o| rest[o + 1..].join(" "));
     if src.is_empty() || dst.is_empty() || svc.as_deref() == Some("") {
         return Err(bad());
     }
-    Ok((src, dst.trim_end_matches('?').to_string(), svc.map(|s| s.trim_end_matches('?').to_string())))
+    Ok((
+        src,
+        dst.trim_end_matches('?').to_string(),
+        svc.map(|s| s.trim_end_matches('?').to_string()),
+    ))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -144,19 +180,46 @@ pub struct Answer {
     pub verdict: Verdict,
 }
 
-pub fn ask(plan: &Plan, info: &PlanInfo, src: &str, dst: &str, services: Option<&str>) -> Result<Answer, QueryError> {
+pub fn ask(
+    plan: &Plan,
+    info: &PlanInfo,
+    src: &str,
+    dst: &str,
+    services: Option<&str>,
+) -> Result<Answer, QueryError> {
     let src = resolve_target(plan, info, src)?;
     let dst = resolve_target(plan, info, dst)?;
     let (services, services_text) = resolve_services(plan, services.unwrap_or("any"))?;
     let src_units: Vec<Unit> = reach::src_units(plan, &src.target, &src.text);
     let dst_units: Vec<Unit> = reach::dst_units(plan, &dst.target, &dst.text);
-    let pairs = reach::evaluate(plan, &info.policy, &info.topology, &src_units, &dst_units, &services);
+    let pairs = reach::evaluate(
+        plan,
+        &info.policy,
+        &info.topology,
+        &src_units,
+        &dst_units,
+        &services,
+    );
     // Pairs without any path (a management address seen from outside) do not count against
     // the verdict: X reaches Y when what can be routed is permitted.
     let routed: Vec<&PairOutcome> = pairs.iter().filter(|p| p.path.is_some()).collect();
     let any = routed.iter().any(|p| p.any_permitted());
     let all = !routed.is_empty() && routed.iter().all(|p| p.fully_permitted());
-    let verdict = if all { Verdict::Yes } else if any { Verdict::Partial } else { Verdict::No };
+    let verdict = if all {
+        Verdict::Yes
+    } else if any {
+        Verdict::Partial
+    } else {
+        Verdict::No
+    };
     let question = format!("can {} reach {} on {}", src.text, dst.text, services_text);
-    Ok(Answer { question, src, dst, services, services_text, pairs, verdict })
+    Ok(Answer {
+        question,
+        src,
+        dst,
+        services,
+        services_text,
+        pairs,
+        verdict,
+    })
 }

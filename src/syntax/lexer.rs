@@ -89,24 +89,40 @@ pub fn lex(text: &str) -> Vec<Token> {
         let start = offset(rest);
         // A lone colon (followed by blank or end) separates a flow's services.
         if rest.starts_with(':') && rest[1..].chars().next().is_none_or(|c| c.is_whitespace()) {
-            tokens.push(Token { tok: Tok::Colon, start, end: start + 1 });
+            tokens.push(Token {
+                tok: Tok::Colon,
+                start,
+                end: start + 1,
+            });
             rest = &rest[1..];
             continue;
         }
         if let Ok((r, tok)) = punct(rest) {
-            tokens.push(Token { tok, start, end: offset(r) });
+            tokens.push(Token {
+                tok,
+                start,
+                end: offset(r),
+            });
             rest = r;
             continue;
         }
         if rest.starts_with('"') {
             match string_lit(rest) {
                 Ok((r, tok)) => {
-                    tokens.push(Token { tok, start, end: offset(r) });
+                    tokens.push(Token {
+                        tok,
+                        start,
+                        end: offset(r),
+                    });
                     rest = r;
                 }
                 Err(_) => {
                     let len = rest.find('\n').unwrap_or(rest.len());
-                    tokens.push(Token { tok: Tok::Unterminated, start, end: start + len });
+                    tokens.push(Token {
+                        tok: Tok::Unterminated,
+                        start,
+                        end: start + len,
+                    });
                     rest = &rest[len..];
                 }
             }
@@ -116,7 +132,10 @@ pub fn lex(text: &str) -> Vec<Token> {
             // `a->b`: the arrow is never part of a word.
             // `a->b`: the arrow is never part of a word (a word never starts with it: `punct`
             // takes a leading arrow first).
-            let mut word = word.find("->").filter(|&i| i > 0).map_or(word, |i| &word[..i]);
+            let mut word = word
+                .find("->")
+                .filter(|&i| i > 0)
+                .map_or(word, |i| &word[..i]);
             if word.len() > 1 && word.ends_with('-') && rest[word.len()..].starts_with('>') {
                 word = &word[..word.len() - 1];
             }
@@ -128,12 +147,24 @@ pub fn lex(text: &str) -> Vec<Token> {
             }
             let end = start + word.len();
             if word.len() > MAX_WORD {
-                tokens.push(Token { tok: Tok::Bad(word.chars().next().unwrap_or('?')), start, end });
+                tokens.push(Token {
+                    tok: Tok::Bad(word.chars().next().unwrap_or('?')),
+                    start,
+                    end,
+                });
             } else {
-                tokens.push(Token { tok: Tok::Word(word.to_string()), start, end });
+                tokens.push(Token {
+                    tok: Tok::Word(word.to_string()),
+                    start,
+                    end,
+                });
             }
             if colon {
-                tokens.push(Token { tok: Tok::Colon, start: end, end: end + 1 });
+                tokens.push(Token {
+                    tok: Tok::Colon,
+                    start: end,
+                    end: end + 1,
+                });
                 rest = &rest[word.len() + 1..];
             } else {
                 rest = &rest[word.len()..];
@@ -141,7 +172,11 @@ pub fn lex(text: &str) -> Vec<Token> {
             continue;
         }
         let c = rest.chars().next().unwrap_or('?');
-        tokens.push(Token { tok: Tok::Bad(c), start, end: start + c.len_utf8() });
+        tokens.push(Token {
+            tok: Tok::Bad(c),
+            start,
+            end: start + c.len_utf8(),
+        });
         rest = &rest[c.len_utf8()..];
     }
     tokens
@@ -175,12 +210,24 @@ mod tests {
 
     #[test]
     fn ipv6_keeps_its_colons() {
-        assert_eq!(kinds("2001:db8::/64 fe80::"), vec![Tok::Word("2001:db8::/64".into()), Tok::Word("fe80::".into())]);
+        assert_eq!(
+            kinds("2001:db8::/64 fe80::"),
+            vec![
+                Tok::Word("2001:db8::/64".into()),
+                Tok::Word("fe80::".into())
+            ]
+        );
     }
 
     #[test]
     fn strings_and_bad_chars() {
-        assert_eq!(kinds(r#""a \"b\"" $"#), vec![Tok::Str("a \"b\"".into()), Tok::Bad('$')]);
-        assert_eq!(kinds("\"open\nx"), vec![Tok::Unterminated, Tok::Newline, Tok::Word("x".into())]);
+        assert_eq!(
+            kinds(r#""a \"b\"" $"#),
+            vec![Tok::Str("a \"b\"".into()), Tok::Bad('$')]
+        );
+        assert_eq!(
+            kinds("\"open\nx"),
+            vec![Tok::Unterminated, Tok::Newline, Tok::Word("x".into())]
+        );
     }
 }

@@ -39,17 +39,27 @@ impl std::fmt::Display for LoadError {
 
 /// Load the plan named by `roots`: each a `.netc` file or a directory of them.
 pub fn load(roots: &[PathBuf]) -> Result<Loaded, LoadError> {
-    let mut loader = Loader { loaded: Loaded::default(), seen: Vec::new(), stack: Vec::new() };
+    let mut loader = Loader {
+        loaded: Loaded::default(),
+        seen: Vec::new(),
+        stack: Vec::new(),
+    };
     for root in roots {
         let files = if root.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(root)
-                .map_err(|e| LoadError { path: root.clone(), message: e.to_string() })?
+                .map_err(|e| LoadError {
+                    path: root.clone(),
+                    message: e.to_string(),
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "netc") && p.is_file())
                 .collect();
             entries.sort();
             if entries.is_empty() {
-                return Err(LoadError { path: root.clone(), message: "no .netc files in this directory".into() });
+                return Err(LoadError {
+                    path: root.clone(),
+                    message: "no .netc files in this directory".into(),
+                });
             }
             entries
         } else {
@@ -84,10 +94,15 @@ impl Loader {
         let file = self.loaded.sources.add(name, path.clone(), text);
         if let Some((offset, message, help)) = problem {
             let text = &self.loaded.sources.file(file).text;
-            let end = text[offset.min(text.len())..].chars().next().map_or(offset, |c| offset + c.len_utf8());
+            let end = text[offset.min(text.len())..]
+                .chars()
+                .next()
+                .map_or(offset, |c| offset + c.len_utf8());
             let span = Span::new(file, offset.min(text.len()), end.min(text.len()));
             self.loaded.diags.push(
-                Diagnostic::error(BAD_TEXT, message).with_primary(span, "here").with_help(help),
+                Diagnostic::error(BAD_TEXT, message)
+                    .with_primary(span, "here")
+                    .with_help(help),
             );
             return;
         }
@@ -112,7 +127,9 @@ impl Loader {
     fn include(&mut self, from: &Path, rel: &str, span: Span) {
         let target = from.parent().unwrap_or(Path::new(".")).join(rel);
         let err = |message: String, help: &str| {
-            Diagnostic::error(INCLUDE_ERROR, message).with_primary(span, "included here").with_help(help.to_string())
+            Diagnostic::error(INCLUDE_ERROR, message)
+                .with_primary(span, "included here")
+                .with_help(help.to_string())
         };
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
             self.loaded.diags.push(err(
@@ -122,7 +139,10 @@ impl Loader {
             return;
         }
         if self.loaded.sources.files().len() >= MAX_FILES {
-            self.loaded.diags.push(err(format!("a plan may have at most {MAX_FILES} files"), "merge some files"));
+            self.loaded.diags.push(err(
+                format!("a plan may have at most {MAX_FILES} files"),
+                "merge some files",
+            ));
             return;
         }
         let canonical = target.canonicalize().unwrap_or_else(|_| target.clone());
@@ -135,9 +155,12 @@ impl Loader {
                 .chain(std::iter::once(canonical.display().to_string()))
                 .collect();
             self.loaded.diags.push(
-                Diagnostic::error(INCLUDE_CYCLE, format!("include cycle: {}", chain.join(" -> ")))
-                    .with_primary(span, "this include closes the cycle")
-                    .with_help("a file may not include itself, directly or through other files"),
+                Diagnostic::error(
+                    INCLUDE_CYCLE,
+                    format!("include cycle: {}", chain.join(" -> ")),
+                )
+                .with_primary(span, "this include closes the cycle")
+                .with_help("a file may not include itself, directly or through other files"),
             );
             return;
         }
@@ -160,14 +183,20 @@ fn read_text(path: &Path) -> Result<Vec<u8>, String> {
         return Err("is not a regular file (a device, socket or pipe)".into());
     }
     if meta.len() > MAX_FILE_BYTES {
-        return Err(format!("is larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024));
+        return Err(format!(
+            "is larger than {} MiB",
+            MAX_FILE_BYTES / 1024 / 1024
+        ));
     }
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|e| io_message(&e))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!("is larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024));
+        return Err(format!(
+            "is larger than {} MiB",
+            MAX_FILE_BYTES / 1024 / 1024
+        ));
     }
     Ok(bytes)
 }
@@ -187,14 +216,25 @@ fn decode(bytes: Vec<u8>) -> (String, Problem) {
     match String::from_utf8(bytes) {
         Ok(text) => {
             let problem = text.find('\0').map(|offset| {
-                (offset, "the file contains a NUL byte".to_string(), "plan files are UTF-8 text")
+                (
+                    offset,
+                    "the file contains a NUL byte".to_string(),
+                    "plan files are UTF-8 text",
+                )
             });
             (text, problem)
         }
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            (text, Some((offset, "the file is not valid UTF-8".to_string(), "save the plan as UTF-8 text")))
+            (
+                text,
+                Some((
+                    offset,
+                    "the file is not valid UTF-8".to_string(),
+                    "save the plan as UTF-8 text",
+                )),
+            )
         }
     }
 }

@@ -22,7 +22,9 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     let mut diags = parser.diags;
     for d in &mut diags {
         if d.help.is_none() {
-            d.help = Some(format!("see grammar/netc.ebnf for the form of each statement ({STATEMENTS})"));
+            d.help = Some(format!(
+                "see grammar/netc.ebnf for the form of each statement ({STATEMENTS})"
+            ));
         }
     }
     (File { stmts }, diags)
@@ -36,7 +38,12 @@ struct Parser {
     diags: Vec<Diagnostic>,
 }
 
-type PResult<T> = Result<T, Diagnostic>;
+/// Parse errors are boxed: they are rare and a `Diagnostic` is large.
+type PResult<T> = Result<T, Box<Diagnostic>>;
+
+fn fail<T>(d: Diagnostic) -> PResult<T> {
+    Err(Box::new(d))
+}
 
 const STATEMENTS: &str =
     "include, vlan, tier, host, vip, service, network, router, zone, allow, deny, management";
@@ -52,13 +59,13 @@ impl Parser {
             match self.statement() {
                 Ok(stmt) => {
                     if let Err(d) = self.end_of_statement() {
-                        self.diags.push(d);
+                        self.diags.push(*d);
                         self.recover();
                     }
                     stmts.push(stmt);
                 }
                 Err(d) => {
-                    self.diags.push(d);
+                    self.diags.push(*d);
                     self.recover();
                 }
             }
@@ -193,7 +200,7 @@ impl Parser {
     fn end_of_statement(&mut self) -> PResult<()> {
         match self.peek() {
             None | Some(Tok::Newline | Tok::Semi) => Ok(()),
-            _ => Err(self.error("end of line")),
+            _ => fail(self.error("end of line")),
         }
     }
 
@@ -204,7 +211,7 @@ impl Parser {
                 let Tok::Word(w) = t.tok else { unreachable!() };
                 Ok((w, Span::new(self.file, t.start, t.end)))
             }
-            _ => Err(self.error(expected)),
+            _ => fail(self.error(expected)),
         }
     }
 
@@ -212,18 +219,26 @@ impl Parser {
         let span = self.span_here();
         let (name, span2) = self.word(expected)?;
         if !is_name(&name) {
-            return Err(Diagnostic::error(SYNTAX, format!("`{name}` is not a valid name"))
-                .with_primary(span, format!("expected {expected}"))
-                .with_help("names start with a letter and use letters, digits, `-` and `_`"));
+            return fail(
+                Diagnostic::error(SYNTAX, format!("`{name}` is not a valid name"))
+                    .with_primary(span, format!("expected {expected}"))
+                    .with_help("names start with a letter and use letters, digits, `-` and `_`"),
+            );
         }
         Ok(Ident { name, span: span2 })
     }
 
     fn fqdn(&mut self, expected: &str) -> PResult<Ident> {
         let (name, span) = self.word(expected)?;
-        if !name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*' || c == '@') {
-            return Err(Diagnostic::error(SYNTAX, format!("`{name}` is not a DNS name"))
-                .with_primary(span, format!("expected {expected}")));
+        if !name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*' || c == '@')
+        {
+            return fail(
+                Diagnostic::error(SYNTAX, format!("`{name}` is not a DNS name"))
+                    .with_primary(span, format!("expected {expected}")),
+            );
         }
         Ok(Ident { name, span })
     }
@@ -241,9 +256,11 @@ impl Parser {
         let (w, span) = self.word(expected)?;
         match w.parse::<u32>() {
             Ok(n) => Ok((n, span)),
-            Err(_) => Err(Diagnostic::error(SYNTAX, format!("`{w}` is not a number"))
-                .with_primary(span, format!("expected {expected}"))
-                .with_help("write a decimal number")),
+            Err(_) => fail(
+                Diagnostic::error(SYNTAX, format!("`{w}` is not a number"))
+                    .with_primary(span, format!("expected {expected}"))
+                    .with_help("write a decimal number"),
+            ),
         }
     }
 
@@ -251,7 +268,7 @@ impl Parser {
         let (w, span) = self.word(expected)?;
         match parse_addr(&w) {
             Some(lit) => Ok(Addr { lit, span }),
-            None => Err(Diagnostic::error(SYNTAX, format!("`{w}` is not an address"))
+            None => fail(Diagnostic::error(SYNTAX, format!("`{w}` is not an address"))
                 .with_primary(span, format!("expected {expected}"))
                 .with_help("write an address (10.0.0.1), a CIDR (10.0.0.0/24) or a range (10.0.0.10-20)")),
         }
@@ -270,9 +287,11 @@ impl Parser {
     fn port_spec(&mut self) -> PResult<PortSpec> {
         let (w, span) = self.word("a protocol and port, like tcp/5432")?;
         parse_port_spec(&w, span).ok_or_else(|| {
-            Diagnostic::error(SYNTAX, format!("`{w}` is not a protocol and port"))
-                .with_primary(span, "expected tcp/PORT, udp/PORT, a port range or icmp")
-                .with_help("ports are 1-65535: tcp/5432, tcp/4040-4041, udp/123, icmp")
+            Box::new(
+                Diagnostic::error(SYNTAX, format!("`{w}` is not a protocol and port"))
+                    .with_primary(span, "expected tcp/PORT, udp/PORT, a port range or icmp")
+                    .with_help("ports are 1-65535: tcp/5432, tcp/4040-4041, udp/123, icmp"),
+            )
         })
     }
 
@@ -284,14 +303,18 @@ impl Parser {
                 Ok(ServiceTerm::Any(span))
             }
             Some(w) if looks_like_port(w) => Ok(ServiceTerm::Port(self.port_spec()?)),
-            _ => Ok(ServiceTerm::Named(self.ident("a service name or tcp/PORT")?)),
+            _ => Ok(ServiceTerm::Named(
+                self.ident("a service name or tcp/PORT")?,
+            )),
         }
     }
 
     fn endpoint(&mut self) -> PResult<Endpoint> {
         match self.peek_word() {
             Some(w) if looks_like_addr(w) => Ok(Endpoint::Addr(self.addr("an address")?)),
-            _ => Ok(Endpoint::Named(self.ident("a tier, host, vip, network, vlan or address")?)),
+            _ => Ok(Endpoint::Named(
+                self.ident("a tier, host, vip, network, vlan or address")?,
+            )),
         }
     }
 
@@ -303,8 +326,10 @@ impl Parser {
             "ufw" => FirewallKind::Ufw,
             "none" => FirewallKind::None,
             _ => {
-                return Err(Diagnostic::error(SYNTAX, format!("unknown firewall `{w}`"))
-                    .with_primary(span, "expected nftables, firewalld, ufw or none"))
+                return fail(
+                    Diagnostic::error(SYNTAX, format!("unknown firewall `{w}`"))
+                        .with_primary(span, "expected nftables, firewalld, ufw or none"),
+                )
             }
         };
         Ok((kind, span))
@@ -320,10 +345,10 @@ impl Parser {
                         return Ok(());
                     }
                     if self.at_end() {
-                        return Err(self.error("`}`"));
+                        return fail(self.error("`}`"));
                     }
                     if !item(self)? {
-                        return Err(self.error("an item of this block or `}`"));
+                        return fail(self.error("an item of this block or `}`"));
                     }
                 }
             }
@@ -331,7 +356,7 @@ impl Parser {
                 None | Some(Tok::Newline | Tok::Semi) => return Ok(()),
                 _ => {
                     if !item(self)? {
-                        return Err(self.error("an item of this declaration or end of line"));
+                        return fail(self.error("an item of this declaration or end of line"));
                     }
                 }
             }
@@ -344,15 +369,18 @@ impl Parser {
         let start = self.start();
         let keyword = match self.peek_word() {
             Some(w) => w.to_string(),
-            None => return Err(self.error(&format!("a statement ({STATEMENTS})"))),
+            None => return fail(self.error(&format!("a statement ({STATEMENTS})"))),
         };
         self.pos += 1;
         match keyword.as_str() {
             "include" => {
                 let Some((path, _)) = self.string() else {
-                    return Err(self.error("a quoted file path"));
+                    return fail(self.error("a quoted file path"));
                 };
-                Ok(Stmt::Include(Include { path, span: self.span_from(start) }))
+                Ok(Stmt::Include(Include {
+                    path,
+                    span: self.span_from(start),
+                }))
             }
             "vlan" => self.vlan(start).map(Stmt::Vlan),
             "tier" => self.tier(start).map(Stmt::Tier),
@@ -361,18 +389,31 @@ impl Parser {
             "service" => {
                 let name = self.ident("a service name")?;
                 let ports = self.comma_list(|p| p.port_spec())?;
-                Ok(Stmt::Service(Service { name, ports, span: self.span_from(start) }))
+                Ok(Stmt::Service(Service {
+                    name,
+                    ports,
+                    span: self.span_from(start),
+                }))
             }
             "network" => {
                 let name = self.ident("a network name")?;
                 let addrs = self.comma_list(|p| p.addr("an address, CIDR or range"))?;
                 let description = self.string().map(|s| s.0);
-                Ok(Stmt::Network(Network { name, addrs, description, span: self.span_from(start) }))
+                Ok(Stmt::Network(Network {
+                    name,
+                    addrs,
+                    description,
+                    span: self.span_from(start),
+                }))
             }
             "router" => self.router(start).map(Stmt::Router),
             "zone" => self.zone(start).map(Stmt::Zone),
             "allow" | "deny" => {
-                let action = if keyword == "allow" { Action::Allow } else { Action::Deny };
+                let action = if keyword == "allow" {
+                    Action::Allow
+                } else {
+                    Action::Deny
+                };
                 self.flow(start, action).map(Stmt::Flow)
             }
             "management" => self.management(start).map(Stmt::Management),
@@ -382,7 +423,7 @@ impl Parser {
                 if let Some(best) = crate::names::did_you_mean(&keyword, STATEMENTS.split(", ")) {
                     d.help = Some(format!("did you mean `{best}`?"));
                 }
-                Err(d)
+                fail(d)
             }
         }
     }
@@ -420,23 +461,39 @@ impl Parser {
                 Some("subnet") => {
                     p.pos += 1;
                     let net = p.addr("a subnet in CIDR form")?;
-                    let gateway = if p.eat_word("gateway") { Some(p.addr("a gateway address")?) } else { None };
-                    vlan.subnets.push(SubnetDecl { net, gateway, span: p.span_from(item_start) });
+                    let gateway = if p.eat_word("gateway") {
+                        Some(p.addr("a gateway address")?)
+                    } else {
+                        None
+                    };
+                    vlan.subnets.push(SubnetDecl {
+                        net,
+                        gateway,
+                        span: p.span_from(item_start),
+                    });
                 }
                 Some("reserve") => {
                     p.pos += 1;
                     let range = p.addr("an address range")?;
                     let note = p.string().map(|s| s.0);
-                    vlan.reserves.push(ReserveDecl { range, note, span: p.span_from(item_start) });
+                    vlan.reserves.push(ReserveDecl {
+                        range,
+                        note,
+                        span: p.span_from(item_start),
+                    });
                 }
                 Some("pool") => {
                     p.pos += 1;
                     let range = p.addr("an address range")?;
                     if !p.eat_word("for") {
-                        return Err(p.error("`for` and a tier name"));
+                        return fail(p.error("`for` and a tier name"));
                     }
                     let tier = p.ident("a tier name")?;
-                    vlan.pools.push(PoolDecl { range, tier, span: p.span_from(item_start) });
+                    vlan.pools.push(PoolDecl {
+                        range,
+                        tier,
+                        span: p.span_from(item_start),
+                    });
                 }
                 _ => return Ok(false),
             }
@@ -466,7 +523,11 @@ impl Parser {
                     p.pos += 1;
                     tier.vlans = p.comma_list(|p| {
                         let vlan = p.ident("a VLAN name")?;
-                        let dev = if p.eat_word("dev") { Some(p.ident("an interface name")?) } else { None };
+                        let dev = if p.eat_word("dev") {
+                            Some(p.ident("an interface name")?)
+                        } else {
+                            None
+                        };
                         Ok(TierVlan { vlan, dev })
                     })?;
                 }
@@ -489,7 +550,7 @@ impl Parser {
     fn host(&mut self, start: usize) -> PResult<Host> {
         let name = self.ident("a host name")?;
         if !self.eat_word("in") {
-            return Err(self.error("`in` and the host's tier"));
+            return fail(self.error("`in` and the host's tier"));
         }
         let tier = self.ident("a tier name")?;
         let mut host = Host {
@@ -514,8 +575,17 @@ impl Parser {
                 Some(w) if is_name(w) => {
                     let vlan = p.ident("a VLAN name")?;
                     let addr = p.addr("the host's address on this VLAN")?;
-                    let dev = if p.eat_word("dev") { Some(p.ident("an interface name")?) } else { None };
-                    host.ifaces.push(HostIface { vlan, addr, dev, span: p.span_from(item_start) });
+                    let dev = if p.eat_word("dev") {
+                        Some(p.ident("an interface name")?)
+                    } else {
+                        None
+                    };
+                    host.ifaces.push(HostIface {
+                        vlan,
+                        addr,
+                        dev,
+                        span: p.span_from(item_start),
+                    });
                 }
                 _ => return Ok(false),
             }
@@ -529,7 +599,7 @@ impl Parser {
         let name = self.ident("a VIP name")?;
         let addr = self.addr("the virtual address")?;
         if !self.eat_word("for") {
-            return Err(self.error("`for` and the member hosts"));
+            return fail(self.error("`for` and the member hosts"));
         }
         let members = self.comma_list(|p| p.ident("a host name"))?;
         let mut vip = Vip {
@@ -573,13 +643,22 @@ impl Parser {
 
     fn router(&mut self, start: usize) -> PResult<Router> {
         let name = self.ident("a router name")?;
-        let mut router = Router { name, ifaces: Vec::new(), upstream: None, span: Span::new(self.file, start, start) };
+        let mut router = Router {
+            name,
+            ifaces: Vec::new(),
+            upstream: None,
+            span: Span::new(self.file, start, start),
+        };
         self.items(|p| {
             let item_start = p.start();
             match p.peek_word() {
                 Some("upstream") => {
                     p.pos += 1;
-                    let dev = if p.eat_word("dev") { Some(p.ident("an interface name")?) } else { None };
+                    let dev = if p.eat_word("dev") {
+                        Some(p.ident("an interface name")?)
+                    } else {
+                        None
+                    };
                     router.upstream = Some((dev, p.span_from(item_start)));
                 }
                 Some(w) if is_name(w) => {
@@ -588,8 +667,17 @@ impl Parser {
                         Some(w) if looks_like_addr(w) => Some(p.addr("the router's address")?),
                         _ => None,
                     };
-                    let dev = if p.eat_word("dev") { Some(p.ident("an interface name")?) } else { None };
-                    router.ifaces.push(RouterIface { vlan, addr, dev, span: p.span_from(item_start) });
+                    let dev = if p.eat_word("dev") {
+                        Some(p.ident("an interface name")?)
+                    } else {
+                        None
+                    };
+                    router.ifaces.push(RouterIface {
+                        vlan,
+                        addr,
+                        dev,
+                        span: p.span_from(item_start),
+                    });
                 }
                 _ => return Ok(false),
             }
@@ -644,8 +732,13 @@ impl Parser {
                         "srv" => Some(4),
                         "txt" => None,
                         other => {
-                            return Err(Diagnostic::error(SYNTAX, format!("unknown record type `{other}`"))
-                                .with_primary(rtype.span, "expected a, aaaa, cname, txt, srv or mx"))
+                            return fail(
+                                Diagnostic::error(SYNTAX, format!("unknown record type `{other}`"))
+                                    .with_primary(
+                                        rtype.span,
+                                        "expected a, aaaa, cname, txt, srv or mx",
+                                    ),
+                            )
                         }
                     };
                     let mut data = Vec::new();
@@ -663,11 +756,16 @@ impl Parser {
                                 data.push(RecordData::Str(s, span));
                             }
                             if data.is_empty() {
-                                return Err(p.error("a quoted TXT string"));
+                                return fail(p.error("a quoted TXT string"));
                             }
                         }
                     }
-                    zone.records.push(RecordDecl { name, rtype, data, span: p.span_from(item_start) });
+                    zone.records.push(RecordDecl {
+                        name,
+                        rtype,
+                        data,
+                        span: p.span_from(item_start),
+                    });
                 }
                 _ => return Ok(false),
             }
@@ -680,12 +778,12 @@ impl Parser {
     fn flow(&mut self, start: usize, action: Action) -> PResult<Flow> {
         let sources = self.comma_list(|p| p.endpoint())?;
         if !self.eat(&Tok::Arrow) {
-            return Err(self.error("`->` and the destinations"));
+            return fail(self.error("`->` and the destinations"));
         }
         self.skip_newlines();
         let destinations = self.comma_list(|p| p.endpoint())?;
         if !self.eat(&Tok::Colon) {
-            return Err(self.error("`:` and the services (or `: any`)"));
+            return fail(self.error("`:` and the services (or `: any`)"));
         }
         self.skip_newlines();
         let services = self.comma_list(|p| p.service_term())?;
@@ -700,21 +798,39 @@ impl Parser {
                 break;
             }
         }
-        Ok(Flow { action, sources, destinations, services, log, comment, span: self.span_from(start) })
+        Ok(Flow {
+            action,
+            sources,
+            destinations,
+            services,
+            log,
+            comment,
+            span: self.span_from(start),
+        })
     }
 
     fn management(&mut self, start: usize) -> PResult<Management> {
         let sources = self.comma_list(|p| p.endpoint())?;
         if !self.eat(&Tok::Arrow) {
-            return Err(self.error("`->` and the management VLAN"));
+            return fail(self.error("`->` and the management VLAN"));
         }
         let vlan = self.ident("the management VLAN")?;
         if !self.eat(&Tok::Colon) {
-            return Err(self.error("`:` and the management services"));
+            return fail(self.error("`:` and the management services"));
         }
         let services = self.comma_list(|p| p.service_term())?;
-        let except = if self.eat_word("except") { self.comma_list(|p| p.ident("a host name"))? } else { Vec::new() };
-        Ok(Management { sources, vlan, services, except, span: self.span_from(start) })
+        let except = if self.eat_word("except") {
+            self.comma_list(|p| p.ident("a host name"))?
+        } else {
+            Vec::new()
+        };
+        Ok(Management {
+            sources,
+            vlan,
+            services,
+            except,
+            span: self.span_from(start),
+        })
     }
 }
 
@@ -817,14 +933,19 @@ mod tests {
                     service postgres tcp/5432\n\
                     allow processing, query -> catalog : postgres log \"Spark reads\"\n");
         assert_eq!(f.stmts.len(), 6);
-        let Stmt::Flow(flow) = &f.stmts[5] else { panic!() };
+        let Stmt::Flow(flow) = &f.stmts[5] else {
+            panic!()
+        };
         assert_eq!(flow.sources.len(), 2);
         assert!(flow.log);
     }
 
     #[test]
     fn errors_recover_per_line() {
-        let (f, d) = parse(FileId(0), "vlan x y\nservice a tcp/99999\nservice ok tcp/1\nfrobnicate\n");
+        let (f, d) = parse(
+            FileId(0),
+            "vlan x y\nservice a tcp/99999\nservice ok tcp/1\nfrobnicate\n",
+        );
         assert_eq!(d.len(), 3);
         assert_eq!(f.stmts.len(), 1);
     }
@@ -833,7 +954,10 @@ mod tests {
     fn ranges() {
         assert_eq!(
             parse_addr("10.10.0.11-30"),
-            Some(AddrLit::Range("10.10.0.11".parse().unwrap(), "10.10.0.30".parse().unwrap()))
+            Some(AddrLit::Range(
+                "10.10.0.11".parse().unwrap(),
+                "10.10.0.30".parse().unwrap()
+            ))
         );
         assert_eq!(parse_addr("10.10.0.30-11"), None);
         assert_eq!(parse_addr(".1"), Some(AddrLit::Suffix(1)));

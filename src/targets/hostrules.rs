@@ -38,7 +38,11 @@ pub fn family(v4: bool) -> Set {
 
 /// A name for an endpoint, usable as an identifier in every target.
 pub fn source_name(plan: &Plan, target: &EndpointRef, text: &str) -> String {
-    let clean = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect::<String>();
+    let clean = |s: &str| {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect::<String>()
+    };
     match *target {
         EndpointRef::Tier(i) => format!("tier_{}", clean(&plan.tiers[i].name)),
         EndpointRef::Host(i) => format!("host_{}", clean(&plan.hosts[i].name)),
@@ -55,7 +59,12 @@ pub fn host_rules(plan: &Plan, host: usize) -> Vec<HostRule> {
     let local = plan.host_local_set(host);
     let mut rules = Vec::new();
     for action in [Action::Deny, Action::Allow] {
-        for (f, flow) in plan.flows.iter().enumerate().filter(|(_, f)| f.action == action) {
+        for (f, flow) in plan
+            .flows
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.action == action)
+        {
             let dst = plan.endpoints_set(&flow.destinations).intersect(&local);
             if dst.is_empty() {
                 continue;
@@ -69,8 +78,24 @@ pub fn host_rules(plan: &Plan, host: usize) -> Vec<HostRule> {
                     if src.is_empty() || dst.is_empty() {
                         continue;
                     }
-                    let source = Source { name: format!("{}_{}", source_name(plan, &ep.target, &ep.text), if v4 { "v4" } else { "v6" }), text: ep.text.clone(), set: src };
-                    rules.push(HostRule { flow: f, action, log: flow.log, v4, source, dst, services: services.clone() });
+                    let source = Source {
+                        name: format!(
+                            "{}_{}",
+                            source_name(plan, &ep.target, &ep.text),
+                            if v4 { "v4" } else { "v6" }
+                        ),
+                        text: ep.text.clone(),
+                        set: src,
+                    };
+                    rules.push(HostRule {
+                        flow: f,
+                        action,
+                        log: flow.log,
+                        v4,
+                        source,
+                        dst,
+                        services: services.clone(),
+                    });
                 }
             }
         }

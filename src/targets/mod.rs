@@ -46,7 +46,10 @@ impl TargetKind {
 
 /// Render the chosen targets, sorted by path.
 pub fn render(plan: &Plan, info: &PlanInfo, kinds: &[TargetKind]) -> Vec<OutputFile> {
-    let mut files: Vec<OutputFile> = kinds.iter().flat_map(|k| k.target().render(plan, info)).collect();
+    let mut files: Vec<OutputFile> = kinds
+        .iter()
+        .flat_map(|k| k.target().render(plan, info))
+        .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }
@@ -62,13 +65,30 @@ pub fn header(plan: &Plan, what: &str, comment: &str) -> String {
 /// Free text (comments, descriptions) made safe for a one-line comment of any format: no
 /// control characters, no line ends. Each target adds its own quoting on top.
 pub fn safe_text(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() || c == '\u{2028}' || c == '\u{2029}' { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Text for a quoted string in formats that cannot escape: printable ASCII without quotes or
 /// backslashes, at most `max` bytes.
 pub fn quoted_ascii(s: &str, max: usize) -> String {
-    let mut out: String = s.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '\'' || c == ' ' { c } else { '_' }).collect();
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '\'' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     out.truncate(max);
     out
 }
@@ -80,5 +100,11 @@ pub fn flow_ref(plan: &Plan, flow: usize) -> String {
 
 /// The flow as written, on one line, for comments.
 pub fn flow_text(plan: &Plan, flow: usize) -> String {
-    safe_text(&plan.flows[flow].text.split_whitespace().collect::<Vec<_>>().join(" "))
+    safe_text(
+        &plan.flows[flow]
+            .text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }

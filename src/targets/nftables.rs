@@ -24,11 +24,22 @@ impl Target for Nftables {
 
     fn render(&self, plan: &Plan, info: &PlanInfo) -> Vec<OutputFile> {
         let mut files = Vec::new();
-        for (h, host) in plan.hosts.iter().enumerate().filter(|(_, h)| h.firewall == FirewallKind::Nftables) {
-            files.push(OutputFile { path: PathBuf::from(format!("nftables/hosts/{}.nft", host.name)), contents: host_ruleset(plan, h) });
+        for (h, host) in plan
+            .hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.firewall == FirewallKind::Nftables)
+        {
+            files.push(OutputFile {
+                path: PathBuf::from(format!("nftables/hosts/{}.nft", host.name)),
+                contents: host_ruleset(plan, h),
+            });
         }
         for (r, router) in plan.routers.iter().enumerate() {
-            files.push(OutputFile { path: PathBuf::from(format!("nftables/routers/{}.nft", router.name)), contents: router_ruleset(plan, info, r) });
+            files.push(OutputFile {
+                path: PathBuf::from(format!("nftables/routers/{}.nft", router.name)),
+                contents: router_ruleset(plan, info, r),
+            });
         }
         files
     }
@@ -55,7 +66,10 @@ struct HostView {
 }
 
 fn ranges(set: &Set) -> Vec<String> {
-    set.ranges().iter().map(|&(lo, hi)| space::range_text(lo, hi)).collect()
+    set.ranges()
+        .iter()
+        .map(|&(lo, hi)| space::range_text(lo, hi))
+        .collect()
 }
 
 fn addr_match(v4: bool, dir: &str) -> String {
@@ -64,13 +78,21 @@ fn addr_match(v4: bool, dir: &str) -> String {
 
 /// `tcp dport { 5432, 4040-4041 }` per protocol, or `meta l4proto icmp`.
 fn service_matches(v4: bool, services: &Option<Vec<(Proto, u16, u16)>>) -> Vec<String> {
-    let Some(pieces) = services else { return vec![String::new()] };
+    let Some(pieces) = services else {
+        return vec![String::new()];
+    };
     let mut out = Vec::new();
     for proto in [Proto::Tcp, Proto::Udp] {
         let ports: Vec<String> = pieces
             .iter()
             .filter(|p| p.0 == proto)
-            .map(|&(_, lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") })
+            .map(|&(_, lo, hi)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}-{hi}")
+                }
+            })
             .collect();
         match ports.as_slice() {
             [] => {}
@@ -80,15 +102,25 @@ fn service_matches(v4: bool, services: &Option<Vec<(Proto, u16, u16)>>) -> Vec<S
         }
     }
     if pieces.iter().any(|p| p.0 == Proto::Icmp) {
-        out.push(format!("meta l4proto {}", if v4 { "icmp" } else { "ipv6-icmp" }));
+        out.push(format!(
+            "meta l4proto {}",
+            if v4 { "icmp" } else { "ipv6-icmp" }
+        ));
     }
     out
 }
 
 fn verdict(plan: &Plan, rule_flow: usize, action: Action, log: bool) -> String {
-    let v = if action == Action::Allow { "accept" } else { "drop" };
+    let v = if action == Action::Allow {
+        "accept"
+    } else {
+        "drop"
+    };
     if log {
-        format!("log prefix \"netc {} \" {v}", super::quoted_ascii(&plan.flows[rule_flow].origin.file_line(), 100))
+        format!(
+            "log prefix \"netc {} \" {v}",
+            super::quoted_ascii(&plan.flows[rule_flow].origin.file_line(), 100)
+        )
     } else {
         v.to_string()
     }
@@ -100,7 +132,11 @@ pub fn host_ruleset(plan: &Plan, h: usize) -> String {
     let sets = hostrules::sources(&rules)
         .into_iter()
         .map(|s| SetView {
-            kind: if s.name.ends_with("_v4") { "ipv4_addr" } else { "ipv6_addr" },
+            kind: if s.name.ends_with("_v4") {
+                "ipv4_addr"
+            } else {
+                "ipv6_addr"
+            },
             comment: super::quoted_ascii(&s.text, 100),
             name: s.name,
             elements: ranges(&s.set),
@@ -109,18 +145,42 @@ pub fn host_ruleset(plan: &Plan, h: usize) -> String {
     let mut views = Vec::new();
     for r in &rules {
         let dst = ranges(&r.dst);
-        let dst = if dst.len() == 1 { dst[0].clone() } else { format!("{{ {} }}", dst.join(", ")) };
+        let dst = if dst.len() == 1 {
+            dst[0].clone()
+        } else {
+            format!("{{ {} }}", dst.join(", "))
+        };
         for svc in service_matches(r.v4, &r.services) {
-            let parts = [format!("{} @{}", addr_match(r.v4, "saddr"), r.source.name), format!("{} {dst}", addr_match(r.v4, "daddr")), svc];
-            let matches: Vec<&str> = parts.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();
+            let parts = [
+                format!("{} @{}", addr_match(r.v4, "saddr"), r.source.name),
+                format!("{} {dst}", addr_match(r.v4, "daddr")),
+                svc,
+            ];
+            let matches: Vec<&str> = parts
+                .iter()
+                .map(String::as_str)
+                .filter(|p| !p.is_empty())
+                .collect();
             views.push(RuleView {
                 comment: flow_text(plan, r.flow),
-                text: format!("{} {} comment \"{}\"", matches.join(" "), verdict(plan, r.flow, r.action, r.log), flow_ref(plan, r.flow)),
+                text: format!(
+                    "{} {} comment \"{}\"",
+                    matches.join(" "),
+                    verdict(plan, r.flow, r.action, r.log),
+                    flow_ref(plan, r.flow)
+                ),
             });
         }
     }
     HostView {
-        header: header(plan, &format!("nftables input filter of host {}, tier {}", host.name, plan.tiers[host.tier].name), "#"),
+        header: header(
+            plan,
+            &format!(
+                "nftables input filter of host {}, tier {}",
+                host.name, plan.tiers[host.tier].name
+            ),
+            "#",
+        ),
         sets,
         rules: views,
     }
@@ -144,7 +204,11 @@ struct RouterView {
 
 /// The permitted space as disjoint pieces, each with its allow rule.
 pub fn permitted_space(info: &PlanInfo) -> Vec<(HBox, usize)> {
-    let everything = HBox { src: Set::full(), dst: Set::full(), svc: all_services() };
+    let everything = HBox {
+        src: Set::full(),
+        dst: Set::full(),
+        svc: all_services(),
+    };
     info.policy.evaluate(&everything).permitted
 }
 
@@ -155,9 +219,17 @@ pub fn router_ruleset(plan: &Plan, info: &PlanInfo, r: usize) -> String {
     let mut lookups = Vec::new();
     for v4 in [true, false] {
         let fam = hostrules::family(v4);
-        let (ip, addr, icmp) = if v4 { ("ip", "ipv4_addr", "icmp") } else { ("ip6", "ipv6_addr", "ipv6-icmp") };
+        let (ip, addr, icmp) = if v4 {
+            ("ip", "ipv4_addr", "icmp")
+        } else {
+            ("ip6", "ipv6_addr", "ipv6-icmp")
+        };
         for log in [true, false] {
-            let suffix = format!("{}{}", if log { "log_" } else { "" }, if v4 { "v4" } else { "v6" });
+            let suffix = format!(
+                "{}{}",
+                if log { "log_" } else { "" },
+                if v4 { "v4" } else { "v6" }
+            );
             let mut ports: Vec<(String, String)> = Vec::new();
             let mut icmps: Vec<(String, String)> = Vec::new();
             for (b, flow) in &pieces {
@@ -175,8 +247,15 @@ pub fn router_ruleset(plan: &Plan, info: &PlanInfo, r: usize) -> String {
                             if proto == Proto::Icmp {
                                 icmps.push((format!("{s} . {d}"), comment.clone()));
                             } else {
-                                let port = if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") };
-                                ports.push((format!("{s} . {d} . {} . {port}", proto.name()), comment.clone()));
+                                let port = if lo == hi {
+                                    lo.to_string()
+                                } else {
+                                    format!("{lo}-{hi}")
+                                };
+                                ports.push((
+                                    format!("{s} . {d} . {} . {port}", proto.name()),
+                                    comment.clone(),
+                                ));
                             }
                         }
                     }
@@ -186,19 +265,35 @@ pub fn router_ruleset(plan: &Plan, info: &PlanInfo, r: usize) -> String {
             if log && ports.is_empty() && icmps.is_empty() {
                 continue;
             }
-            let verdict = if log { "log prefix \"netc \" accept" } else { "accept" };
+            let verdict = if log {
+                "log prefix \"netc \" accept"
+            } else {
+                "accept"
+            };
             sets.push(ConcatSet {
                 name: format!("flows_{suffix}"),
                 kind: format!("{addr} . {addr} . inet_proto . inet_service"),
                 elements: ports.into_iter().map(|(e, c)| e + &c).collect(),
             });
-            lookups.push(format!("{ip} saddr . {ip} daddr . meta l4proto . th dport @flows_{suffix} {verdict}"));
-            sets.push(ConcatSet { name: format!("icmp_{suffix}"), kind: format!("{addr} . {addr}"), elements: icmps.into_iter().map(|(e, c)| e + &c).collect() });
-            lookups.push(format!("meta l4proto {icmp} {ip} saddr . {ip} daddr @icmp_{suffix} {verdict}"));
+            lookups.push(format!(
+                "{ip} saddr . {ip} daddr . meta l4proto . th dport @flows_{suffix} {verdict}"
+            ));
+            sets.push(ConcatSet {
+                name: format!("icmp_{suffix}"),
+                kind: format!("{addr} . {addr}"),
+                elements: icmps.into_iter().map(|(e, c)| e + &c).collect(),
+            });
+            lookups.push(format!(
+                "meta l4proto {icmp} {ip} saddr . {ip} daddr @icmp_{suffix} {verdict}"
+            ));
         }
     }
     RouterView {
-        header: header(plan, &format!("nftables forward filter of router {}", router.name), "#"),
+        header: header(
+            plan,
+            &format!("nftables forward filter of router {}", router.name),
+            "#",
+        ),
         sets,
         lookups,
     }

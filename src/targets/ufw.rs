@@ -23,13 +23,27 @@ impl Target for Ufw {
 
     fn render(&self, plan: &Plan, _info: &PlanInfo) -> Vec<OutputFile> {
         let mut files = Vec::new();
-        for (h, host) in plan.hosts.iter().enumerate().filter(|(_, h)| h.firewall == FirewallKind::Ufw) {
+        for (h, host) in plan
+            .hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.firewall == FirewallKind::Ufw)
+        {
             let rules = host_rules(plan, h);
             let (v4, v6, script) = render_host(plan, h, &rules);
             let dir = format!("ufw/{}", host.name);
-            files.push(OutputFile { path: PathBuf::from(format!("{dir}/user.rules")), contents: v4 });
-            files.push(OutputFile { path: PathBuf::from(format!("{dir}/user6.rules")), contents: v6 });
-            files.push(OutputFile { path: PathBuf::from(format!("{dir}/netc-ufw.sh")), contents: script });
+            files.push(OutputFile {
+                path: PathBuf::from(format!("{dir}/user.rules")),
+                contents: v4,
+            });
+            files.push(OutputFile {
+                path: PathBuf::from(format!("{dir}/user6.rules")),
+                contents: v6,
+            });
+            files.push(OutputFile {
+                path: PathBuf::from(format!("{dir}/netc-ufw.sh")),
+                contents: script,
+            });
         }
         files
     }
@@ -61,11 +75,28 @@ fn hex(s: &str) -> String {
 }
 
 fn cidrs(set: &space::Set) -> Vec<String> {
-    set.ranges().iter().flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi)).map(|n| if n.prefix_len() == n.max_prefix_len() { n.addr().to_string() } else { n.to_string() }).collect()
+    set.ranges()
+        .iter()
+        .flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi))
+        .map(|n| {
+            if n.prefix_len() == n.max_prefix_len() {
+                n.addr().to_string()
+            } else {
+                n.to_string()
+            }
+        })
+        .collect()
 }
 
 /// One ufw rule: tuple, iptables lines, and the `ufw` command.
-fn rule(prefix: &str, r: &HostRule, comment: &str, src: &str, dst: &str, svc: Option<(Proto, u16, u16)>) -> (RuleView, String) {
+fn rule(
+    prefix: &str,
+    r: &HostRule,
+    comment: &str,
+    src: &str,
+    dst: &str,
+    svc: Option<(Proto, u16, u16)>,
+) -> (RuleView, String) {
     let allow = r.action == Action::Allow;
     let (proto, dport) = match svc {
         None => ("any".to_string(), "any".to_string()),
@@ -73,10 +104,17 @@ fn rule(prefix: &str, r: &HostRule, comment: &str, src: &str, dst: &str, svc: Op
         Some((p, lo, hi)) if lo == hi => (p.name().to_string(), lo.to_string()),
         Some((p, lo, hi)) => (p.name().to_string(), format!("{lo}:{hi}")),
     };
-    let action = format!("{}{}", if allow { "allow" } else { "deny" }, if r.log { "_log" } else { "" });
+    let action = format!(
+        "{}{}",
+        if allow { "allow" } else { "deny" },
+        if r.log { "_log" } else { "" }
+    );
     let any_src = if r.v4 { "0.0.0.0/0" } else { "::/0" };
     let tuple_src = if src == any_src { any_src } else { src };
-    let tuple = format!("### tuple ### {action} {proto} {dport} {dst} any {tuple_src} in comment={}", hex(comment));
+    let tuple = format!(
+        "### tuple ### {action} {proto} {dport} {dst} any {tuple_src} in comment={}",
+        hex(comment)
+    );
     let mut m = String::new();
     if proto != "any" {
         m.push_str(&format!("-p {proto} "));
@@ -95,17 +133,30 @@ fn rule(prefix: &str, r: &HostRule, comment: &str, src: &str, dst: &str, svc: Op
     let target = if allow { "ACCEPT" } else { "DROP" };
     let mut lines = Vec::new();
     if r.log {
-        let tag = if allow { "[UFW ALLOW] " } else { "[UFW BLOCK] " };
+        let tag = if allow {
+            "[UFW ALLOW] "
+        } else {
+            "[UFW BLOCK] "
+        };
         lines.push(format!("-A {prefix}-user-logging-input {m} -m conntrack --ctstate NEW -m limit --limit 3/min --limit-burst 10 -j LOG --log-prefix \"{tag}\""));
         lines.push(format!("-A {prefix}-user-logging-input {m} -j RETURN"));
-        lines.push(format!("-A {prefix}-user-input {m} -j {prefix}-user-logging-input"));
+        lines.push(format!(
+            "-A {prefix}-user-input {m} -j {prefix}-user-logging-input"
+        ));
     }
     lines.push(format!("-A {prefix}-user-input {m} -j {target}"));
-    let mut cmd = format!("ufw {} {}", if allow { "allow" } else { "deny" }, if r.log { "log " } else { "" });
+    let mut cmd = format!(
+        "ufw {} {}",
+        if allow { "allow" } else { "deny" },
+        if r.log { "log " } else { "" }
+    );
     if proto != "any" {
         cmd.push_str(&format!("proto {proto} "));
     }
-    cmd.push_str(&format!("from {} to {dst} ", if src == any_src { "any" } else { src }));
+    cmd.push_str(&format!(
+        "from {} to {dst} ",
+        if src == any_src { "any" } else { src }
+    ));
     if dport != "any" {
         cmd.push_str(&format!("port {dport} "));
     }
@@ -116,7 +167,10 @@ fn rule(prefix: &str, r: &HostRule, comment: &str, src: &str, dst: &str, svc: Op
 fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, String) {
     let host = &plan.hosts[h];
     let mut out = Vec::new();
-    let mut commands = vec!["ufw --force reset".to_string(), "ufw default deny incoming".to_string()];
+    let mut commands = vec![
+        "ufw --force reset".to_string(),
+        "ufw default deny incoming".to_string(),
+    ];
     for v4 in [true, false] {
         let prefix = if v4 { "ufw" } else { "ufw6" };
         let mut views = Vec::new();
@@ -124,7 +178,11 @@ fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, St
             let comment = format!("netc {}", flow_ref(plan, r.flow));
             let pieces: Vec<Option<(Proto, u16, u16)>> = match &r.services {
                 None => vec![None],
-                Some(p) => p.iter().filter(|x| x.0 != Proto::Icmp).map(|&x| Some(x)).collect(),
+                Some(p) => p
+                    .iter()
+                    .filter(|x| x.0 != Proto::Icmp)
+                    .map(|&x| Some(x))
+                    .collect(),
             };
             for src in cidrs(&r.source.set) {
                 for dst in cidrs(&r.dst) {
@@ -136,11 +194,29 @@ fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, St
                 }
             }
         }
-        let what = format!("ufw {} rules of host {}; ICMP echo is accepted by ufw's before.rules", if v4 { "IPv4" } else { "IPv6" }, host.name);
-        out.push(RulesView { header: header(plan, &what, "#"), prefix, rules: views }.render().expect("template renders"));
+        let what = format!(
+            "ufw {} rules of host {}; ICMP echo is accepted by ufw's before.rules",
+            if v4 { "IPv4" } else { "IPv6" },
+            host.name
+        );
+        out.push(
+            RulesView {
+                header: header(plan, &what, "#"),
+                prefix,
+                rules: views,
+            }
+            .render()
+            .expect("template renders"),
+        );
     }
     commands.push("ufw --force enable".to_string());
-    let script = ScriptView { header: header(plan, &format!("ufw commands for host {}", host.name), "#"), host: host.name.clone(), commands }.render().expect("template renders");
+    let script = ScriptView {
+        header: header(plan, &format!("ufw commands for host {}", host.name), "#"),
+        host: host.name.clone(),
+        commands,
+    }
+    .render()
+    .expect("template renders");
     let v6 = out.pop().expect("two families");
     let v4 = out.pop().expect("two families");
     (v4, v6, script)

@@ -10,8 +10,24 @@ fn datalyptica_checks_clean() {
     assert!(errors.is_empty(), "{errors:#?}");
     assert!(c.info.is_some());
     assert_eq!(c.plan.hosts.len(), 67, "66 VMs of the seed and the bastion");
-    let count = |t: &str| c.plan.tiers.iter().find(|x| x.name == t).map(|x| x.hosts.len());
-    for (tier, n) in [("lb", 3), ("catalog", 6), ("coordination", 3), ("streaming", 11), ("processing", 12), ("query", 9), ("analytics", 7), ("monitoring", 9), ("iam", 6)] {
+    let count = |t: &str| {
+        c.plan
+            .tiers
+            .iter()
+            .find(|x| x.name == t)
+            .map(|x| x.hosts.len())
+    };
+    for (tier, n) in [
+        ("lb", 3),
+        ("catalog", 6),
+        ("coordination", 3),
+        ("streaming", 11),
+        ("processing", 12),
+        ("query", 9),
+        ("analytics", 7),
+        ("monitoring", 9),
+        ("iam", 6),
+    ] {
         assert_eq!(count(tier), Some(n), "tier {tier}");
     }
     let storage = c.plan.vlans.iter().find(|v| v.id == 30).unwrap();
@@ -38,17 +54,40 @@ fn valid_fixtures_check_clean() {
 #[test]
 fn invalid_fixtures_report_their_code() {
     insta::glob!("../../fixtures/invalid", "*/plan.netc", |path| {
-        let case = path.parent().unwrap().file_name().unwrap().to_str().unwrap();
+        let case = path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
         let code = case.split('-').next().unwrap();
         let c = checked(&rel(path));
-        assert!(c.diags.iter().any(|d| d.code == code), "{case}: no {code} in {:#?}", c.diags);
+        assert!(
+            c.diags.iter().any(|d| d.code == code),
+            "{case}: no {code} in {:#?}",
+            c.diags
+        );
         if code.starts_with('E') {
-            assert!(c.has_errors() && c.info.is_none(), "{case}: errors must block compilation");
+            assert!(
+                c.has_errors() && c.info.is_none(),
+                "{case}: errors must block compilation"
+            );
         }
         for d in &c.diags {
-            assert!(d.primary.is_some(), "{case}: every diagnostic points at the plan: {d:?}");
-            assert!(d.help.is_some(), "{case}: every diagnostic has a help line: {d:?}");
-            assert!(netc::codes::find(d.code).is_some(), "{case}: unregistered code {}", d.code);
+            assert!(
+                d.primary.is_some(),
+                "{case}: every diagnostic points at the plan: {d:?}"
+            );
+            assert!(
+                d.help.is_some(),
+                "{case}: every diagnostic has a help line: {d:?}"
+            );
+            assert!(
+                netc::codes::find(d.code).is_some(),
+                "{case}: unregistered code {}",
+                d.code
+            );
         }
         let rendered = netc::render::human(&c.diags, &c.plan.sources, false, 100);
         insta::assert_snapshot!(rendered);
@@ -58,9 +97,19 @@ fn invalid_fixtures_report_their_code() {
 #[test]
 fn every_code_has_an_invalid_fixture() {
     let dir = root().join("fixtures/invalid");
-    let cases: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let cases: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     for code in netc::codes::ALL {
-        assert!(cases.iter().any(|c| c == &format!("{}-{}", code.code, code.name)), "no fixtures/invalid/{}-{}", code.code, code.name);
+        assert!(
+            cases
+                .iter()
+                .any(|c| c == &format!("{}-{}", code.code, code.name)),
+            "no fixtures/invalid/{}-{}",
+            code.code,
+            code.name
+        );
     }
 }
 
@@ -70,7 +119,12 @@ fn one_run_reports_every_error() {
         "many.netc",
         "vlan 0 a { subnet 10.0.0.0/24 }\nvlan 10 b { subnet 10.0.0.0/25 }\nhost h in nowhere\nservice s tcp/0\nallow x -> y : z\n",
     );
-    let mut codes: Vec<&str> = c.diags.iter().filter(|d| d.is_error()).map(|d| d.code).collect();
+    let mut codes: Vec<&str> = c
+        .diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code)
+        .collect();
     codes.sort();
     codes.dedup();
     assert_eq!(codes, ["E001", "E011", "E020", "E030", "E091"]);
@@ -79,8 +133,14 @@ fn one_run_reports_every_error() {
 #[test]
 fn json_diagnostics_carry_positions() {
     let c = checked("fixtures/invalid/E030-overlapping-subnets/plan.netc");
-    let json: serde_json::Value = serde_json::from_str(&netc::render::json(&c.diags, &c.plan.sources)).unwrap();
-    let first = json.as_array().unwrap().iter().find(|d| d["code"] == "E030").unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&netc::render::json(&c.diags, &c.plan.sources)).unwrap();
+    let first = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "E030")
+        .unwrap();
     assert_eq!(first["location"]["line"], 2);
     assert_eq!(first["labels"][1]["text"], "subnet 10.20.0.0/16");
 }

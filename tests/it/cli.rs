@@ -4,8 +4,17 @@ use super::root;
 use std::process::Command;
 
 fn netc(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netc")).args(args).current_dir(root()).env("NO_COLOR", "1").output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -13,7 +22,10 @@ fn check_exit_statuses() {
     let (code, out, _) = netc(&["check", "fixtures/datalyptica"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("0 errors"), "{out}");
-    let (code, _, err) = netc(&["check", "fixtures/invalid/E030-overlapping-subnets/plan.netc"]);
+    let (code, _, err) = netc(&[
+        "check",
+        "fixtures/invalid/E030-overlapping-subnets/plan.netc",
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("netc::E030::overlapping-subnets"), "{err}");
     let (code, _, err) = netc(&["check", "fixtures/no-such-plan.netc"]);
@@ -21,7 +33,12 @@ fn check_exit_statuses() {
     assert!(err.contains("no such file"), "{err}");
     let (code, _, _) = netc(&["check", "--frobnicate", "x"]);
     assert_eq!(code, 2);
-    let (code, out, _) = netc(&["check", "--format", "json", "fixtures/invalid/W070-unused/plan.netc"]);
+    let (code, out, _) = netc(&[
+        "check",
+        "--format",
+        "json",
+        "fixtures/invalid/W070-unused/plan.netc",
+    ]);
     assert_eq!(code, 0, "warnings do not fail");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v[0]["severity"], "warning");
@@ -29,37 +46,81 @@ fn check_exit_statuses() {
 
 #[test]
 fn query_exit_statuses() {
-    let (code, out, _) = netc(&["query", "fixtures/datalyptica", "can processing reach catalog on postgres"]);
+    let (code, out, _) = netc(&[
+        "query",
+        "fixtures/datalyptica",
+        "can processing reach catalog on postgres",
+    ]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("YES"));
-    let (code, out, _) = netc(&["query", "fixtures/datalyptica", "can internet reach catalog on postgres"]);
+    let (code, out, _) = netc(&[
+        "query",
+        "fixtures/datalyptica",
+        "can internet reach catalog on postgres",
+    ]);
     assert_eq!(code, 1, "{out}");
     let (code, _, err) = netc(&["query", "fixtures/datalyptica", "can nobody reach catalog"]);
     assert_eq!(code, 2);
     assert!(err.contains("`nobody` is not"), "{err}");
-    let (code, out, _) = netc(&["query", "--format", "json", "fixtures/datalyptica", "can admins reach bastion on ssh"]);
+    let (code, out, _) = netc(&[
+        "query",
+        "--format",
+        "json",
+        "fixtures/datalyptica",
+        "can admins reach bastion on ssh",
+    ]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["verdict"], "yes");
-    assert_eq!(v["groups"][0]["permitted"][0]["rule"]["at"], "fixtures/datalyptica/flows.netc:5");
+    assert_eq!(
+        v["groups"][0]["permitted"][0]["rule"]["at"],
+        "fixtures/datalyptica/flows.netc:5"
+    );
 }
 
 #[test]
 fn listings_and_matrix_formats() {
-    let (code, out, _) = netc(&["who-can-reach", "fixtures/datalyptica", "pg-vip", "--on", "postgres"]);
+    let (code, out, _) = netc(&[
+        "who-can-reach",
+        "fixtures/datalyptica",
+        "pg-vip",
+        "--on",
+        "postgres",
+    ]);
     assert_eq!(code, 0);
-    assert!(out.contains("processing -> pg-vip") && !out.contains("streaming -> pg-vip"), "{out}");
-    let (code, out, _) = netc(&["what-can-reach", "fixtures/datalyptica", "--from", "internet"]);
+    assert!(
+        out.contains("processing -> pg-vip") && !out.contains("streaming -> pg-vip"),
+        "{out}"
+    );
+    let (code, out, _) = netc(&[
+        "what-can-reach",
+        "fixtures/datalyptica",
+        "--from",
+        "internet",
+    ]);
     assert_eq!(code, 0);
-    assert_eq!(out.trim(), "internet -> lb  tcp/443  (partly)", "the VIP, not the members' own addresses");
+    assert_eq!(
+        out.trim(),
+        "internet -> lb  tcp/443  (partly)",
+        "the VIP, not the members' own addresses"
+    );
     let (_, out, _) = netc(&["matrix", "fixtures/datalyptica", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(v.as_array().unwrap().iter().any(|c| c["src"] == "monitoring" && c["dst"] == "bastion"));
+    assert!(v
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["src"] == "monitoring" && c["dst"] == "bastion"));
 }
 
 #[test]
 fn diff_gate() {
-    let (code, out, _) = netc(&["diff", "fixtures/datalyptica", "fixtures/datalyptica", "--fail-on-new-access"]);
+    let (code, out, _) = netc(&[
+        "diff",
+        "fixtures/datalyptica",
+        "fixtures/datalyptica",
+        "--fail-on-new-access",
+    ]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out, "no change in access\n");
 }

@@ -5,8 +5,17 @@ use std::path::Path;
 use std::process::Command;
 
 fn sh(cmd: &str) {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh runs");
-    assert!(out.status.success(), "`{cmd}` failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("sh runs");
+    assert!(
+        out.status.success(),
+        "`{cmd}` failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Install the generated user.rules into a private ufw data dir and enable ufw in `ns`.
@@ -18,7 +27,10 @@ pub fn start_ufw(ns: &str, generated: &Path) {
         std::fs::copy(generated.join(f), etc.join("ufw").join(f)).unwrap();
     }
     sh(&format!("chmod -R go-w {}", data.display()));
-    sh(&format!("ip netns exec {ns} ufw --rootdir=/ --datadir={} --force enable", data.display()));
+    sh(&format!(
+        "ip netns exec {ns} ufw --rootdir=/ --datadir={} --force enable",
+        data.display()
+    ));
 }
 
 /// Run firewalld in `ns` on a private system bus, with the generated zone and ipsets as its
@@ -32,18 +44,35 @@ pub fn start_firewalld(ns: &str, generated: &Path) {
         sys.display(),
         generated.display()
     ));
-    let check = Command::new("firewall-offline-cmd").arg("--system-config").arg(&sys).arg("--check-config").output().unwrap();
-    assert!(check.status.success() && check.stdout.is_empty() && check.stderr.is_empty(), "{}", String::from_utf8_lossy(&check.stderr));
-    let conf = std::fs::read_to_string("/usr/share/dbus-1/system.conf").expect("dbus-daemon's system.conf");
+    let check = Command::new("firewall-offline-cmd")
+        .arg("--system-config")
+        .arg(&sys)
+        .arg("--check-config")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success() && check.stdout.is_empty() && check.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let conf = std::fs::read_to_string("/usr/share/dbus-1/system.conf")
+        .expect("dbus-daemon's system.conf");
     let conf = conf
         .replace("<user>messagebus</user>", "")
         .replace("<fork/>", "")
         .replace("<pidfile>/run/dbus/pid</pidfile>", "")
-        .replace("<includedir>system.d</includedir>", "<includedir>/usr/share/dbus-1/system.d</includedir>");
+        .replace(
+            "<includedir>system.d</includedir>",
+            "<includedir>/usr/share/dbus-1/system.d</includedir>",
+        );
     let conf = regex_listen(&conf, &format!("unix:path={}", bus.display()));
     std::fs::write(generated.join("bus.conf"), conf).unwrap();
     let env = format!("DBUS_SYSTEM_BUS_ADDRESS=unix:path={}", bus.display());
-    sh(&format!("ip netns exec {ns} dbus-daemon --config-file={} --nofork --nopidfile >{}/dbus.log 2>&1 &", generated.join("bus.conf").display(), generated.display()));
+    sh(&format!(
+        "ip netns exec {ns} dbus-daemon --config-file={} --nofork --nopidfile >{}/dbus.log 2>&1 &",
+        generated.join("bus.conf").display(),
+        generated.display()
+    ));
     for _ in 0..100 {
         if bus.exists() {
             break;
@@ -53,11 +82,24 @@ pub fn start_firewalld(ns: &str, generated: &Path) {
     sh(&format!("{env} ip netns exec {ns} firewalld --nofork --nopid --system-config {} --log-target console >{}/firewalld.log 2>&1 &", sys.display(), generated.display()));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let out = Command::new("sh").arg("-c").arg(format!("{env} ip netns exec {ns} firewall-cmd --get-active-zones")).output().unwrap();
-        if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "netc") {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{env} ip netns exec {ns} firewall-cmd --get-active-zones"
+            ))
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.trim() == "netc")
+        {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "firewalld did not come up with zone netc: {}", std::fs::read_to_string(generated.join("firewalld.log")).unwrap_or_default());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "firewalld did not come up with zone netc: {}",
+            std::fs::read_to_string(generated.join("firewalld.log")).unwrap_or_default()
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
@@ -66,5 +108,9 @@ pub fn start_firewalld(ns: &str, generated: &Path) {
 fn regex_listen(conf: &str, address: &str) -> String {
     let start = conf.find("<listen>").expect("a listen element");
     let end = conf[start..].find("</listen>").expect("closed") + start + "</listen>".len();
-    format!("{}<listen>{address}</listen>{}", &conf[..start], &conf[end..])
+    format!(
+        "{}<listen>{address}</listen>{}",
+        &conf[..start],
+        &conf[end..]
+    )
 }

@@ -28,7 +28,11 @@ fn assert_examples_check(path: &str) {
     for (line, body) in ex {
         let c = netc::check_text(&format!("{path}:{line}"), &body);
         let errors: Vec<_> = c.diags.iter().filter(|d| d.is_error()).collect();
-        assert!(errors.is_empty(), "{path}:{line}: {}", netc::render::human(&c.diags, &c.plan.sources, false, 100));
+        assert!(
+            errors.is_empty(),
+            "{path}:{line}: {}",
+            netc::render::human(&c.diags, &c.plan.sources, false, 100)
+        );
     }
 }
 

@@ -10,26 +10,57 @@ fn plan_text(seed: &[u8]) -> String {
     let mut next = move || it.next().unwrap_or(0) as usize;
     let mut s = String::new();
     for v in 0..3 {
-        s.push_str(&format!("vlan {} v{v} {{ subnet 10.0.{v}.0/28 gateway .1 }}\n", 10 + v));
+        s.push_str(&format!(
+            "vlan {} v{v} {{ subnet 10.0.{v}.0/28 gateway .1 }}\n",
+            10 + v
+        ));
     }
     let routed: Vec<usize> = (0..3).filter(|_| next() % 3 != 0).collect();
     if !routed.is_empty() {
         let ifaces: Vec<String> = routed.iter().map(|v| format!("v{v}")).collect();
-        s.push_str(&format!("router r {{ {} {} }}\n", ifaces.join(" "), if next() % 2 == 0 { "upstream" } else { "" }));
+        s.push_str(&format!(
+            "router r {{ {} {} }}\n",
+            ifaces.join(" "),
+            if next() % 2 == 0 { "upstream" } else { "" }
+        ));
     }
     let fw = ["nftables", "none", "ufw"];
     for t in 0..3 {
-        s.push_str(&format!("tier t{t} on v{t}, v{} firewall {}\n", (t + 1) % 3, fw[next() % 3]));
+        s.push_str(&format!(
+            "tier t{t} on v{t}, v{} firewall {}\n",
+            (t + 1) % 3,
+            fw[next() % 3]
+        ));
         for h in 0..1 + next() % 2 {
-            s.push_str(&format!("host h{t}{h} in t{t} {{ v{t} 10.0.{t}.{} v{} 10.0.{}.{} }}\n", 2 + h, (t + 1) % 3, (t + 1) % 3, 8 + t * 2 + h));
+            s.push_str(&format!(
+                "host h{t}{h} in t{t} {{ v{t} 10.0.{t}.{} v{} 10.0.{}.{} }}\n",
+                2 + h,
+                (t + 1) % 3,
+                (t + 1) % 3,
+                8 + t * 2 + h
+            ));
         }
     }
     s.push_str("network ext 192.0.2.0/30\nservice web tcp/80-81\n");
-    let ends = ["t0", "t1", "t2", "ext", "internet", "10.0.1.0/29", "h00", "v2"];
+    let ends = [
+        "t0",
+        "t1",
+        "t2",
+        "ext",
+        "internet",
+        "10.0.1.0/29",
+        "h00",
+        "v2",
+    ];
     let svcs = ["web", "tcp/81", "udp/53", "icmp", "any", "tcp/80-90"];
     for _ in 0..2 + next() % 5 {
         let action = if next() % 4 == 0 { "deny" } else { "allow" };
-        s.push_str(&format!("{action} {} -> {} : {}\n", ends[next() % ends.len()], ends[next() % ends.len()], svcs[next() % svcs.len()]));
+        s.push_str(&format!(
+            "{action} {} -> {} : {}\n",
+            ends[next() % ends.len()],
+            ends[next() % ends.len()],
+            svcs[next() % svcs.len()]
+        ));
     }
     s
 }

@@ -27,5 +27,8 @@ pub fn datalyptica() -> &'static netc::Checked {
 }
 
 pub fn rel(path: &Path) -> String {
-    path.strip_prefix(root()).unwrap_or(path).display().to_string()
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }

@@ -5,13 +5,13 @@
 //! Only addresses inside the namespaces this test creates are used; everything is removed
 //! afterwards, also when the test fails.
 
-use super::*;
 use super::targets::{files_of, have, write_tree};
+use super::*;
 use netc::ir::FirewallKind;
 use netc::reach::{self, Unit};
 use netc::space::{self, Set};
 use netc::targets::TargetKind;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Namespaces of one test run; dropped = processes killed and namespaces deleted.
 struct Lab {
@@ -25,7 +25,11 @@ static LABS: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
 
 impl Lab {
     fn new(n: usize) -> Lab {
-        Lab { id: format!("{}{n}", std::process::id() % 10000), names: Vec::new(), veths: 0 }
+        Lab {
+            id: format!("{}{n}", std::process::id() % 10000),
+            names: Vec::new(),
+            veths: 0,
+        }
     }
 
     /// A fresh name for a veth end in the root namespace (at most 15 bytes).
@@ -46,25 +50,46 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         for ns in &self.names {
-            let _ = Command::new("sh").arg("-c").arg(format!("ip netns pids {ns} | xargs -r kill -9; ip netns del {ns}")).status();
+            let _ = Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "ip netns pids {ns} | xargs -r kill -9; ip netns del {ns}"
+                ))
+                .status();
         }
     }
 }
 
 fn sh(cmd: &str) -> String {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh runs");
-    assert!(out.status.success(), "`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("sh runs");
+    assert!(
+        out.status.success(),
+        "`{cmd}` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn can_run() -> bool {
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     if !root {
-        assert!(std::env::var_os("NETC_REQUIRE_TOOLS").is_none(), "the packet tests need root");
+        assert!(
+            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
+            "the packet tests need root"
+        );
         eprintln!("skipping: not root");
         return false;
     }
-    ["ip", "nft", "socat", "ping", "timeout"].iter().all(|t| have(t))
+    ["ip", "nft", "socat", "ping", "timeout"]
+        .iter()
+        .all(|t| have(t))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -98,26 +123,38 @@ fn build(lab: &mut Lab, plan: &netc::ir::Plan) -> Vec<String> {
     let mut router_ns = Vec::new();
     for r in &plan.routers {
         let ns = lab.ns(&format!("r{}", router_ns.len()));
-        sh(&format!("ip netns exec {ns} sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0"));
+        sh(&format!(
+            "ip netns exec {ns} sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0"
+        ));
         router_ns.push((ns, r));
     }
     let mut host_ns = Vec::new();
     for (h, host) in plan.hosts.iter().enumerate() {
         let ns = lab.ns(&format!("h{h}"));
-        sh(&format!("ip netns exec {ns} sysctl -qw net.ipv4.icmp_ratelimit=0"));
+        sh(&format!(
+            "ip netns exec {ns} sysctl -qw net.ipv4.icmp_ratelimit=0"
+        ));
         for iface in &host.interfaces {
             let subnet = &plan.subnets[iface.subnet];
             // The router of this subnet, if any, gets the other end of the veth.
             let (peer_ns, peer_dev, gw) = router_ns
                 .iter()
-                .find_map(|(rns, r)| r.interfaces.iter().find(|ri| subnet.net.contains(&ri.addr)).map(|ri| (rns.clone(), ri.dev.clone(), ri.addr)))
+                .find_map(|(rns, r)| {
+                    r.interfaces
+                        .iter()
+                        .find(|ri| subnet.net.contains(&ri.addr))
+                        .map(|ri| (rns.clone(), ri.dev.clone(), ri.addr))
+                })
                 .expect("three-tiers: every subnet has a router");
             let (a, b) = (lab.veth(), lab.veth());
             sh(&format!("ip link add {a} type veth peer name {b}"));
             sh(&format!("ip link set {a} netns {ns} name {}", iface.dev));
             sh(&format!("ip link set {b} netns {peer_ns} name {peer_dev}"));
             let len = subnet.net.prefix_len();
-            sh(&format!("ip -n {ns} addr add {}/{len} dev {} && ip -n {ns} link set {} up", iface.addr, iface.dev, iface.dev));
+            sh(&format!(
+                "ip -n {ns} addr add {}/{len} dev {} && ip -n {ns} link set {} up",
+                iface.addr, iface.dev, iface.dev
+            ));
             sh(&format!("ip -n {peer_ns} addr add {gw}/{len} dev {peer_dev} && ip -n {peer_ns} link set {peer_dev} up"));
             if iface.subnet == host.interfaces[0].subnet {
                 sh(&format!("ip -n {ns} route add default via {gw}"));
@@ -135,7 +172,8 @@ fn listen(ns: &str, probes: &[Probe]) {
             Probe::Udp(port) => format!("socat UDP-LISTEN:{port},fork,reuseaddr SYSTEM:'echo ok'"),
             Probe::Ping => continue,
         };
-        Command::new("ip").args(["netns", "exec", ns, "sh", "-c", &cmd]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("listener starts");
+        // The shell puts the listener in the background; Lab::drop kills it with the namespace.
+        sh(&format!("ip netns exec {ns} {cmd} >/dev/null 2>&1 &"));
     }
 }
 
@@ -151,10 +189,26 @@ fn probe_all(c: &netc::Checked, host_ns: &[String], probes: &[Probe]) -> Vec<Str
             }
             for iface in &dst.interfaces {
                 for &p in probes {
-                    let su = Unit { label: String::new(), host: Some(s), addrs: plan.host_set(s) };
+                    let su = Unit {
+                        label: String::new(),
+                        host: Some(s),
+                        addrs: plan.host_set(s),
+                    };
                     let k = space::addr_key(iface.addr);
-                    let du = Unit { label: String::new(), host: Some(d), addrs: Set::point(k) };
-                    let o = reach::evaluate_pair(plan, &info.policy, &info.topology, &su, &du, &Set::point(p.svc())).unwrap();
+                    let du = Unit {
+                        label: String::new(),
+                        host: Some(d),
+                        addrs: Set::point(k),
+                    };
+                    let o = reach::evaluate_pair(
+                        plan,
+                        &info.policy,
+                        &info.topology,
+                        &su,
+                        &du,
+                        &Set::point(p.svc()),
+                    )
+                    .unwrap();
                     let expected = o.path.is_some() && o.permitted().next().is_some();
                     cases.push((s, d, iface.addr.to_string(), p, expected));
                 }
@@ -185,15 +239,27 @@ fn probe_all(c: &netc::Checked, host_ns: &[String], probes: &[Probe]) -> Vec<Str
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     assert!(results.len() >= 3 * 2 * probes.len());
-    results.into_iter().filter(|(ok, _)| !ok).map(|(_, m)| m).collect()
+    results
+        .into_iter()
+        .filter(|(ok, _)| !ok)
+        .map(|(_, m)| m)
+        .collect()
 }
 
 /// The services of the plan plus ports no rule names.
 fn probes_for(plan: &netc::ir::Plan) -> Vec<Probe> {
-    let mut out = vec![Probe::Ping, Probe::Tcp(9999), Probe::Udp(5353), Probe::Tcp(22)];
+    let mut out = vec![
+        Probe::Ping,
+        Probe::Tcp(9999),
+        Probe::Udp(5353),
+        Probe::Tcp(22),
+    ];
     for s in &plan.services {
         for p in &s.ports {
             let probe = match p.proto {
@@ -227,16 +293,28 @@ fn run_lab(plan_path: &str) {
     let host_ns = build(&mut lab, plan);
     for (i, r) in plan.routers.iter().enumerate() {
         let ns = &lab.names[i];
-        sh(&format!("ip netns exec {ns} nft -f {}", dir.join(format!("nftables/routers/{}.nft", r.name)).display()));
+        sh(&format!(
+            "ip netns exec {ns} nft -f {}",
+            dir.join(format!("nftables/routers/{}.nft", r.name))
+                .display()
+        ));
     }
     for (h, host) in plan.hosts.iter().enumerate() {
         let ns = &host_ns[h];
         match host.firewall {
             FirewallKind::Nftables => {
-                sh(&format!("ip netns exec {ns} nft -f {}", dir.join(format!("nftables/hosts/{}.nft", host.name)).display()));
+                sh(&format!(
+                    "ip netns exec {ns} nft -f {}",
+                    dir.join(format!("nftables/hosts/{}.nft", host.name))
+                        .display()
+                ));
             }
-            FirewallKind::Ufw => super::daemons::start_ufw(ns, &dir.join(format!("ufw/{}", host.name))),
-            FirewallKind::Firewalld => super::daemons::start_firewalld(ns, &dir.join(format!("firewalld/{}", host.name))),
+            FirewallKind::Ufw => {
+                super::daemons::start_ufw(ns, &dir.join(format!("ufw/{}", host.name)))
+            }
+            FirewallKind::Firewalld => {
+                super::daemons::start_firewalld(ns, &dir.join(format!("firewalld/{}", host.name)))
+            }
             FirewallKind::None => {}
         }
     }
@@ -249,13 +327,21 @@ fn run_lab(plan_path: &str) {
     for ns in &host_ns {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while sh(&format!("ip netns exec {ns} ss -Hltun")).lines().count() < expected {
-            assert!(std::time::Instant::now() < deadline, "listeners in {ns} did not start");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "listeners in {ns} did not start"
+            );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
     let wrong = probe_all(&c, &host_ns, &probes);
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(wrong.is_empty(), "{} probes disagree with netc:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} probes disagree with netc:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -6,28 +6,68 @@ use netc::query::{ask, explain, Verdict};
 fn verdict(q: &str) -> Verdict {
     let c = datalyptica();
     let (src, dst, svc) = netc::query::parse_question(q).unwrap();
-    ask(&c.plan, c.info.as_ref().unwrap(), &src, &dst, svc.as_deref()).unwrap().verdict
+    ask(
+        &c.plan,
+        c.info.as_ref().unwrap(),
+        &src,
+        &dst,
+        svc.as_deref(),
+    )
+    .unwrap()
+    .verdict
 }
 
 #[test]
 fn external_to_dmz() {
-    assert_eq!(verdict("can internet reach lb-vip on tcp/443"), Verdict::Yes);
-    assert_eq!(verdict("can internet reach datalyptica.company.com on https"), Verdict::Yes, "by DNS name");
+    assert_eq!(
+        verdict("can internet reach lb-vip on tcp/443"),
+        Verdict::Yes
+    );
+    assert_eq!(
+        verdict("can internet reach datalyptica.company.com on https"),
+        Verdict::Yes,
+        "by DNS name"
+    );
     assert_eq!(verdict("can internet reach lb-vip on tcp/80"), Verdict::No);
     assert_eq!(verdict("can internet reach lb-vip on tcp/22"), Verdict::No);
     assert_eq!(verdict("can admins reach bastion on tcp/22"), Verdict::Yes);
     assert_eq!(verdict("can internet reach bastion on ssh"), Verdict::No);
     assert_eq!(verdict("can 192.0.2.7 reach bastion on ssh"), Verdict::No);
-    assert_eq!(verdict("can 198.51.100.9 reach bastion01 on ssh"), Verdict::Yes, "an address inside the admin range");
+    assert_eq!(
+        verdict("can 198.51.100.9 reach bastion01 on ssh"),
+        Verdict::Yes,
+        "an address inside the admin range"
+    );
 }
 
 #[test]
 fn nothing_internal_from_the_internet() {
-    for tier in ["catalog", "coordination", "streaming", "processing", "query", "analytics", "monitoring", "iam"] {
-        assert_eq!(verdict(&format!("can internet reach {tier} on any")), Verdict::No, "{tier}");
-        assert_eq!(verdict(&format!("can admins reach {tier} on any")), Verdict::No, "{tier}");
+    for tier in [
+        "catalog",
+        "coordination",
+        "streaming",
+        "processing",
+        "query",
+        "analytics",
+        "monitoring",
+        "iam",
+    ] {
+        assert_eq!(
+            verdict(&format!("can internet reach {tier} on any")),
+            Verdict::No,
+            "{tier}"
+        );
+        assert_eq!(
+            verdict(&format!("can admins reach {tier} on any")),
+            Verdict::No,
+            "{tier}"
+        );
     }
-    assert_eq!(verdict("can internet reach lb on tcp/8080"), Verdict::No, "backends are not public");
+    assert_eq!(
+        verdict("can internet reach lb on tcp/8080"),
+        Verdict::No,
+        "backends are not public"
+    );
 }
 
 #[test]
@@ -40,36 +80,89 @@ fn dmz_to_internal_on_application_ports() {
 #[test]
 fn application_tiers_reach_postgres() {
     for tier in ["processing", "query", "analytics", "iam", "catalog"] {
-        assert_eq!(verdict(&format!("can {tier} reach pg-vip on tcp/5432")), Verdict::Yes, "{tier}");
-        assert_eq!(verdict(&format!("can {tier} reach catalog on postgres")), Verdict::Yes, "{tier}");
+        assert_eq!(
+            verdict(&format!("can {tier} reach pg-vip on tcp/5432")),
+            Verdict::Yes,
+            "{tier}"
+        );
+        assert_eq!(
+            verdict(&format!("can {tier} reach catalog on postgres")),
+            Verdict::Yes,
+            "{tier}"
+        );
     }
-    assert_eq!(verdict("can streaming reach pg-vip on tcp/5432"), Verdict::No);
-    assert_eq!(verdict("can monitoring reach catalog on tcp/5432"), Verdict::No);
-    assert_eq!(verdict("can processing reach pg-vip.catalog.datalyptica.local on postgres"), Verdict::Yes);
+    assert_eq!(
+        verdict("can streaming reach pg-vip on tcp/5432"),
+        Verdict::No
+    );
+    assert_eq!(
+        verdict("can monitoring reach catalog on tcp/5432"),
+        Verdict::No
+    );
+    assert_eq!(
+        verdict("can processing reach pg-vip.catalog.datalyptica.local on postgres"),
+        Verdict::Yes
+    );
 }
 
 #[test]
 fn monitoring_reaches_node_exporter_everywhere() {
     let c = datalyptica();
     for host in &c.plan.hosts {
-        assert_eq!(verdict(&format!("can monitoring reach {} on tcp/9100", host.name)), Verdict::Yes, "{}", host.name);
-        assert_eq!(verdict(&format!("can monitoring reach {} on promtail", host.name)), Verdict::Yes, "{}", host.name);
+        assert_eq!(
+            verdict(&format!("can monitoring reach {} on tcp/9100", host.name)),
+            Verdict::Yes,
+            "{}",
+            host.name
+        );
+        assert_eq!(
+            verdict(&format!("can monitoring reach {} on promtail", host.name)),
+            Verdict::Yes,
+            "{}",
+            host.name
+        );
     }
-    assert_eq!(verdict("can analytics reach catalog on tcp/9100"), Verdict::No);
+    assert_eq!(
+        verdict("can analytics reach catalog on tcp/9100"),
+        Verdict::No
+    );
 }
 
 #[test]
 fn internal_service_matrix() {
-    assert_eq!(verdict("can processing reach streaming on kafka"), Verdict::Yes);
-    assert_eq!(verdict("can streaming reach streaming on tcp/9093"), Verdict::Yes);
-    assert_eq!(verdict("can processing reach streaming on tcp/9093"), Verdict::No);
-    assert_eq!(verdict("can analytics reach redis-vip on redis"), Verdict::Yes);
-    assert_eq!(verdict("can catalog reach coordination on etcd"), Verdict::Yes);
+    assert_eq!(
+        verdict("can processing reach streaming on kafka"),
+        Verdict::Yes
+    );
+    assert_eq!(
+        verdict("can streaming reach streaming on tcp/9093"),
+        Verdict::Yes
+    );
+    assert_eq!(
+        verdict("can processing reach streaming on tcp/9093"),
+        Verdict::No
+    );
+    assert_eq!(
+        verdict("can analytics reach redis-vip on redis"),
+        Verdict::Yes
+    );
+    assert_eq!(
+        verdict("can catalog reach coordination on etcd"),
+        Verdict::Yes
+    );
     assert_eq!(verdict("can query reach coordination on etcd"), Verdict::No);
     assert_eq!(verdict("can bastion reach mgmt on ssh"), Verdict::Yes);
     assert_eq!(verdict("can processing reach objstore on s3"), Verdict::Yes);
-    assert_eq!(verdict("can analytics reach objstore on s3"), Verdict::Yes, "routed through core");
-    assert_eq!(verdict("can analytics reach objstore on tcp/22"), Verdict::No, "core filters what it routes");
+    assert_eq!(
+        verdict("can analytics reach objstore on s3"),
+        Verdict::Yes,
+        "routed through core"
+    );
+    assert_eq!(
+        verdict("can analytics reach objstore on tcp/22"),
+        Verdict::No,
+        "core filters what it routes"
+    );
 }
 
 #[test]
@@ -82,7 +175,14 @@ fn explanations_snapshot() {
         ("lb_vip", "can internet reach lb-vip on https"),
     ] {
         let (src, dst, svc) = netc::query::parse_question(q).unwrap();
-        let answer = ask(&c.plan, c.info.as_ref().unwrap(), &src, &dst, svc.as_deref()).unwrap();
+        let answer = ask(
+            &c.plan,
+            c.info.as_ref().unwrap(),
+            &src,
+            &dst,
+            svc.as_deref(),
+        )
+        .unwrap();
         let e = explain::explain(&c.plan, &answer);
         insta::assert_snapshot!(name, explain::human(&e));
     }
@@ -91,10 +191,23 @@ fn explanations_snapshot() {
 #[test]
 fn near_misses_name_the_rule() {
     let c = datalyptica();
-    let answer = ask(&c.plan, c.info.as_ref().unwrap(), "streaming", "catalog", Some("postgres")).unwrap();
+    let answer = ask(
+        &c.plan,
+        c.info.as_ref().unwrap(),
+        "streaming",
+        "catalog",
+        Some("postgres"),
+    )
+    .unwrap();
     let e = explain::explain(&c.plan, &answer);
     assert_eq!(e.verdict, Verdict::No);
-    assert!(e.near_misses.iter().any(|n| n.contains("accepts tcp/5432 from catalog, processing, query, analytics, iam; not from streaming")), "{:#?}", e.near_misses);
+    assert!(
+        e.near_misses.iter().any(|n| n.contains(
+            "accepts tcp/5432 from catalog, processing, query, analytics, iam; not from streaming"
+        )),
+        "{:#?}",
+        e.near_misses
+    );
 }
 
 #[test]
@@ -114,7 +227,10 @@ fn matrix_snapshot() {
     insta::assert_snapshot!("datalyptica_matrix", netc::query::matrix::text(&cells));
     let csv = netc::query::matrix::csv(&cells);
     assert!(csv.starts_with("source,destination,services,partial,unfiltered\n"));
-    assert!(csv.contains("\"internet\",\"lb\",\"tcp/443\",true,false"), "{csv}");
+    assert!(
+        csv.contains("\"internet\",\"lb\",\"tcp/443\",true,false"),
+        "{csv}"
+    );
 }
 
 #[test]
@@ -130,17 +246,43 @@ fn diff_finds_new_and_removed_access() {
     }
     let flows = dir.join("flows.netc");
     let text = std::fs::read_to_string(&flows).unwrap();
-    let text = text.replace("allow processing, query, analytics -> catalog : nessie", "allow processing, query, analytics, streaming -> catalog : nessie");
+    let text = text.replace(
+        "allow processing, query, analytics -> catalog : nessie",
+        "allow processing, query, analytics, streaming -> catalog : nessie",
+    );
     let text = text.replace("allow analytics, iam -> iam : redis\n", "");
     std::fs::write(&flows, text).unwrap();
     let old = datalyptica();
-    let new = netc::load_and_check(&[dir.clone()]).unwrap();
-    let d = netc::query::diff::diff(&old.plan, old.info.as_ref().unwrap(), &new.plan, new.info.as_ref().unwrap());
-    let opened: Vec<String> = d.opened.iter().map(|c| format!("{} -> {}: {}", c.src, c.dst, c.services)).collect();
-    let closed: Vec<String> = d.closed.iter().map(|c| format!("{} -> {}: {}", c.src, c.dst, c.services)).collect();
+    let new = netc::load_and_check(std::slice::from_ref(&dir)).unwrap();
+    let d = netc::query::diff::diff(
+        &old.plan,
+        old.info.as_ref().unwrap(),
+        &new.plan,
+        new.info.as_ref().unwrap(),
+    );
+    let opened: Vec<String> = d
+        .opened
+        .iter()
+        .map(|c| format!("{} -> {}: {}", c.src, c.dst, c.services))
+        .collect();
+    let closed: Vec<String> = d
+        .closed
+        .iter()
+        .map(|c| format!("{} -> {}: {}", c.src, c.dst, c.services))
+        .collect();
     assert_eq!(opened, ["streaming -> catalog: tcp/19120"]);
-    assert_eq!(closed, ["analytics -> iam: tcp/6379", "iam -> iam: tcp/6379"]);
-    assert!(d.opened[0].rules[0].text.contains("streaming -> catalog : nessie"));
-    let same = netc::query::diff::diff(&old.plan, old.info.as_ref().unwrap(), &old.plan, old.info.as_ref().unwrap());
+    assert_eq!(
+        closed,
+        ["analytics -> iam: tcp/6379", "iam -> iam: tcp/6379"]
+    );
+    assert!(d.opened[0].rules[0]
+        .text
+        .contains("streaming -> catalog : nessie"));
+    let same = netc::query::diff::diff(
+        &old.plan,
+        old.info.as_ref().unwrap(),
+        &old.plan,
+        old.info.as_ref().unwrap(),
+    );
     assert!(same.opened.is_empty() && same.closed.is_empty());
 }
