@@ -429,7 +429,12 @@ fn compile(
     } else {
         kinds.to_vec()
     };
-    let files = crate::targets::render(&checked.plan, info, &kinds);
+    let ctx = crate::targets::Context {
+        zone_serials: std::fs::read_to_string(out.join(crate::targets::bind::SERIALS))
+            .map(|t| crate::targets::bind::parse_serials(&t))
+            .unwrap_or_default(),
+    };
+    let files = crate::targets::render(&checked.plan, info, &kinds, &ctx);
     if check_only {
         return match crate::output::check(out, &files) {
             Ok(diff) if diff.is_empty() => {

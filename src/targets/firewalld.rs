@@ -4,7 +4,7 @@
 //! (they run before anything else of the zone) and every allow priority 0.
 
 use super::hostrules::{self, host_rules};
-use super::{flow_ref, flow_text, header, OutputFile, Target};
+use super::{flow_ref, flow_text, header, Context, OutputFile, Target};
 use crate::check::PlanInfo;
 use crate::ir::{Action, FirewallKind, Plan, Proto};
 use crate::space;
@@ -21,7 +21,7 @@ impl Target for Firewalld {
         "firewalld"
     }
 
-    fn render(&self, plan: &Plan, _info: &PlanInfo) -> Vec<OutputFile> {
+    fn render(&self, plan: &Plan, _info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
         let mut files = Vec::new();
         for (h, host) in plan
             .hosts
@@ -50,7 +50,10 @@ impl Target for Firewalld {
                 };
                 files.push(OutputFile {
                     path: PathBuf::from(format!("{dir}/ipsets/{name}.xml")),
-                    contents: view.render().expect("template renders"),
+                    contents: view
+                        .render()
+                        .map(super::with_final_newline)
+                        .expect("template renders"),
                 });
             }
             let mut views = Vec::new();
@@ -119,6 +122,21 @@ impl Target for Firewalld {
                     }
                 }
             }
+            let mut vrrp = Vec::new();
+            for v in hostrules::vrrp_peers(plan, h) {
+                for peer in v
+                    .peers
+                    .ranges()
+                    .iter()
+                    .flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi))
+                {
+                    vrrp.push(VrrpRule {
+                        family: if v.v4 { "ipv4" } else { "ipv6" },
+                        source: peer.addr().to_string(),
+                        vip: plan.vips[v.vip].name.clone(),
+                    });
+                }
+            }
             let mut interfaces: Vec<String> =
                 host.interfaces.iter().map(|i| i.dev.clone()).collect();
             interfaces.sort();
@@ -140,10 +158,14 @@ impl Target for Firewalld {
                 )),
                 interfaces,
                 rules: views,
+                vrrp,
             };
             files.push(OutputFile {
                 path: PathBuf::from(format!("{dir}/zones/netc.xml")),
-                contents: zone.render().expect("template renders"),
+                contents: zone
+                    .render()
+                    .map(super::with_final_newline)
+                    .expect("template renders"),
             });
         }
         files
@@ -184,6 +206,12 @@ struct RichRule {
     verdict: &'static str,
 }
 
+struct VrrpRule {
+    family: &'static str,
+    source: String,
+    vip: String,
+}
+
 #[derive(Template)]
 #[template(path = "firewalld/zone.xml")]
 struct ZoneView {
@@ -191,6 +219,7 @@ struct ZoneView {
     description: String,
     interfaces: Vec<String>,
     rules: Vec<RichRule>,
+    vrrp: Vec<VrrpRule>,
 }
 
 #[derive(Template)]

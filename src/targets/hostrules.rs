@@ -110,3 +110,50 @@ pub fn sources(rules: &[HostRule]) -> Vec<Source> {
     out.dedup_by(|a, b| a.name == b.name);
     out
 }
+
+/// VRRP (IP protocol 112) a host must accept for the VIPs it shares: from the other members,
+/// on the VIP's VLAN. It is not part of the plan's flows (netc's policy speaks of TCP, UDP and
+/// ICMP), but without it every member of a VIP would declare itself master.
+#[derive(Debug, Clone)]
+pub struct Vrrp {
+    pub vip: usize,
+    pub v4: bool,
+    pub peers: Set,
+    pub local: Set,
+}
+
+pub fn vrrp_peers(plan: &Plan, host: usize) -> Vec<Vrrp> {
+    let mut out = Vec::new();
+    for (v, vip) in plan
+        .vips
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.members.contains(&host))
+    {
+        let v4 = vip.addr.is_ipv4();
+        let on_vlan = |h: usize| {
+            plan.hosts[h]
+                .interfaces
+                .iter()
+                .find(|i| i.vlan == vip.vlan && i.addr.is_ipv4() == v4)
+                .map(|i| space::addr_key(i.addr))
+        };
+        let Some(local) = on_vlan(host) else { continue };
+        let peers = Set::from_ranges(
+            vip.members
+                .iter()
+                .filter(|&&m| m != host)
+                .filter_map(|&m| on_vlan(m))
+                .map(|k| (k, k)),
+        );
+        if !peers.is_empty() {
+            out.push(Vrrp {
+                vip: v,
+                v4,
+                peers,
+                local: Set::point(local),
+            });
+        }
+    }
+    out
+}

@@ -1,8 +1,10 @@
 //! Back ends: one module per target, each turning `(&Plan, &PlanInfo)` into files. Data is
 //! shaped in Rust into view structs; askama templates under `targets/` only lay it out.
 
+pub mod bind;
 pub mod firewalld;
 pub mod hostrules;
+pub mod keepalived;
 pub mod nftables;
 pub mod ufw;
 
@@ -17,10 +19,18 @@ pub struct OutputFile {
     pub contents: String,
 }
 
+/// What a back end may know besides the plan: state that netc keeps in the output directory
+/// from one run to the next (zone serials).
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// zone -> (content hash, serial) as last written.
+    pub zone_serials: std::collections::BTreeMap<String, (String, u32)>,
+}
+
 /// A back end.
 pub trait Target {
     fn name(&self) -> &'static str;
-    fn render(&self, plan: &Plan, info: &PlanInfo) -> Vec<OutputFile>;
+    fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -28,11 +38,19 @@ pub enum TargetKind {
     Nftables,
     Firewalld,
     Ufw,
+    Bind,
+    Keepalived,
 }
 
 impl TargetKind {
     pub fn all() -> &'static [TargetKind] {
-        &[TargetKind::Nftables, TargetKind::Firewalld, TargetKind::Ufw]
+        &[
+            TargetKind::Nftables,
+            TargetKind::Firewalld,
+            TargetKind::Ufw,
+            TargetKind::Bind,
+            TargetKind::Keepalived,
+        ]
     }
 
     pub fn target(self) -> &'static dyn Target {
@@ -40,15 +58,22 @@ impl TargetKind {
             TargetKind::Nftables => &nftables::Nftables,
             TargetKind::Firewalld => &firewalld::Firewalld,
             TargetKind::Ufw => &ufw::Ufw,
+            TargetKind::Bind => &bind::Bind,
+            TargetKind::Keepalived => &keepalived::Keepalived,
         }
     }
 }
 
 /// Render the chosen targets, sorted by path.
-pub fn render(plan: &Plan, info: &PlanInfo, kinds: &[TargetKind]) -> Vec<OutputFile> {
+pub fn render(
+    plan: &Plan,
+    info: &PlanInfo,
+    kinds: &[TargetKind],
+    ctx: &Context,
+) -> Vec<OutputFile> {
     let mut files: Vec<OutputFile> = kinds
         .iter()
-        .flat_map(|k| k.target().render(plan, info))
+        .flat_map(|k| k.target().render(plan, info, ctx))
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
@@ -107,4 +132,12 @@ pub fn flow_text(plan: &Plan, flow: usize) -> String {
             .collect::<Vec<_>>()
             .join(" "),
     )
+}
+
+/// Text files end with a line end (askama drops the template's last one).
+pub fn with_final_newline(mut s: String) -> String {
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
 }

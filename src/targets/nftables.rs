@@ -8,7 +8,7 @@
 //! computed exactly, each element commented with the plan rule it comes from.
 
 use super::hostrules::{self, host_rules, HostRule};
-use super::{flow_ref, flow_text, header, OutputFile, Target};
+use super::{flow_ref, flow_text, header, Context, OutputFile, Target};
 use crate::check::PlanInfo;
 use crate::ir::{Action, FirewallKind, Plan, Proto};
 use crate::space::{self, all_services, HBox, Set};
@@ -22,7 +22,7 @@ impl Target for Nftables {
         "nftables"
     }
 
-    fn render(&self, plan: &Plan, info: &PlanInfo) -> Vec<OutputFile> {
+    fn render(&self, plan: &Plan, info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
         let mut files = Vec::new();
         for (h, host) in plan
             .hosts
@@ -185,6 +185,7 @@ pub fn host_ruleset(plan: &Plan, h: usize) -> String {
         rules: views,
     }
     .render()
+    .map(super::with_final_newline)
     .expect("template renders")
 }
 
@@ -298,5 +299,6 @@ pub fn router_ruleset(plan: &Plan, info: &PlanInfo, r: usize) -> String {
         lookups,
     }
     .render()
+    .map(super::with_final_newline)
     .expect("template renders")
 }

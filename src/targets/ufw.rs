@@ -7,7 +7,7 @@
 //! anywhere: netc's queries know this (ICMP to a ufw host is "open"), and the files say it.
 
 use super::hostrules::{host_rules, HostRule};
-use super::{flow_ref, header, OutputFile, Target};
+use super::{flow_ref, header, Context, OutputFile, Target};
 use crate::check::PlanInfo;
 use crate::ir::{Action, FirewallKind, Plan, Proto};
 use crate::space;
@@ -21,7 +21,7 @@ impl Target for Ufw {
         "ufw"
     }
 
-    fn render(&self, plan: &Plan, _info: &PlanInfo) -> Vec<OutputFile> {
+    fn render(&self, plan: &Plan, _info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
         let mut files = Vec::new();
         for (h, host) in plan
             .hosts
@@ -206,6 +206,7 @@ fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, St
                 rules: views,
             }
             .render()
+            .map(super::with_final_newline)
             .expect("template renders"),
         );
     }
@@ -216,6 +217,7 @@ fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, St
         commands,
     }
     .render()
+    .map(super::with_final_newline)
     .expect("template renders");
     let v6 = out.pop().expect("two families");
     let v4 = out.pop().expect("two families");

@@ -356,3 +356,129 @@ fn ufw_and_firewalld_hosts_agree_with_netc() {
     }
     run_lab("fixtures/valid/three-tiers-mixed/plan.netc");
 }
+
+/// Wait up to `limit` for `cond`; the time it took.
+fn wait_for(
+    limit: std::time::Duration,
+    mut cond: impl FnMut() -> bool,
+) -> Option<std::time::Duration> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    None
+}
+
+#[test]
+fn keepalived_fails_over() {
+    if !can_run() || !have("keepalived") {
+        return;
+    }
+    let mut count = LABS.lock().unwrap_or_else(|e| e.into_inner());
+    *count += 1;
+    let c = checked("fixtures/valid/vip-pair/plan.netc");
+    let plan = &c.plan;
+    let files = files_of(&c, &[TargetKind::Nftables, TargetKind::Keepalived]);
+    let mut lab = Lab::new(*count);
+    let dir = root().join(format!("target/it-failover-{}", lab.id));
+    write_tree(&dir, &files);
+    // One switch (a bridge in its own namespace) and a namespace per host.
+    let sw = lab.ns("sw");
+    sh(&format!(
+        "ip -n {sw} link add br0 type bridge && ip -n {sw} link set br0 up"
+    ));
+    let mut ns_of = Vec::new();
+    for (h, host) in plan.hosts.iter().enumerate() {
+        let ns = lab.ns(&format!("h{h}"));
+        let iface = &host.interfaces[0];
+        let (a, b) = (lab.veth(), lab.veth());
+        sh(&format!("ip link add {a} type veth peer name {b}"));
+        sh(&format!("ip link set {a} netns {ns} name {}", iface.dev));
+        sh(&format!(
+            "ip link set {b} netns {sw} && ip -n {sw} link set {b} master br0 up"
+        ));
+        sh(&format!(
+            "ip -n {ns} addr add {}/24 dev {} && ip -n {ns} link set {} up",
+            iface.addr, iface.dev, iface.dev
+        ));
+        if host.firewall == FirewallKind::Nftables {
+            sh(&format!(
+                "ip netns exec {ns} nft -f {}",
+                dir.join(format!("nftables/hosts/{}.nft", host.name))
+                    .display()
+            ));
+        }
+        ns_of.push(ns);
+    }
+    let vip = plan.vips[0].addr.to_string();
+    let members: Vec<usize> = plan.vips[0].members.clone();
+    for &m in &members {
+        let ns = &ns_of[m];
+        let name = &plan.hosts[m].name;
+        sh(&format!("ip netns exec {ns} socat TCP-LISTEN:5432,fork,reuseaddr SYSTEM:'echo {name}' >/dev/null 2>&1 &"));
+        let run = dir.join(format!("run-{name}"));
+        std::fs::create_dir_all(&run).unwrap();
+        sh(&format!(
+            "ip netns exec {ns} keepalived -n -l -D -f {conf} -p {r}/k.pid -r {r}/v.pid -c {r}/c.pid >{r}/log 2>&1 &",
+            conf = dir.join(format!("keepalived/{name}/keepalived.conf")).display(),
+            r = run.display()
+        ));
+    }
+    let holders = || {
+        members
+            .iter()
+            .filter(|&&m| {
+                sh(&format!("ip -n {} -4 addr show", ns_of[m])).contains(&format!("{vip}/"))
+            })
+            .copied()
+            .collect::<Vec<usize>>()
+    };
+    let elected = wait_for(std::time::Duration::from_secs(20), || holders().len() == 1);
+    assert!(
+        elected.is_some(),
+        "no single master after 20 s: holders {:?}",
+        holders()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let master = holders();
+    assert_eq!(master.len(), 1, "exactly one member holds the VIP");
+    let client = &ns_of[plan.hosts.iter().position(|h| h.name == "c1").unwrap()];
+    let ask = || {
+        sh(&format!("ip netns exec {client} timeout 3 socat -T2 - TCP:{vip}:5432,connect-timeout=1 </dev/null || true")).trim().to_string()
+    };
+    assert_eq!(
+        ask(),
+        plan.hosts[master[0]].name,
+        "the client reaches the VIP on its master"
+    );
+    // Kill the master's keepalived (SIGTERM, as systemd stops it): the other member must take
+    // the VIP within a few seconds.
+    sh(&format!("ip netns pids {} | xargs -r ps -o pid=,comm= -p | awk '$2==\"keepalived\"{{print $1}}' | xargs -r kill", ns_of[master[0]]));
+    let took = wait_for(std::time::Duration::from_secs(10), || {
+        holders()
+            == members
+                .iter()
+                .copied()
+                .filter(|&m| m != master[0])
+                .collect::<Vec<_>>()
+    });
+    assert!(
+        took.is_some(),
+        "the backup did not take the VIP: holders {:?}",
+        holders()
+    );
+    eprintln!("failover took {:?}", took.unwrap());
+    let other = members.iter().find(|&&m| m != master[0]).unwrap();
+    let answered = wait_for(std::time::Duration::from_secs(5), || {
+        ask() == plan.hosts[*other].name
+    });
+    assert!(
+        answered.is_some(),
+        "the client reaches the VIP on the new master"
+    );
+    drop(lab);
+    let _ = std::fs::remove_dir_all(&dir);
+}

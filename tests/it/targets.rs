@@ -22,7 +22,12 @@ pub fn have(tool: &str) -> bool {
 }
 
 pub fn files_of(c: &netc::Checked, kinds: &[TargetKind]) -> Vec<OutputFile> {
-    render(&c.plan, c.info.as_ref().expect("plan checks"), kinds)
+    render(
+        &c.plan,
+        c.info.as_ref().expect("plan checks"),
+        kinds,
+        &netc::targets::Context::default(),
+    )
 }
 
 pub fn write_tree(dir: &Path, files: &[OutputFile]) {
@@ -365,4 +370,173 @@ fn nothing_is_written_when_the_output_is_unusable() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(!out.exists());
+}
+
+#[test]
+fn bind_accepts_every_zone() {
+    if !have("named-checkzone") || !have("named-checkconf") {
+        return;
+    }
+    let files = files_of(datalyptica(), &[TargetKind::Bind]);
+    let dir = root().join("target/it-bind");
+    write_tree(&dir, &files);
+    let zones: Vec<&OutputFile> = files
+        .iter()
+        .filter(|f| f.path.starts_with("bind/zones"))
+        .collect();
+    assert_eq!(zones.len(), 18, "8 forward zones and 10 reverse zones");
+    for f in &zones {
+        let zone = f
+            .path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .strip_prefix("db.")
+            .unwrap();
+        let (ok, out) = run(Command::new("named-checkzone")
+            .args([
+                "-k", "fail", "-n", "fail", "-m", "fail", "-M", "fail", "-S", "fail", "-i",
+                "local", "-q", zone,
+            ])
+            .arg(dir.join(&f.path)));
+        // BIND rewrites some mistakes silently and says so on stderr: any output fails.
+        assert!(ok && out.is_empty(), "{zone}: {out}");
+    }
+    let conf = dir.join("named.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "options {{ directory \"{}\"; }};\ninclude \"{}\";\n",
+            dir.join("bind").display(),
+            dir.join("bind/named.conf.netc").display()
+        ),
+    )
+    .unwrap();
+    let (ok, out) = run(Command::new("named-checkconf").arg("-z").arg(&conf));
+    assert!(ok, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("loaded serial")).count(),
+        18,
+        "{out}"
+    );
+}
+
+#[test]
+fn zone_serials_increase_only_when_a_zone_changes() {
+    let c = checked("fixtures/datalyptica");
+    let info = c.info.as_ref().unwrap();
+    let first = render(
+        &c.plan,
+        info,
+        &[TargetKind::Bind],
+        &netc::targets::Context::default(),
+    );
+    let serials = netc::targets::bind::parse_serials(
+        &first
+            .iter()
+            .find(|f| f.path.ends_with("serials"))
+            .unwrap()
+            .contents,
+    );
+    assert!(serials.values().all(|(_, s)| *s == 1));
+    let ctx = netc::targets::Context {
+        zone_serials: serials.clone(),
+    };
+    let again = render(&c.plan, info, &[TargetKind::Bind], &ctx);
+    assert_eq!(first, again, "same plan, same files");
+    // One zone changed: only its serial moves, by one.
+    let mut changed = serials.clone();
+    changed.get_mut("catalog.datalyptica.local").unwrap().0 = "0000000000000000".into();
+    changed.get_mut("catalog.datalyptica.local").unwrap().1 = 41;
+    let next = render(
+        &c.plan,
+        info,
+        &[TargetKind::Bind],
+        &netc::targets::Context {
+            zone_serials: changed,
+        },
+    );
+    let next_serials = netc::targets::bind::parse_serials(
+        &next
+            .iter()
+            .find(|f| f.path.ends_with("serials"))
+            .unwrap()
+            .contents,
+    );
+    assert_eq!(next_serials["catalog.datalyptica.local"].1, 42);
+    assert_eq!(next_serials["datalyptica.local"].1, 1);
+    let zone = next
+        .iter()
+        .find(|f| f.path.ends_with("db.catalog.datalyptica.local"))
+        .unwrap();
+    assert!(
+        zone.contents.contains("\t\t42\t; serial"),
+        "{}",
+        zone.contents
+    );
+}
+
+#[test]
+fn keepalived_accepts_every_config() {
+    if !have("keepalived") || !have("ip") || !can_netns() {
+        return;
+    }
+    let c = datalyptica();
+    let files = files_of(c, &[TargetKind::Keepalived]);
+    let dir = root().join("target/it-keepalived");
+    write_tree(&dir, &files);
+    assert_eq!(files.len(), 17, "every member of the 7 VIPs");
+    for f in &files {
+        let host = c
+            .plan
+            .hosts
+            .iter()
+            .find(|h| f.path.starts_with(format!("keepalived/{}", h.name)))
+            .unwrap();
+        // The config's interfaces must exist: veths named as the plan names them.
+        let ns = format!("netc-ka-{}-{}", std::process::id(), host.name);
+        let mut devs: Vec<&str> = host.interfaces.iter().map(|i| i.dev.as_str()).collect();
+        devs.sort();
+        devs.dedup();
+        let mut script = format!("ip netns add {ns}");
+        for (i, d) in devs.iter().enumerate() {
+            script.push_str(&format!(
+                " && ip -n {ns} link add {d} type veth peer name p{i}"
+            ));
+        }
+        script.push_str(&format!(
+            " && ip netns exec {ns} keepalived -t -f {}; rc=$?; ip netns del {ns}; exit $rc",
+            dir.join(&f.path).display()
+        ));
+        let (ok, out) = run(Command::new("sh").arg("-c").arg(&script));
+        assert!(ok && out.trim().is_empty(), "{}: {out}", f.path.display());
+    }
+    // And the check is not a formality: a broken config fails it.
+    let bad = dir.join("bad.conf");
+    std::fs::write(
+        &bad,
+        files[0]
+            .contents
+            .replace("virtual_router_id", "virtual_router_id 300 #"),
+    )
+    .unwrap();
+    let ns = format!("netc-ka-{}-bad", std::process::id());
+    let (ok, _) = run(Command::new("sh").arg("-c").arg(format!("ip netns add {ns} && ip -n {ns} link add bond0 type veth peer name p0 && ip netns exec {ns} keepalived -t -f {}; rc=$?; ip netns del {ns}; exit $rc", bad.display())));
+    assert!(!ok, "keepalived -t must reject a router id of 300");
+}
+
+pub fn can_netns() -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        assert!(
+            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
+            "network namespaces need root"
+        );
+        eprintln!("skipping: not root");
+    }
+    root
 }

@@ -1,0 +1,336 @@
+//! BIND: a forward zone file per zone of the plan, reverse zones generated from the addresses
+//! of hosts and VIPs, and a `named.conf` fragment declaring them all.
+//!
+//! Serials are deterministic yet increase when a zone changes: netc keeps `bind/serials` in the
+//! output directory (zone, hash of the zone's content without its serial, serial). An unchanged
+//! zone keeps its serial; a changed one gets the previous serial plus one; a new zone starts at 1.
+//! Commit the output directory (or at least `bind/serials`) to keep the sequence.
+
+use super::{header, Context, OutputFile, Target};
+use crate::check::{DnsRecord, PlanInfo};
+use crate::ir::Plan;
+use askama::Template;
+use sha2::Digest;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+pub struct Bind;
+
+pub const SERIALS: &str = "bind/serials";
+
+struct Rr {
+    name: String,
+    rtype: String,
+    data: String,
+}
+
+#[derive(Template)]
+#[template(path = "bind/zone.zone")]
+struct ZoneView {
+    header: String,
+    origin: String,
+    ttl: u32,
+    primary: String,
+    mailbox: String,
+    serial: u32,
+    records: Vec<Rr>,
+}
+
+struct ZoneDecl {
+    name: String,
+    file: String,
+}
+
+#[derive(Template)]
+#[template(path = "bind/named.conf")]
+struct NamedView {
+    header: String,
+    zones: Vec<ZoneDecl>,
+}
+
+/// A zone about to be written: its name, TTL, SOA parts and records (serial still open).
+struct Pending {
+    name: String,
+    ttl: u32,
+    primary: String,
+    mailbox: String,
+    records: Vec<Rr>,
+}
+
+impl Target for Bind {
+    fn name(&self) -> &'static str {
+        "bind"
+    }
+
+    fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile> {
+        let mut zones: Vec<Pending> = Vec::new();
+        for (z, zone) in plan.zones.iter().enumerate() {
+            let ns: Vec<String> = zone
+                .nameservers
+                .iter()
+                .map(|n| absolute(&n.name, &zone.name))
+                .collect();
+            let mut records: Vec<Rr> = ns
+                .iter()
+                .map(|n| Rr {
+                    name: "@".into(),
+                    rtype: "NS".into(),
+                    data: n.clone(),
+                })
+                .collect();
+            for r in info.dns.iter().filter(|r| r.zone == z) {
+                records.push(Rr {
+                    name: r.name.clone(),
+                    rtype: r.rtype.clone(),
+                    data: record_data(r),
+                });
+            }
+            zones.push(Pending {
+                name: zone.name.clone(),
+                ttl: zone.ttl,
+                primary: ns
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| format!("ns.{}.", zone.name)),
+                mailbox: mailbox(&zone.admin),
+                records,
+            });
+        }
+        zones.extend(reverse_zones(plan, &info.dns));
+        let mut files = Vec::new();
+        let mut state = String::from(
+            "# zone  content-hash  serial (netc keeps serials increasing; commit this file)\n",
+        );
+        let mut decls = Vec::new();
+        for z in zones {
+            let render = |serial| {
+                ZoneView {
+                    header: header(plan, &format!("zone {}", z.name), ";"),
+                    origin: format!("{}.", z.name),
+                    ttl: z.ttl,
+                    primary: z.primary.clone(),
+                    mailbox: z.mailbox.clone(),
+                    serial,
+                    records: z
+                        .records
+                        .iter()
+                        .map(|r| Rr {
+                            name: r.name.clone(),
+                            rtype: r.rtype.clone(),
+                            data: r.data.clone(),
+                        })
+                        .collect(),
+                }
+                .render()
+                .map(super::with_final_newline)
+                .expect("template renders")
+            };
+            let hash: String = sha2::Sha256::digest(render(0).as_bytes())
+                .iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let serial = match ctx.zone_serials.get(&z.name) {
+                Some((h, s)) if *h == hash => *s,
+                Some((_, s)) => s.wrapping_add(1).max(1),
+                None => 1,
+            };
+            state.push_str(&format!("{} {hash} {serial}\n", z.name));
+            let file = format!("zones/db.{}", z.name);
+            decls.push(ZoneDecl {
+                name: z.name.clone(),
+                file: file.clone(),
+            });
+            files.push(OutputFile {
+                path: PathBuf::from(format!("bind/{file}")),
+                contents: render(serial),
+            });
+        }
+        files.push(OutputFile {
+            path: PathBuf::from(SERIALS),
+            contents: state,
+        });
+        let named = NamedView { header: header(plan, "named.conf fragment; include it from named.conf, with `directory` set to this bind/ folder", "//"), zones: decls };
+        files.push(OutputFile {
+            path: PathBuf::from("bind/named.conf.netc"),
+            contents: named
+                .render()
+                .map(super::with_final_newline)
+                .expect("template renders"),
+        });
+        files
+    }
+}
+
+/// Read `bind/serials` back.
+pub fn parse_serials(text: &str) -> BTreeMap<String, (String, u32)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let (zone, hash, serial) = (parts.next()?, parts.next()?, parts.next()?.parse().ok()?);
+            Some((zone.to_string(), (hash.to_string(), serial)))
+        })
+        .collect()
+}
+
+fn absolute(name: &str, zone: &str) -> String {
+    if name.ends_with('.') {
+        name.to_ascii_lowercase()
+    } else if name == zone || name.ends_with(&format!(".{zone}")) {
+        format!("{}.", name.to_ascii_lowercase())
+    } else {
+        format!("{}.{zone}.", name.to_ascii_lowercase())
+    }
+}
+
+/// `hostmaster@example.com` as an SOA mailbox: `hostmaster.example.com.` (dots of the local
+/// part escaped).
+fn mailbox(admin: &str) -> String {
+    match admin.split_once('@') {
+        Some((local, domain)) => format!(
+            "{}.{}.",
+            local.replace('.', "\\."),
+            domain.trim_end_matches('.')
+        ),
+        None => format!("{}.", admin.trim_end_matches('.')),
+    }
+}
+
+/// Zone-file text for a record's data: TXT strings quoted and escaped, names as written.
+fn record_data(r: &DnsRecord) -> String {
+    if r.rtype == "TXT" {
+        r.data
+            .iter()
+            .flat_map(|s| txt_chunks(s))
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        r.data.join(" ")
+    }
+}
+
+/// A TXT string as quoted character-strings of at most 255 bytes, with `"`, `\`, and every
+/// byte outside printable ASCII written as `\DDD`: nothing in it can end the string or line.
+fn txt_chunks(s: &str) -> Vec<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    for chunk in bytes.chunks(255) {
+        let mut q = String::from("\"");
+        for &b in chunk {
+            match b {
+                b'"' | b'\\' => q.push_str(&format!("\\{}", b as char)),
+                0x20..=0x7e => q.push(b as char),
+                _ => q.push_str(&format!("\\{b:03}")),
+            }
+        }
+        q.push('"');
+        out.push(q);
+    }
+    if out.is_empty() {
+        out.push("\"\"".into());
+    }
+    out
+}
+
+/// The reverse zone an address belongs to, and the owner name inside it.
+pub fn reverse_name(addr: IpAddr, prefix: u8) -> (String, String) {
+    match addr {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            if prefix == 16 {
+                (
+                    format!("{}.{}.in-addr.arpa", o[1], o[0]),
+                    format!("{}.{}", o[3], o[2]),
+                )
+            } else {
+                (
+                    format!("{}.{}.{}.in-addr.arpa", o[2], o[1], o[0]),
+                    o[3].to_string(),
+                )
+            }
+        }
+        IpAddr::V6(a) => {
+            let nibbles: Vec<String> = a
+                .octets()
+                .iter()
+                .flat_map(|b| [b >> 4, b & 0xf])
+                .map(|n| format!("{n:x}"))
+                .collect();
+            let keep = (prefix / 4) as usize;
+            let zone: Vec<&str> = nibbles[..keep].iter().rev().map(String::as_str).collect();
+            let owner: Vec<&str> = nibbles[keep..].iter().rev().map(String::as_str).collect();
+            (format!("{}.ip6.arpa", zone.join(".")), owner.join("."))
+        }
+    }
+}
+
+/// PTR records for every host and VIP name, grouped into zones: IPv4 /24 zones (one /16 zone
+/// for a /16 subnet), IPv6 zones at the subnet's nibble boundary. Subnets netc cannot serve
+/// this way are refused by the reverse-zone check (E063) before this runs.
+fn reverse_zones(plan: &Plan, dns: &[DnsRecord]) -> Vec<Pending> {
+    let mut zones: BTreeMap<String, (Vec<(String, String)>, usize)> = BTreeMap::new();
+    let mut seen: Vec<IpAddr> = Vec::new();
+    for r in dns
+        .iter()
+        .filter(|r| r.source.starts_with("host ") || r.source.starts_with("vip "))
+    {
+        let Some(addr) = r.addr else { continue };
+        if seen.contains(&addr) {
+            continue; // one PTR per address: the first name (hosts' primary names come first)
+        }
+        seen.push(addr);
+        let prefix = plan
+            .subnet_of(crate::space::addr_key(addr))
+            .map_or(24, |s| plan.subnets[s].net.prefix_len());
+        let prefix = match addr {
+            IpAddr::V4(_) if prefix == 16 => 16,
+            IpAddr::V4(_) => 24,
+            IpAddr::V6(_) => prefix,
+        };
+        let (zone, owner) = reverse_name(addr, prefix);
+        let entry = zones.entry(zone).or_insert_with(|| (Vec::new(), r.zone));
+        entry.0.push((owner, format!("{}.", r.fqdn)));
+    }
+    zones
+        .into_iter()
+        .map(|(name, (mut ptrs, forward))| {
+            ptrs.sort_by(|a, b| natural(&a.0).cmp(&natural(&b.0)));
+            let fz = &plan.zones[forward];
+            let ns: Vec<String> = fz
+                .nameservers
+                .iter()
+                .map(|n| absolute(&n.name, &fz.name))
+                .collect();
+            let mut records: Vec<Rr> = ns
+                .iter()
+                .map(|n| Rr {
+                    name: "@".into(),
+                    rtype: "NS".into(),
+                    data: n.clone(),
+                })
+                .collect();
+            records.extend(ptrs.into_iter().map(|(owner, target)| Rr {
+                name: owner,
+                rtype: "PTR".into(),
+                data: target,
+            }));
+            Pending {
+                name,
+                ttl: fz.ttl,
+                primary: ns.first().cloned().unwrap_or_default(),
+                mailbox: mailbox(&fz.admin),
+                records,
+            }
+        })
+        .collect()
+}
+
+/// Sort key: numeric labels by value.
+fn natural(s: &str) -> Vec<(u32, String)> {
+    s.split('.')
+        .rev()
+        .map(|l| (l.parse().unwrap_or(u32::MAX), l.to_string()))
+        .collect()
+}
