@@ -296,7 +296,7 @@ fn reverse_zones(plan: &Plan, dns: &[DnsRecord]) -> Vec<Pending> {
     zones
         .into_iter()
         .map(|(name, (mut ptrs, forward))| {
-            ptrs.sort_by(|a, b| natural(&a.0).cmp(&natural(&b.0)));
+            ptrs.sort_by_key(|p| natural(&p.0));
             let fz = &plan.zones[forward];
             let ns: Vec<String> = fz
                 .nameservers
