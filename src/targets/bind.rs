@@ -99,9 +99,12 @@ impl Target for Bind {
         }
         zones.extend(reverse_zones(plan, &info.dns));
         let mut files = Vec::new();
-        let mut state = String::from(
-            "# zone  content-hash  serial (netc keeps serials increasing; commit this file)\n",
+        let mut state = header(
+            plan,
+            "zone serials: netc reads this file back to keep serials increasing; commit it",
+            "#",
         );
+        state.push_str("# zone  content-hash  serial\n");
         let mut decls = Vec::new();
         for z in zones {
             let render = |serial| {
