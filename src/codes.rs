@@ -146,6 +146,14 @@ pub const ALL: &[Code] = &[
          than /16 for IPv4, or not on a nibble boundary for IPv6).\n\
          Why: PTR records for them would be incomplete.\n\
          Example:\n    vlan 30 big { subnet 10.0.0.0/8 }   # split it, or serve the reverse zone by hand"),
+    code!("E064", "switch-config", Error, "a switch would refuse its configuration",
+        "What it does: reports switch declarations a switch would refuse: aggregate ports not\n\
+         named as the platform names them (IOS Port-channelN, EOS Port-ChannelN, Junos aeN,\n\
+         SONiC PortChannelN), SONiC ports not named EthernetN, VLAN names longer than the\n\
+         platform allows (32 on IOS and EOS), a port declared twice, a host interface that does\n\
+         not exist, a switch declared twice.\n\
+         Why: the generated config would fail to load, or configure another port.\n\
+         Example:\n    switch tor1 eos { bond Po11 members Ethernet1, Ethernet2 vlan app }   # Port-Channel11"),
     code!("W070", "unused", Warning, "an object is declared but never used",
         "What it does: warns about services, networks and VLANs that nothing refers to, and tiers\n\
          without hosts.\n\

@@ -4,7 +4,7 @@
 
 use crate::diag::{Sources, Span};
 use crate::space::{self, Set};
-pub use crate::syntax::ast::{Action, FirewallKind, Proto};
+pub use crate::syntax::ast::{Action, FirewallKind, Platform, Proto};
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -49,8 +49,30 @@ pub struct Plan {
     pub zones: Vec<Zone>,
     pub flows: Vec<Flow>,
     pub management: Vec<Management>,
+    pub switches: Vec<Switch>,
     #[serde(skip)]
     pub sources: Sources,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SwitchPort {
+    pub name: String,
+    /// Member ports of an LACP port-channel (empty for a plain port).
+    pub members: Vec<String>,
+    pub vlans: Vec<usize>,
+    /// Tagged (several VLANs, or declared `trunk`) or untagged in one VLAN.
+    pub trunk: bool,
+    pub description: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Switch {
+    pub name: String,
+    pub platform: Platform,
+    pub routes: Option<usize>,
+    pub ports: Vec<SwitchPort>,
+    pub origin: Origin,
 }
 
 #[derive(Debug, Serialize)]

@@ -65,6 +65,7 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
             zones: Vec::new(),
             flows: Vec::new(),
             management: Vec::new(),
+            switches: Vec::new(),
             sources: Sources::default(),
         },
     };
@@ -253,6 +254,7 @@ impl<'a> Resolver<'a> {
                 Stmt::Zone(z) => self.zone(z),
                 Stmt::Flow(f) => self.flow(f),
                 Stmt::Management(m) => self.management(m),
+                Stmt::Switch(sw) => self.switch(sw),
                 _ => {}
             }
         }
@@ -987,6 +989,84 @@ impl<'a> Resolver<'a> {
             services,
             except,
             origin: self.origin(m.span),
+        });
+    }
+}
+
+impl Resolver<'_> {
+    fn switch(&mut self, sw: &ast::Switch) {
+        let routes = sw
+            .routes
+            .as_ref()
+            .and_then(|r| self.lookup(r, &[Kind::Router], "a router").map(|x| x.1));
+        let mut ports: Vec<SwitchPort> = Vec::new();
+        for p in &sw.ports {
+            let mut vlans = Vec::new();
+            let mut description = p.name.0.clone();
+            for v in &p.vlans {
+                if let Some((_, i)) = self.lookup(v, &[Kind::Vlan], "a VLAN") {
+                    vlans.push(i);
+                }
+            }
+            if let Some((h, dev)) = &p.host {
+                if let Some((_, host)) = self.lookup(h, &[Kind::Host], "a host") {
+                    vlans = self.plan.hosts[host]
+                        .interfaces
+                        .iter()
+                        .filter(|i| i.dev == dev.name)
+                        .map(|i| i.vlan)
+                        .collect();
+                    vlans.dedup();
+                    if vlans.is_empty() {
+                        self.diags.push(
+                            Diagnostic::error("E064", format!("host `{}` has no interface `{}`", h.name, dev.name))
+                                .with_primary(dev.span, "no such interface on this host")
+                                .with_secondary(self.plan.hosts[host].origin.span, "the host")
+                                .with_help("name the interface the host uses on this port (see its tier's `on ... dev`)"),
+                        );
+                        continue;
+                    }
+                    description = format!("{} {}", h.name, dev.name);
+                }
+            }
+            if vlans.is_empty() {
+                continue;
+            }
+            if let Some(prev) = ports.iter().find(|q| {
+                q.name.eq_ignore_ascii_case(&p.name.0)
+                    || q.members.iter().any(|m| m.eq_ignore_ascii_case(&p.name.0))
+            }) {
+                let prev_span = prev.origin.span;
+                self.diags.push(
+                    Diagnostic::error(
+                        "E064",
+                        format!(
+                            "port `{}` is declared twice on switch `{}`",
+                            p.name.0, sw.name.name
+                        ),
+                    )
+                    .with_primary(p.name.1, "declared again")
+                    .with_secondary(prev_span, "first declared here")
+                    .with_help("each physical or aggregate port is declared once"),
+                );
+                continue;
+            }
+            vlans.sort_by_key(|&v| self.plan.vlans[v].id);
+            ports.push(SwitchPort {
+                name: p.name.0.clone(),
+                members: p.members.iter().map(|m| m.0.clone()).collect(),
+                trunk: p.kind == ast::PortKind::Trunk || vlans.len() > 1,
+                vlans,
+                description,
+                origin: self.origin(p.span),
+            });
+        }
+        self.plan.switches.push(Switch {
+            name: sw.name.name.clone(),
+            platform: sw.platform.0,
+            routes,
+            ports,
+            origin: self.origin(sw.span),
         });
     }
 }

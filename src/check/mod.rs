@@ -15,6 +15,7 @@ mod overbroad_rule;
 mod overlapping_subnets;
 mod redundant_rule;
 mod shadowed_rule;
+pub mod switch_config;
 mod unused;
 mod vip_contradiction;
 
@@ -54,6 +55,7 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
     shadowed_rule::check(plan, &policy, &mut diags);
     redundant_rule::check(plan, &policy, &mut diags);
     overbroad_rule::check(plan, &mut diags);
+    switch_config::check(plan, &mut diags);
     vip_contradiction::check(plan, &policy, &topology, &mut diags);
     management_lockout::check(plan, &policy, &topology, &mut diags);
     let errors = prior_errors || diags.iter().any(|d| d.is_error());

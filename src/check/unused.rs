@@ -47,6 +47,11 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     for m in &plan.management {
         vlans[m.vlan] = true;
     }
+    for port in plan.switches.iter().flat_map(|s| &s.ports) {
+        for &v in &port.vlans {
+            vlans[v] = true;
+        }
+    }
     let mut warn = |kind: &str, name: &str, span, help: &str| {
         diags.push(
             Diagnostic::warning("W070", format!("{kind} `{name}` is never used"))

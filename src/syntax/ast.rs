@@ -266,6 +266,55 @@ pub struct Management {
     pub span: Span,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Ios,
+    Eos,
+    Junos,
+    Sonic,
+}
+
+impl Platform {
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Ios => "ios",
+            Platform::Eos => "eos",
+            Platform::Junos => "junos",
+            Platform::Sonic => "sonic",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortKind {
+    Access,
+    Trunk,
+    /// An LACP port-channel with its member ports.
+    Bond,
+}
+
+/// `access PORT vlan V`, `trunk PORT vlans V, V`, `bond PORT members P, P (vlans ... | host H dev D)`
+#[derive(Debug, Clone)]
+pub struct SwitchPort {
+    pub kind: PortKind,
+    pub name: (String, Span),
+    pub members: Vec<(String, Span)>,
+    pub vlans: Vec<Ident>,
+    pub host: Option<(Ident, Ident)>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Switch {
+    pub name: Ident,
+    pub platform: (Platform, Span),
+    /// `routes ROUTER`: this switch is that router (its SVIs carry the router's addresses).
+    pub routes: Option<Ident>,
+    pub ports: Vec<SwitchPort>,
+    pub span: Span,
+}
+
 #[derive(Debug, Clone)]
 pub enum Stmt {
     Include(Include),
@@ -279,6 +328,7 @@ pub enum Stmt {
     Zone(Zone),
     Flow(Flow),
     Management(Management),
+    Switch(Switch),
 }
 
 /// One parsed file.

@@ -46,7 +46,7 @@ fn fail<T>(d: Diagnostic) -> PResult<T> {
 }
 
 const STATEMENTS: &str =
-    "include, vlan, tier, host, vip, service, network, router, zone, allow, deny, management";
+    "include, vlan, tier, host, vip, service, network, router, zone, allow, deny, management, switch";
 
 impl Parser {
     fn file(&mut self) -> Vec<Stmt> {
@@ -417,6 +417,7 @@ impl Parser {
                 self.flow(start, action).map(Stmt::Flow)
             }
             "management" => self.management(start).map(Stmt::Management),
+            "switch" => self.switch(start).map(Stmt::Switch),
             _ => {
                 self.pos -= 1;
                 let mut d = self.error(&format!("a statement ({STATEMENTS})"));
@@ -807,6 +808,96 @@ impl Parser {
             comment,
             span: self.span_from(start),
         })
+    }
+
+    fn port_name(&mut self) -> PResult<(String, Span)> {
+        let (w, span) = self.word("a switch port name (Ethernet1/1, xe-0/0/1, Port-channel11)")?;
+        if w.starts_with(|c: char| c.is_ascii_alphabetic())
+            && w.len() <= 64
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/._:-".contains(c))
+        {
+            Ok((w, span))
+        } else {
+            fail(
+                Diagnostic::error(SYNTAX, format!("`{w}` is not a port name"))
+                    .with_primary(span, "expected a port name")
+                    .with_help(
+                        "port names start with a letter and use letters, digits and / . _ : -",
+                    ),
+            )
+        }
+    }
+
+    fn switch(&mut self, start: usize) -> PResult<Switch> {
+        let name = self.ident("a switch name")?;
+        let (w, pspan) = self.word("a platform (ios, eos, junos, sonic)")?;
+        let platform = match w.as_str() {
+            "ios" => Platform::Ios,
+            "eos" => Platform::Eos,
+            "junos" => Platform::Junos,
+            "sonic" => Platform::Sonic,
+            _ => {
+                return fail(
+                    Diagnostic::error(SYNTAX, format!("unknown switch platform `{w}`"))
+                        .with_primary(pspan, "expected ios, eos, junos or sonic"),
+                )
+            }
+        };
+        let mut sw = Switch {
+            name,
+            platform: (platform, pspan),
+            routes: None,
+            ports: Vec::new(),
+            span: Span::new(self.file, start, start),
+        };
+        self.items(|p| {
+            let item_start = p.start();
+            let kind = match p.peek_word() {
+                Some("routes") => {
+                    p.pos += 1;
+                    sw.routes = Some(p.ident("a router name")?);
+                    return Ok(true);
+                }
+                Some("access") => PortKind::Access,
+                Some("trunk") => PortKind::Trunk,
+                Some("bond") => PortKind::Bond,
+                _ => return Ok(false),
+            };
+            p.pos += 1;
+            let name = p.port_name()?;
+            let members = if kind == PortKind::Bond {
+                if !p.eat_word("members") {
+                    return fail(p.error("`members` and the bond's member ports"));
+                }
+                p.comma_list(|p| p.port_name())?
+            } else {
+                Vec::new()
+            };
+            let (mut vlans, mut host) = (Vec::new(), None);
+            if p.eat_word("vlan") || p.eat_word("vlans") {
+                vlans = p.comma_list(|p| p.ident("a VLAN name"))?;
+            } else if p.eat_word("host") {
+                let h = p.ident("a host name")?;
+                if !p.eat_word("dev") {
+                    return fail(p.error("`dev` and the host's interface"));
+                }
+                host = Some((h, p.ident("an interface name")?));
+            } else {
+                return fail(p.error("`vlan(s) NAME, ...` or `host HOST dev IF`"));
+            }
+            sw.ports.push(SwitchPort {
+                kind,
+                name,
+                members,
+                vlans,
+                host,
+                span: p.span_from(item_start),
+            });
+            Ok(true)
+        })?;
+        sw.span = self.span_from(start);
+        Ok(sw)
     }
 
     fn management(&mut self, start: usize) -> PResult<Management> {

@@ -2,10 +2,14 @@
 //! shaped in Rust into view structs; askama templates under `targets/` only lay it out.
 
 pub mod bind;
+pub mod eos;
 pub mod firewalld;
 pub mod hostrules;
+pub mod ios;
+pub mod junos;
 pub mod keepalived;
 pub mod nftables;
+pub mod switch;
 pub mod ufw;
 
 use crate::check::PlanInfo;
@@ -40,6 +44,9 @@ pub enum TargetKind {
     Ufw,
     Bind,
     Keepalived,
+    Ios,
+    Eos,
+    Junos,
 }
 
 impl TargetKind {
@@ -60,6 +67,9 @@ impl TargetKind {
             TargetKind::Ufw => &ufw::Ufw,
             TargetKind::Bind => &bind::Bind,
             TargetKind::Keepalived => &keepalived::Keepalived,
+            TargetKind::Ios => &ios::Ios,
+            TargetKind::Eos => &eos::Eos,
+            TargetKind::Junos => &junos::Junos,
         }
     }
 }

@@ -540,3 +540,122 @@ pub fn can_netns() -> bool {
     }
     root
 }
+
+/// The Python with ciscoconfparse2 and ttp (.ci/run makes target/pyenv).
+fn parser_python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("NETC_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/pyenv/bin/python"));
+    if candidate.exists() {
+        return Some(candidate);
+    }
+    assert!(
+        std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
+        "{} is required (.ci/run makes it)",
+        candidate.display()
+    );
+    eprintln!("skipping: no {}", candidate.display());
+    None
+}
+
+#[test]
+fn switch_configs_parse_back_to_the_plan() {
+    let Some(python) = parser_python() else {
+        return;
+    };
+    let c = datalyptica();
+    let plan = &c.plan;
+    let files = files_of(c, &[TargetKind::Ios, TargetKind::Eos, TargetKind::Junos]);
+    let dir = root().join("target/it-switches");
+    write_tree(&dir, &files);
+    assert_eq!(files.len(), 5);
+    for sw in &plan.switches {
+        let platform = sw.platform.name();
+        let path = dir.join(format!("switches/{}.{platform}", sw.name));
+        let out = Command::new(&python)
+            .arg(root().join("tests/parse_switch.py"))
+            .arg(platform)
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // What the plan says, computed from the model, not from the target's own view.
+        let mut vlans = serde_json::Map::new();
+        let mut svis = serde_json::Map::new();
+        let (mut trunks, mut access, mut bonds, mut mtu) = (
+            serde_json::Map::new(),
+            serde_json::Map::new(),
+            serde_json::Map::new(),
+            serde_json::Map::new(),
+        );
+        if let Some(r) = sw.routes {
+            for i in plan.routers[r]
+                .interfaces
+                .iter()
+                .filter(|i| i.addr.is_ipv4())
+            {
+                let v = &plan.vlans[i.vlan];
+                vlans.insert(v.id.to_string(), v.name.clone().into());
+                let prefix = plan.subnets[plan.subnet_of(netc::space::addr_key(i.addr)).unwrap()]
+                    .net
+                    .prefix_len();
+                svis.insert(
+                    v.id.to_string(),
+                    vec![format!("{}/{prefix}", i.addr)].into(),
+                );
+            }
+        }
+        let prefix = netc::check::switch_config::aggregate_prefix(sw.platform);
+        for p in &sw.ports {
+            let ids: Vec<u16> = p.vlans.iter().map(|&v| plan.vlans[v].id).collect();
+            for &v in &p.vlans {
+                vlans.insert(
+                    plan.vlans[v].id.to_string(),
+                    plan.vlans[v].name.clone().into(),
+                );
+            }
+            let mut carriers = vec![p.name.clone()];
+            if sw.platform == netc::ir::Platform::Ios {
+                carriers.extend(p.members.clone()); // IOS repeats the switchport mode on members
+            }
+            for port in carriers {
+                if p.trunk {
+                    trunks.insert(port.clone(), ids.clone().into());
+                } else {
+                    access.insert(port.clone(), ids[0].into());
+                }
+                if p.vlans
+                    .iter()
+                    .any(|&v| plan.vlans[v].mtu.is_some_and(|m| m > 1500))
+                    && (sw.platform != netc::ir::Platform::Eos
+                        || p.members.is_empty()
+                        || port == p.name)
+                {
+                    mtu.insert(
+                        port,
+                        if sw.platform == netc::ir::Platform::Eos {
+                            9214
+                        } else {
+                            9216
+                        }
+                        .into(),
+                    );
+                }
+            }
+            if !p.members.is_empty() {
+                bonds.insert(
+                    p.name.strip_prefix(prefix).unwrap().to_string(),
+                    p.members.clone().into(),
+                );
+            }
+        }
+        let expected = serde_json::json!({ "vlans": vlans, "svis": svis, "trunks": trunks, "access": access, "bonds": bonds, "mtu": mtu });
+        assert_eq!(got, expected, "{}", sw.name);
+    }
+}

@@ -1,0 +1,98 @@
+//! E064 switch-config: what a switch would refuse. Aggregate ports named as the platform names
+//! them, physical ports named as SONiC names them, VLAN names within the platform's length,
+//! one switch per name.
+
+use crate::diag::Diagnostic;
+use crate::ir::{Plan, Platform};
+
+/// The longest VLAN name each platform accepts (SONiC names VLANs by id).
+pub fn max_vlan_name(platform: Platform) -> usize {
+    match platform {
+        Platform::Ios | Platform::Eos => 32,
+        Platform::Junos => 255,
+        Platform::Sonic => usize::MAX,
+    }
+}
+
+/// The prefix of aggregate (LACP) interface names, followed by a number.
+pub fn aggregate_prefix(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Ios => "Port-channel",
+        Platform::Eos => "Port-Channel",
+        Platform::Junos => "ae",
+        Platform::Sonic => "PortChannel",
+    }
+}
+
+fn numbered(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
+    for (i, sw) in plan.switches.iter().enumerate() {
+        if let Some(first) = plan.switches[..i].iter().find(|o| o.name == sw.name) {
+            diags.push(
+                Diagnostic::error("E064", format!("switch `{}` is declared twice", sw.name))
+                    .with_primary(sw.origin.span, "declared again")
+                    .with_secondary(first.origin.span, "first declared here")
+                    .with_help("merge the two declarations; each switch gets one config file"),
+            );
+        }
+        let prefix = aggregate_prefix(sw.platform);
+        for port in &sw.ports {
+            if !port.members.is_empty() && !numbered(&port.name, prefix) {
+                diags.push(
+                    Diagnostic::error(
+                        "E064",
+                        format!(
+                            "`{}` is not an aggregate port name on {}",
+                            port.name,
+                            sw.platform.name()
+                        ),
+                    )
+                    .with_primary(port.origin.span, format!("expected {prefix}N"))
+                    .with_help(format!(
+                        "{} names LACP port-channels {prefix}1, {prefix}2, ...",
+                        sw.platform.name()
+                    )),
+                );
+            }
+            if sw.platform == Platform::Sonic {
+                for p in std::iter::once(&port.name)
+                    .filter(|_| port.members.is_empty())
+                    .chain(&port.members)
+                {
+                    if !numbered(p, "Ethernet") {
+                        diags.push(
+                            Diagnostic::error("E064", format!("`{p}` is not a SONiC port name"))
+                                .with_primary(port.origin.span, "expected EthernetN")
+                                .with_help(
+                                    "SONiC names front-panel ports Ethernet0, Ethernet4, ...",
+                                ),
+                        );
+                    }
+                }
+            }
+            for &v in &port.vlans {
+                let vlan = &plan.vlans[v];
+                if vlan.name.len() > max_vlan_name(sw.platform) {
+                    diags.push(
+                        Diagnostic::error(
+                            "E064",
+                            format!(
+                                "VLAN name `{}` is longer than {} allows ({} characters)",
+                                vlan.name,
+                                sw.platform.name(),
+                                max_vlan_name(sw.platform)
+                            ),
+                        )
+                        .with_primary(port.origin.span, "carried here")
+                        .with_secondary(vlan.origin.span, "the VLAN")
+                        .with_help("shorten the VLAN's name"),
+                    );
+                }
+            }
+        }
+    }
+}
