@@ -38,6 +38,12 @@ impl Kind {
 
 const RESERVED: &[&str] = &["internet", "any"];
 
+/// File names some systems reserve for devices; names become file names.
+const DEVICE_NAMES: &[&str] = &[
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+];
+
 /// Resolve every loaded file into one plan.
 pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
     let Loaded {
@@ -96,6 +102,7 @@ impl<'a> Resolver<'a> {
 
     fn declare(&mut self, stmts: &[&Stmt]) {
         let mut zones: HashMap<String, Span> = HashMap::new();
+        let mut folded_names: HashMap<String, (String, Span)> = HashMap::new();
         for stmt in stmts {
             let (kind, ident) = match stmt {
                 Stmt::Vlan(v) => (Kind::Vlan, &v.name),
@@ -139,6 +146,26 @@ impl<'a> Resolver<'a> {
                 // The duplicate is still built (so its own errors show) but under no name.
                 self.counts[kind as usize] += 1;
                 continue;
+            }
+            // Names become file names (nftables/hosts/<host>.nft): two names that differ only
+            // by case would collide on a case-insensitive file system, and read alike.
+            let folded = ident.name.to_ascii_lowercase();
+            if let Some((other_name, other_span)) = folded_names.get(&folded) {
+                self.diags.push(
+                    Diagnostic::error("E010", format!("`{}` and `{other_name}` differ only by case", ident.name))
+                        .with_primary(ident.span, "this name")
+                        .with_secondary(*other_span, "the other name")
+                        .with_help("names are case-sensitive, but generated file names must not collide; rename one"),
+                );
+            }
+            folded_names.insert(folded.clone(), (ident.name.clone(), ident.span));
+            if DEVICE_NAMES.contains(&folded.as_str()) {
+                self.invalid(
+                    ident.span,
+                    format!("`{}` is a reserved device name", ident.name),
+                    "reserved on some systems",
+                    "names become file names; pick another name",
+                );
             }
             let idx = self.counts[kind as usize];
             self.counts[kind as usize] += 1;

@@ -172,6 +172,23 @@ pub fn host_ruleset(plan: &Plan, h: usize) -> String {
             });
         }
     }
+    for v in hostrules::vrrp_peers(plan, h) {
+        let (ip, peers, local) = (
+            if v.v4 { "ip" } else { "ip6" },
+            ranges(&v.peers),
+            ranges(&v.local),
+        );
+        let group = if v.v4 { "224.0.0.18" } else { "ff02::12" };
+        views.push(RuleView {
+            comment: format!("VRRP between the members of vip {}", plan.vips[v.vip].name),
+            text: format!(
+                "{ip} saddr {{ {} }} {ip} daddr {{ {}, {group} }} meta l4proto vrrp accept comment \"netc: vip {}\"",
+                peers.join(", "),
+                local.join(", "),
+                plan.vips[v.vip].name
+            ),
+        });
+    }
     HostView {
         header: header(
             plan,

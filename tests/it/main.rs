@@ -5,6 +5,7 @@ mod cli;
 mod daemons;
 mod docs;
 mod engine;
+mod hostile;
 mod packets;
 mod query;
 mod targets;

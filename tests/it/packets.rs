@@ -442,7 +442,9 @@ fn keepalived_fails_over() {
         "no single master after 20 s: holders {:?}",
         holders()
     );
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Longer than VRRP's master-down interval (3 adverts and skew, ~3.6 s): a backup that hears
+    // no adverts (VRRP dropped by a firewall) would have taken the VIP by now.
+    std::thread::sleep(std::time::Duration::from_secs(5));
     let master = holders();
     assert_eq!(master.len(), 1, "exactly one member holds the VIP");
     let client = &ns_of[plan.hosts.iter().position(|h| h.name == "c1").unwrap()];

@@ -1,0 +1,334 @@
+//! Hostile input: plan text never smuggles anything into a config, never crashes netc, never
+//! writes outside --out; every error path has its code, message and exit status.
+
+use super::targets::{files_of, have, write_tree};
+use super::*;
+use netc::targets::TargetKind;
+use std::process::Command;
+
+fn netc(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn plan_text_lands_only_in_comments_and_escaped_data() {
+    let c = checked("fixtures/valid/hostile/plan.netc");
+    assert!(!c.has_errors());
+    let files = files_of(&c, TargetKind::all());
+    let mut seen = 0;
+    for f in &files {
+        for line in f.contents.lines().filter(|l| l.contains("EVIL")) {
+            seen += 1;
+            let l = line.trim();
+            let ext = f.path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            match ext {
+                "nft" | "rules" | "sh" | "conf" => assert!(
+                    l.starts_with('#'),
+                    "{}: plan text outside a comment: {l}",
+                    f.path.display()
+                ),
+                "xml" => assert!(
+                    l.starts_with("<!--")
+                        && l.ends_with("-->")
+                        && !l[4..l.len() - 3].contains("--"),
+                    "{}: {l}",
+                    f.path.display()
+                ),
+                _ if f.path.starts_with("bind/zones") => assert!(
+                    l.starts_with("@\tIN\tTXT\t\"") && l.ends_with('"'),
+                    "{}: {l}",
+                    f.path.display()
+                ),
+                _ => panic!(
+                    "{}: plan text in an unexpected place: {l}",
+                    f.path.display()
+                ),
+            }
+        }
+    }
+    assert!(seen >= 4, "the hostile strings reach the comments ({seen})");
+    // No string may be cut short: the escaped TXT reads back as the plan wrote it.
+    let zone = files
+        .iter()
+        .find(|f| f.path.ends_with("db.example.com"))
+        .unwrap();
+    let txt = zone.contents.lines().find(|l| l.contains("TXT")).unwrap();
+    assert!(
+        txt.contains(
+            r#""v=spf1 -all EVIL \" ; } $ORIGIN evil.example. \\ <!-- \195\188n\195\175""#
+        ),
+        "{txt}"
+    );
+}
+
+#[test]
+fn hostile_configs_pass_the_real_tools_and_mean_the_plan() {
+    let c = checked("fixtures/valid/hostile/plan.netc");
+    let files = files_of(&c, TargetKind::all());
+    let dir = root().join("target/it-hostile");
+    write_tree(&dir, &files);
+    if have("nft") && have("unshare") {
+        let out = Command::new("unshare")
+            .args(["-rn", "nft", "-c", "-f"])
+            .arg(dir.join("nftables/hosts/web1.nft"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Exactly the rules of the plan: the host's rules for its own flows, plus VRRP.
+        let text = std::fs::read_to_string(dir.join("nftables/hosts/web1.nft")).unwrap();
+        let rules = text
+            .lines()
+            .filter(|l| l.trim().ends_with('"') && l.contains(" comment \""))
+            .count();
+        assert_eq!(
+            rules, 3,
+            "two sources of the logged flow and one VRRP rule:\n{text}"
+        );
+    }
+    if have("named-checkzone") {
+        let out = Command::new("named-checkzone")
+            .args(["-D", "-o", "-", "-k", "fail", "-i", "local", "example.com"])
+            .arg(dir.join("bind/zones/db.example.com"))
+            .output()
+            .unwrap();
+        let dump = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // SOA, NS, the name server's glue, the TXT, the CNAME, the VIP and web1 (the only host
+        // whose tier has a domain): nothing more.
+        let records: Vec<&str> = dump.lines().filter(|l| l.contains(" IN ")).collect();
+        assert_eq!(records.len(), 7, "{dump}");
+        assert!(
+            records.iter().all(|l| l.starts_with("example.com.")
+                || l.starts_with("ns1.")
+                || l.starts_with("v.")
+                || l.starts_with("web1.")
+                || l.starts_with("www.")),
+            "the $ORIGIN in the TXT stayed inside it:\n{dump}"
+        );
+    }
+    if have("firewall-offline-cmd") {
+        let host = dir.join("firewalld/fw1");
+        for sub in ["services", "policies", "helpers", "icmptypes"] {
+            std::fs::create_dir_all(host.join(sub)).unwrap();
+        }
+        std::fs::copy("/etc/firewalld/firewalld.conf", host.join("firewalld.conf")).unwrap();
+        let out = Command::new("firewall-offline-cmd")
+            .arg("--system-config")
+            .arg(&host)
+            .arg("--check-config")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let xml = std::fs::read_to_string(host.join("zones/netc.xml")).unwrap();
+        assert_eq!(
+            xml.matches("<rule ").count(),
+            4,
+            "two sources of the logged flow, the ssh rule and VRRP:\n{xml}"
+        );
+    }
+    if have("iptables-restore") {
+        let out = Command::new("unshare")
+            .args(["-rn", "iptables-restore", "--test"])
+            .arg(dir.join("ufw/uf1/user.rules"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn names_never_leave_the_output_directory() {
+    // Names are letters, digits, `-` and `_`: nothing else parses as a name.
+    for bad in [
+        "host ../etc in t",
+        "host a/b in t",
+        "tier .hidden",
+        "tier /abs",
+    ] {
+        let c = netc::check_text("bad.netc", bad);
+        assert!(
+            c.diags.iter().any(|d| d.code == "E001"),
+            "{bad}: {:?}",
+            c.diags
+        );
+    }
+    // Names that differ only by case would collide on some file systems.
+    let c = netc::check_text("case.netc", "vlan 10 a { subnet 10.0.0.0/24 }\ntier t on a\nhost Web in t { a 10.0.0.1 }\nhost web in t { a 10.0.0.2 }\n");
+    let d = c
+        .diags
+        .iter()
+        .find(|d| d.code == "E010")
+        .expect("case collision reported");
+    assert!(d.message.contains("differ only by case"), "{}", d.message);
+    let c = netc::check_text(
+        "dev.netc",
+        "vlan 10 a { subnet 10.0.0.0/24 }\ntier t on a\nhost con in t { a 10.0.0.1 }\n",
+    );
+    assert!(c
+        .diags
+        .iter()
+        .any(|d| d.code == "E013" && d.message.contains("reserved device name")));
+    // The writer refuses anything but plain relative paths, whatever produced them.
+    for path in ["../x", "/etc/passwd", "a/../../b", "", "NUL.txt"] {
+        let f = netc::targets::OutputFile {
+            path: PathBuf::from(path),
+            contents: String::new(),
+        };
+        assert!(netc::output::validate(&[f]).is_err(), "{path}");
+    }
+}
+
+#[test]
+fn unusable_output_directories_are_clear_errors() {
+    let (code, _, err) = netc(&[
+        "compile",
+        "fixtures/valid/three-tiers/plan.netc",
+        "--out",
+        "/proc/netc-cannot-write-here",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("error: /proc/netc-cannot-write-here"),
+        "{err}"
+    );
+    let (code, _, err) = netc(&[
+        "compile",
+        "fixtures/valid/three-tiers/plan.netc",
+        "--out",
+        "Cargo.toml",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("exists and is not a directory"), "{err}");
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = root().join("target/it-limits").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn limits_are_errors_with_codes() {
+    // A line far longer than any plan needs: one error, quickly.
+    let dir = scratch("long");
+    let plan = dir.join("plan.netc");
+    std::fs::write(&plan, format!("vlan 10 {}\n", "a".repeat(2_000_000))).unwrap();
+    let (code, _, err) = netc(&["check", plan.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("netc::E001::syntax"),
+        "{}",
+        &err[..err.len().min(500)]
+    );
+    // A file over the size limit.
+    let big = dir.join("big.netc");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(netc::syntax::load::MAX_FILE_BYTES + 1).unwrap();
+    let (code, _, err) = netc(&["check", big.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is larger than 16 MiB"), "{err}");
+    std::fs::write(&plan, "include \"big.netc\"\n").unwrap();
+    let (code, _, err) = netc(&["check", plan.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("E003") && err.contains("is larger than 16 MiB"),
+        "{err}"
+    );
+    // Includes nested deeper than the limit.
+    let dir = scratch("deep");
+    for i in 0..40 {
+        std::fs::write(
+            dir.join(format!("f{i}.netc")),
+            format!("include \"f{}.netc\"\n", i + 1),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("f40.netc"), "").unwrap();
+    let (code, _, err) = netc(&["check", dir.join("f0.netc").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("E003") && err.contains("nest deeper than 32"),
+        "{err}"
+    );
+    // An include of a device and of a directory.
+    let dir = scratch("device");
+    std::fs::write(
+        dir.join("plan.netc"),
+        "include \"/dev/zero\"\ninclude \"/tmp\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = netc(&["check", dir.join("plan.netc").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("not a regular file") && err.contains("is a directory"),
+        "{err}"
+    );
+    // A NUL byte and invalid UTF-8.
+    let dir = scratch("binary");
+    std::fs::write(dir.join("nul.netc"), b"vlan 10 a\0\n").unwrap();
+    let (code, _, err) = netc(&["check", dir.join("nul.netc").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("E004") && err.contains("NUL byte"), "{err}");
+    std::fs::write(dir.join("latin1.netc"), b"# caf\xe9\n").unwrap();
+    let (code, _, err) = netc(&["check", dir.join("latin1.netc").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("E004") && err.contains("not valid UTF-8"),
+        "{err}"
+    );
+    // A missing plan and a directory without plans are usage errors.
+    let (code, _, err) = netc(&["check", "no/such/plan.netc"]);
+    assert_eq!((code, err.contains("no such file")), (2, true), "{err}");
+    let empty = scratch("empty");
+    let (code, _, err) = netc(&["check", empty.to_str().unwrap()]);
+    assert_eq!((code, err.contains("no .netc files")), (2, true), "{err}");
+}
+
+#[test]
+fn a_large_plan_checks() {
+    // 2,000 hosts, 500 flows. How fast is measured in benches/, not here.
+    let mut text = String::from("vlan 10 a { subnet 10.0.0.0/16 }\n");
+    for t in 0..50 {
+        text.push_str(&format!("tier t{t} on a\n"));
+        for h in 0..40 {
+            text.push_str(&format!(
+                "host h{t}x{h} in t{t} {{ a 10.0.{t}.{} }}\n",
+                h + 1
+            ));
+        }
+    }
+    text.push_str("service s tcp/1000-1010\n");
+    for f in 0..500 {
+        text.push_str(&format!("allow t{} -> t{} : s\n", f % 50, (f * 7) % 50));
+    }
+    let c = netc::check_text("large.netc", &text);
+    assert!(!c.has_errors());
+    assert_eq!(c.plan.hosts.len(), 2000);
+}
