@@ -4,6 +4,7 @@
 //! `check` (model to findings and a [`check::PlanInfo`]) → `query` and `targets` (which need
 //! the `PlanInfo`, so an unchecked plan cannot be compiled). `cli` sits on top.
 
+pub mod atoms;
 pub mod check;
 pub mod cli;
 pub mod codes;

@@ -1,15 +1,33 @@
 //! The meaning of a plan's flows, exactly: a packet is permitted when some `allow` matches it
 //! and no `deny` does. Rule order never matters. Every enforcement point (a host's firewall,
 //! a router) applies this same predicate to the packets it sees.
+//!
+//! Rules are stored per (source atom, destination atom) pair (see `atoms`), each with its
+//! service set; evaluating a box of packets only looks at the pairs the box touches.
 
+use crate::atoms::Atoms;
 use crate::ir::{Action, Plan};
-use crate::space::{subtract_all, HBox};
+use crate::space::{HBox, Set};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Default)]
+pub struct PairRules {
+    /// (flow index, services), in plan order.
+    pub allows: Vec<(usize, Set)>,
+    pub denies: Vec<(usize, Set)>,
+}
 
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// (flow index, its header box), in plan order.
+    pub atoms: Atoms,
+    pub pairs: HashMap<(u32, u32), PairRules>,
+    /// Every non-empty rule: (flow index, its header box), in plan order.
     pub allows: Vec<(usize, HBox)>,
     pub denies: Vec<(usize, HBox)>,
+    /// For each flow, the pairs it covers.
+    pub flow_pairs: Vec<Vec<(u32, u32)>>,
+    /// For each destination atom, the flows that reach into it.
+    dst_flows: HashMap<u32, Vec<usize>>,
 }
 
 /// What the policy says about a box of packets, attributed to rules.
@@ -31,19 +49,58 @@ impl Evaluation {
 
 impl Policy {
     pub fn new(plan: &Plan) -> Policy {
-        let mut allows = Vec::new();
-        let mut denies = Vec::new();
-        for (i, flow) in plan.flows.iter().enumerate() {
-            let b = plan.flow_box(flow);
+        let boxes: Vec<HBox> = plan.flows.iter().map(|f| plan.flow_box(f)).collect();
+        // Atoms of every distinct endpoint set.
+        let mut distinct: Vec<&Set> = boxes.iter().flat_map(|b| [&b.src, &b.dst]).collect();
+        distinct.sort();
+        distinct.dedup();
+        let atoms = Atoms::new(&distinct);
+        let mut memo: HashMap<&Set, Vec<u32>> = HashMap::new();
+        let mut pairs: HashMap<(u32, u32), PairRules> = HashMap::new();
+        let (mut allows, mut denies) = (Vec::new(), Vec::new());
+        let mut flow_pairs = vec![Vec::new(); plan.flows.len()];
+        let mut dst_flows: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (i, (flow, b)) in plan.flows.iter().zip(&boxes).enumerate() {
             if b.is_empty() {
                 continue;
             }
+            let src = memo
+                .entry(&b.src)
+                .or_insert_with(|| atoms.atoms_of(&b.src))
+                .clone();
+            let dst = memo
+                .entry(&b.dst)
+                .or_insert_with(|| atoms.atoms_of(&b.dst))
+                .clone();
+            for &s in &src {
+                for &d in &dst {
+                    let entry = pairs.entry((s, d)).or_default();
+                    match flow.action {
+                        Action::Allow => entry.allows.push((i, b.svc.clone())),
+                        Action::Deny => entry.denies.push((i, b.svc.clone())),
+                    }
+                    flow_pairs[i].push((s, d));
+                }
+            }
+            for &d in &dst {
+                let list = dst_flows.entry(d).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
             match flow.action {
-                Action::Allow => allows.push((i, b)),
-                Action::Deny => denies.push((i, b)),
+                Action::Allow => allows.push((i, b.clone())),
+                Action::Deny => denies.push((i, b.clone())),
             }
         }
-        Policy { allows, denies }
+        Policy {
+            atoms,
+            pairs,
+            allows,
+            denies,
+            flow_pairs,
+            dst_flows,
+        }
     }
 
     /// The per-packet definition, used as the reference by tests.
@@ -52,35 +109,99 @@ impl Policy {
             && !self.denies.iter().any(|(_, b)| b.contains(src, dst, svc))
     }
 
-    pub fn evaluate(&self, query: &HBox) -> Evaluation {
-        let mut eval = Evaluation::default();
-        let mut matched: Vec<HBox> = Vec::new();
-        for (flow, allow) in &self.allows {
-            let part = allow.intersect(query);
-            if part.is_empty() {
+    /// What the rules of one atom pair say about services `svc`, as (services, rule) pieces.
+    pub fn evaluate_pair(
+        rules: &PairRules,
+        svc: &Set,
+    ) -> (Vec<(Set, usize)>, Vec<(Set, usize)>, Set) {
+        let deny_all = rules
+            .denies
+            .iter()
+            .fold(Set::empty(), |acc, (_, s)| acc.union(s));
+        let mut covered = Set::empty();
+        let mut permitted = Vec::new();
+        for (flow, s) in &rules.allows {
+            let fresh = s.intersect(svc).difference(&covered);
+            if fresh.is_empty() {
                 continue;
             }
-            // The part of this rule not already attributed to an earlier allow.
-            let fresh = subtract_all(vec![part.clone()], matched.iter());
-            matched.push(part);
-            for piece in fresh {
-                let mut rest = vec![piece];
-                for (deny_flow, deny) in &self.denies {
-                    let mut kept = Vec::new();
-                    for r in rest {
-                        if r.intersects(deny) {
-                            eval.denied.push((r.intersect(deny), *deny_flow));
-                            kept.extend(r.minus(deny));
-                        } else {
-                            kept.push(r);
-                        }
-                    }
-                    rest = kept;
-                }
-                eval.permitted.extend(rest.into_iter().map(|r| (r, *flow)));
+            covered = covered.union(&fresh);
+            let ok = fresh.difference(&deny_all);
+            if !ok.is_empty() {
+                permitted.push((ok, *flow));
             }
         }
-        eval.unmatched = subtract_all(vec![query.clone()], matched.iter());
+        let mut denied = Vec::new();
+        let mut taken = Set::empty();
+        for (flow, s) in &rules.denies {
+            let d = covered.intersect(s).difference(&taken);
+            if !d.is_empty() {
+                taken = taken.union(&d);
+                denied.push((d, *flow));
+            }
+        }
+        (permitted, denied, svc.difference(&covered))
+    }
+
+    pub fn evaluate(&self, query: &HBox) -> Evaluation {
+        let mut eval = Evaluation::default();
+        if query.is_empty() {
+            return eval;
+        }
+        let empty = PairRules::default();
+        for (sa, src) in self.atoms.split(&query.src) {
+            for (da, dst) in self.atoms.split(&query.dst) {
+                let rules = self.pairs.get(&(sa, da)).unwrap_or(&empty);
+                let (permitted, denied, unmatched) = Policy::evaluate_pair(rules, &query.svc);
+                let piece = |svc: Set| HBox {
+                    src: src.clone(),
+                    dst: dst.clone(),
+                    svc,
+                };
+                eval.permitted
+                    .extend(permitted.into_iter().map(|(s, f)| (piece(s), f)));
+                eval.denied
+                    .extend(denied.into_iter().map(|(s, f)| (piece(s), f)));
+                if !unmatched.is_empty() {
+                    eval.unmatched.push(piece(unmatched));
+                }
+            }
+        }
         eval
+    }
+
+    /// Every permitted piece of the whole header space, pair by pair in a stable order.
+    pub fn permitted_space(&self) -> Vec<(HBox, usize)> {
+        let mut keys: Vec<&(u32, u32)> = self.pairs.keys().collect();
+        keys.sort();
+        let all = crate::space::all_services();
+        let mut out = Vec::new();
+        for k in keys {
+            let (permitted, _, _) = Policy::evaluate_pair(&self.pairs[k], &all);
+            for (svc, flow) in permitted {
+                out.push((
+                    HBox {
+                        src: self.atoms.set(k.0).clone(),
+                        dst: self.atoms.set(k.1).clone(),
+                        svc,
+                    },
+                    flow,
+                ));
+            }
+        }
+        out
+    }
+
+    /// Flows whose destination includes part of `dst`, in plan order.
+    pub fn flows_to(&self, dst: &Set) -> Vec<usize> {
+        let mut flows: Vec<usize> = self
+            .atoms
+            .split(dst)
+            .into_iter()
+            .flat_map(|(a, _)| self.dst_flows.get(&a).into_iter().flatten().copied())
+            .collect();
+        flows.sort_unstable();
+        flows.dedup();
+        flows
     }
 }

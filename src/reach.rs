@@ -226,22 +226,24 @@ pub fn evaluate_pair(
         .flatten()
         .map(|&r| Enforcer::Router(r))
         .collect();
-    let mut managed = Set::empty();
+    // Who answers on the destination addresses, and which of those addresses a firewall guards.
     // ufw's stock before.rules accept ICMP echo from anywhere, before any user rule.
-    let mut icmp_open = Set::empty();
-    for (h, host) in plan.hosts.iter().enumerate() {
-        if host.firewall == FirewallKind::None {
+    let mut managed = Vec::new();
+    let mut icmp_open = Vec::new();
+    for (addr, h) in topology.owners_in(&dst.addrs) {
+        let fw = plan.hosts[h].firewall;
+        if fw == FirewallKind::None {
             continue;
         }
-        let local = plan.host_local_set(h);
-        if local.intersects(&dst.addrs) {
+        if !enforcers.contains(&Enforcer::Host(h)) {
             enforcers.push(Enforcer::Host(h));
-            managed = managed.union(&local);
-            if host.firewall == FirewallKind::Ufw {
-                icmp_open = icmp_open.union(&local);
-            }
+        }
+        managed.push((addr, addr));
+        if fw == FirewallKind::Ufw {
+            icmp_open.push((addr, addr));
         }
     }
+    let (managed, icmp_open) = (Set::from_ranges(managed), Set::from_ranges(icmp_open));
     let query = HBox {
         src: src_set.clone(),
         dst: dst.addrs.clone(),

@@ -23,6 +23,8 @@ enum Node {
 pub struct Topology {
     graph: UnGraph<Node, ()>,
     segments: HashMap<Segment, NodeIndex>,
+    /// (address, host answering on it): interfaces, and VIPs for each member; sorted.
+    owners: Vec<(u128, usize)>,
 }
 
 impl Topology {
@@ -49,7 +51,34 @@ impl Topology {
                 graph.add_edge(node, segments[&seg], ());
             }
         }
-        Topology { graph, segments }
+        let mut owners: Vec<(u128, usize)> = Vec::new();
+        for (h, host) in plan.hosts.iter().enumerate() {
+            owners.extend(host.interfaces.iter().map(|i| (space::addr_key(i.addr), h)));
+        }
+        for vip in &plan.vips {
+            owners.extend(vip.members.iter().map(|&m| (space::addr_key(vip.addr), m)));
+        }
+        owners.sort_unstable();
+        owners.dedup();
+        Topology {
+            graph,
+            segments,
+            owners,
+        }
+    }
+
+    /// The (address, host) pairs whose address is in `set`.
+    pub fn owners_in<'a>(
+        &'a self,
+        set: &'a crate::space::Set,
+    ) -> impl Iterator<Item = (u128, usize)> + 'a {
+        set.ranges().iter().flat_map(move |&(lo, hi)| {
+            let start = self.owners.partition_point(|&(a, _)| a < lo);
+            self.owners[start..]
+                .iter()
+                .take_while(move |&&(a, _)| a <= hi)
+                .copied()
+        })
     }
 
     pub fn segment_of(plan: &Plan, addr: u128) -> Segment {

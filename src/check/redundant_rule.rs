@@ -4,32 +4,50 @@ use super::list;
 use crate::diag::Diagnostic;
 use crate::ir::Plan;
 use crate::policy::Policy;
-use crate::space::{subtract_all, HBox};
+use crate::space::{HBox, Set};
+use std::collections::HashMap;
 
 pub fn check(plan: &Plan, policy: &Policy, diags: &mut Vec<Diagnostic>) {
     for (rules, what) in [(&policy.allows, "allow"), (&policy.denies, "deny")] {
-        for (i, (flow, b)) in rules.iter().enumerate() {
-            if what == "allow"
-                && policy.denies.iter().any(|(_, d)| d.intersects(b))
-                && subtract_all(vec![b.clone()], policy.denies.iter().map(|(_, d)| d)).is_empty()
-            {
+        let boxes: HashMap<usize, &HBox> = rules.iter().map(|(f, b)| (*f, b)).collect();
+        for (flow, b) in rules.iter() {
+            let flow = *flow;
+            if what == "allow" && super::shadowed_rule::shadowing(policy, flow, &b.svc).is_some() {
                 continue; // reported as shadowed
             }
-            // Of two identical rules, the later one is the redundant one.
-            let covering: Vec<&(usize, HBox)> = rules
-                .iter()
-                .enumerate()
-                .filter(|(j, (_, o))| *j != i && o.intersects(b) && (*j < i || o != b))
-                .map(|(_, r)| r)
-                .collect();
-            if covering.is_empty()
-                || !subtract_all(vec![b.clone()], covering.iter().map(|(_, o)| o)).is_empty()
-            {
+            let pairs = &policy.flow_pairs[flow];
+            let mut covering: Vec<usize> = Vec::new();
+            let mut redundant = !pairs.is_empty();
+            for p in pairs {
+                let side = if what == "allow" {
+                    &policy.pairs[p].allows
+                } else {
+                    &policy.pairs[p].denies
+                };
+                // Of two identical rules, the later one is the redundant one.
+                let others: Vec<&(usize, Set)> = side
+                    .iter()
+                    .filter(|(g, s)| {
+                        *g != flow
+                            && s.intersects(&b.svc)
+                            && (*g < flow || boxes.get(g) != Some(&b))
+                    })
+                    .collect();
+                let union = others.iter().fold(Set::empty(), |acc, (_, s)| acc.union(s));
+                if !b.svc.is_subset(&union) {
+                    redundant = false;
+                    break;
+                }
+                covering.extend(others.iter().map(|(g, _)| *g));
+            }
+            if !redundant {
                 continue;
             }
+            covering.sort_unstable();
+            covering.dedup();
             let names: Vec<String> = covering
                 .iter()
-                .map(|(f, _)| plan.flows[*f].origin.file_line())
+                .map(|f| plan.flows[*f].origin.file_line())
                 .collect();
             let mut diag = Diagnostic::warning(
                 "W081",
@@ -38,10 +56,10 @@ pub fn check(plan: &Plan, policy: &Policy, diags: &mut Vec<Diagnostic>) {
                     list(&names)
                 ),
             )
-            .with_primary(plan.flows[*flow].origin.span, format!("redundant {what}"))
+            .with_primary(plan.flows[flow].origin.span, format!("redundant {what}"))
             .with_help("remove it, or narrow the broader rule if this one says what is meant");
-            for (f, _) in covering {
-                diag = diag.with_secondary(plan.flows[*f].origin.span, "covers it");
+            for f in covering {
+                diag = diag.with_secondary(plan.flows[f].origin.span, "covers it");
             }
             diags.push(diag);
         }

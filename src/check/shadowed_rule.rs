@@ -4,24 +4,45 @@ use super::list;
 use crate::diag::Diagnostic;
 use crate::ir::Plan;
 use crate::policy::Policy;
-use crate::space::subtract_all;
+use crate::space::Set;
+
+/// The deny rules that cancel flow `f` entirely, if they do.
+pub fn shadowing(policy: &Policy, f: usize, svc: &Set) -> Option<Vec<usize>> {
+    let pairs = &policy.flow_pairs[f];
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut by = Vec::new();
+    for p in pairs {
+        let rules = &policy.pairs[p];
+        let denied = rules
+            .denies
+            .iter()
+            .fold(Set::empty(), |acc, (_, s)| acc.union(s));
+        if !svc.is_subset(&denied) {
+            return None;
+        }
+        by.extend(
+            rules
+                .denies
+                .iter()
+                .filter(|(_, s)| s.intersects(svc))
+                .map(|(d, _)| *d),
+        );
+    }
+    by.sort_unstable();
+    by.dedup();
+    Some(by)
+}
 
 pub fn check(plan: &Plan, policy: &Policy, diags: &mut Vec<Diagnostic>) {
     for (flow, allow) in &policy.allows {
-        let cutting: Vec<&(usize, crate::space::HBox)> = policy
-            .denies
-            .iter()
-            .filter(|(_, d)| d.intersects(allow))
-            .collect();
-        if cutting.is_empty() {
+        let Some(cutting) = shadowing(policy, *flow, &allow.svc) else {
             continue;
-        }
-        if !subtract_all(vec![allow.clone()], cutting.iter().map(|(_, d)| d)).is_empty() {
-            continue;
-        }
+        };
         let names: Vec<String> = cutting
             .iter()
-            .map(|(d, _)| plan.flows[*d].origin.file_line())
+            .map(|d| plan.flows[*d].origin.file_line())
             .collect();
         let mut diag = Diagnostic::warning(
             "W080",
@@ -32,8 +53,8 @@ pub fn check(plan: &Plan, policy: &Policy, diags: &mut Vec<Diagnostic>) {
         )
         .with_primary(plan.flows[*flow].origin.span, "shadowed allow")
         .with_help("in netc a deny wins whatever the order; narrow the deny or remove this allow");
-        for (d, _) in cutting {
-            diag = diag.with_secondary(plan.flows[*d].origin.span, "denies it");
+        for d in cutting {
+            diag = diag.with_secondary(plan.flows[d].origin.span, "denies it");
         }
         diags.push(diag);
     }

@@ -21,7 +21,7 @@ impl Target for Firewalld {
         "firewalld"
     }
 
-    fn render(&self, plan: &Plan, _info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
+    fn render(&self, plan: &Plan, info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
         let mut files = Vec::new();
         for (h, host) in plan
             .hosts
@@ -30,7 +30,7 @@ impl Target for Firewalld {
             .filter(|(_, h)| h.firewall == FirewallKind::Firewalld)
         {
             let dir = format!("firewalld/{}", host.name);
-            let rules = host_rules(plan, h);
+            let rules = host_rules(plan, &info.policy, h);
             for s in hostrules::sources(&rules) {
                 let name = ipset_name(&s.name);
                 let view = IpsetView {

@@ -55,14 +55,15 @@ pub fn source_name(plan: &Plan, target: &EndpointRef, text: &str) -> String {
     }
 }
 
-pub fn host_rules(plan: &Plan, host: usize) -> Vec<HostRule> {
+pub fn host_rules(plan: &Plan, policy: &crate::policy::Policy, host: usize) -> Vec<HostRule> {
     let local = plan.host_local_set(host);
+    // Only the flows that reach into the host's addresses, found through the policy's index.
+    let candidates = policy.flows_to(&local);
     let mut rules = Vec::new();
     for action in [Action::Deny, Action::Allow] {
-        for (f, flow) in plan
-            .flows
+        for (f, flow) in candidates
             .iter()
-            .enumerate()
+            .map(|&f| (f, &plan.flows[f]))
             .filter(|(_, f)| f.action == action)
         {
             let dst = plan.endpoints_set(&flow.destinations).intersect(&local);

@@ -11,7 +11,7 @@ use super::hostrules::{self, host_rules, HostRule};
 use super::{flow_ref, flow_text, header, Context, OutputFile, Target};
 use crate::check::PlanInfo;
 use crate::ir::{Action, FirewallKind, Plan, Proto};
-use crate::space::{self, all_services, HBox, Set};
+use crate::space::{self, Set};
 use askama::Template;
 use std::path::PathBuf;
 
@@ -32,7 +32,7 @@ impl Target for Nftables {
         {
             files.push(OutputFile {
                 path: PathBuf::from(format!("nftables/hosts/{}.nft", host.name)),
-                contents: host_ruleset(plan, h),
+                contents: host_ruleset(plan, info, h),
             });
         }
         for (r, router) in plan.routers.iter().enumerate() {
@@ -126,9 +126,9 @@ fn verdict(plan: &Plan, rule_flow: usize, action: Action, log: bool) -> String {
     }
 }
 
-pub fn host_ruleset(plan: &Plan, h: usize) -> String {
+pub fn host_ruleset(plan: &Plan, info: &PlanInfo, h: usize) -> String {
     let host = &plan.hosts[h];
-    let rules: Vec<HostRule> = host_rules(plan, h);
+    let rules: Vec<HostRule> = host_rules(plan, &info.policy, h);
     let sets = hostrules::sources(&rules)
         .into_iter()
         .map(|s| SetView {
@@ -220,19 +220,9 @@ struct RouterView {
     lookups: Vec<String>,
 }
 
-/// The permitted space as disjoint pieces, each with its allow rule.
-pub fn permitted_space(info: &PlanInfo) -> Vec<(HBox, usize)> {
-    let everything = HBox {
-        src: Set::full(),
-        dst: Set::full(),
-        svc: all_services(),
-    };
-    info.policy.evaluate(&everything).permitted
-}
-
 pub fn router_ruleset(plan: &Plan, info: &PlanInfo, r: usize) -> String {
     let router = &plan.routers[r];
-    let pieces = permitted_space(info);
+    let pieces = info.policy.permitted_space();
     let mut sets = Vec::new();
     let mut lookups = Vec::new();
     for v4 in [true, false] {

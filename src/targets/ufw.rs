@@ -21,7 +21,7 @@ impl Target for Ufw {
         "ufw"
     }
 
-    fn render(&self, plan: &Plan, _info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
+    fn render(&self, plan: &Plan, info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
         let mut files = Vec::new();
         for (h, host) in plan
             .hosts
@@ -29,7 +29,7 @@ impl Target for Ufw {
             .enumerate()
             .filter(|(_, h)| h.firewall == FirewallKind::Ufw)
         {
-            let rules = host_rules(plan, h);
+            let rules = host_rules(plan, &info.policy, h);
             let (v4, v6, script) = render_host(plan, h, &rules);
             let dir = format!("ufw/{}", host.name);
             files.push(OutputFile {
