@@ -10,6 +10,9 @@ use crate::ir::{Action, Plan};
 use crate::space::{HBox, Set};
 use std::collections::HashMap;
 
+/// Service sets, each with the rule it comes from.
+pub type Pieces = Vec<(Set, usize)>;
+
 #[derive(Debug, Clone, Default)]
 pub struct PairRules {
     /// (flow index, services), in plan order.
@@ -110,10 +113,7 @@ impl Policy {
     }
 
     /// What the rules of one atom pair say about services `svc`, as (services, rule) pieces.
-    pub fn evaluate_pair(
-        rules: &PairRules,
-        svc: &Set,
-    ) -> (Vec<(Set, usize)>, Vec<(Set, usize)>, Set) {
+    pub fn evaluate_pair(rules: &PairRules, svc: &Set) -> (Pieces, Pieces, Set) {
         let deny_all = rules
             .denies
             .iter()

@@ -80,7 +80,7 @@ struct Loader {
     /// Canonical paths already loaded: an include of one of them again is skipped.
     seen: Vec<PathBuf>,
     /// Canonical paths of the include chain being followed, to find cycles.
-    stack: Vec<PathBuf>,
+    stack: Vec<(PathBuf, String)>,
 }
 
 impl Loader {
@@ -90,6 +90,7 @@ impl Loader {
             return;
         }
         self.seen.push(canonical.clone());
+        let name_for_stack = name.clone();
         let (text, problem) = decode(bytes);
         let file = self.loaded.sources.add(name, path.clone(), text);
         if let Some((offset, message, help)) = problem {
@@ -117,7 +118,7 @@ impl Loader {
             })
             .collect();
         self.loaded.files.push((file, ast));
-        self.stack.push(canonical);
+        self.stack.push((canonical, name_for_stack));
         for (rel, span) in includes {
             self.include(&path, &rel, span);
         }
@@ -146,13 +147,13 @@ impl Loader {
             return;
         }
         let canonical = target.canonicalize().unwrap_or_else(|_| target.clone());
-        if self.stack.contains(&canonical) {
+        if self.stack.iter().any(|(p, _)| *p == canonical) {
             let chain: Vec<String> = self
                 .stack
                 .iter()
-                .skip_while(|p| **p != canonical)
-                .map(|p| p.display().to_string())
-                .chain(std::iter::once(canonical.display().to_string()))
+                .skip_while(|(p, _)| *p != canonical)
+                .map(|(_, name)| name.clone())
+                .chain(std::iter::once(target.display().to_string()))
                 .collect();
             self.loaded.diags.push(
                 Diagnostic::error(
