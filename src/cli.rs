@@ -41,6 +41,21 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Print a synthetic plan of the given size (for benchmarks)
+    Generate {
+        #[arg(long, default_value_t = 20)]
+        vlans: usize,
+        #[arg(long, default_value_t = 50)]
+        tiers: usize,
+        #[arg(long, default_value_t = 1000)]
+        hosts: usize,
+        #[arg(long, default_value_t = 50)]
+        services: usize,
+        #[arg(long, default_value_t = 1000)]
+        flows: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Print the resolved model
     Export {
         #[arg(required = true)]
@@ -139,6 +154,30 @@ pub fn run(cli: Cli) -> i32 {
             check,
         } => compile(&plan, &out, &target, check),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Generate {
+            vlans,
+            tiers,
+            hosts,
+            services,
+            flows,
+            seed,
+        } => {
+            if hosts / vlans.max(1) >= 1000 {
+                return usage_error("at most 999 hosts per VLAN: raise --vlans");
+            }
+            print!(
+                "{}",
+                crate::generate::generate(&crate::generate::GenOptions {
+                    vlans,
+                    tiers,
+                    hosts,
+                    services,
+                    flows,
+                    seed
+                })
+            );
+            0
+        }
         Command::Query {
             plan,
             question,

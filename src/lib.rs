@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod codes;
 pub mod diag;
+pub mod generate;
 pub mod ir;
 pub mod names;
 pub mod output;

@@ -1,5 +1,6 @@
 //! Writing generated files: all or nothing, each file replaced atomically (written to a
-//! temporary file in the same directory, synced, renamed over the old one), stale files of an
+//! temporary file in the same directory, then renamed over the old one: a reader sees the old
+//! file or the new one, never a mix; durability across a power cut is left to the caller), stale files of an
 //! earlier run removed, and nothing ever written outside the output directory.
 //! `--check` compares instead of writing.
 
@@ -114,7 +115,6 @@ pub fn write(out: &Path, files: &[OutputFile]) -> Result<usize, OutputError> {
         ));
         let mut file = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
         file.write_all(f.contents.as_bytes())
-            .and_then(|_| file.sync_all())
             .map_err(|e| io(&tmp, e))?;
         drop(file);
         std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;

@@ -29,6 +29,8 @@ pub struct Policy {
     pub denies: Vec<(usize, HBox)>,
     /// For each flow, the pairs it covers.
     pub flow_pairs: Vec<Vec<(u32, u32)>>,
+    /// For each flow, its header box.
+    pub flow_boxes: Vec<HBox>,
     /// For each destination atom, the flows that reach into it.
     dst_flows: HashMap<u32, Vec<usize>>,
 }
@@ -102,6 +104,7 @@ impl Policy {
             allows,
             denies,
             flow_pairs,
+            flow_boxes: boxes,
             dst_flows,
         }
     }

@@ -23,6 +23,7 @@ impl Target for Firewalld {
 
     fn render(&self, plan: &Plan, info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
         let mut files = Vec::new();
+        let mut cache = super::hostrules::SourceCache::default();
         for (h, host) in plan
             .hosts
             .iter()
@@ -30,7 +31,7 @@ impl Target for Firewalld {
             .filter(|(_, h)| h.firewall == FirewallKind::Firewalld)
         {
             let dir = format!("firewalld/{}", host.name);
-            let rules = host_rules(plan, &info.policy, h);
+            let rules = host_rules(plan, &info.policy, &mut cache, h);
             for s in hostrules::sources(&rules) {
                 let name = ipset_name(&s.name);
                 let view = IpsetView {

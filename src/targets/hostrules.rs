@@ -55,7 +55,38 @@ pub fn source_name(plan: &Plan, target: &EndpointRef, text: &str) -> String {
     }
 }
 
-pub fn host_rules(plan: &Plan, policy: &crate::policy::Policy, host: usize) -> Vec<HostRule> {
+/// Source sets by endpoint and family, computed once per render.
+#[derive(Default)]
+pub struct SourceCache {
+    sources: std::collections::HashMap<(String, bool), Option<Source>>,
+}
+
+impl SourceCache {
+    pub fn source(&mut self, plan: &Plan, ep: &crate::ir::Endpoint, v4: bool) -> Option<Source> {
+        self.sources
+            .entry((ep.text.clone(), v4))
+            .or_insert_with(|| {
+                let set = plan.endpoint_set(&ep.target).intersect(&family(v4));
+                (!set.is_empty()).then(|| Source {
+                    name: format!(
+                        "{}_{}",
+                        source_name(plan, &ep.target, &ep.text),
+                        if v4 { "v4" } else { "v6" }
+                    ),
+                    text: ep.text.clone(),
+                    set,
+                })
+            })
+            .clone()
+    }
+}
+
+pub fn host_rules(
+    plan: &Plan,
+    policy: &crate::policy::Policy,
+    cache: &mut SourceCache,
+    host: usize,
+) -> Vec<HostRule> {
     let local = plan.host_local_set(host);
     // Only the flows that reach into the host's addresses, found through the policy's index.
     let candidates = policy.flows_to(&local);
@@ -66,27 +97,20 @@ pub fn host_rules(plan: &Plan, policy: &crate::policy::Policy, host: usize) -> V
             .map(|&f| (f, &plan.flows[f]))
             .filter(|(_, f)| f.action == action)
         {
-            let dst = plan.endpoints_set(&flow.destinations).intersect(&local);
+            let b = &policy.flow_boxes[f];
+            let dst = b.dst.intersect(&local);
             if dst.is_empty() {
                 continue;
             }
-            let svc = plan.services_set(&flow.services);
-            let services = (svc != space::all_services()).then(|| space::service_pieces(&svc));
+            let services = (b.svc != space::all_services()).then(|| space::service_pieces(&b.svc));
             for ep in &flow.sources {
-                let src = plan.endpoint_set(&ep.target);
                 for v4 in [true, false] {
-                    let (src, dst) = (src.intersect(&family(v4)), dst.intersect(&family(v4)));
-                    if src.is_empty() || dst.is_empty() {
+                    let dst = dst.intersect(&family(v4));
+                    if dst.is_empty() {
                         continue;
                     }
-                    let source = Source {
-                        name: format!(
-                            "{}_{}",
-                            source_name(plan, &ep.target, &ep.text),
-                            if v4 { "v4" } else { "v6" }
-                        ),
-                        text: ep.text.clone(),
-                        set: src,
+                    let Some(source) = cache.source(plan, ep, v4) else {
+                        continue;
                     };
                     rules.push(HostRule {
                         flow: f,

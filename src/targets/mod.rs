@@ -151,3 +151,35 @@ pub fn with_final_newline(mut s: String) -> String {
     }
     s
 }
+
+/// Map `f` over `items` on every core, in order (output stays deterministic). Each worker has
+/// its own source cache.
+pub fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&mut hostrules::SourceCache, &T) -> R + Sync,
+) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if items.len() < 64 || workers == 1 {
+        let mut cache = hostrules::SourceCache::default();
+        return items.iter().map(|x| f(&mut cache, x)).collect();
+    }
+    let chunk = items.len().div_ceil(workers);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| {
+                let f = &f;
+                s.spawn(move || {
+                    let mut cache = hostrules::SourceCache::default();
+                    part.iter().map(|x| f(&mut cache, x)).collect::<Vec<R>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("render worker"))
+            .collect()
+    })
+}

@@ -24,17 +24,13 @@ impl Target for Nftables {
 
     fn render(&self, plan: &Plan, info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
         let mut files = Vec::new();
-        for (h, host) in plan
-            .hosts
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| h.firewall == FirewallKind::Nftables)
-        {
-            files.push(OutputFile {
-                path: PathBuf::from(format!("nftables/hosts/{}.nft", host.name)),
-                contents: host_ruleset(plan, info, h),
-            });
-        }
+        let hosts: Vec<usize> = (0..plan.hosts.len())
+            .filter(|&h| plan.hosts[h].firewall == FirewallKind::Nftables)
+            .collect();
+        files.extend(super::par_map(&hosts, |cache, &h| OutputFile {
+            path: PathBuf::from(format!("nftables/hosts/{}.nft", plan.hosts[h].name)),
+            contents: host_ruleset(plan, info, cache, h),
+        }));
         for (r, router) in plan.routers.iter().enumerate() {
             files.push(OutputFile {
                 path: PathBuf::from(format!("nftables/routers/{}.nft", router.name)),
@@ -126,9 +122,14 @@ fn verdict(plan: &Plan, rule_flow: usize, action: Action, log: bool) -> String {
     }
 }
 
-pub fn host_ruleset(plan: &Plan, info: &PlanInfo, h: usize) -> String {
+pub fn host_ruleset(
+    plan: &Plan,
+    info: &PlanInfo,
+    cache: &mut hostrules::SourceCache,
+    h: usize,
+) -> String {
     let host = &plan.hosts[h];
-    let rules: Vec<HostRule> = host_rules(plan, &info.policy, h);
+    let rules: Vec<HostRule> = host_rules(plan, &info.policy, cache, h);
     let sets = hostrules::sources(&rules)
         .into_iter()
         .map(|s| SetView {
@@ -143,6 +144,7 @@ pub fn host_ruleset(plan: &Plan, info: &PlanInfo, h: usize) -> String {
         })
         .collect();
     let mut views = Vec::new();
+    let mut last_flow = None;
     for r in &rules {
         let dst = ranges(&r.dst);
         let dst = if dst.len() == 1 {
@@ -161,8 +163,15 @@ pub fn host_ruleset(plan: &Plan, info: &PlanInfo, h: usize) -> String {
                 .map(String::as_str)
                 .filter(|p| !p.is_empty())
                 .collect();
+            // The plan rule's text once, above the first rule it produces.
+            let first = last_flow != Some(r.flow);
+            last_flow = Some(r.flow);
             views.push(RuleView {
-                comment: flow_text(plan, r.flow),
+                comment: if first {
+                    flow_text(plan, r.flow)
+                } else {
+                    String::new()
+                },
                 text: format!(
                     "{} {} comment \"{}\"",
                     matches.join(" "),
@@ -212,98 +221,180 @@ struct ConcatSet {
     elements: Vec<String>,
 }
 
+/// What sources of one atom may reach: a chain with its lookups.
+struct FromChain {
+    name: String,
+    comment: String,
+    lookups: Vec<String>,
+}
+
+struct SrcMap {
+    name: String,
+    kind: &'static str,
+    elements: Vec<String>,
+    lookup: String,
+}
+
 #[derive(Template)]
 #[template(path = "nftables/router.nft")]
 struct RouterView {
     header: String,
+    maps: Vec<SrcMap>,
     sets: Vec<ConcatSet>,
-    lookups: Vec<String>,
+    chains: Vec<FromChain>,
 }
 
+/// The names of the plan endpoints each atom belongs to (for comments), at most three each.
+fn atom_names(plan: &Plan, info: &PlanInfo) -> std::collections::BTreeMap<u32, Vec<String>> {
+    let mut names: std::collections::BTreeMap<u32, Vec<String>> = std::collections::BTreeMap::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for ep in plan
+        .flows
+        .iter()
+        .flat_map(|f| f.sources.iter().chain(&f.destinations))
+    {
+        if !seen.insert(ep.text.clone()) {
+            continue;
+        }
+        for a in info.policy.atoms.atoms_of(&plan.endpoint_set(&ep.target)) {
+            let list = names.entry(a).or_default();
+            if list.len() < 3 && !list.contains(&ep.text) {
+                list.push(ep.text.clone());
+            }
+        }
+    }
+    names
+}
+
+/// A router's ruleset. Forwarding (and the router's own input) classifies each packet by its
+/// source address with one interval verdict map (`ip saddr vmap`), jumping to the chain of
+/// that source's atom, where one concatenated-set lookup (`ip daddr . meta l4proto . th
+/// dport`) decides. Two lookups per packet whatever the number of flows, and the sets grow
+/// with the destinations and services each source may reach, never with a product of
+/// source and destination ranges.
 pub fn router_ruleset(plan: &Plan, info: &PlanInfo, r: usize) -> String {
     let router = &plan.routers[r];
-    let pieces = info.policy.permitted_space();
+    let policy = &info.policy;
+    let names = atom_names(plan, info);
+    // Permitted pieces grouped by source atom, in atom order.
+    let mut by_src: std::collections::BTreeMap<u32, Vec<(u32, &Set, usize)>> =
+        std::collections::BTreeMap::new();
+    let mut keys: Vec<&(u32, u32)> = policy.pairs.keys().collect();
+    keys.sort();
+    let all = space::all_services();
+    let mut permitted: Vec<((u32, u32), Set, usize)> = Vec::new();
+    for k in keys {
+        for (svc, flow) in crate::policy::Policy::evaluate_pair(&policy.pairs[k], &all).0 {
+            permitted.push((*k, svc, flow));
+        }
+    }
+    for ((sa, da), svc, flow) in &permitted {
+        by_src.entry(*sa).or_default().push((*da, svc, *flow));
+    }
     let mut sets = Vec::new();
-    let mut lookups = Vec::new();
-    for v4 in [true, false] {
-        let fam = hostrules::family(v4);
-        let (ip, addr, icmp) = if v4 {
-            ("ip", "ipv4_addr", "icmp")
-        } else {
-            ("ip6", "ipv6_addr", "ipv6-icmp")
-        };
-        for log in [true, false] {
-            let suffix = format!(
-                "{}{}",
-                if log { "log_" } else { "" },
-                if v4 { "v4" } else { "v6" }
+    let mut chains = Vec::new();
+    let mut map_elements: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    for (sa, pieces) in &by_src {
+        let chain = format!("from_{sa}");
+        let mut lookups = Vec::new();
+        for (f, v4) in [true, false].into_iter().enumerate() {
+            let fam = hostrules::family(v4);
+            let src = policy.atoms.set(*sa).intersect(&fam);
+            if src.is_empty() {
+                continue;
+            }
+            map_elements[f].extend(
+                ranges(&src)
+                    .into_iter()
+                    .map(|r| format!("{r} : jump {chain}")),
             );
-            let mut ports: Vec<(String, String)> = Vec::new();
-            let mut icmps: Vec<(String, String)> = Vec::new();
-            for (b, flow) in &pieces {
-                if plan.flows[*flow].log != log {
-                    continue;
-                }
-                let (src, dst) = (b.src.intersect(&fam), b.dst.intersect(&fam));
-                if src.is_empty() || dst.is_empty() {
-                    continue;
-                }
-                let comment = format!(" comment \"{}\"", flow_ref(plan, *flow));
-                for s in ranges(&src) {
+            let (ip, addr, icmp, tag) = if v4 {
+                ("ip", "ipv4_addr", "icmp", "v4")
+            } else {
+                ("ip6", "ipv6_addr", "ipv6-icmp", "v6")
+            };
+            for log in [true, false] {
+                let mut ports = Vec::new();
+                let mut icmps = Vec::new();
+                for (da, svc, flow) in pieces.iter().filter(|p| plan.flows[p.2].log == log) {
+                    let dst = policy.atoms.set(*da).intersect(&fam);
+                    let comment = format!(" comment \"{}\"", flow_ref(plan, *flow));
                     for d in ranges(&dst) {
-                        for (proto, lo, hi) in space::service_pieces(&b.svc) {
+                        for (proto, lo, hi) in space::service_pieces(svc) {
                             if proto == Proto::Icmp {
-                                icmps.push((format!("{s} . {d}"), comment.clone()));
+                                icmps.push(format!("{d}{comment}"));
                             } else {
                                 let port = if lo == hi {
                                     lo.to_string()
                                 } else {
                                     format!("{lo}-{hi}")
                                 };
-                                ports.push((
-                                    format!("{s} . {d} . {} . {port}", proto.name()),
-                                    comment.clone(),
-                                ));
+                                ports.push(format!("{d} . {} . {port}{comment}", proto.name()));
                             }
                         }
                     }
                 }
+                let verdict = if log {
+                    "log prefix \"netc \" accept"
+                } else {
+                    "accept"
+                };
+                let suffix = format!("{sa}_{}{tag}", if log { "log_" } else { "" });
+                if !ports.is_empty() {
+                    sets.push(ConcatSet {
+                        name: format!("to_{suffix}"),
+                        kind: format!("{addr} . inet_proto . inet_service"),
+                        elements: ports,
+                    });
+                    lookups.push(format!(
+                        "{ip} daddr . meta l4proto . th dport @to_{suffix} {verdict}"
+                    ));
+                }
+                if !icmps.is_empty() {
+                    sets.push(ConcatSet {
+                        name: format!("icmp_{suffix}"),
+                        kind: addr.to_string(),
+                        elements: icmps,
+                    });
+                    lookups.push(format!(
+                        "meta l4proto {icmp} {ip} daddr @icmp_{suffix} {verdict}"
+                    ));
+                }
             }
-            // Logged flows get their own sets, looked up first, so they are logged once.
-            if log && ports.is_empty() && icmps.is_empty() {
-                continue;
-            }
-            let verdict = if log {
-                "log prefix \"netc \" accept"
-            } else {
-                "accept"
-            };
-            sets.push(ConcatSet {
-                name: format!("flows_{suffix}"),
-                kind: format!("{addr} . {addr} . inet_proto . inet_service"),
-                elements: ports.into_iter().map(|(e, c)| e + &c).collect(),
-            });
-            lookups.push(format!(
-                "{ip} saddr . {ip} daddr . meta l4proto . th dport @flows_{suffix} {verdict}"
-            ));
-            sets.push(ConcatSet {
-                name: format!("icmp_{suffix}"),
-                kind: format!("{addr} . {addr}"),
-                elements: icmps.into_iter().map(|(e, c)| e + &c).collect(),
-            });
-            lookups.push(format!(
-                "meta l4proto {icmp} {ip} saddr . {ip} daddr @icmp_{suffix} {verdict}"
-            ));
         }
+        let who = names
+            .get(sa)
+            .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
+        chains.push(FromChain {
+            name: chain,
+            comment: super::safe_text(&format!("sources in {who}")),
+            lookups,
+        });
     }
+    let [v4, v6] = map_elements;
+    let maps = vec![
+        SrcMap {
+            name: "src_v4".into(),
+            kind: "ipv4_addr",
+            elements: v4,
+            lookup: "ip saddr vmap @src_v4".into(),
+        },
+        SrcMap {
+            name: "src_v6".into(),
+            kind: "ipv6_addr",
+            elements: v6,
+            lookup: "ip6 saddr vmap @src_v6".into(),
+        },
+    ];
     RouterView {
         header: header(
             plan,
             &format!("nftables forward filter of router {}", router.name),
             "#",
         ),
+        maps,
         sets,
-        lookups,
+        chains,
     }
     .render()
     .map(super::with_final_newline)

@@ -23,13 +23,14 @@ impl Target for Ufw {
 
     fn render(&self, plan: &Plan, info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
         let mut files = Vec::new();
+        let mut cache = super::hostrules::SourceCache::default();
         for (h, host) in plan
             .hosts
             .iter()
             .enumerate()
             .filter(|(_, h)| h.firewall == FirewallKind::Ufw)
         {
-            let rules = host_rules(plan, &info.policy, h);
+            let rules = host_rules(plan, &info.policy, &mut cache, h);
             let (v4, v6, script) = render_host(plan, h, &rules);
             let dir = format!("ufw/{}", host.name);
             files.push(OutputFile {

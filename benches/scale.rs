@@ -1,0 +1,113 @@
+//! Scale benchmarks: every stage of netc on generated plans from 1,000 to 100,000 flows.
+//! `cargo bench --bench scale` prints a Markdown table (median of several runs per cell);
+//! docs/performance.md records its output. Set NETC_BENCH_QUICK=1 for one run per cell.
+
+use netc::generate::{generate, GenOptions};
+use netc::targets::{render, Context, TargetKind};
+use std::time::{Duration, Instant};
+
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let out = f();
+        times.push(start.elapsed());
+        last = Some(out);
+    }
+    (median(times), last.expect("at least one run"))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let quick = std::env::var_os("NETC_BENCH_QUICK").is_some();
+    let sizes: &[(usize, usize, usize, usize)] = &[
+        // (flows, hosts, tiers, vlans)
+        (1_000, 200, 10, 5),
+        (10_000, 2_000, 50, 10),
+        (50_000, 10_000, 250, 25),
+        (100_000, 20_000, 500, 50),
+    ];
+    println!("| flows | hosts | tiers | parse+resolve | check (all analyses) | query | compile nftables | compile firewalld | compile ufw | compile bind | compile keepalived | compile switches | diff | nft router elements |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for &(flows, hosts, tiers, vlans) in sizes {
+        let runs = if quick || flows >= 50_000 { 3 } else { 7 };
+        let opts = GenOptions {
+            vlans,
+            tiers,
+            hosts,
+            services: 200,
+            flows,
+            seed: 7,
+        };
+        let text = generate(&opts);
+        // Parse and resolve only.
+        let (t_front, _) = time(runs, || {
+            let mut loaded = netc::syntax::Loaded::default();
+            let file = loaded
+                .sources
+                .add("bench.netc".into(), "bench.netc".into(), text.clone());
+            let (ast, diags) = netc::syntax::parser::parse(file, &text);
+            loaded.files.push((file, ast));
+            loaded.diags = diags;
+            netc::resolve::resolve("bench".into(), loaded)
+        });
+        // The whole front and middle: parse, resolve, every check, PlanInfo.
+        let (t_check, checked) = time(runs, || netc::check_text("bench.netc", &text));
+        assert!(!checked.has_errors(), "generated plans check");
+        let plan = &checked.plan;
+        let info = checked.info.as_ref().expect("info");
+        let (t_query, verdict) = time(runs * 3, || {
+            netc::query::ask(plan, info, "h1", "t7", Some("s7")).map(|a| a.verdict)
+        });
+        let _ = verdict.expect("query answers");
+        let ctx = Context::default();
+        let compile = |kinds: &[TargetKind]| time(runs, || render(plan, info, kinds, &ctx));
+        let (t_nft, files) = compile(&[TargetKind::Nftables]);
+        let elements = files
+            .iter()
+            .find(|f| f.path.to_str() == Some("nftables/routers/core.nft"))
+            .map_or(0, |f| {
+                f.contents.lines().filter(|l| l.contains(" . ")).count()
+            });
+        let (t_fwd, _) = compile(&[TargetKind::Firewalld]);
+        let (t_ufw, _) = compile(&[TargetKind::Ufw]);
+        let (t_bind, _) = compile(&[TargetKind::Bind]);
+        let (t_ka, _) = compile(&[TargetKind::Keepalived]);
+        let (t_sw, _) = compile(&[TargetKind::Ios, TargetKind::Eos, TargetKind::Junos]);
+        // diff against the same plan with one more flow.
+        let changed =
+            netc::check_text("bench2.netc", &format!("{text}allow t1 -> t2 : tcp/4444\n"));
+        let (t_diff, d) = time(1, || {
+            netc::query::diff::diff(
+                plan,
+                info,
+                &changed.plan,
+                changed.info.as_ref().expect("info"),
+            )
+        });
+        assert_eq!(d.opened.len(), 1);
+        println!(
+            "| {flows} | {hosts} | {tiers} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {elements} |",
+            ms(t_front),
+            ms(t_check),
+            ms(t_query),
+            ms(t_nft),
+            ms(t_fwd),
+            ms(t_ufw),
+            ms(t_bind),
+            ms(t_ka),
+            ms(t_sw),
+            ms(t_diff)
+        );
+    }
+    println!("\ntimes in milliseconds, median of 3-7 runs (3 at 50k flows and more)");
+}
