@@ -55,6 +55,21 @@ pub enum Command {
         flows: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The firewall of the generated hosts: nftables, firewalld, ufw or none
+        #[arg(long, default_value = "nftables")]
+        host_firewall: String,
+    },
+    /// The topology as a graph (Graphviz DOT, or SVG through `dot`)
+    Graph {
+        plan: PathBuf,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+    },
+    /// One self-contained HTML report: topology, reachability matrix, address plan, DNS, VIPs, findings
+    Report {
+        plan: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Print the resolved model
     Export {
@@ -106,8 +121,21 @@ pub enum Command {
         #[arg(long)]
         fail_on_new_access: bool,
         #[arg(long, value_enum, default_value = "text")]
-        format: OutFormat,
+        format: DiffFormat,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Svg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -154,6 +182,8 @@ pub fn run(cli: Cli) -> i32 {
             check,
         } => compile(&plan, &out, &target, check),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Graph { plan, format } => graph(&plan, format),
+        Command::Report { plan, output } => report(&plan, &output),
         Command::Generate {
             vlans,
             tiers,
@@ -161,23 +191,8 @@ pub fn run(cli: Cli) -> i32 {
             services,
             flows,
             seed,
-        } => {
-            if hosts / vlans.max(1) >= 1000 {
-                return usage_error("at most 999 hosts per VLAN: raise --vlans");
-            }
-            print!(
-                "{}",
-                crate::generate::generate(&crate::generate::GenOptions {
-                    vlans,
-                    tiers,
-                    hosts,
-                    services,
-                    flows,
-                    seed
-                })
-            );
-            0
-        }
+            host_firewall,
+        } => generate(vlans, tiers, hosts, services, flows, seed, &host_firewall),
         Command::Query {
             plan,
             question,
@@ -433,7 +448,7 @@ fn diff(
     old: &std::path::Path,
     new: &std::path::Path,
     fail_on_new_access: bool,
-    format: OutFormat,
+    format: DiffFormat,
 ) -> i32 {
     let load_one = |p: &std::path::Path| load(&[p.to_path_buf()], DiagFormat::Human, true);
     let (Ok(a), Ok(b)) = (load_one(old), load_one(new)) else {
@@ -446,8 +461,12 @@ fn diff(
         b.info.as_ref().expect("info"),
     );
     match format {
-        OutFormat::Json => json_out(&d),
-        OutFormat::Text => print!("{}", crate::query::diff::human(&d)),
+        DiffFormat::Json => json_out(&d),
+        DiffFormat::Text => print!("{}", crate::query::diff::human(&d)),
+        DiffFormat::Html => print!(
+            "{}",
+            crate::report::diff_html(&old.display().to_string(), &new.display().to_string(), &d)
+        ),
     }
     i32::from(fail_on_new_access && !d.opened.is_empty())
 }
@@ -495,6 +514,92 @@ fn compile(
                 out.display(),
                 files.len()
             );
+            0
+        }
+        Err(e) => usage_error(e),
+    }
+}
+
+fn generate(
+    vlans: usize,
+    tiers: usize,
+    hosts: usize,
+    services: usize,
+    flows: usize,
+    seed: u64,
+    host_firewall: &str,
+) -> i32 {
+    use crate::ir::FirewallKind;
+    if hosts / vlans.max(1) >= 1000 {
+        return usage_error("at most 999 hosts per VLAN: raise --vlans");
+    }
+    let host_firewall = match host_firewall {
+        "nftables" => FirewallKind::Nftables,
+        "firewalld" => FirewallKind::Firewalld,
+        "ufw" => FirewallKind::Ufw,
+        "none" => FirewallKind::None,
+        other => {
+            return usage_error(format!(
+                "unknown firewall `{other}`: nftables, firewalld, ufw or none"
+            ))
+        }
+    };
+    let opts = crate::generate::GenOptions {
+        vlans,
+        tiers,
+        hosts,
+        services,
+        flows,
+        seed,
+        host_firewall,
+    };
+    print!("{}", crate::generate::generate(&opts));
+    0
+}
+
+fn graph(plan: &std::path::Path, format: GraphFormat) -> i32 {
+    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
+        Ok(c) => c,
+        Err(_) => return 2,
+    };
+    let cells = crate::query::matrix::matrix(&checked.plan, checked.info.as_ref().expect("info"));
+    let dot = crate::report::dot(&checked.plan, &cells);
+    match format {
+        GraphFormat::Dot => print!("{dot}"),
+        GraphFormat::Svg => match crate::report::svg(&dot) {
+            Ok(svg) => println!("{svg}"),
+            Err(e) => return usage_error(e),
+        },
+    }
+    0
+}
+
+fn report(plan: &std::path::Path, output: &std::path::Path) -> i32 {
+    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
+        Ok(c) => c,
+        Err(_) => return 2,
+    };
+    let info = checked.info.as_ref().expect("info");
+    let cells = crate::query::matrix::matrix(&checked.plan, info);
+    let svg = match crate::report::svg(&crate::report::dot(&checked.plan, &cells)) {
+        Ok(svg) => svg,
+        Err(e) => {
+            eprintln!("warning: {e}; the report has no topology picture");
+            String::new()
+        }
+    };
+    let html = crate::report::html(&checked.plan, info, &checked.diags, &svg);
+    let file = crate::targets::OutputFile {
+        path: PathBuf::from(output.file_name().unwrap_or_default()),
+        contents: html,
+    };
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    match crate::output::write_one(dir, &file) {
+        Ok(()) => {
+            println!("{}", output.display());
             0
         }
         Err(e) => usage_error(e),

@@ -10,6 +10,8 @@ pub struct GenOptions {
     pub services: usize,
     pub flows: usize,
     pub seed: u64,
+    /// The firewall the hosts run (`none`: only the router filters).
+    pub host_firewall: crate::ir::FirewallKind,
 }
 
 /// A small, fast, deterministic generator (SplitMix64).
@@ -58,7 +60,13 @@ pub fn generate(o: &GenOptions) -> String {
     }
     s.push_str(" upstream }\n");
     for t in 0..tiers {
-        s.push_str(&format!("tier t{t} on v{} firewall nftables\n", t % vlans));
+        let fw = match o.host_firewall {
+            crate::ir::FirewallKind::Nftables => "nftables",
+            crate::ir::FirewallKind::Firewalld => "firewalld",
+            crate::ir::FirewallKind::Ufw => "ufw",
+            crate::ir::FirewallKind::None => "none",
+        };
+        s.push_str(&format!("tier t{t} on v{} firewall {fw}\n", t % vlans));
     }
     let mut next_in_vlan = vec![10usize; vlans];
     // Hosts of a tier sit next to each other, as pools give them in real plans.

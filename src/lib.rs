@@ -17,6 +17,7 @@ pub mod policy;
 pub mod query;
 pub mod reach;
 pub mod render;
+pub mod report;
 pub mod resolve;
 pub mod space;
 pub mod syntax;

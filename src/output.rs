@@ -169,3 +169,13 @@ pub fn check(out: &Path, files: &[OutputFile]) -> Result<String, OutputError> {
     }
     Ok(diff)
 }
+
+/// Write one file atomically into an existing directory (reports, not generated trees).
+pub fn write_one(dir: &Path, file: &OutputFile) -> Result<(), OutputError> {
+    validate(std::slice::from_ref(file))?;
+    let path = dir.join(&file.path);
+    let tmp = dir.join(format!(".{}.netc-tmp", file.path.display()));
+    std::fs::write(&tmp, &file.contents)
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| OutputError(format!("{}: {e}", path.display())))
+}

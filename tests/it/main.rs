@@ -8,6 +8,7 @@ mod engine;
 mod hostile;
 mod packets;
 mod query;
+mod report;
 mod targets;
 
 use std::path::{Path, PathBuf};
