@@ -47,6 +47,7 @@ fn main() {
             services: 200,
             flows,
             seed: 7,
+            host_firewall: netc::ir::FirewallKind::Nftables,
         };
         let text = generate(&opts);
         // Parse and resolve only.
