@@ -5,10 +5,84 @@ use crate::diag::{Diagnostic, JsonDiagnostic, Label, Severity, Sources};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use std::fmt;
 
+/// A file's text shared by every report that quotes it, with its line index, so that a large
+/// plan with many findings is neither copied nor rescanned once per finding.
+#[derive(Clone)]
+struct Shared {
+    text: std::sync::Arc<str>,
+    line_starts: std::sync::Arc<Vec<usize>>,
+}
+
+impl Shared {
+    fn of(text: &str, cache: &mut Vec<(*const u8, Shared)>) -> Shared {
+        if let Some((_, s)) = cache.iter().find(|(p, _)| *p == text.as_ptr()) {
+            return s.clone();
+        }
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let s = Shared {
+            text: std::sync::Arc::from(text),
+            line_starts: std::sync::Arc::new(starts),
+        };
+        cache.push((text.as_ptr(), s.clone()));
+        s
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        self.line_starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+}
+
+impl miette::SourceCode for Shared {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let len = self.text.len();
+        if span.offset() > len {
+            return Err(miette::MietteError::OutOfBounds);
+        }
+        let end = (span.offset() + span.len()).min(len);
+        let first = self.line_of(span.offset()).saturating_sub(before);
+        // A span ending right after a line end belongs to that line.
+        let last_line = self.line_of(if span.len() > 0 {
+            end.saturating_sub(1)
+        } else {
+            end
+        });
+        let last = (last_line + after).min(self.line_starts.len() - 1);
+        let from = self.line_starts[first];
+        let to = self
+            .line_starts
+            .get(last + 1)
+            .map_or(len, |&next| next.saturating_sub(1))
+            .max(from);
+        let data = &self.text.as_bytes()[from..to];
+        // The header shows where the span itself starts: its line and column.
+        let span_line = self.line_of(span.offset());
+        let line_start = self.line_starts[span_line];
+        let column = self
+            .text
+            .get(line_start..span.offset())
+            .map_or(0, |t| t.chars().count());
+        Ok(Box::new(miette::MietteSpanContents::new(
+            data,
+            miette::SourceSpan::new(from.into(), to - from),
+            first,
+            column,
+            last - first + 1,
+        )))
+    }
+}
+
 /// A diagnostic bound to its source text, in the shape miette renders.
 struct Report {
     diag: Diagnostic,
-    source: Option<NamedSource<String>>,
+    source: Option<NamedSource<Shared>>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report>,
 }
@@ -82,7 +156,7 @@ fn labeled(label: &Label, primary: bool) -> LabeledSpan {
     }
 }
 
-fn report(diag: &Diagnostic, sources: &Sources) -> Report {
+fn report(diag: &Diagnostic, sources: &Sources, cache: &mut Vec<(*const u8, Shared)>) -> Report {
     let Some(primary) = &diag.primary else {
         return Report {
             diag: diag.clone(),
@@ -110,7 +184,10 @@ fn report(diag: &Diagnostic, sources: &Sources) -> Report {
             };
             related.push(Report {
                 diag: note,
-                source: Some(NamedSource::new(other.name.clone(), other.text.clone())),
+                source: Some(NamedSource::new(
+                    other.name.clone(),
+                    Shared::of(&other.text, cache),
+                )),
                 labels: vec![labeled(s, true)],
                 related: Vec::new(),
             });
@@ -118,7 +195,10 @@ fn report(diag: &Diagnostic, sources: &Sources) -> Report {
     }
     Report {
         diag: diag.clone(),
-        source: Some(NamedSource::new(file.name.clone(), file.text.clone()).with_language("netc")),
+        source: Some(
+            NamedSource::new(file.name.clone(), Shared::of(&file.text, cache))
+                .with_language("netc"),
+        ),
         labels,
         related,
     }
@@ -135,8 +215,9 @@ pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool, width: usize)
         .with_width(width)
         .with_links(false);
     let mut out = String::new();
+    let mut cache = Vec::new();
     for d in diags {
-        let r = report(d, sources);
+        let r = report(d, sources, &mut cache);
         let _ = handler.render_report(&mut out, &r);
         out.push('\n');
     }
