@@ -49,7 +49,7 @@ impl miette::SourceCode for Shared {
         let end = (span.offset() + span.len()).min(len);
         let first = self.line_of(span.offset()).saturating_sub(before);
         // A span ending right after a line end belongs to that line.
-        let last_line = self.line_of(if span.len() > 0 {
+        let last_line = self.line_of(if !span.is_empty() {
             end.saturating_sub(1)
         } else {
             end
