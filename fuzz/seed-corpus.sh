@@ -3,6 +3,6 @@
 for t in parse check compile; do
   mkdir -p corpus/$t
   find ../fixtures -name '*.netc' -size -64k | while read -r f; do
-    cp "$f" "corpus/$t/$(echo "$f" | tr '/' '_')"
+    cp "$f" "corpus/$t/$(echo "${f#../}" | tr / _)"
   done
 done
