@@ -149,7 +149,7 @@ pub const ALL: &[Code] = &[
     code!("E064", "switch-config", Error, "a switch would refuse its configuration",
         "What it does: reports switch declarations a switch would refuse: aggregate ports not\n\
          named as the platform names them (IOS Port-channelN, EOS Port-ChannelN, Junos aeN,\n\
-         SONiC PortChannelN), SONiC ports not named EthernetN, VLAN names longer than the\n\
+         Linux bondN), Linux interface names over 15 bytes, VLAN names longer than the\n\
          platform allows (32 on IOS and EOS), a port declared twice, a host interface that does\n\
          not exist, a switch declared twice.\n\
          Why: the generated config would fail to load, or configure another port.\n\

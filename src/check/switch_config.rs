@@ -10,7 +10,7 @@ pub fn max_vlan_name(platform: Platform) -> usize {
     match platform {
         Platform::Ios | Platform::Eos => 32,
         Platform::Junos => 255,
-        Platform::Sonic => usize::MAX,
+        Platform::Linux => usize::MAX,
     }
 }
 
@@ -20,7 +20,7 @@ pub fn aggregate_prefix(platform: Platform) -> &'static str {
         Platform::Ios => "Port-channel",
         Platform::Eos => "Port-Channel",
         Platform::Junos => "ae",
-        Platform::Sonic => "PortChannel",
+        Platform::Linux => "bond",
     }
 }
 
@@ -58,18 +58,14 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                     )),
                 );
             }
-            if sw.platform == Platform::Sonic {
-                for p in std::iter::once(&port.name)
-                    .filter(|_| port.members.is_empty())
-                    .chain(&port.members)
-                {
-                    if !numbered(p, "Ethernet") {
+            if sw.platform == Platform::Linux {
+                // ifupdown2 interface names are Linux interface names: at most 15 bytes.
+                for p in std::iter::once(&port.name).chain(&port.members) {
+                    if p.len() > 15 || p.contains('/') || p.contains(':') {
                         diags.push(
-                            Diagnostic::error("E064", format!("`{p}` is not a SONiC port name"))
-                                .with_primary(port.origin.span, "expected EthernetN")
-                                .with_help(
-                                    "SONiC names front-panel ports Ethernet0, Ethernet4, ...",
-                                ),
+                            Diagnostic::error("E064", format!("`{p}` is not a Linux interface name"))
+                                .with_primary(port.origin.span, "at most 15 bytes, no `/` or `:`")
+                                .with_help("Linux switches name ports swp1, swp2, ... and bonds bond1, bond2, ..."),
                         );
                     }
                 }

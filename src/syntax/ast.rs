@@ -272,7 +272,8 @@ pub enum Platform {
     Ios,
     Eos,
     Junos,
-    Sonic,
+    /// Linux with ifupdown2 (a VLAN-aware bridge), as on Cumulus-style switches.
+    Linux,
 }
 
 impl Platform {
@@ -281,7 +282,7 @@ impl Platform {
             Platform::Ios => "ios",
             Platform::Eos => "eos",
             Platform::Junos => "junos",
-            Platform::Sonic => "sonic",
+            Platform::Linux => "linux",
         }
     }
 }

@@ -831,16 +831,16 @@ impl Parser {
 
     fn switch(&mut self, start: usize) -> PResult<Switch> {
         let name = self.ident("a switch name")?;
-        let (w, pspan) = self.word("a platform (ios, eos, junos, sonic)")?;
+        let (w, pspan) = self.word("a platform (ios, eos, junos, linux)")?;
         let platform = match w.as_str() {
             "ios" => Platform::Ios,
             "eos" => Platform::Eos,
             "junos" => Platform::Junos,
-            "sonic" => Platform::Sonic,
+            "linux" => Platform::Linux,
             _ => {
                 return fail(
                     Diagnostic::error(SYNTAX, format!("unknown switch platform `{w}`"))
-                        .with_primary(pspan, "expected ios, eos, junos or sonic"),
+                        .with_primary(pspan, "expected ios, eos, junos or linux"),
                 )
             }
         };

@@ -5,6 +5,7 @@ pub mod bind;
 pub mod eos;
 pub mod firewalld;
 pub mod hostrules;
+pub mod ifupdown2;
 pub mod ios;
 pub mod junos;
 pub mod keepalived;
@@ -47,6 +48,7 @@ pub enum TargetKind {
     Ios,
     Eos,
     Junos,
+    Ifupdown2,
 }
 
 impl TargetKind {
@@ -70,6 +72,7 @@ impl TargetKind {
             TargetKind::Ios => &ios::Ios,
             TargetKind::Eos => &eos::Eos,
             TargetKind::Junos => &junos::Junos,
+            TargetKind::Ifupdown2 => &ifupdown2::Ifupdown2,
         }
     }
 }

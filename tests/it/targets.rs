@@ -570,7 +570,11 @@ fn switch_configs_parse_back_to_the_plan() {
     let dir = root().join("target/it-switches");
     write_tree(&dir, &files);
     assert_eq!(files.len(), 5);
-    for sw in &plan.switches {
+    for sw in plan
+        .switches
+        .iter()
+        .filter(|s| s.platform != netc::ir::Platform::Linux)
+    {
         let platform = sw.platform.name();
         let path = dir.join(format!("switches/{}.{platform}", sw.name));
         let out = Command::new(&python)
@@ -659,4 +663,87 @@ fn switch_configs_parse_back_to_the_plan() {
         let expected = serde_json::json!({ "vlans": vlans, "svis": svis, "trunks": trunks, "access": access, "bonds": bonds, "mtu": mtu });
         assert_eq!(got, expected, "{}", sw.name);
     }
+}
+
+/// ifupdown2's `ifup`, unpacked from its Debian package by .ci/run.
+fn ifup() -> Option<PathBuf> {
+    let path = root().join("target/ifupdown2/ifup");
+    if path.exists() && Path::new("/etc/network/ifupdown2/ifupdown2.conf").exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
+        "ifupdown2 is required (.ci/run unpacks it)"
+    );
+    eprintln!("skipping: ifupdown2 not unpacked");
+    None
+}
+
+#[test]
+fn ifupdown2_accepts_linux_switch_files() {
+    let Some(ifup) = ifup() else { return };
+    let plan = "vlan 21 app { subnet 10.20.10.0/24 gateway .1 }\n\
+                vlan 30 storage mtu 9000 { subnet 10.30.0.0/24 gateway .254 }\n\
+                router core { app storage }\n\
+                tier db on app dev bond0, storage dev bond1\n\
+                host pg01 in db { app 10.20.10.11 storage 10.30.0.21 }\n\
+                switch leaf1 linux {\n  routes core\n  bond bond1 members swp1, swp2 host pg01 dev bond0\n  bond bond2 members swp3, swp4 host pg01 dev bond1\n  trunk swp48 vlans app, storage\n}\n";
+    let c = netc::check_text("linux.netc", plan);
+    assert!(!c.has_errors(), "{:?}", c.diags);
+    let mut files = files_of(&c, &[TargetKind::Ifupdown2]);
+    files.extend(files_of(datalyptica(), &[TargetKind::Ifupdown2]));
+    let dir = root().join("target/it-ifupdown2");
+    write_tree(&dir, &files);
+    let check = |path: &Path| {
+        let out = Command::new("python3")
+            .arg(&ifup)
+            .args(["--syntax-check", "-a", "-i"])
+            .arg(path)
+            .env(
+                "PYTHONPATH",
+                root().join("target/ifupdown2/root/usr/share/ifupdown2"),
+            )
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    for f in &files {
+        let (ok, out) = check(&dir.join(&f.path));
+        // ifupdown2 reports bad values as warnings: any output fails.
+        assert!(ok && out.trim().is_empty(), "{}: {out}", f.path.display());
+    }
+    let leaf = &files
+        .iter()
+        .find(|f| f.path.ends_with("leaf1.interfaces"))
+        .unwrap()
+        .contents;
+    for line in [
+        "bond-slaves swp1 swp2",
+        "bond-mode 802.3ad",
+        "bridge-access 21",
+        "bridge-access 30",
+        "mtu 9216",
+        "bridge-vids 21 30",
+        "address 10.20.10.1/24",
+        "address 10.30.0.254/24",
+        "mtu 9000",
+    ] {
+        assert!(leaf.contains(line), "{line}:\n{leaf}");
+    }
+    // The check is not a formality.
+    let bad = dir.join("bad.interfaces");
+    std::fs::write(
+        &bad,
+        leaf.replace("bridge-vlan-aware yes", "bridge-vlan-aware maybe"),
+    )
+    .unwrap();
+    let (_, out) = check(&bad);
+    assert!(out.contains("invalid value"), "{out}");
 }
