@@ -29,6 +29,27 @@ fn ms(d: Duration) -> String {
 
 fn main() {
     let quick = std::env::var_os("NETC_BENCH_QUICK").is_some();
+    // Queries on the Datalyptica plan, after loading it once.
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let plan =
+        netc::load_and_check(&[root.join("fixtures/datalyptica")]).expect("Datalyptica loads");
+    let info = plan.info.as_ref().expect("Datalyptica checks");
+    println!("| Datalyptica query | median (ms) |\n|---|---|");
+    for q in [
+        "can processing reach catalog on postgres",
+        "can internet reach lb-vip on https",
+        "can monitoring reach bastion on node-exporter",
+        "can internet reach catalog on any",
+    ] {
+        let (src, dst, svc) = netc::query::parse_question(q).expect("question parses");
+        let (t, answer) = time(50, || {
+            netc::query::ask(&plan.plan, info, &src, &dst, svc.as_deref())
+                .map(|a| netc::query::explain::explain(&plan.plan, &a).verdict)
+        });
+        let _ = answer.expect("answers");
+        println!("| `{q}` | {} |", format!("{:.3}", t.as_secs_f64() * 1000.0));
+    }
+    println!();
     let sizes: &[(usize, usize, usize, usize)] = &[
         // (flows, hosts, tiers, vlans)
         (1_000, 200, 10, 5),
