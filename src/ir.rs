@@ -52,6 +52,9 @@ pub struct Plan {
     pub switches: Vec<Switch>,
     #[serde(skip)]
     pub sources: Sources,
+    /// Each tier's address set, computed once the model is complete (see `tier_set`).
+    #[serde(skip)]
+    pub tier_sets: Vec<Set>,
 }
 
 #[derive(Debug, Serialize)]
@@ -332,6 +335,20 @@ impl Plan {
 
     /// A tier's addresses: its hosts' interfaces and the VIPs all of whose members are in it.
     pub fn tier_set(&self, tier: usize) -> Set {
+        match self.tier_sets.get(tier) {
+            Some(set) => set.clone(),
+            None => self.compute_tier_set(tier),
+        }
+    }
+
+    /// Fill `tier_sets`; the model must not change afterwards.
+    pub fn freeze(&mut self) {
+        self.tier_sets = (0..self.tiers.len())
+            .map(|t| self.compute_tier_set(t))
+            .collect();
+    }
+
+    fn compute_tier_set(&self, tier: usize) -> Set {
         let mut keys: Vec<(u128, u128)> = Vec::new();
         for &h in &self.tiers[tier].hosts {
             for i in &self.hosts[h].interfaces {

@@ -73,6 +73,7 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
             management: Vec::new(),
             switches: Vec::new(),
             sources: Sources::default(),
+            tier_sets: Vec::new(),
         },
     };
     r.declare(&stmts);
@@ -81,6 +82,7 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
         mut plan, diags, ..
     } = r;
     plan.sources = sources;
+    plan.freeze();
     (plan, diags)
 }
 
