@@ -47,7 +47,7 @@ fn main() {
                 .map(|a| netc::query::explain::explain(&plan.plan, &a).verdict)
         });
         let _ = answer.expect("answers");
-        println!("| `{q}` | {} |", format!("{:.3}", t.as_secs_f64() * 1000.0));
+        println!("| `{q}` | {:.3} |", t.as_secs_f64() * 1000.0);
     }
     println!();
     let sizes: &[(usize, usize, usize, usize)] = &[
