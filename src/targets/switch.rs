@@ -176,3 +176,66 @@ pub fn view(plan: &Plan, sw: usize) -> SwitchView {
 pub fn of_platform(plan: &Plan, platform: Platform) -> impl Iterator<Item = usize> + '_ {
     (0..plan.switches.len()).filter(move |&s| plan.switches[s].platform == platform)
 }
+
+/// One switch back end: a unit struct, its template view and its `Target` impl. The IOS, EOS
+/// and Junos back ends differ only in template, platform and comment syntax.
+macro_rules! switch_target {
+    ($ty:ident, $name:literal, $platform:expr, $template:literal, $comment:literal) => {
+        pub struct $ty;
+
+        #[derive(askama::Template)]
+        #[template(path = $template)]
+        struct View {
+            header: String,
+            hostname: String,
+            #[allow(dead_code)] // Junos only
+            aggregate_count: u32,
+            vlans: Vec<$crate::targets::switch::VlanView>,
+            svis: Vec<$crate::targets::switch::SviView>,
+            ports: Vec<$crate::targets::switch::PortView>,
+            bonds: Vec<$crate::targets::switch::PortView>,
+        }
+
+        impl $crate::targets::Target for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn render(
+                &self,
+                plan: &$crate::ir::Plan,
+                _info: &$crate::check::PlanInfo,
+                _ctx: &$crate::targets::Context,
+            ) -> Vec<$crate::targets::OutputFile> {
+                use askama::Template;
+                $crate::targets::switch::of_platform(plan, $platform)
+                    .map(|s| {
+                        let v = $crate::targets::switch::view(plan, s);
+                        let name = &plan.switches[s].name;
+                        let contents = View {
+                            header: $crate::targets::header(
+                                plan,
+                                &format!("{} config of switch {name}", $name),
+                                $comment,
+                            ),
+                            hostname: v.hostname,
+                            aggregate_count: v.aggregate_count,
+                            vlans: v.vlans,
+                            svis: v.svis,
+                            ports: v.ports,
+                            bonds: v.bonds,
+                        }
+                        .render()
+                        .map($crate::targets::with_final_newline)
+                        .expect("template renders");
+                        $crate::targets::OutputFile {
+                            path: std::path::PathBuf::from(format!("switches/{name}.{}", $name)),
+                            contents,
+                        }
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+pub(crate) use switch_target;

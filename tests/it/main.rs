@@ -34,3 +34,18 @@ pub fn rel(path: &Path) -> String {
         .display()
         .to_string()
 }
+
+/// Run the netc binary from the repository root: (exit status, stdout, stderr).
+pub fn run_netc(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
