@@ -1,6 +1,5 @@
 //! The command line: exit statuses and output formats.
 
-
 fn netc(args: &[&str]) -> (i32, String, String) {
     super::run_netc(args)
 }
