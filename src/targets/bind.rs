@@ -66,19 +66,7 @@ impl Target for Bind {
     fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile> {
         let mut zones: Vec<Pending> = Vec::new();
         for (z, zone) in plan.zones.iter().enumerate() {
-            let ns: Vec<String> = zone
-                .nameservers
-                .iter()
-                .map(|n| absolute(&n.name, &zone.name))
-                .collect();
-            let mut records: Vec<Rr> = ns
-                .iter()
-                .map(|n| Rr {
-                    name: "@".into(),
-                    rtype: "NS".into(),
-                    data: n.clone(),
-                })
-                .collect();
+            let (ns, mut records) = apex_ns(zone);
             for r in info.dns.iter().filter(|r| r.zone == z) {
                 records.push(Rr {
                     name: r.name.clone(),
@@ -164,6 +152,24 @@ impl Target for Bind {
         });
         files
     }
+}
+
+/// A zone's name servers as absolute names, and its apex NS records.
+fn apex_ns(zone: &crate::ir::Zone) -> (Vec<String>, Vec<Rr>) {
+    let ns: Vec<String> = zone
+        .nameservers
+        .iter()
+        .map(|n| absolute(&n.name, &zone.name))
+        .collect();
+    let records = ns
+        .iter()
+        .map(|n| Rr {
+            name: "@".into(),
+            rtype: "NS".into(),
+            data: n.clone(),
+        })
+        .collect();
+    (ns, records)
 }
 
 /// Read `bind/serials` back.
@@ -301,19 +307,7 @@ fn reverse_zones(plan: &Plan, dns: &[DnsRecord]) -> Vec<Pending> {
         .map(|(name, (mut ptrs, forward))| {
             ptrs.sort_by_key(|p| natural(&p.0));
             let fz = &plan.zones[forward];
-            let ns: Vec<String> = fz
-                .nameservers
-                .iter()
-                .map(|n| absolute(&n.name, &fz.name))
-                .collect();
-            let mut records: Vec<Rr> = ns
-                .iter()
-                .map(|n| Rr {
-                    name: "@".into(),
-                    rtype: "NS".into(),
-                    data: n.clone(),
-                })
-                .collect();
+            let (ns, mut records) = apex_ns(fz);
             records.extend(ptrs.into_iter().map(|(owner, target)| Rr {
                 name: owner,
                 rtype: "PTR".into(),
