@@ -48,12 +48,16 @@ fn run(cmd: &mut Command) -> (bool, String) {
 }
 
 #[test]
-fn three_tiers_snapshots() {
-    let c = checked("fixtures/valid/three-tiers/plan.netc");
-    for f in files_of(&c, TargetKind::all()) {
-        let name = f.path.display().to_string().replace('/', "__");
-        insta::assert_snapshot!(format!("three_tiers__{name}"), f.contents);
-    }
+fn every_valid_fixture_every_target_snapshot() {
+    // Every generated file of every small valid fixture, in full, one snapshot per fixture.
+    insta::glob!("../../fixtures/valid", "*/plan.netc", |path| {
+        let c = checked(&rel(path));
+        let mut all = String::new();
+        for f in files_of(&c, TargetKind::all()) {
+            all.push_str(&format!("===== {}\n{}", f.path.display(), f.contents));
+        }
+        insta::assert_snapshot!(all);
+    });
 }
 
 #[test]
