@@ -492,28 +492,43 @@ fn compile(
             .map(|t| crate::targets::bind::parse_serials(&t))
             .unwrap_or_default(),
     };
-    let files = crate::targets::render(&checked.plan, info, &kinds, &ctx);
+    // Files are streamed from the back ends to the checker or the writer: a large plan never
+    // holds all of its output in memory, and nothing is moved into place before all is made.
+    let plan = &checked.plan;
     if check_only {
-        return match crate::output::check(out, &files) {
-            Ok(diff) if diff.is_empty() => {
-                println!("{}: {} files up to date", out.display(), files.len());
-                0
-            }
-            Ok(diff) => {
-                print!("{diff}");
-                eprintln!("{}: generated configs differ from the plan; run `netc compile` without --check", out.display());
-                1
-            }
-            Err(e) => usage_error(e),
+        let mut checker = match crate::output::Checker::new(out) {
+            Ok(c) => c,
+            Err(e) => return usage_error(e),
         };
+        if let Err(e) =
+            crate::targets::render_each(plan, info, &kinds, &ctx, &mut |f| checker.add(f))
+        {
+            return usage_error(e);
+        }
+        let (diff, n) = checker.finish();
+        if diff.is_empty() {
+            println!("{}: {n} files up to date", out.display());
+            return 0;
+        }
+        print!("{diff}");
+        eprintln!(
+            "{}: generated configs differ from the plan; run `netc compile` without --check",
+            out.display()
+        );
+        return 1;
     }
-    match crate::output::write(out, &files) {
+    let mut staged = match crate::output::Staged::begin(out) {
+        Ok(s) => s,
+        Err(e) => return usage_error(e),
+    };
+    if let Err(e) = crate::targets::render_each(plan, info, &kinds, &ctx, &mut |f| staged.add(f)) {
+        staged.abort();
+        return usage_error(e);
+    }
+    let n = staged.len();
+    match staged.commit() {
         Ok(changed) => {
-            println!(
-                "{}: {} files, {changed} changed",
-                out.display(),
-                files.len()
-            );
+            println!("{}: {n} files, {changed} changed", out.display());
             0
         }
         Err(e) => usage_error(e),

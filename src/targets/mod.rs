@@ -32,10 +32,71 @@ pub struct Context {
     pub zone_serials: std::collections::BTreeMap<String, (String, u32)>,
 }
 
+/// Where streamed files go (the output writer, a checker, or a vector).
+pub type Sink<'a> = dyn FnMut(OutputFile) -> Result<(), crate::output::OutputError> + 'a;
+
 /// A back end.
 pub trait Target {
     fn name(&self) -> &'static str;
     fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile>;
+
+    /// Hand the files to `sink` as they are made. Back ends with a file per host override it
+    /// so that a large plan never holds all of its output in memory.
+    fn render_each(
+        &self,
+        plan: &Plan,
+        info: &PlanInfo,
+        ctx: &Context,
+        sink: &mut Sink,
+    ) -> Result<(), crate::output::OutputError> {
+        for f in self.render(plan, info, ctx) {
+            sink(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// Every file of the chosen targets, streamed to `sink` (order: target by target).
+pub fn render_each(
+    plan: &Plan,
+    info: &PlanInfo,
+    kinds: &[TargetKind],
+    ctx: &Context,
+    sink: &mut Sink,
+) -> Result<(), crate::output::OutputError> {
+    for k in kinds {
+        k.target().render_each(plan, info, ctx, sink)?;
+    }
+    Ok(())
+}
+
+/// Per-host files, rendered in batches on every core and handed to `sink` batch by batch.
+pub fn stream_hosts(
+    hosts: &[usize],
+    per_host: impl Fn(&mut hostrules::SourceCache, usize) -> Vec<OutputFile> + Sync,
+    sink: &mut Sink,
+) -> Result<(), crate::output::OutputError> {
+    for batch in hosts.chunks(512) {
+        for files in par_map(batch, |cache, &h| per_host(cache, h)) {
+            for f in files {
+                sink(f)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Collect what `render_each` streams (for back ends that stream).
+pub fn collect(
+    render_each: impl FnOnce(&mut Sink) -> Result<(), crate::output::OutputError>,
+) -> Vec<OutputFile> {
+    let mut files = Vec::new();
+    render_each(&mut |f| {
+        files.push(f);
+        Ok(())
+    })
+    .expect("collecting into a vector cannot fail");
+    files
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]

@@ -22,22 +22,37 @@ impl Target for Nftables {
         "nftables"
     }
 
-    fn render(&self, plan: &Plan, info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
-        let mut files = Vec::new();
+    fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile> {
+        super::collect(|sink| self.render_each(plan, info, ctx, sink))
+    }
+
+    fn render_each(
+        &self,
+        plan: &Plan,
+        info: &PlanInfo,
+        _ctx: &Context,
+        sink: &mut super::Sink,
+    ) -> Result<(), crate::output::OutputError> {
         let hosts: Vec<usize> = (0..plan.hosts.len())
             .filter(|&h| plan.hosts[h].firewall == FirewallKind::Nftables)
             .collect();
-        files.extend(super::par_map(&hosts, |cache, &h| OutputFile {
-            path: PathBuf::from(format!("nftables/hosts/{}.nft", plan.hosts[h].name)),
-            contents: host_ruleset(plan, info, cache, h),
-        }));
+        super::stream_hosts(
+            &hosts,
+            |cache, h| {
+                vec![OutputFile {
+                    path: PathBuf::from(format!("nftables/hosts/{}.nft", plan.hosts[h].name)),
+                    contents: host_ruleset(plan, info, cache, h),
+                }]
+            },
+            sink,
+        )?;
         for (r, router) in plan.routers.iter().enumerate() {
-            files.push(OutputFile {
+            sink(OutputFile {
                 path: PathBuf::from(format!("nftables/routers/{}.nft", router.name)),
                 contents: router_ruleset(plan, info, r),
-            });
+            })?;
         }
-        files
+        Ok(())
     }
 }
 

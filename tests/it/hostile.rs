@@ -322,3 +322,51 @@ fn a_large_plan_checks() {
     assert!(!c.has_errors());
     assert_eq!(c.plan.hosts.len(), 2000);
 }
+
+#[test]
+fn an_error_while_streaming_replaces_nothing() {
+    use netc::output::Staged;
+    use netc::targets::OutputFile;
+    let out = scratch("staged");
+    std::fs::write(out.join("kept.txt"), "old").unwrap();
+    let mut staged = Staged::begin(&out).unwrap();
+    staged
+        .add(OutputFile {
+            path: PathBuf::from("kept.txt"),
+            contents: "new".into(),
+        })
+        .unwrap();
+    staged
+        .add(OutputFile {
+            path: PathBuf::from("dir/new.txt"),
+            contents: "new".into(),
+        })
+        .unwrap();
+    let err = staged
+        .add(OutputFile {
+            path: PathBuf::from("../escape.txt"),
+            contents: String::new(),
+        })
+        .unwrap_err();
+    assert!(err.0.contains("not a plain relative path"));
+    staged.abort();
+    assert_eq!(
+        std::fs::read_to_string(out.join("kept.txt")).unwrap(),
+        "old"
+    );
+    assert!(!out.join("dir/new.txt").exists() && !out.join(".netc-staging").exists());
+    // The same files committed replace the old one and leave no staging behind.
+    let mut staged = Staged::begin(&out).unwrap();
+    staged
+        .add(OutputFile {
+            path: PathBuf::from("kept.txt"),
+            contents: "new".into(),
+        })
+        .unwrap();
+    assert_eq!(staged.commit().unwrap(), 1);
+    assert_eq!(
+        std::fs::read_to_string(out.join("kept.txt")).unwrap(),
+        "new"
+    );
+    assert!(!out.join(".netc-staging").exists());
+}
