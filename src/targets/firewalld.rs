@@ -21,156 +21,165 @@ impl Target for Firewalld {
         "firewalld"
     }
 
-    fn render(&self, plan: &Plan, info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
-        let mut files = Vec::new();
-        let mut cache = super::hostrules::SourceCache::default();
-        for (h, host) in plan
-            .hosts
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| h.firewall == FirewallKind::Firewalld)
-        {
-            let dir = format!("firewalld/{}", host.name);
-            let rules = host_rules(plan, &info.policy, &mut cache, h);
-            for s in hostrules::sources(&rules) {
-                let name = ipset_name(&s.name);
-                let view = IpsetView {
-                    header: header(plan, &format!("firewalld ipset of host {}", host.name), "")
-                        .trim_end()
-                        .replace('\n', " "),
-                    short: name.clone(),
-                    description: super::safe_text(&s.text),
-                    inet6: !s.name.ends_with("_v4"),
-                    entries: s
-                        .set
-                        .ranges()
-                        .iter()
-                        .flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi))
-                        .map(|n| n.to_string())
-                        .collect(),
-                };
-                files.push(OutputFile {
-                    path: PathBuf::from(format!("{dir}/ipsets/{name}.xml")),
-                    contents: view
-                        .render()
-                        .map(super::with_final_newline)
-                        .expect("template renders"),
-                });
-            }
-            let mut views = Vec::new();
-            for r in &rules {
-                let pieces: Vec<Option<(Proto, u16, u16)>> = match &r.services {
-                    None => vec![None],
-                    Some(p) => p.iter().map(|&x| Some(x)).collect(),
-                };
-                for dst in r
-                    .dst
-                    .ranges()
-                    .iter()
-                    .flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi))
-                {
-                    for svc in &pieces {
-                        let (port, protocol) = match *svc {
-                            None => (None, None),
-                            Some((Proto::Icmp, _, _)) => {
-                                (None, Some(if r.v4 { "icmp" } else { "ipv6-icmp" }))
-                            }
-                            Some((p, 0, 65535)) => (None, Some(p.name())),
-                            Some((p, lo, hi)) => (
-                                Some((
-                                    if lo == hi {
-                                        lo.to_string()
-                                    } else {
-                                        format!("{lo}-{hi}")
-                                    },
-                                    p.name(),
-                                )),
-                                None,
-                            ),
-                        };
-                        views.push(RichRule {
-                            comment: xml_comment(&format!(
-                                "{}  {}",
-                                flow_ref(plan, r.flow),
-                                flow_text(plan, r.flow)
-                            )),
-                            family: if r.v4 { "ipv4" } else { "ipv6" },
-                            priority: if r.action == Action::Deny { -100 } else { 0 },
-                            ipset: ipset_name(&r.source.name),
-                            destination: if dst.prefix_len() == dst.max_prefix_len() {
-                                dst.addr().to_string()
-                            } else {
-                                dst.to_string()
-                            },
-                            port: port.as_ref().map(|p| p.0.clone()),
-                            port_protocol: port.map(|p| p.1),
-                            protocol,
-                            log: r.log.then(|| {
-                                format!(
-                                    "netc {} ",
-                                    super::quoted_ascii(
-                                        &plan.flows[r.flow].origin.file_line(),
-                                        100
-                                    )
-                                )
-                            }),
-                            verdict: if r.action == Action::Allow {
-                                "accept"
-                            } else {
-                                "drop"
-                            },
-                        });
-                    }
-                }
-            }
-            let mut vrrp = Vec::new();
-            for v in hostrules::vrrp_peers(plan, h) {
-                for peer in v
-                    .peers
-                    .ranges()
-                    .iter()
-                    .flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi))
-                {
-                    vrrp.push(VrrpRule {
-                        family: if v.v4 { "ipv4" } else { "ipv6" },
-                        source: peer.addr().to_string(),
-                        vip: plan.vips[v.vip].name.clone(),
-                    });
-                }
-            }
-            let mut interfaces: Vec<String> =
-                host.interfaces.iter().map(|i| i.dev.clone()).collect();
-            interfaces.sort();
-            interfaces.dedup();
-            let zone = ZoneView {
-                header: header(
-                    plan,
-                    &format!(
-                        "firewalld zone of host {}, tier {}",
-                        host.name, plan.tiers[host.tier].name
-                    ),
-                    "",
-                )
+    fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile> {
+        super::collect(|sink| self.render_each(plan, info, ctx, sink))
+    }
+
+    fn render_each(
+        &self,
+        plan: &Plan,
+        info: &PlanInfo,
+        _ctx: &Context,
+        sink: &mut super::Sink,
+    ) -> Result<(), crate::output::OutputError> {
+        let hosts: Vec<usize> = (0..plan.hosts.len())
+            .filter(|&h| plan.hosts[h].firewall == FirewallKind::Firewalld)
+            .collect();
+        super::stream_hosts(&hosts, |cache, h| host_files(plan, info, cache, h), sink)
+    }
+}
+
+/// The zone and ipsets of one host.
+fn host_files(
+    plan: &Plan,
+    info: &PlanInfo,
+    cache: &mut hostrules::SourceCache,
+    h: usize,
+) -> Vec<OutputFile> {
+    let mut files = Vec::new();
+    let host = &plan.hosts[h];
+    let dir = format!("firewalld/{}", host.name);
+    let rules = host_rules(plan, &info.policy, cache, h);
+    for s in hostrules::sources(&rules) {
+        let name = ipset_name(&s.name);
+        let view = IpsetView {
+            header: header(plan, &format!("firewalld ipset of host {}", host.name), "")
                 .trim_end()
                 .replace('\n', " "),
-                description: super::safe_text(&format!(
-                    "netc: the plan's flows to host {}",
-                    host.name
-                )),
-                interfaces,
-                rules: views,
-                vrrp,
-            };
-            files.push(OutputFile {
-                path: PathBuf::from(format!("{dir}/zones/netc.xml")),
-                contents: zone
-                    .render()
-                    .map(super::with_final_newline)
-                    .expect("template renders"),
+            short: name.clone(),
+            description: super::safe_text(&s.text),
+            inet6: !s.name.ends_with("_v4"),
+            entries: s
+                .set
+                .ranges()
+                .iter()
+                .flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi))
+                .map(|n| n.to_string())
+                .collect(),
+        };
+        files.push(OutputFile {
+            path: PathBuf::from(format!("{dir}/ipsets/{name}.xml")),
+            contents: view
+                .render()
+                .map(super::with_final_newline)
+                .expect("template renders"),
+        });
+    }
+    let mut views = Vec::new();
+    for r in &rules {
+        let pieces: Vec<Option<(Proto, u16, u16)>> = match &r.services {
+            None => vec![None],
+            Some(p) => p.iter().map(|&x| Some(x)).collect(),
+        };
+        for dst in r
+            .dst
+            .ranges()
+            .iter()
+            .flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi))
+        {
+            for svc in &pieces {
+                let (port, protocol) = match *svc {
+                    None => (None, None),
+                    Some((Proto::Icmp, _, _)) => {
+                        (None, Some(if r.v4 { "icmp" } else { "ipv6-icmp" }))
+                    }
+                    Some((p, 0, 65535)) => (None, Some(p.name())),
+                    Some((p, lo, hi)) => (
+                        Some((
+                            if lo == hi {
+                                lo.to_string()
+                            } else {
+                                format!("{lo}-{hi}")
+                            },
+                            p.name(),
+                        )),
+                        None,
+                    ),
+                };
+                views.push(RichRule {
+                    comment: xml_comment(&format!(
+                        "{}  {}",
+                        flow_ref(plan, r.flow),
+                        flow_text(plan, r.flow)
+                    )),
+                    family: if r.v4 { "ipv4" } else { "ipv6" },
+                    priority: if r.action == Action::Deny { -100 } else { 0 },
+                    ipset: ipset_name(&r.source.name),
+                    destination: if dst.prefix_len() == dst.max_prefix_len() {
+                        dst.addr().to_string()
+                    } else {
+                        dst.to_string()
+                    },
+                    port: port.as_ref().map(|p| p.0.clone()),
+                    port_protocol: port.map(|p| p.1),
+                    protocol,
+                    log: r.log.then(|| {
+                        format!(
+                            "netc {} ",
+                            super::quoted_ascii(&plan.flows[r.flow].origin.file_line(), 100)
+                        )
+                    }),
+                    verdict: if r.action == Action::Allow {
+                        "accept"
+                    } else {
+                        "drop"
+                    },
+                });
+            }
+        }
+    }
+    let mut vrrp = Vec::new();
+    for v in hostrules::vrrp_peers(plan, h) {
+        for peer in v
+            .peers
+            .ranges()
+            .iter()
+            .flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi))
+        {
+            vrrp.push(VrrpRule {
+                family: if v.v4 { "ipv4" } else { "ipv6" },
+                source: peer.addr().to_string(),
+                vip: plan.vips[v.vip].name.clone(),
             });
         }
-        files
     }
+    let mut interfaces: Vec<String> = host.interfaces.iter().map(|i| i.dev.clone()).collect();
+    interfaces.sort();
+    interfaces.dedup();
+    let zone = ZoneView {
+        header: header(
+            plan,
+            &format!(
+                "firewalld zone of host {}, tier {}",
+                host.name, plan.tiers[host.tier].name
+            ),
+            "",
+        )
+        .trim_end()
+        .replace('\n', " "),
+        description: super::safe_text(&format!("netc: the plan's flows to host {}", host.name)),
+        interfaces,
+        rules: views,
+        vrrp,
+    };
+    files.push(OutputFile {
+        path: PathBuf::from(format!("{dir}/zones/netc.xml")),
+        contents: zone
+            .render()
+            .map(super::with_final_newline)
+            .expect("template renders"),
+    });
+    files
 }
 
 /// `netc-` and the source name, shortened with a stable hash when too long.

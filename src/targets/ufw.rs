@@ -21,32 +21,43 @@ impl Target for Ufw {
         "ufw"
     }
 
-    fn render(&self, plan: &Plan, info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
-        let mut files = Vec::new();
-        let mut cache = super::hostrules::SourceCache::default();
-        for (h, host) in plan
-            .hosts
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| h.firewall == FirewallKind::Ufw)
-        {
-            let rules = host_rules(plan, &info.policy, &mut cache, h);
-            let (v4, v6, script) = render_host(plan, h, &rules);
-            let dir = format!("ufw/{}", host.name);
-            files.push(OutputFile {
-                path: PathBuf::from(format!("{dir}/user.rules")),
-                contents: v4,
-            });
-            files.push(OutputFile {
-                path: PathBuf::from(format!("{dir}/user6.rules")),
-                contents: v6,
-            });
-            files.push(OutputFile {
-                path: PathBuf::from(format!("{dir}/netc-ufw.sh")),
-                contents: script,
-            });
-        }
-        files
+    fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile> {
+        super::collect(|sink| self.render_each(plan, info, ctx, sink))
+    }
+
+    fn render_each(
+        &self,
+        plan: &Plan,
+        info: &PlanInfo,
+        _ctx: &Context,
+        sink: &mut super::Sink,
+    ) -> Result<(), crate::output::OutputError> {
+        let hosts: Vec<usize> = (0..plan.hosts.len())
+            .filter(|&h| plan.hosts[h].firewall == FirewallKind::Ufw)
+            .collect();
+        super::stream_hosts(
+            &hosts,
+            |cache, h| {
+                let rules = host_rules(plan, &info.policy, cache, h);
+                let (v4, v6, script) = render_host(plan, h, &rules);
+                let dir = format!("ufw/{}", plan.hosts[h].name);
+                vec![
+                    OutputFile {
+                        path: PathBuf::from(format!("{dir}/user.rules")),
+                        contents: v4,
+                    },
+                    OutputFile {
+                        path: PathBuf::from(format!("{dir}/user6.rules")),
+                        contents: v6,
+                    },
+                    OutputFile {
+                        path: PathBuf::from(format!("{dir}/netc-ufw.sh")),
+                        contents: script,
+                    },
+                ]
+            },
+            sink,
+        )
     }
 }
 
