@@ -105,25 +105,106 @@ pub fn dot(plan: &Plan, cells: &[Cell]) -> String {
             format!("net:{name}")
         }
     };
-    for c in cells.iter().filter(|c| c.src != c.dst) {
+    // Fan-out and fan-in (monitoring scraping every tier, every tier shipping logs) would
+    // draw an edge to or from nearly every tier: such a node gets one edge to or from an
+    // "every tier" node instead, labelled with what all those edges share.
+    let tiers: Vec<&str> = plan
+        .tiers
+        .iter()
+        .filter(|t| !t.hosts.is_empty())
+        .map(|t| t.name.as_str())
+        .collect();
+    let wide = |n: usize| tiers.len() >= 5 && n * 10 >= tiers.len() * 7;
+    let is_tier = |n: &str| tiers.contains(&n);
+    let edges: Vec<&Cell> = cells.iter().filter(|c| c.src != c.dst).collect();
+    let mut fan_out: Vec<&str> = Vec::new();
+    let mut fan_in: Vec<&str> = Vec::new();
+    let mut names: Vec<&str> = edges
+        .iter()
+        .flat_map(|c| [c.src.as_str(), c.dst.as_str()])
+        .collect();
+    names.sort();
+    names.dedup();
+    for n in names {
+        if wide(
+            edges
+                .iter()
+                .filter(|c| c.src == n && is_tier(&c.dst))
+                .count(),
+        ) {
+            fan_out.push(n);
+        } else if wide(
+            edges
+                .iter()
+                .filter(|c| c.dst == n && is_tier(&c.src))
+                .count(),
+        ) {
+            fan_in.push(n);
+        }
+    }
+    if !fan_out.is_empty() || !fan_in.is_empty() {
+        let _ = writeln!(
+            s,
+            "  {} [label=\"every tier\", shape=box3d, fillcolor=\"#f4f6fa\", color=\"#8a99b3\"];",
+            q("all:tiers")
+        );
+    }
+    let label_of = |services: &str| {
+        let pieces: Vec<&str> = services.split(", ").collect();
+        if pieces.len() > 3 {
+            format!("{} services", pieces.len())
+        } else {
+            pieces.join("\n")
+        }
+    };
+    for n in &fan_out {
+        let common = edges
+            .iter()
+            .filter(|c| c.src == *n && is_tier(&c.dst))
+            .map(|c| c.service_set.clone())
+            .reduce(|a, b| a.intersect(&b))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  {} -> {} [label={}, penwidth=2];",
+            q(&node(n)),
+            q("all:tiers"),
+            q(&label_of(&space::service_text(&common)))
+        );
+    }
+    for n in &fan_in {
+        let common = edges
+            .iter()
+            .filter(|c| c.dst == *n && is_tier(&c.src))
+            .map(|c| c.service_set.clone())
+            .reduce(|a, b| a.intersect(&b))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  {} -> {} [label={}, penwidth=2];",
+            q("all:tiers"),
+            q(&node(n)),
+            q(&label_of(&space::service_text(&common)))
+        );
+    }
+    for c in edges {
+        let folded = (fan_out.contains(&c.src.as_str()) && is_tier(&c.dst))
+            || (fan_in.contains(&c.dst.as_str()) && is_tier(&c.src));
+        if folded {
+            continue;
+        }
         let style = if c.unfiltered {
             ", style=dashed, color=\"#b0b8c4\""
         } else {
             ""
         };
         // Short labels keep the picture readable; the report's matrix has the details.
-        let pieces: Vec<&str> = c.services.split(", ").collect();
-        let label = if pieces.len() > 3 {
-            format!("{} services", pieces.len())
-        } else {
-            pieces.join("\n")
-        };
         let _ = writeln!(
             s,
             "  {} -> {} [label={}{style}];",
             q(&node(&c.src)),
             q(&node(&c.dst)),
-            q(&label)
+            q(&label_of(&c.services))
         );
     }
     s.push_str("}\n");
