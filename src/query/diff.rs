@@ -119,27 +119,20 @@ fn changes(a: &Plan, ia: &PlanInfo, b: &Plan, ib: &PlanInfo, same_topology: bool
     for s in &eps_a {
         for d in &eps_a {
             let (sa, da) = (a.endpoint_set(&s.1), a.endpoint_set(&d.1));
-            let cell_a = ia
-                .policy
-                .evaluate(&HBox {
-                    src: sa.clone(),
-                    dst: da.clone(),
-                    svc: all_services(),
-                })
-                .permitted;
             let (sb, db) = (eps_b.get(&s.0), eps_b.get(&d.0));
             if same_topology {
                 if let (Some(sb), Some(db)) = (sb, db) {
                     if b.endpoint_set(sb) == sa && b.endpoint_set(db) == da {
-                        let cell_b = ib
-                            .policy
-                            .evaluate(&HBox {
-                                src: sa.clone(),
-                                dst: da.clone(),
-                                svc: all_services(),
-                            })
-                            .permitted;
-                        if same_space(&cell_a, &cell_b) {
+                        // Same addresses on both sides: compare the two policies on this cell.
+                        let cell = HBox {
+                            src: sa.clone(),
+                            dst: da.clone(),
+                            svc: all_services(),
+                        };
+                        if same_space(
+                            &ia.policy.evaluate(&cell).permitted,
+                            &ib.policy.evaluate(&cell).permitted,
+                        ) {
                             continue;
                         }
                     }

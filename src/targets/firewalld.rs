@@ -32,9 +32,7 @@ impl Target for Firewalld {
         _ctx: &Context,
         sink: &mut super::Sink,
     ) -> Result<(), crate::output::OutputError> {
-        let hosts: Vec<usize> = (0..plan.hosts.len())
-            .filter(|&h| plan.hosts[h].firewall == FirewallKind::Firewalld)
-            .collect();
+        let hosts = super::hosts_running(plan, FirewallKind::Firewalld);
         super::stream_hosts(&hosts, |cache, h| host_files(plan, info, cache, h), sink)
     }
 }

@@ -70,6 +70,13 @@ pub fn render_each(
     Ok(())
 }
 
+/// The hosts that run firewall `kind`, in plan order.
+pub fn hosts_running(plan: &Plan, kind: crate::ir::FirewallKind) -> Vec<usize> {
+    (0..plan.hosts.len())
+        .filter(|&h| plan.hosts[h].firewall == kind)
+        .collect()
+}
+
 /// Per-host files, rendered in batches on every core and handed to `sink` batch by batch.
 pub fn stream_hosts(
     hosts: &[usize],

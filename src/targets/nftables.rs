@@ -33,9 +33,7 @@ impl Target for Nftables {
         _ctx: &Context,
         sink: &mut super::Sink,
     ) -> Result<(), crate::output::OutputError> {
-        let hosts: Vec<usize> = (0..plan.hosts.len())
-            .filter(|&h| plan.hosts[h].firewall == FirewallKind::Nftables)
-            .collect();
+        let hosts = super::hosts_running(plan, FirewallKind::Nftables);
         super::stream_hosts(
             &hosts,
             |cache, h| {

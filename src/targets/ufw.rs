@@ -32,9 +32,7 @@ impl Target for Ufw {
         _ctx: &Context,
         sink: &mut super::Sink,
     ) -> Result<(), crate::output::OutputError> {
-        let hosts: Vec<usize> = (0..plan.hosts.len())
-            .filter(|&h| plan.hosts[h].firewall == FirewallKind::Ufw)
-            .collect();
+        let hosts = super::hosts_running(plan, FirewallKind::Ufw);
         super::stream_hosts(
             &hosts,
             |cache, h| {

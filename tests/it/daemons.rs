@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
-fn sh(cmd: &str) {
+/// Run a shell command; its stdout. Fails the test when the command fails.
+pub fn sh(cmd: &str) -> String {
     let out = Command::new("sh")
         .arg("-c")
         .arg(cmd)
@@ -16,6 +17,7 @@ fn sh(cmd: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Install the generated user.rules into a private ufw data dir and enable ufw in `ns`.

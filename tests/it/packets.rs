@@ -60,31 +60,10 @@ impl Drop for Lab {
     }
 }
 
-fn sh(cmd: &str) -> String {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .output()
-        .expect("sh runs");
-    assert!(
-        out.status.success(),
-        "`{cmd}` failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use super::daemons::sh;
 
 fn can_run() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if !root {
-        assert!(
-            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
-            "the packet tests need root"
-        );
-        eprintln!("skipping: not root");
+    if !super::targets::can_netns() {
         return false;
     }
     ["ip", "nft", "socat", "ping", "timeout"]
