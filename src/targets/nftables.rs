@@ -7,10 +7,10 @@
 //! number of flows. The set's elements are the plan's permitted space (allows minus denies),
 //! computed exactly, each element commented with the plan rule it comes from.
 
-use super::hostrules::{self, host_rules, HostRule};
-use super::{flow_ref, flow_text, header, Context, OutputFile, Target};
+use super::hostrules;
+use super::{flow_ref, header, Context, OutputFile, Target};
 use crate::check::PlanInfo;
-use crate::ir::{Action, FirewallKind, Plan, Proto};
+use crate::ir::{FirewallKind, Plan, Proto};
 use crate::space::{self, Set};
 use askama::Template;
 use std::path::PathBuf;
@@ -34,12 +34,13 @@ impl Target for Nftables {
         sink: &mut super::Sink,
     ) -> Result<(), crate::output::OutputError> {
         let hosts = super::hosts_running(plan, FirewallKind::Nftables);
+        let blocks = HostBlocks::new(plan, info, &hosts);
         super::stream_hosts(
             &hosts,
-            |cache, h| {
+            |_, h| {
                 vec![OutputFile {
                     path: PathBuf::from(format!("nftables/hosts/{}.nft", plan.hosts[h].name)),
-                    contents: host_ruleset(plan, info, cache, h),
+                    contents: host_ruleset(plan, info, &blocks, h),
                 }]
             },
             sink,
@@ -54,24 +55,9 @@ impl Target for Nftables {
     }
 }
 
-struct SetView {
-    name: String,
-    kind: &'static str,
-    comment: String,
-    elements: Vec<String>,
-}
-
 struct RuleView {
     comment: String,
     text: String,
-}
-
-#[derive(Template)]
-#[template(path = "nftables/host.nft")]
-struct HostView {
-    header: String,
-    sets: Vec<SetView>,
-    rules: Vec<RuleView>,
 }
 
 fn ranges(set: &Set) -> Vec<String> {
@@ -81,119 +67,76 @@ fn ranges(set: &Set) -> Vec<String> {
         .collect()
 }
 
-fn addr_match(v4: bool, dir: &str) -> String {
-    format!("{} {dir}", if v4 { "ip" } else { "ip6" })
+/// What a host's firewall needs beyond the plan: the policy's pieces grouped by destination
+/// atom, rendered once per atom and shared by every host with an address in it.
+pub struct HostBlocks {
+    blocks: std::collections::HashMap<u32, String>,
 }
 
-/// `tcp dport { 5432, 4040-4041 }` per protocol, or `meta l4proto icmp`.
-fn service_matches(v4: bool, services: &Option<Vec<(Proto, u16, u16)>>) -> Vec<String> {
-    let Some(pieces) = services else {
-        return vec![String::new()];
-    };
-    let mut out = Vec::new();
-    for proto in [Proto::Tcp, Proto::Udp] {
-        let ports: Vec<String> = pieces
+impl HostBlocks {
+    /// The blocks of every destination atom the given hosts have an address in.
+    pub fn new(plan: &Plan, info: &PlanInfo, hosts: &[usize]) -> HostBlocks {
+        let policy = &info.policy;
+        let mut by_dst: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+        for &(sa, da) in policy.pairs.keys() {
+            by_dst.entry(da).or_default().push(sa);
+        }
+        let mut needed: Vec<u32> = hosts
             .iter()
-            .filter(|p| p.0 == proto)
-            .map(|&(_, lo, hi)| {
-                if lo == hi {
-                    lo.to_string()
-                } else {
-                    format!("{lo}-{hi}")
-                }
-            })
+            .flat_map(|&h| policy.atoms.atoms_of(&plan.host_local_set(h)))
+            .filter(|da| by_dst.contains_key(da))
             .collect();
-        match ports.as_slice() {
-            [] => {}
-            [all] if all == "0-65535" => out.push(format!("meta l4proto {}", proto.name())),
-            [one] => out.push(format!("{} dport {one}", proto.name())),
-            many => out.push(format!("{} dport {{ {} }}", proto.name(), many.join(", "))),
-        }
-    }
-    if pieces.iter().any(|p| p.0 == Proto::Icmp) {
-        out.push(format!(
-            "meta l4proto {}",
-            if v4 { "icmp" } else { "ipv6-icmp" }
-        ));
-    }
-    out
-}
-
-fn verdict(plan: &Plan, rule_flow: usize, action: Action, log: bool) -> String {
-    let v = if action == Action::Allow {
-        "accept"
-    } else {
-        "drop"
-    };
-    if log {
-        format!(
-            "log prefix \"netc {} \" {v}",
-            super::quoted_ascii(&plan.flows[rule_flow].origin.file_line(), 100)
-        )
-    } else {
-        v.to_string()
-    }
-}
-
-pub fn host_ruleset(
-    plan: &Plan,
-    info: &PlanInfo,
-    cache: &mut hostrules::SourceCache,
-    h: usize,
-) -> String {
-    let host = &plan.hosts[h];
-    let rules: Vec<HostRule> = host_rules(plan, &info.policy, cache, h);
-    let sets = hostrules::sources(&rules)
-        .into_iter()
-        .map(|s| SetView {
-            kind: if s.name.ends_with("_v4") {
-                "ipv4_addr"
-            } else {
-                "ipv6_addr"
-            },
-            comment: super::quoted_ascii(&s.text, 100),
-            name: s.name,
-            elements: ranges(&s.set),
-        })
-        .collect();
-    let mut views = Vec::new();
-    let mut last_flow = None;
-    for r in &rules {
-        let dst = ranges(&r.dst);
-        let dst = if dst.len() == 1 {
-            dst[0].clone()
-        } else {
-            format!("{{ {} }}", dst.join(", "))
-        };
-        for svc in service_matches(r.v4, &r.services) {
-            let parts = [
-                format!("{} @{}", addr_match(r.v4, "saddr"), r.source.name),
-                format!("{} {dst}", addr_match(r.v4, "daddr")),
-                svc,
-            ];
-            let matches: Vec<&str> = parts
+        needed.sort_unstable();
+        needed.dedup();
+        let names = atom_names(plan, info);
+        let blocks = super::par_map(&needed, |_, &da| {
+            let mut sources = by_dst[&da].clone();
+            sources.sort_unstable();
+            let pieces: Vec<(u32, Set, usize, Verdict)> = sources
                 .iter()
-                .map(String::as_str)
-                .filter(|p| !p.is_empty())
+                .flat_map(|&sa| {
+                    pair_pieces(plan, &policy.pairs[&(sa, da)])
+                        .into_iter()
+                        .map(move |(svc, f, v)| (sa, svc, f, v))
+                })
                 .collect();
-            // The plan rule's text once, above the first rule it produces.
-            let first = last_flow != Some(r.flow);
-            last_flow = Some(r.flow);
-            views.push(RuleView {
-                comment: if first {
-                    flow_text(plan, r.flow)
-                } else {
-                    String::new()
-                },
-                text: format!(
-                    "{} {} comment \"{}\"",
-                    matches.join(" "),
-                    verdict(plan, r.flow, r.action, r.log),
-                    flow_ref(plan, r.flow)
-                ),
-            });
+            let block = atom_block(plan, info, &names, Side::Host, da, &pieces);
+            (da, block)
+        });
+        HostBlocks {
+            blocks: blocks
+                .into_iter()
+                .filter_map(|(da, b)| b.map(|b| (da, b)))
+                .collect(),
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "nftables/host.nft")]
+struct HostView<'a> {
+    header: String,
+    maps: Vec<AddrMap>,
+    blocks: Vec<&'a str>,
+    vrrp: Vec<RuleView>,
+}
+
+/// A host's ruleset: its own addresses, by destination atom, jump to the chain of that
+/// atom (one verdict-map lookup), where one concatenated-set lookup on (source, protocol,
+/// port) decides, as on routers.
+pub fn host_ruleset(plan: &Plan, info: &PlanInfo, blocks: &HostBlocks, h: usize) -> String {
+    let host = &plan.hosts[h];
+    let mut used: Vec<&str> = Vec::new();
+    let mut map = VerdictMap::default();
+    for (da, part) in info.policy.atoms.split(&plan.host_local_set(h)) {
+        let Some(block) = blocks.blocks.get(&da) else {
+            continue;
+        };
+        map.add(&part, &format!("to_{da}"));
+        used.push(block);
+    }
+    let maps = map.maps("dst", "daddr");
+    let mut vrrp = Vec::new();
     for v in hostrules::vrrp_peers(plan, h) {
         let (ip, peers, local) = (
             if v.v4 { "ip" } else { "ip6" },
@@ -201,7 +144,7 @@ pub fn host_ruleset(
             ranges(&v.local),
         );
         let group = if v.v4 { "224.0.0.18" } else { "ff02::12" };
-        views.push(RuleView {
+        vrrp.push(RuleView {
             comment: format!("VRRP between the members of vip {}", plan.vips[v.vip].name),
             text: format!(
                 "{ip} saddr {{ {} }} {ip} daddr {{ {}, {group} }} meta l4proto vrrp accept comment \"netc: vip {}\"",
@@ -220,12 +163,213 @@ pub fn host_ruleset(
             ),
             "#",
         ),
-        sets,
-        rules: views,
+        maps,
+        blocks: used,
+        vrrp,
     }
     .render()
     .map(super::with_final_newline)
     .expect("template renders")
+}
+
+/// What a matching packet gets.
+/// Logged rules get sets of their own so that the log prefix names the plan rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Verdict {
+    Accept,
+    /// An allow the plan asks to log (the flow).
+    LogAccept(usize),
+    /// A deny the plan asks to log: logged, then dropped (unlogged denies fall to the
+    /// chain's drop policy).
+    LogDrop(usize),
+}
+
+impl Verdict {
+    fn tag(self) -> String {
+        match self {
+            Verdict::Accept => String::new(),
+            Verdict::LogAccept(f) => format!("log{f}_"),
+            Verdict::LogDrop(f) => format!("deny_log{f}_"),
+        }
+    }
+
+    fn text(self, plan: &Plan) -> String {
+        let prefix = |f: usize| super::quoted_ascii(&plan.flows[f].origin.file_line(), 100);
+        match self {
+            Verdict::Accept => "accept".into(),
+            Verdict::LogAccept(f) => format!("log prefix \"netc {} \" accept", prefix(f)),
+            Verdict::LogDrop(f) => format!("log prefix \"netc deny {} \" drop", prefix(f)),
+        }
+    }
+}
+
+/// What the plan says about one atom pair, as disjoint (services, plan rule, verdict) pieces:
+/// the permitted space (allows minus denies), and what logged denies match.
+fn pair_pieces(plan: &Plan, rules: &crate::policy::PairRules) -> Vec<(Set, usize, Verdict)> {
+    let (permitted, _, _) = crate::policy::Policy::evaluate_pair(rules, &space::all_services());
+    let mut out: Vec<(Set, usize, Verdict)> = permitted
+        .into_iter()
+        .map(|(svc, f)| {
+            let v = if plan.flows[f].log {
+                Verdict::LogAccept(f)
+            } else {
+                Verdict::Accept
+            };
+            (svc, f, v)
+        })
+        .collect();
+    let mut taken = Set::empty();
+    for (f, svc) in &rules.denies {
+        let fresh = svc.difference(&taken);
+        if fresh.is_empty() {
+            continue;
+        }
+        taken = taken.union(&fresh);
+        if plan.flows[*f].log {
+            out.push((fresh, *f, Verdict::LogDrop(*f)));
+        }
+    }
+    out
+}
+
+/// Which end of the packet an atom's chain is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// A router's chain per source atom: elements are destinations.
+    Router,
+    /// A host's chain per destination atom: elements are sources.
+    Host,
+}
+
+#[derive(Template)]
+#[template(path = "nftables/block.nft")]
+struct BlockView {
+    sets: Vec<ConcatSet>,
+    chain: FromChain,
+}
+
+/// The sets and the chain of one atom: for each family and verdict, one concatenated set of
+/// (other address . protocol . port) and one of ICMP addresses, each element commented with
+/// the plan rule it comes from, grouped under the names of the other end. `None` when the
+/// plan permits nothing for the atom.
+fn atom_block(
+    plan: &Plan,
+    info: &PlanInfo,
+    names: &std::collections::BTreeMap<u32, Vec<String>>,
+    side: Side,
+    atom: u32,
+    pieces: &[(u32, Set, usize, Verdict)],
+) -> Option<String> {
+    if pieces.is_empty() {
+        return None;
+    }
+    let policy = &info.policy;
+    let (chain, set_prefix, other, who) = match side {
+        Side::Router => (format!("from_{atom}"), "to", "daddr", "sources in"),
+        Side::Host => (format!("to_{atom}"), "from", "saddr", "addresses of"),
+    };
+    let mut sets = Vec::new();
+    let mut lookups = Vec::new();
+    for v4 in [true, false] {
+        let fam = hostrules::family(v4);
+        if policy.atoms.set(atom).intersect(&fam).is_empty() {
+            continue;
+        }
+        let (ip, addr, icmp, tag) = if v4 {
+            ("ip", "ipv4_addr", "icmp", "v4")
+        } else {
+            ("ip6", "ipv6_addr", "ipv6-icmp", "v6")
+        };
+        let mut verdicts: Vec<Verdict> = pieces.iter().map(|p| p.3).collect();
+        verdicts.sort_unstable();
+        verdicts.dedup();
+        for verdict in verdicts {
+            let mut ports = Vec::new();
+            let mut icmps = Vec::new();
+            let mut last: [Option<u32>; 2] = [None, None];
+            for (oa, svc, flow) in pieces
+                .iter()
+                .filter(|p| p.3 == verdict)
+                .map(|p| (p.0, &p.1, p.2))
+            {
+                let addrs = ranges(&policy.atoms.set(oa).intersect(&fam));
+                if addrs.is_empty() {
+                    continue;
+                }
+                let comment = format!(" comment \"{}\"", flow_ref(plan, flow));
+                let group = |list: &mut Vec<String>, last: &mut Option<u32>| {
+                    if *last != Some(oa) {
+                        *last = Some(oa);
+                        list.push(format!(
+                            "# {}",
+                            super::safe_text(
+                                &names
+                                    .get(&oa)
+                                    .map_or_else(|| "addresses".to_string(), |n| n.join(", "))
+                            )
+                        ));
+                    }
+                };
+                for (proto, lo, hi) in space::service_pieces(svc) {
+                    if proto == Proto::Icmp {
+                        group(&mut icmps, &mut last[1]);
+                        icmps.extend(addrs.iter().map(|a| format!("{a}{comment},")));
+                    } else {
+                        group(&mut ports, &mut last[0]);
+                        let port = if lo == hi {
+                            lo.to_string()
+                        } else {
+                            format!("{lo}-{hi}")
+                        };
+                        ports.extend(
+                            addrs
+                                .iter()
+                                .map(|a| format!("{a} . {} . {port}{comment},", proto.name())),
+                        );
+                    }
+                }
+            }
+            let suffix = format!("{atom}_{}{tag}", verdict.tag());
+            let verdict = verdict.text(plan);
+            if !ports.is_empty() {
+                sets.push(ConcatSet {
+                    name: format!("{set_prefix}_{suffix}"),
+                    kind: format!("{addr} . inet_proto . inet_service"),
+                    elements: ports,
+                });
+                lookups.push(format!(
+                    "{ip} {other} . meta l4proto . th dport @{set_prefix}_{suffix} {verdict}"
+                ));
+            }
+            if !icmps.is_empty() {
+                sets.push(ConcatSet {
+                    name: format!("icmp_{suffix}"),
+                    kind: addr.to_string(),
+                    elements: icmps,
+                });
+                lookups.push(format!(
+                    "meta l4proto {icmp} {ip} {other} @icmp_{suffix} {verdict}"
+                ));
+            }
+        }
+    }
+    if lookups.is_empty() {
+        return None;
+    }
+    let of = names
+        .get(&atom)
+        .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
+    BlockView {
+        sets,
+        chain: FromChain {
+            name: chain,
+            comment: super::safe_text(&format!("{who} {of}")),
+            lookups,
+        },
+    }
+    .render()
+    .ok()
+    .map(|s| s.trim_matches('\n').to_string())
 }
 
 struct ConcatSet {
@@ -241,20 +385,56 @@ struct FromChain {
     lookups: Vec<String>,
 }
 
-struct SrcMap {
+struct AddrMap {
     name: String,
     kind: &'static str,
     elements: Vec<String>,
     lookup: String,
 }
 
+/// The elements of an interval verdict map per family: address ranges jumping to chains.
+#[derive(Default)]
+struct VerdictMap {
+    elements: [Vec<String>; 2],
+}
+
+impl VerdictMap {
+    fn add(&mut self, addrs: &Set, chain: &str) {
+        for (f, v4) in [true, false].into_iter().enumerate() {
+            self.elements[f].extend(
+                ranges(&addrs.intersect(&hostrules::family(v4)))
+                    .into_iter()
+                    .map(|r| format!("{r} : jump {chain}")),
+            );
+        }
+    }
+
+    /// `{name}_v4` and `{name}_v6`, looked up by `ip {dir} vmap` and `ip6 {dir} vmap`.
+    fn maps(self, name: &str, dir: &str) -> Vec<AddrMap> {
+        let [v4, v6] = self.elements;
+        vec![
+            AddrMap {
+                name: format!("{name}_v4"),
+                kind: "ipv4_addr",
+                elements: v4,
+                lookup: format!("ip {dir} vmap @{name}_v4"),
+            },
+            AddrMap {
+                name: format!("{name}_v6"),
+                kind: "ipv6_addr",
+                elements: v6,
+                lookup: format!("ip6 {dir} vmap @{name}_v6"),
+            },
+        ]
+    }
+}
+
 #[derive(Template)]
 #[template(path = "nftables/router.nft")]
 struct RouterView {
     header: String,
-    maps: Vec<SrcMap>,
-    sets: Vec<ConcatSet>,
-    chains: Vec<FromChain>,
+    maps: Vec<AddrMap>,
+    blocks: Vec<String>,
 }
 
 /// The names of the plan endpoints each atom belongs to (for comments), at most three each.
@@ -289,116 +469,26 @@ pub fn router_ruleset(plan: &Plan, info: &PlanInfo, r: usize) -> String {
     let router = &plan.routers[r];
     let policy = &info.policy;
     let names = atom_names(plan, info);
-    // Permitted pieces grouped by source atom, in atom order.
-    let mut by_src: std::collections::BTreeMap<u32, Vec<(u32, &Set, usize)>> =
+    // Pieces grouped by source atom, in atom order.
+    let mut by_src: std::collections::BTreeMap<u32, Vec<(u32, Set, usize, Verdict)>> =
         std::collections::BTreeMap::new();
     let mut keys: Vec<&(u32, u32)> = policy.pairs.keys().collect();
     keys.sort();
-    let all = space::all_services();
-    let mut permitted: Vec<((u32, u32), Set, usize)> = Vec::new();
-    for k in keys {
-        for (svc, flow) in crate::policy::Policy::evaluate_pair(&policy.pairs[k], &all).0 {
-            permitted.push((*k, svc, flow));
+    for &(sa, da) in keys {
+        for (svc, flow, v) in pair_pieces(plan, &policy.pairs[&(sa, da)]) {
+            by_src.entry(sa).or_default().push((da, svc, flow, v));
         }
     }
-    for ((sa, da), svc, flow) in &permitted {
-        by_src.entry(*sa).or_default().push((*da, svc, *flow));
-    }
-    let mut sets = Vec::new();
-    let mut chains = Vec::new();
-    let mut map_elements: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    let mut blocks = Vec::new();
+    let mut map = VerdictMap::default();
     for (sa, pieces) in &by_src {
-        let chain = format!("from_{sa}");
-        let mut lookups = Vec::new();
-        for (f, v4) in [true, false].into_iter().enumerate() {
-            let fam = hostrules::family(v4);
-            let src = policy.atoms.set(*sa).intersect(&fam);
-            if src.is_empty() {
-                continue;
-            }
-            map_elements[f].extend(
-                ranges(&src)
-                    .into_iter()
-                    .map(|r| format!("{r} : jump {chain}")),
-            );
-            let (ip, addr, icmp, tag) = if v4 {
-                ("ip", "ipv4_addr", "icmp", "v4")
-            } else {
-                ("ip6", "ipv6_addr", "ipv6-icmp", "v6")
-            };
-            for log in [true, false] {
-                let mut ports = Vec::new();
-                let mut icmps = Vec::new();
-                for (da, svc, flow) in pieces.iter().filter(|p| plan.flows[p.2].log == log) {
-                    let dst = policy.atoms.set(*da).intersect(&fam);
-                    let comment = format!(" comment \"{}\"", flow_ref(plan, *flow));
-                    for d in ranges(&dst) {
-                        for (proto, lo, hi) in space::service_pieces(svc) {
-                            if proto == Proto::Icmp {
-                                icmps.push(format!("{d}{comment}"));
-                            } else {
-                                let port = if lo == hi {
-                                    lo.to_string()
-                                } else {
-                                    format!("{lo}-{hi}")
-                                };
-                                ports.push(format!("{d} . {} . {port}{comment}", proto.name()));
-                            }
-                        }
-                    }
-                }
-                let verdict = if log {
-                    "log prefix \"netc \" accept"
-                } else {
-                    "accept"
-                };
-                let suffix = format!("{sa}_{}{tag}", if log { "log_" } else { "" });
-                if !ports.is_empty() {
-                    sets.push(ConcatSet {
-                        name: format!("to_{suffix}"),
-                        kind: format!("{addr} . inet_proto . inet_service"),
-                        elements: ports,
-                    });
-                    lookups.push(format!(
-                        "{ip} daddr . meta l4proto . th dport @to_{suffix} {verdict}"
-                    ));
-                }
-                if !icmps.is_empty() {
-                    sets.push(ConcatSet {
-                        name: format!("icmp_{suffix}"),
-                        kind: addr.to_string(),
-                        elements: icmps,
-                    });
-                    lookups.push(format!(
-                        "meta l4proto {icmp} {ip} daddr @icmp_{suffix} {verdict}"
-                    ));
-                }
-            }
-        }
-        let who = names
-            .get(sa)
-            .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
-        chains.push(FromChain {
-            name: chain,
-            comment: super::safe_text(&format!("sources in {who}")),
-            lookups,
-        });
+        let Some(block) = atom_block(plan, info, &names, Side::Router, *sa, pieces) else {
+            continue;
+        };
+        map.add(policy.atoms.set(*sa), &format!("from_{sa}"));
+        blocks.push(block);
     }
-    let [v4, v6] = map_elements;
-    let maps = vec![
-        SrcMap {
-            name: "src_v4".into(),
-            kind: "ipv4_addr",
-            elements: v4,
-            lookup: "ip saddr vmap @src_v4".into(),
-        },
-        SrcMap {
-            name: "src_v6".into(),
-            kind: "ipv6_addr",
-            elements: v6,
-            lookup: "ip6 saddr vmap @src_v6".into(),
-        },
-    ];
+    let maps = map.maps("src", "saddr");
     RouterView {
         header: header(
             plan,
@@ -406,8 +496,7 @@ pub fn router_ruleset(plan: &Plan, info: &PlanInfo, r: usize) -> String {
             "#",
         ),
         maps,
-        sets,
-        chains,
+        blocks,
     }
     .render()
     .map(super::with_final_newline)

@@ -317,7 +317,7 @@ fn compile_check_is_a_golden_gate() {
     );
     let file = out.join("nftables/hosts/db1.nft");
     let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("tcp dport 5432", "tcp dport 5433")).unwrap();
+    std::fs::write(&file, text.replace("tcp . 5432", "tcp . 5433")).unwrap();
     let stale = out.join("nftables/hosts/old.nft");
     std::fs::write(&stale, "x").unwrap();
     let diff = compile(&["--check"]);
@@ -325,8 +325,8 @@ fn compile_check_is_a_golden_gate() {
     let stdout = String::from_utf8_lossy(&diff.stdout);
     assert!(
         stdout.contains("--- a/nftables/hosts/db1.nft")
-            && stdout.contains("-\t\tip saddr @tier_app_v4 ip daddr 10.99.3.10 tcp dport 5433")
-            && stdout.contains("+\t\tip saddr @tier_app_v4 ip daddr 10.99.3.10 tcp dport 5432"),
+            && stdout.contains("-\t\t\t10.99.2.10 . tcp . 5433 comment")
+            && stdout.contains("+\t\t\t10.99.2.10 . tcp . 5432 comment"),
         "{stdout}"
     );
     // Writing repairs the file; a file netc did not write stays.
