@@ -1,9 +1,10 @@
 //! Scale benchmarks: every stage of netc on generated plans from 1,000 to 100,000 flows.
 //! `cargo bench --bench scale` prints a Markdown table (median of several runs per cell);
-//! docs/performance.md records its output. Set NETC_BENCH_QUICK=1 for one run per cell.
+//! docs/performance.md records its output. Set NETC_BENCH_QUICK=1 for one run per cell,
+//! NETC_BENCH_FLOWS=1000,10000 for some sizes only.
 
 use netc::generate::{generate, GenOptions};
-use netc::targets::{render, Context, TargetKind};
+use netc::targets::{render_each, Context, TargetKind};
 use std::time::{Duration, Instant};
 
 fn median(mut runs: Vec<Duration>) -> Duration {
@@ -25,6 +26,25 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn mb(bytes: usize) -> String {
+    format!("{:.0} MB", bytes as f64 / 1e6)
+}
+
+/// Render `kinds` into a sink that counts bytes; also the elements of the router ruleset.
+fn compile(checked: &netc::Checked, kinds: &[TargetKind]) -> (usize, usize) {
+    let info = checked.info.as_ref().expect("info");
+    let (mut bytes, mut elements) = (0, 0);
+    render_each(&checked.plan, info, kinds, &Context::default(), &mut |f| {
+        bytes += f.contents.len();
+        if f.path.to_str() == Some("nftables/routers/core.nft") {
+            elements = f.contents.lines().filter(|l| l.contains(" . ")).count();
+        }
+        Ok(())
+    })
+    .expect("counting cannot fail");
+    (bytes, elements)
 }
 
 fn main() {
@@ -57,9 +77,16 @@ fn main() {
         (50_000, 10_000, 250, 25),
         (100_000, 20_000, 500, 50),
     ];
-    println!("| flows | hosts | tiers | parse+resolve | check (all analyses) | query | compile nftables | compile firewalld | compile ufw | compile bind | compile keepalived | compile switches | diff | nft router elements |");
+    println!("| flows | hosts | tiers | parse+resolve | check (all analyses) | query | compile all targets (hosts on nftables) | output | compile firewalld hosts | output | compile ufw hosts | output | diff | nft router elements |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for &(flows, hosts, tiers, vlans) in sizes {
+    // NETC_BENCH_FLOWS=1000,10000 runs only those sizes.
+    let only: Option<Vec<usize>> = std::env::var("NETC_BENCH_FLOWS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
+    for &(flows, hosts, tiers, vlans) in sizes
+        .iter()
+        .filter(|s| only.as_ref().is_none_or(|o| o.contains(&s.0)))
+    {
         let runs = if quick || flows >= 50_000 { 3 } else { 7 };
         let opts = GenOptions {
             vlans,
@@ -91,20 +118,27 @@ fn main() {
             netc::query::ask(plan, info, "h1", "t7", Some("s7")).map(|a| a.verdict)
         });
         let _ = verdict.expect("query answers");
-        let ctx = Context::default();
-        let compile = |kinds: &[TargetKind]| time(runs, || render(plan, info, kinds, &ctx));
-        let (t_nft, files) = compile(&[TargetKind::Nftables]);
-        let elements = files
-            .iter()
-            .find(|f| f.path.to_str() == Some("nftables/routers/core.nft"))
-            .map_or(0, |f| {
-                f.contents.lines().filter(|l| l.contains(" . ")).count()
+        // Every target, streamed into a sink that only counts (as `netc compile` streams
+        // into its staging directory), so that no run holds all of its output.
+        let (t_all, (bytes, elements)) = time(runs, || compile(&checked, TargetKind::all()));
+        // The same plan with every host on firewalld, then on ufw: their own back ends.
+        let mut per_fw = Vec::new();
+        for (fw, kind) in [
+            (netc::ir::FirewallKind::Firewalld, TargetKind::Firewalld),
+            (netc::ir::FirewallKind::Ufw, TargetKind::Ufw),
+        ] {
+            let text = generate(&GenOptions {
+                host_firewall: fw,
+                ..opts
             });
-        let (t_fwd, _) = compile(&[TargetKind::Firewalld]);
-        let (t_ufw, _) = compile(&[TargetKind::Ufw]);
-        let (t_bind, _) = compile(&[TargetKind::Bind]);
-        let (t_ka, _) = compile(&[TargetKind::Keepalived]);
-        let (t_sw, _) = compile(&[TargetKind::Ios, TargetKind::Eos, TargetKind::Junos]);
+            let checked = netc::check_text("bench.netc", &text);
+            assert!(!checked.has_errors(), "generated plans check");
+            // One run where a run takes seconds.
+            let (t, (bytes, _)) = time(if flows >= 50_000 { 1 } else { runs }, || {
+                compile(&checked, &[kind])
+            });
+            per_fw.push((t, bytes));
+        }
         // diff against the same plan with one more flow.
         let changed =
             netc::check_text("bench2.netc", &format!("{text}allow t1 -> t2 : tcp/4444\n"));
@@ -122,12 +156,12 @@ fn main() {
             ms(t_front),
             ms(t_check),
             ms(t_query),
-            ms(t_nft),
-            ms(t_fwd),
-            ms(t_ufw),
-            ms(t_bind),
-            ms(t_ka),
-            ms(t_sw),
+            ms(t_all),
+            mb(bytes),
+            ms(per_fw[0].0),
+            mb(per_fw[0].1),
+            ms(per_fw[1].0),
+            mb(per_fw[1].1),
             ms(t_diff)
         );
     }

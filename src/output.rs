@@ -97,6 +97,8 @@ pub struct Staged {
     seen: BTreeSet<String>,
     files: Vec<PathBuf>,
     to_move: Vec<PathBuf>,
+    /// Staging directories already made (one `mkdir -p` per directory, not per file).
+    made: std::collections::HashSet<PathBuf>,
 }
 
 impl Staged {
@@ -115,6 +117,7 @@ impl Staged {
             seen: BTreeSet::new(),
             files: Vec::new(),
             to_move: Vec::new(),
+            made: std::collections::HashSet::new(),
         })
     }
 
@@ -127,7 +130,10 @@ impl Staged {
         let staged = self.staging.join(&f.path);
         let io = |p: &Path, e: std::io::Error| OutputError(format!("{}: {e}", p.display()));
         let dir = staged.parent().expect("joined path has a parent");
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        if !self.made.contains(dir) {
+            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+            self.made.insert(dir.to_path_buf());
+        }
         std::fs::write(&staged, f.contents.as_bytes()).map_err(|e| io(&staged, e))?;
         self.to_move.push(f.path);
         Ok(())
@@ -138,21 +144,27 @@ impl Staged {
     pub fn commit(self) -> Result<usize, OutputError> {
         let io = |p: &Path, e: std::io::Error| OutputError(format!("{}: {e}", p.display()));
         let result = (|| {
+            // Directories checked (and made) once each, not once per file.
+            let mut ready: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
             for rel in &self.to_move {
-                // Every directory on the way must be a real directory inside `out`.
-                let mut cur = self.out.clone();
-                for part in rel.parent().into_iter().flat_map(|p| p.iter()) {
-                    cur.push(part);
-                    if std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink()) {
-                        return Err(OutputError(format!(
-                            "{}: is a symbolic link inside the output directory",
-                            cur.display()
-                        )));
-                    }
-                }
                 let dest = self.out.join(rel);
                 let dir = dest.parent().expect("joined path has a parent");
-                std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+                if !ready.contains(dir) {
+                    // Every directory on the way must be a real directory inside `out`.
+                    let mut cur = self.out.clone();
+                    for part in rel.parent().into_iter().flat_map(|p| p.iter()) {
+                        cur.push(part);
+                        if std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink())
+                        {
+                            return Err(OutputError(format!(
+                                "{}: is a symbolic link inside the output directory",
+                                cur.display()
+                            )));
+                        }
+                    }
+                    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+                    ready.insert(dir.to_path_buf());
+                }
                 std::fs::rename(self.staging.join(rel), &dest).map_err(|e| io(&dest, e))?;
             }
             let mut changed = self.to_move.len();

@@ -77,20 +77,27 @@ pub fn hosts_running(plan: &Plan, kind: crate::ir::FirewallKind) -> Vec<usize> {
         .collect()
 }
 
-/// Per-host files, rendered in batches on every core and handed to `sink` batch by batch.
+/// Per-host files, rendered in batches on every core and handed to `sink` batch by batch,
+/// in host order. The next batch renders while `sink` writes the last one.
 pub fn stream_hosts(
     hosts: &[usize],
     per_host: impl Fn(&mut hostrules::SourceCache, usize) -> Vec<OutputFile> + Sync,
     sink: &mut Sink,
 ) -> Result<(), crate::output::OutputError> {
-    for batch in hosts.chunks(512) {
-        for files in par_map(batch, |cache, &h| per_host(cache, h)) {
-            for f in files {
-                sink(f)?;
+    let per_host = &per_host;
+    std::thread::scope(|s| {
+        let mut pending: Option<std::thread::ScopedJoinHandle<'_, Vec<Vec<OutputFile>>>> = None;
+        for batch in hosts.chunks(256).map(Some).chain([None]) {
+            let next = batch.map(|b| s.spawn(move || par_map(b, |cache, &h| per_host(cache, h))));
+            if let Some(done) = pending.take() {
+                for f in done.join().expect("render batch").into_iter().flatten() {
+                    sink(f)?;
+                }
             }
+            pending = next;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Collect what `render_each` streams (for back ends that stream).

@@ -59,17 +59,13 @@ impl Target for Ufw {
     }
 }
 
-struct RuleView {
-    tuple: String,
-    lines: Vec<String>,
-}
-
 #[derive(Template)]
 #[template(path = "ufw/user.rules")]
 struct RulesView {
     header: String,
     prefix: &'static str,
-    rules: Vec<RuleView>,
+    /// Every rule: its tuple line and its `-A` lines, a blank line around each.
+    rules: String,
 }
 
 #[derive(Template)]
@@ -77,11 +73,18 @@ struct RulesView {
 struct ScriptView {
     header: String,
     host: String,
-    commands: Vec<String>,
+    /// One `ufw` command a line.
+    commands: String,
 }
 
 fn hex(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(s.len() * 2);
+    for b in s.bytes() {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 fn cidrs(set: &space::Set) -> Vec<String> {
@@ -98,94 +101,116 @@ fn cidrs(set: &space::Set) -> Vec<String> {
         .collect()
 }
 
-/// One ufw rule: tuple, iptables lines, and the `ufw` command.
-fn rule(
-    prefix: &str,
-    r: &HostRule,
-    comment: &str,
-    src: &str,
-    dst: &str,
-    svc: Option<(Proto, u16, u16)>,
-) -> (RuleView, String) {
-    let allow = r.action == Action::Allow;
-    let (proto, dport) = match svc {
-        None => ("any".to_string(), "any".to_string()),
-        Some((p, 0, 65535)) => (p.name().to_string(), "any".to_string()),
-        Some((p, lo, hi)) if lo == hi => (p.name().to_string(), lo.to_string()),
-        Some((p, lo, hi)) => (p.name().to_string(), format!("{lo}:{hi}")),
-    };
-    let action = format!(
-        "{}{}",
-        if allow { "allow" } else { "deny" },
-        if r.log { "_log" } else { "" }
-    );
-    let any_src = if r.v4 { "0.0.0.0/0" } else { "::/0" };
-    let tuple_src = if src == any_src { any_src } else { src };
-    let tuple = format!(
-        "### tuple ### {action} {proto} {dport} {dst} any {tuple_src} in comment={}",
-        hex(comment)
-    );
-    let mut m = String::new();
-    if proto != "any" {
-        m.push_str(&format!("-p {proto} "));
+/// What all the ufw rules made from one host rule share, worked out once.
+struct RuleText<'a> {
+    prefix: &'a str,
+    allow: bool,
+    log: bool,
+    any_src: &'static str,
+    /// `allow`, `deny_log`...
+    action: &'static str,
+    comment: String,
+    comment_hex: String,
+}
+
+impl<'a> RuleText<'a> {
+    fn new(plan: &Plan, prefix: &'a str, r: &HostRule) -> RuleText<'a> {
+        let allow = r.action == Action::Allow;
+        let comment = format!("netc {}", flow_ref(plan, r.flow));
+        RuleText {
+            prefix,
+            allow,
+            log: r.log,
+            any_src: if r.v4 { "0.0.0.0/0" } else { "::/0" },
+            action: match (allow, r.log) {
+                (true, false) => "allow",
+                (true, true) => "allow_log",
+                (false, false) => "deny",
+                (false, true) => "deny_log",
+            },
+            comment_hex: hex(&comment),
+            comment,
+        }
     }
-    if dport.contains(':') {
-        m.push_str(&format!("-m multiport --dports {dport} "));
-    }
-    m.push_str(&format!("-d {dst} "));
-    if dport != "any" && !dport.contains(':') {
-        m.push_str(&format!("--dport {dport} "));
-    }
-    if src != any_src {
-        m.push_str(&format!("-s {src} "));
-    }
-    let m = m.trim_end();
-    let target = if allow { "ACCEPT" } else { "DROP" };
-    let mut lines = Vec::new();
-    if r.log {
-        let tag = if allow {
-            "[UFW ALLOW] "
-        } else {
-            "[UFW BLOCK] "
+
+    /// One ufw rule: its tuple and iptables lines into `rules`, its command into `commands`.
+    fn write(
+        &self,
+        rules: &mut String,
+        commands: &mut String,
+        src: &str,
+        dst: &str,
+        svc: Option<(Proto, u16, u16)>,
+    ) {
+        use std::fmt::Write;
+        let (proto, dport) = match svc {
+            None => ("any", "any".to_string()),
+            Some((p, 0, 65535)) => (p.name(), "any".to_string()),
+            Some((p, lo, hi)) if lo == hi => (p.name(), lo.to_string()),
+            Some((p, lo, hi)) => (p.name(), format!("{lo}:{hi}")),
         };
-        lines.push(format!("-A {prefix}-user-logging-input {m} -m conntrack --ctstate NEW -m limit --limit 3/min --limit-burst 10 -j LOG --log-prefix \"{tag}\""));
-        lines.push(format!("-A {prefix}-user-logging-input {m} -j RETURN"));
-        lines.push(format!(
-            "-A {prefix}-user-input {m} -j {prefix}-user-logging-input"
-        ));
+        let (prefix, any_src) = (self.prefix, self.any_src);
+        let _ = write!(
+            rules,
+            "\n### tuple ### {} {proto} {dport} {dst} any {src} in comment={}",
+            self.action, self.comment_hex
+        );
+        let mut m = String::with_capacity(96);
+        if proto != "any" {
+            let _ = write!(m, "-p {proto} ");
+        }
+        let range = dport.contains(':');
+        if range {
+            let _ = write!(m, "-m multiport --dports {dport} ");
+        }
+        let _ = write!(m, "-d {dst} ");
+        if dport != "any" && !range {
+            let _ = write!(m, "--dport {dport} ");
+        }
+        if src != any_src {
+            let _ = write!(m, "-s {src} ");
+        }
+        let m = m.trim_end();
+        if self.log {
+            let tag = if self.allow {
+                "[UFW ALLOW] "
+            } else {
+                "[UFW BLOCK] "
+            };
+            let _ = write!(
+                rules,
+                "\n-A {prefix}-user-logging-input {m} -m conntrack --ctstate NEW -m limit --limit 3/min --limit-burst 10 -j LOG --log-prefix \"{tag}\"\n-A {prefix}-user-logging-input {m} -j RETURN\n-A {prefix}-user-input {m} -j {prefix}-user-logging-input"
+            );
+        }
+        let target = if self.allow { "ACCEPT" } else { "DROP" };
+        let _ = writeln!(rules, "\n-A {prefix}-user-input {m} -j {target}");
+        let _ = write!(
+            commands,
+            "ufw {} {}",
+            if self.allow { "allow" } else { "deny" },
+            if self.log { "log " } else { "" }
+        );
+        if proto != "any" {
+            let _ = write!(commands, "proto {proto} ");
+        }
+        let from = if src == any_src { "any" } else { src };
+        let _ = write!(commands, "from {from} to {dst} ");
+        if dport != "any" {
+            let _ = write!(commands, "port {dport} ");
+        }
+        let _ = writeln!(commands, "comment '{}'", self.comment);
     }
-    lines.push(format!("-A {prefix}-user-input {m} -j {target}"));
-    let mut cmd = format!(
-        "ufw {} {}",
-        if allow { "allow" } else { "deny" },
-        if r.log { "log " } else { "" }
-    );
-    if proto != "any" {
-        cmd.push_str(&format!("proto {proto} "));
-    }
-    cmd.push_str(&format!(
-        "from {} to {dst} ",
-        if src == any_src { "any" } else { src }
-    ));
-    if dport != "any" {
-        cmd.push_str(&format!("port {dport} "));
-    }
-    cmd.push_str(&format!("comment '{comment}'"));
-    (RuleView { tuple, lines }, cmd)
 }
 
 fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, String) {
     let host = &plan.hosts[h];
     let mut out = Vec::new();
-    let mut commands = vec![
-        "ufw --force reset".to_string(),
-        "ufw default deny incoming".to_string(),
-    ];
+    let mut commands = String::from("ufw --force reset\nufw default deny incoming\n");
     for v4 in [true, false] {
         let prefix = if v4 { "ufw" } else { "ufw6" };
-        let mut views = Vec::new();
+        let mut block = String::new();
         for r in rules.iter().filter(|r| r.v4 == v4) {
-            let comment = format!("netc {}", flow_ref(plan, r.flow));
+            let text = RuleText::new(plan, prefix, r);
             let pieces: Vec<Option<(Proto, u16, u16)>> = match &r.services {
                 None => vec![None],
                 Some(p) => p
@@ -194,12 +219,11 @@ fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, St
                     .map(|&x| Some(x))
                     .collect(),
             };
+            let dsts = cidrs(&r.dst);
             for src in cidrs(&r.source.set) {
-                for dst in cidrs(&r.dst) {
+                for dst in &dsts {
                     for svc in &pieces {
-                        let (view, cmd) = rule(prefix, r, &comment, &src, &dst, *svc);
-                        views.push(view);
-                        commands.push(cmd);
+                        text.write(&mut block, &mut commands, &src, dst, *svc);
                     }
                 }
             }
@@ -213,14 +237,14 @@ fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, St
             RulesView {
                 header: header(plan, &what, "#"),
                 prefix,
-                rules: views,
+                rules: block,
             }
             .render()
             .map(super::with_final_newline)
             .expect("template renders"),
         );
     }
-    commands.push("ufw --force enable".to_string());
+    commands.push_str("ufw --force enable\n");
     let script = ScriptView {
         header: header(plan, &format!("ufw commands for host {}", host.name), "#"),
         host: host.name.clone(),
