@@ -77,14 +77,13 @@ fn same_space(a: &[(HBox, usize)], b: &[(HBox, usize)]) -> bool {
     subtract_all(ab.clone(), bb.iter()).is_empty() && subtract_all(bb, ab.iter()).is_empty()
 }
 
-type PairKey = (String, Set, String, Set);
-
+/// The outcomes of a cell that have a path.
 fn outcomes(
     plan: &Plan,
     info: &PlanInfo,
     src: &(String, EndpointRef),
     dst: &(String, EndpointRef),
-) -> BTreeMap<PairKey, PairOutcome> {
+) -> Vec<PairOutcome> {
     let su = reach::src_units(plan, &src.1, &src.0);
     let du = reach::dst_units(plan, &dst.1, &dst.0);
     reach::evaluate(
@@ -97,45 +96,79 @@ fn outcomes(
     )
     .into_iter()
     .filter(|o| o.path.is_some())
-    .map(|o| {
-        (
-            (
-                o.src_label.clone(),
-                o.src.clone(),
-                o.dst_label.clone(),
-                o.dst.clone(),
-            ),
-            o,
-        )
-    })
     .collect()
+}
+
+/// The addresses an endpoint stands for in a cell (`internet` as a query endpoint leaves out
+/// the networks the plan names).
+fn cell_set(plan: &Plan, e: &EndpointRef) -> Set {
+    match e {
+        EndpointRef::Internet => reach::arbitrary_internet(plan),
+        _ => plan.endpoint_set(e),
+    }
+}
+
+/// Where the two plans' rules may differ: the (source, destination) addresses of every rule
+/// whose action and header box are not matched by a rule of the other plan. The policy is
+/// allows minus denies, order-free, so outside these boxes both plans decide every packet
+/// alike.
+fn changed_region(a: &Plan, ia: &PlanInfo, b: &Plan, ib: &PlanInfo) -> (Set, Set) {
+    let mut count: std::collections::HashMap<(bool, &HBox), i64> = std::collections::HashMap::new();
+    for (plan, info, sign) in [(a, ia, 1), (b, ib, -1)] {
+        for (f, flow) in plan.flows.iter().enumerate() {
+            let key = (
+                flow.action == crate::ir::Action::Allow,
+                &info.policy.flow_boxes[f],
+            );
+            *count.entry(key).or_default() += sign;
+        }
+    }
+    let (mut src, mut dst) = (Set::empty(), Set::empty());
+    for ((_, b), n) in count {
+        if n != 0 && !b.is_empty() {
+            src = src.union(&b.src);
+            dst = dst.union(&b.dst);
+        }
+    }
+    (src, dst)
 }
 
 /// Access in plan A that plan B lacks.
 fn changes(a: &Plan, ia: &PlanInfo, b: &Plan, ib: &PlanInfo, same_topology: bool) -> Vec<Change> {
     let eps_a = endpoints(a);
     let eps_b: BTreeMap<String, EndpointRef> = endpoints(b).into_iter().collect();
+    // Per endpoint: its addresses in A, whether B has it with the same addresses, and whether
+    // it touches the region where the rules differ as a source or as a destination.
+    let (region_src, region_dst) = changed_region(a, ia, b, ib);
+    let sets_a: Vec<Set> = eps_a.iter().map(|e| cell_set(a, &e.1)).collect();
+    let same_set: Vec<bool> = eps_a
+        .iter()
+        .zip(&sets_a)
+        .map(|(e, set)| eps_b.get(&e.0).is_some_and(|r| cell_set(b, r) == *set))
+        .collect();
+    let src_hit: Vec<bool> = sets_a.iter().map(|s| s.intersects(&region_src)).collect();
+    let dst_hit: Vec<bool> = sets_a.iter().map(|s| s.intersects(&region_dst)).collect();
     let mut out = Vec::new();
-    for s in &eps_a {
-        for d in &eps_a {
-            let (sa, da) = (a.endpoint_set(&s.1), a.endpoint_set(&d.1));
+    for (i, s) in eps_a.iter().enumerate() {
+        for (j, d) in eps_a.iter().enumerate() {
+            let (sa, da) = (&sets_a[i], &sets_a[j]);
             let (sb, db) = (eps_b.get(&s.0), eps_b.get(&d.0));
-            if same_topology {
-                if let (Some(sb), Some(db)) = (sb, db) {
-                    if b.endpoint_set(sb) == sa && b.endpoint_set(db) == da {
-                        // Same addresses on both sides: compare the two policies on this cell.
-                        let cell = HBox {
-                            src: sa.clone(),
-                            dst: da.clone(),
-                            svc: all_services(),
-                        };
-                        if same_space(
-                            &ia.policy.evaluate(&cell).permitted,
-                            &ib.policy.evaluate(&cell).permitted,
-                        ) {
-                            continue;
-                        }
-                    }
+            if same_topology && same_set[i] && same_set[j] {
+                // Same addresses on both sides: no rule differs on this cell...
+                if !(src_hit[i] && dst_hit[j]) {
+                    continue;
+                }
+                let cell = HBox {
+                    src: sa.clone(),
+                    dst: da.clone(),
+                    svc: all_services(),
+                };
+                // ...or the two policies permit the same space on it.
+                if same_space(
+                    &ia.policy.evaluate(&cell).permitted,
+                    &ib.policy.evaluate(&cell).permitted,
+                ) {
+                    continue;
                 }
             }
             let ours = outcomes(a, ia, s, d);
@@ -146,23 +179,27 @@ fn changes(a: &Plan, ia: &PlanInfo, b: &Plan, ib: &PlanInfo, same_topology: bool
                     &(s.0.clone(), sb.clone()),
                     &(d.0.clone(), db.clone()),
                 ),
-                _ => BTreeMap::new(),
+                _ => Vec::new(),
             };
+            // What B permits, by (source unit, destination unit) label: A's pieces minus
+            // B's, in header space, so that a unit whose addresses changed shows only the
+            // packets that changed.
+            let mut had: BTreeMap<(&str, &str), Vec<HBox>> = BTreeMap::new();
+            for t in &theirs {
+                had.entry((t.src_label.as_str(), t.dst_label.as_str()))
+                    .or_default()
+                    .extend(t.permitted().map(|(p, _)| p.clone()));
+            }
             let mut rules: Vec<usize> = Vec::new();
             let mut pieces: Vec<HBox> = Vec::new();
             let mut unenforced = false;
-            for (key, o) in &ours {
-                let had = theirs
-                    .get(key)
-                    .map(|t| t.permitted_services())
-                    .unwrap_or_default();
-                let added = o.permitted_services().difference(&had);
-                if added.is_empty() {
-                    continue;
-                }
+            for o in &ours {
+                let before = had
+                    .get(&(o.src_label.as_str(), o.dst_label.as_str()))
+                    .map_or(&[][..], Vec::as_slice);
                 for (piece, rule) in o.permitted() {
-                    let svc = piece.svc.intersect(&added);
-                    if svc.is_empty() {
+                    let added = subtract_all(vec![piece.clone()], before.iter());
+                    if added.is_empty() {
                         continue;
                     }
                     match rule {
@@ -170,10 +207,7 @@ fn changes(a: &Plan, ia: &PlanInfo, b: &Plan, ib: &PlanInfo, same_topology: bool
                         None => unenforced = true,
                         _ => {}
                     }
-                    pieces.push(HBox {
-                        svc,
-                        ..piece.clone()
-                    });
+                    pieces.extend(added);
                 }
             }
             if pieces.is_empty() {
@@ -196,6 +230,16 @@ fn changes(a: &Plan, ia: &PlanInfo, b: &Plan, ib: &PlanInfo, same_topology: bool
 
 pub fn diff(old: &Plan, old_info: &PlanInfo, new: &Plan, new_info: &PlanInfo) -> Diff {
     let same = topology_fingerprint(old) == topology_fingerprint(new);
+    diff_with(old, old_info, new, new_info, same)
+}
+
+/// The same, comparing every cell packet path by packet path, as when the topology changed
+/// (what the shortcuts of `diff` are tested against).
+pub fn diff_exhaustive(old: &Plan, old_info: &PlanInfo, new: &Plan, new_info: &PlanInfo) -> Diff {
+    diff_with(old, old_info, new, new_info, false)
+}
+
+fn diff_with(old: &Plan, old_info: &PlanInfo, new: &Plan, new_info: &PlanInfo, same: bool) -> Diff {
     Diff {
         opened: changes(new, new_info, old, old_info, same),
         closed: changes(old, old_info, new, new_info, same),

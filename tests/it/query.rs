@@ -233,9 +233,9 @@ fn matrix_snapshot() {
     );
 }
 
-#[test]
-fn diff_finds_new_and_removed_access() {
-    let dir = root().join("target/diff-test");
+/// A fresh copy of the Datalyptica plan under `target/NAME`, to change.
+fn datalyptica_copy(name: &str) -> std::path::PathBuf {
+    let dir = root().join("target").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for f in std::fs::read_dir(root().join("fixtures/datalyptica")).unwrap() {
@@ -244,6 +244,12 @@ fn diff_finds_new_and_removed_access() {
             std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
         }
     }
+    dir
+}
+
+#[test]
+fn diff_finds_new_and_removed_access() {
+    let dir = datalyptica_copy("diff-test");
     let flows = dir.join("flows.netc");
     let text = std::fs::read_to_string(&flows).unwrap();
     let text = text.replace(
@@ -285,4 +291,53 @@ fn diff_finds_new_and_removed_access() {
         old.info.as_ref().unwrap(),
     );
     assert!(same.opened.is_empty() && same.closed.is_empty());
+}
+
+#[test]
+fn diff_shortcuts_agree_with_the_exhaustive_comparison() {
+    // Each change of the Datalyptica plan: (file, text replaced, replacement).
+    let changes: &[(&str, &str, &str)] = &[
+        (
+            "flows.netc",
+            "allow processing, query, analytics -> catalog : nessie",
+            "allow processing, query, analytics -> catalog : nessie\ndeny query -> catalog : nessie",
+        ),
+        (
+            "flows.netc",
+            "allow internet -> lb-vip : https",
+            "allow internet -> lb-vip : https, tcp/80\ndeny monitoring -> bastion : node-exporter",
+        ),
+        (
+            "flows.netc",
+            "allow processing, query, analytics -> catalog : nessie",
+            "allow processing, query -> catalog : nessie",
+        ),
+        // Network objects are not part of the topology: the rules naming them change boxes.
+        (
+            "network.netc",
+            "network admins 198.51.100.0/26",
+            "network admins 198.51.100.0/25",
+        ),
+    ];
+    for (i, (file, from, to)) in changes.iter().enumerate() {
+        let dir = datalyptica_copy(&format!("diff-shortcut-{i}"));
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{from}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+        let old = datalyptica();
+        let new = netc::load_and_check(std::slice::from_ref(&dir)).unwrap();
+        let (o, n) = (
+            old.info.as_ref().unwrap(),
+            new.info.as_ref().expect("the changed plan checks"),
+        );
+        let fast = netc::query::diff::diff(&old.plan, o, &new.plan, n);
+        let slow = netc::query::diff::diff_exhaustive(&old.plan, o, &new.plan, n);
+        let (fast, slow) = (
+            netc::query::diff::human(&fast),
+            netc::query::diff::human(&slow),
+        );
+        assert_eq!(fast, slow, "change {i}");
+        assert!(!fast.starts_with("no change"), "change {i} changes access");
+    }
 }
