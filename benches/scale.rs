@@ -64,7 +64,7 @@ fn main() {
         let (src, dst, svc) = netc::query::parse_question(q).expect("question parses");
         let (t, answer) = time(50, || {
             netc::query::ask(&plan.plan, info, &src, &dst, svc.as_deref())
-                .map(|a| netc::query::explain::explain(&plan.plan, &a).verdict)
+                .map(|a| netc::query::explain::explain(&plan.plan, info, &a).verdict)
         });
         let _ = answer.expect("answers");
         println!("| `{q}` | {:.3} |", t.as_secs_f64() * 1000.0);
@@ -114,8 +114,11 @@ fn main() {
         assert!(!checked.has_errors(), "generated plans check");
         let plan = &checked.plan;
         let info = checked.info.as_ref().expect("info");
+        // The answer and its explanation (path, enforcement points, rules, nearest rules), as
+        // `netc query` prints it.
         let (t_query, verdict) = time(runs * 3, || {
-            netc::query::ask(plan, info, "h1", "t7", Some("s7")).map(|a| a.verdict)
+            netc::query::ask(plan, info, "h1", "t7", Some("s7"))
+                .map(|a| netc::query::explain::explain(plan, info, &a).verdict)
         });
         let _ = verdict.expect("query answers");
         // Every target, streamed into a sink that only counts (as `netc compile` streams

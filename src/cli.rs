@@ -375,7 +375,7 @@ fn query(plan: &std::path::Path, question: &str, format: OutFormat) -> i32 {
         Ok(a) => a,
         Err(e) => return usage_error(e),
     };
-    let explanation = crate::query::explain::explain(&checked.plan, &answer);
+    let explanation = crate::query::explain::explain(&checked.plan, info, &answer);
     match format {
         OutFormat::Json => json_out(&explanation),
         OutFormat::Text => print!("{}", crate::query::explain::human(&explanation)),

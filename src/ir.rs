@@ -434,7 +434,9 @@ impl Plan {
         self.subnets
             .iter()
             .enumerate()
-            .filter(|(_, s)| space::net_set(&s.net).contains(k))
+            .filter(|(_, s)| {
+                (space::addr_key(s.net.network())..=space::addr_key(s.net.broadcast())).contains(&k)
+            })
             .max_by_key(|(_, s)| s.net.prefix_len())
             .map(|(i, _)| i)
     }

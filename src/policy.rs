@@ -33,6 +33,8 @@ pub struct Policy {
     pub flow_boxes: Vec<HBox>,
     /// For each destination atom, the flows that reach into it.
     dst_flows: HashMap<u32, Vec<usize>>,
+    /// For each source atom, the flows that come from it.
+    src_flows: HashMap<u32, Vec<usize>>,
 }
 
 /// What the policy says about a box of packets, attributed to rules.
@@ -65,6 +67,7 @@ impl Policy {
         let (mut allows, mut denies) = (Vec::new(), Vec::new());
         let mut flow_pairs = vec![Vec::new(); plan.flows.len()];
         let mut dst_flows: HashMap<u32, Vec<usize>> = HashMap::new();
+        let mut src_flows: HashMap<u32, Vec<usize>> = HashMap::new();
         for (i, (flow, b)) in plan.flows.iter().zip(&boxes).enumerate() {
             if b.is_empty() {
                 continue;
@@ -87,10 +90,12 @@ impl Policy {
                     flow_pairs[i].push((s, d));
                 }
             }
-            for &d in &dst {
-                let list = dst_flows.entry(d).or_default();
-                if list.last() != Some(&i) {
-                    list.push(i);
+            for (index, atoms) in [(&mut dst_flows, &dst), (&mut src_flows, &src)] {
+                for &a in atoms {
+                    let list = index.entry(a).or_default();
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
                 }
             }
             match flow.action {
@@ -106,6 +111,7 @@ impl Policy {
             flow_pairs,
             flow_boxes: boxes,
             dst_flows,
+            src_flows,
         }
     }
 
@@ -197,11 +203,19 @@ impl Policy {
 
     /// Flows whose destination includes part of `dst`, in plan order.
     pub fn flows_to(&self, dst: &Set) -> Vec<usize> {
-        let mut flows: Vec<usize> = self
-            .atoms
-            .split(dst)
+        Self::flows_in(&self.atoms, &self.dst_flows, dst)
+    }
+
+    /// The flows whose sources overlap `src`, in plan order.
+    pub fn flows_from(&self, src: &Set) -> Vec<usize> {
+        Self::flows_in(&self.atoms, &self.src_flows, src)
+    }
+
+    fn flows_in(atoms: &Atoms, index: &HashMap<u32, Vec<usize>>, set: &Set) -> Vec<usize> {
+        let mut flows: Vec<usize> = atoms
+            .split(set)
             .into_iter()
-            .flat_map(|(a, _)| self.dst_flows.get(&a).into_iter().flatten().copied())
+            .flat_map(|(a, _)| index.get(&a).into_iter().flatten().copied())
             .collect();
         flows.sort_unstable();
         flows.dedup();

@@ -19,12 +19,17 @@ enum Node {
     Router(usize),
 }
 
+/// Routers crossed between two segments, `None` when no path exists.
+type PathCache = HashMap<(Segment, Segment), Option<Vec<usize>>>;
+
 #[derive(Debug)]
 pub struct Topology {
     graph: UnGraph<Node, ()>,
     segments: HashMap<Segment, NodeIndex>,
     /// (address, host answering on it): interfaces, and VIPs for each member; sorted.
     owners: Vec<(u128, usize)>,
+    /// Paths found so far (a query asks for the same pair of segments once per host pair).
+    paths: std::sync::Mutex<PathCache>,
 }
 
 impl Topology {
@@ -64,6 +69,7 @@ impl Topology {
             graph,
             segments,
             owners,
+            paths: Default::default(),
         }
     }
 
@@ -92,17 +98,24 @@ impl Topology {
         if a == b {
             return Some(Vec::new());
         }
-        let (from, to) = (self.segments[&a], self.segments[&b]);
-        let (_, nodes) = petgraph::algo::astar(&self.graph, from, |n| n == to, |_| 1, |_| 0)?;
-        Some(
-            nodes
-                .into_iter()
-                .filter_map(|n| match self.graph[n] {
-                    Node::Router(r) => Some(r),
-                    Node::Segment => None,
-                })
-                .collect(),
-        )
+        let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
+        paths
+            .entry((a, b))
+            .or_insert_with(|| {
+                let (from, to) = (self.segments[&a], self.segments[&b]);
+                let (_, nodes) =
+                    petgraph::algo::astar(&self.graph, from, |n| n == to, |_| 1, |_| 0)?;
+                Some(
+                    nodes
+                        .into_iter()
+                        .filter_map(|n| match self.graph[n] {
+                            Node::Router(r) => Some(r),
+                            Node::Segment => None,
+                        })
+                        .collect(),
+                )
+            })
+            .clone()
     }
 
     /// The routers that touch a segment.

@@ -2,6 +2,7 @@
 //! or denied, an example packet, and the nearest rules when nothing matched.
 
 use super::{Answer, Verdict};
+use crate::check::PlanInfo;
 use crate::ir::{Action, Plan};
 use crate::reach::{Enforcer, PairOutcome};
 use crate::space::{self, HBox, Set};
@@ -99,31 +100,43 @@ fn enforcer_text(plan: &Plan, e: &Enforcer) -> String {
     }
 }
 
-fn path_text(plan: &Plan, p: &PairOutcome) -> Vec<String> {
-    let seg = |k: u128| match plan.subnet_of(k) {
-        Some(s) => format!(
-            "{} {}",
-            plan.vlans[plan.subnets[s].vlan].name, plan.subnets[s].net
-        ),
-        None => "outside the plan".to_string(),
+/// Segment names by subnet, made once per explanation.
+type SegNames = std::collections::HashMap<Option<usize>, String>;
+
+fn path_text(plan: &Plan, p: &PairOutcome, names: &mut SegNames) -> Vec<String> {
+    let mut seg = |k: u128| {
+        let s = plan.subnet_of(k);
+        names
+            .entry(s)
+            .or_insert_with(|| match s {
+                Some(s) => format!(
+                    "{} {}",
+                    plan.vlans[plan.subnets[s].vlan].name, plan.subnets[s].net
+                ),
+                None => "outside the plan".to_string(),
+            })
+            .clone()
     };
     let (Some(s), Some(d)) = (p.src.first(), p.dst.first()) else {
         return Vec::new();
     };
-    let mut out = vec![seg(s)];
+    let (from, to) = (seg(s), seg(d));
+    let crosses = p.path.as_ref().is_some_and(|r| !r.is_empty()) || from != to;
+    let mut out = vec![from];
     for &r in p.path.iter().flatten() {
         out.push(format!("router {}", plan.routers[r].name));
     }
-    if p.path.as_ref().is_some_and(|r| !r.is_empty()) || seg(s) != seg(d) {
-        out.push(seg(d));
+    if crosses {
+        out.push(to);
     }
     out
 }
 
-pub fn explain(plan: &Plan, answer: &Answer) -> Explanation {
+pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
     // Group by behaviour: verdict, path, rules.
     type Key = (u8, Vec<String>, Vec<usize>, Vec<usize>, bool, bool);
     let mut groups: BTreeMap<Key, Vec<&PairOutcome>> = BTreeMap::new();
+    let mut names = SegNames::new();
     for p in &answer.pairs {
         let v = pair_verdict(p);
         let mut permitted: Vec<usize> = p.eval.permitted.iter().map(|(_, f)| *f).collect();
@@ -134,7 +147,7 @@ pub fn explain(plan: &Plan, answer: &Answer) -> Explanation {
         denied.dedup();
         let key = (
             v as u8,
-            path_text(plan, p),
+            path_text(plan, p, &mut names),
             permitted,
             denied,
             !p.unenforced.is_empty(),
@@ -227,7 +240,7 @@ pub fn explain(plan: &Plan, answer: &Answer) -> Explanation {
         let path = if first.path.is_none() {
             vec!["no path: no router of the plan joins these subnets".to_string()]
         } else {
-            path_text(plan, first)
+            path_text(plan, first, &mut names)
         };
         out_groups.push(Group {
             verdict: pair_verdict(first),
@@ -250,12 +263,12 @@ pub fn explain(plan: &Plan, answer: &Answer) -> Explanation {
         pairs_routed: answer.pairs.iter().filter(|p| p.path.is_some()).count(),
         pairs_permitted: answer.pairs.iter().filter(|p| p.fully_permitted()).count(),
         groups: out_groups,
-        near_misses: near_misses(plan, answer),
+        near_misses: near_misses(plan, info, answer),
     }
 }
 
 /// Allow rules that match two of the three dimensions of what was not permitted.
-fn near_misses(plan: &Plan, answer: &Answer) -> Vec<String> {
+fn near_misses(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Vec<String> {
     let missing: Vec<&HBox> = answer
         .pairs
         .iter()
@@ -268,17 +281,30 @@ fn near_misses(plan: &Plan, answer: &Answer) -> Vec<String> {
     let src = missing.iter().fold(Set::empty(), |a, b| a.union(&b.src));
     let dst = missing.iter().fold(Set::empty(), |a, b| a.union(&b.dst));
     let svc = missing.iter().fold(Set::empty(), |a, b| a.union(&b.svc));
+    // A near miss matches the destination or the source: only those flows, in plan order.
+    let policy = &info.policy;
+    let mut candidates = policy.flows_to(&dst);
+    candidates.extend(policy.flows_from(&src));
+    candidates.sort_unstable();
+    candidates.dedup();
     let mut out = Vec::new();
-    for flow in &plan.flows {
+    for f in candidates {
+        let flow = &plan.flows[f];
         if flow.action != Action::Allow {
             continue;
         }
-        let b = plan.flow_box(flow);
+        let b = &policy.flow_boxes[f];
         let (s, d, v) = (
             b.src.intersects(&src),
             b.dst.intersects(&dst),
             b.svc.intersects(&svc),
         );
+        if !matches!(
+            (s, d, v),
+            (false, true, true) | (true, true, false) | (true, false, true)
+        ) {
+            continue;
+        }
         let srcs: Vec<&str> = flow.sources.iter().map(|e| e.text.as_str()).collect();
         let dsts: Vec<&str> = flow.destinations.iter().map(|e| e.text.as_str()).collect();
         let at = flow.origin.file_line();

@@ -183,7 +183,7 @@ fn explanations_snapshot() {
             svc.as_deref(),
         )
         .unwrap();
-        let e = explain::explain(&c.plan, &answer);
+        let e = explain::explain(&c.plan, c.info.as_ref().unwrap(), &answer);
         insta::assert_snapshot!(name, explain::human(&e));
     }
 }
@@ -199,7 +199,7 @@ fn near_misses_name_the_rule() {
         Some("postgres"),
     )
     .unwrap();
-    let e = explain::explain(&c.plan, &answer);
+    let e = explain::explain(&c.plan, c.info.as_ref().unwrap(), &answer);
     assert_eq!(e.verdict, Verdict::No);
     assert!(
         e.near_misses.iter().any(|n| n.contains(
