@@ -89,9 +89,15 @@ impl Probe {
     }
 
     fn command(self, ns: &str, dst: &str) -> String {
+        // socat wants IPv6 addresses in brackets.
+        let at = if dst.contains(':') {
+            format!("[{dst}]")
+        } else {
+            dst.to_string()
+        };
         match self {
-            Probe::Tcp(p) => format!("ip netns exec {ns} timeout 2 socat -T1 - TCP:{dst}:{p},connect-timeout=0.5 </dev/null"),
-            Probe::Udp(p) => format!("echo probe | ip netns exec {ns} timeout 3 socat -t1.5 -T1.5 - UDP:{dst}:{p}"),
+            Probe::Tcp(p) => format!("ip netns exec {ns} timeout 2 socat -T1 - TCP:{at}:{p},connect-timeout=0.5 </dev/null"),
+            Probe::Udp(p) => format!("echo probe | ip netns exec {ns} timeout 3 socat -t1.5 -T1.5 - UDP:{at}:{p}"),
             Probe::Ping => format!("ip netns exec {ns} ping -c1 -W0.7 -q {dst} >/dev/null && echo ok"),
         }
     }
@@ -103,7 +109,7 @@ fn build(lab: &mut Lab, plan: &netc::ir::Plan) -> Vec<String> {
     for r in &plan.routers {
         let ns = lab.ns(&format!("r{}", router_ns.len()));
         sh(&format!(
-            "ip netns exec {ns} sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0"
+            "ip netns exec {ns} sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0 net.ipv6.conf.all.forwarding=1 net.ipv6.icmp.ratelimit=0"
         ));
         router_ns.push((ns, r));
     }
@@ -111,8 +117,10 @@ fn build(lab: &mut Lab, plan: &netc::ir::Plan) -> Vec<String> {
     for (h, host) in plan.hosts.iter().enumerate() {
         let ns = lab.ns(&format!("h{h}"));
         sh(&format!(
-            "ip netns exec {ns} sysctl -qw net.ipv4.icmp_ratelimit=0"
+            "ip netns exec {ns} sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0"
         ));
+        // A dual-stack interface is one device with an address of each family.
+        let mut made: Vec<String> = Vec::new();
         for iface in &host.interfaces {
             let subnet = &plan.subnets[iface.subnet];
             // The router of this subnet, if any, gets the other end of the veth.
@@ -125,17 +133,28 @@ fn build(lab: &mut Lab, plan: &netc::ir::Plan) -> Vec<String> {
                         .map(|ri| (rns.clone(), ri.dev.clone(), ri.addr))
                 })
                 .expect("three-tiers: every subnet has a router");
-            let (a, b) = (lab.veth(), lab.veth());
-            sh(&format!("ip link add {a} type veth peer name {b}"));
-            sh(&format!("ip link set {a} netns {ns} name {}", iface.dev));
-            sh(&format!("ip link set {b} netns {peer_ns} name {peer_dev}"));
-            let len = subnet.net.prefix_len();
+            if !made.contains(&iface.dev) {
+                made.push(iface.dev.clone());
+                let (a, b) = (lab.veth(), lab.veth());
+                sh(&format!("ip link add {a} type veth peer name {b}"));
+                sh(&format!("ip link set {a} netns {ns} name {}", iface.dev));
+                sh(&format!("ip link set {b} netns {peer_ns} name {peer_dev}"));
+                sh(&format!("ip -n {ns} link set {} up", iface.dev));
+                sh(&format!("ip -n {peer_ns} link set {peer_dev} up"));
+            }
+            // No duplicate address detection: the addresses are usable at once.
+            let (len, nodad) = (
+                subnet.net.prefix_len(),
+                if iface.addr.is_ipv6() { " nodad" } else { "" },
+            );
             sh(&format!(
-                "ip -n {ns} addr add {}/{len} dev {} && ip -n {ns} link set {} up",
-                iface.addr, iface.dev, iface.dev
+                "ip -n {ns} addr add {}/{len} dev {}{nodad}",
+                iface.addr, iface.dev
             ));
-            sh(&format!("ip -n {peer_ns} addr add {gw}/{len} dev {peer_dev} && ip -n {peer_ns} link set {peer_dev} up"));
-            if iface.subnet == host.interfaces[0].subnet {
+            sh(&format!(
+                "ip -n {peer_ns} addr add {gw}/{len} dev {peer_dev}{nodad}"
+            ));
+            if iface.vlan == host.interfaces[0].vlan {
                 sh(&format!("ip -n {ns} route add default via {gw}"));
             }
         }
@@ -144,16 +163,29 @@ fn build(lab: &mut Lab, plan: &netc::ir::Plan) -> Vec<String> {
     host_ns
 }
 
-fn listen(ns: &str, probes: &[Probe]) {
+/// Listeners for every probe, on IPv4 and, when the host has IPv6, on IPv6 too. Returns how
+/// many sockets that is.
+fn listen(ns: &str, probes: &[Probe], v6: bool) -> usize {
+    let mut count = 0;
     for p in probes {
-        let cmd = match p {
-            Probe::Tcp(port) => format!("socat TCP-LISTEN:{port},fork,reuseaddr SYSTEM:'echo ok'"),
-            Probe::Udp(port) => format!("socat UDP-LISTEN:{port},fork,reuseaddr SYSTEM:'echo ok'"),
-            Probe::Ping => continue,
-        };
-        // The shell puts the listener in the background; Lab::drop kills it with the namespace.
-        sh(&format!("ip netns exec {ns} {cmd} >/dev/null 2>&1 &"));
+        for family in if v6 { &["4", "6"][..] } else { &["4"][..] } {
+            let only = if *family == "6" { ",ipv6only=1" } else { "" };
+            let cmd = match p {
+                Probe::Tcp(port) => {
+                    format!("socat TCP{family}-LISTEN:{port},fork,reuseaddr{only} SYSTEM:'echo ok'")
+                }
+                Probe::Udp(port) => {
+                    format!("socat UDP{family}-LISTEN:{port},fork,reuseaddr{only} SYSTEM:'echo ok'")
+                }
+                Probe::Ping => continue,
+            };
+            // The shell puts the listener in the background; Lab::drop kills it with the
+            // namespace.
+            sh(&format!("ip netns exec {ns} {cmd} >/dev/null 2>&1 &"));
+            count += 1;
+        }
     }
+    count
 }
 
 /// Probe every (source host, destination host address, probe) and compare with netc.
@@ -224,6 +256,22 @@ fn probe_all(c: &netc::Checked, host_ns: &[String], probes: &[Probe]) -> Vec<Str
             .collect()
     });
     assert!(results.len() >= 3 * 2 * probes.len());
+    // Over IPv6 too, when the plan has it: some probes must be expected to pass (and do,
+    // unless they are reported below), so that the family is really exercised.
+    let v6 = cases.iter().filter(|c| c.2.contains(':')).count();
+    let v6_yes = cases.iter().filter(|c| c.2.contains(':') && c.4).count();
+    let has_v6 = plan
+        .hosts
+        .iter()
+        .any(|h| h.interfaces.iter().any(|i| i.addr.is_ipv6()));
+    assert!(
+        !has_v6 || (v6 > 0 && v6_yes > 0),
+        "{v6} IPv6 probes, {v6_yes} expected to pass"
+    );
+    eprintln!(
+        "{} probes, {v6} over IPv6 ({v6_yes} expected to pass)",
+        cases.len()
+    );
     results
         .into_iter()
         .filter(|(ok, _)| !ok)
@@ -298,12 +346,10 @@ fn run_lab(plan_path: &str) {
         }
     }
     let probes = probes_for(plan);
-    for ns in &host_ns {
-        listen(ns, &probes);
-    }
     // Wait until every listener is bound (a probe before that would fail for the wrong reason).
-    let expected = probes.iter().filter(|p| **p != Probe::Ping).count();
-    for ns in &host_ns {
+    for (h, ns) in host_ns.iter().enumerate() {
+        let v6 = plan.hosts[h].interfaces.iter().any(|i| i.addr.is_ipv6());
+        let expected = listen(ns, &probes, v6);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while sh(&format!("ip netns exec {ns} ss -Hltun")).lines().count() < expected {
             assert!(
@@ -326,6 +372,16 @@ fn run_lab(plan_path: &str) {
 #[test]
 fn nftables_hosts_and_router_agree_with_netc() {
     run_lab("fixtures/valid/three-tiers/plan.netc");
+}
+
+/// The same over IPv4 and IPv6 at once, through nftables, firewalld and ufw: every probe to
+/// each address of each family.
+#[test]
+fn dual_stack_hosts_and_router_agree_with_netc() {
+    if !have("ufw") || !have("firewalld") || !have("dbus-daemon") {
+        return;
+    }
+    run_lab("fixtures/valid/dual-stack/plan.netc");
 }
 
 #[test]

@@ -382,14 +382,32 @@ fn bind_accepts_every_zone() {
     if !have("named-checkzone") || !have("named-checkconf") {
         return;
     }
-    let files = files_of(datalyptica(), &[TargetKind::Bind]);
-    let dir = root().join("target/it-bind");
+    assert_eq!(
+        named_check(datalyptica(), "it-bind"),
+        18,
+        "8 forward zones and 10 reverse zones"
+    );
+    // A and AAAA records, in-addr.arpa and ip6.arpa zones.
+    assert_eq!(
+        named_check(
+            &checked("fixtures/valid/dual-stack/plan.netc"),
+            "it-bind-dual"
+        ),
+        7,
+        "1 forward zone, 3 in-addr.arpa and 3 ip6.arpa zones"
+    );
+}
+
+/// Every zone of a plan through `named-checkzone` (all checks fatal, no output allowed) and
+/// the whole through `named-checkconf -z`; returns the number of zones.
+fn named_check(c: &netc::Checked, dir: &str) -> usize {
+    let files = files_of(c, &[TargetKind::Bind]);
+    let dir = root().join("target").join(dir);
     write_tree(&dir, &files);
     let zones: Vec<&OutputFile> = files
         .iter()
         .filter(|f| f.path.starts_with("bind/zones"))
         .collect();
-    assert_eq!(zones.len(), 18, "8 forward zones and 10 reverse zones");
     for f in &zones {
         let zone = f
             .path
@@ -422,9 +440,10 @@ fn bind_accepts_every_zone() {
     assert!(ok, "{out}");
     assert_eq!(
         out.lines().filter(|l| l.contains("loaded serial")).count(),
-        18,
+        zones.len(),
         "{out}"
     );
+    zones.len()
 }
 
 #[test]
