@@ -91,7 +91,7 @@ impl HostBlocks {
         let names = atom_names(plan, info);
         let blocks = super::par_map(&needed, |_, &da| {
             let mut sources = by_dst[&da].clone();
-            sources.sort_unstable();
+            sources.sort_unstable_by_key(|&a| atom_start(info, a));
             let pieces: Vec<(u32, Set, usize, Verdict)> = sources
                 .iter()
                 .flat_map(|&sa| {
@@ -128,11 +128,13 @@ pub fn host_ruleset(plan: &Plan, info: &PlanInfo, blocks: &HostBlocks, h: usize)
     let host = &plan.hosts[h];
     let mut used: Vec<&str> = Vec::new();
     let mut map = VerdictMap::default();
-    for (da, part) in info.policy.atoms.split(&plan.host_local_set(h)) {
+    let mut parts = info.policy.atoms.split(&plan.host_local_set(h));
+    parts.sort_unstable_by_key(|(a, _)| atom_start(info, *a));
+    for (da, part) in parts {
         let Some(block) = blocks.blocks.get(&da) else {
             continue;
         };
-        map.add(&part, &format!("to_{da}"));
+        map.add(&part, &format!("to_{}", atom_label(info, da)));
         used.push(block);
     }
     let maps = map.maps("dst", "daddr");
@@ -170,6 +172,21 @@ pub fn host_ruleset(plan: &Plan, info: &PlanInfo, blocks: &HostBlocks, h: usize)
     .render()
     .map(super::with_final_newline)
     .expect("template renders")
+}
+
+/// Where an atom starts: its lowest address (atoms are disjoint, so this names one).
+fn atom_start(info: &PlanInfo, atom: u32) -> u128 {
+    info.policy.atoms.set(atom).first().unwrap_or(0)
+}
+
+/// An atom's name in chains and sets: the address it starts at (`10_20_10_11`,
+/// `fd00_98_3__10`, `0` for the one that starts at `::`). Stable when other parts of the
+/// plan change, unlike the atom's number.
+fn atom_label(info: &PlanInfo, atom: u32) -> String {
+    match atom_start(info, atom) {
+        0 => "0".to_string(),
+        k => space::key_addr(k).to_string().replace(['.', ':'], "_"),
+    }
 }
 
 /// What a matching packet gets.
@@ -265,8 +282,18 @@ fn atom_block(
     }
     let policy = &info.policy;
     let (chain, set_prefix, other, who) = match side {
-        Side::Router => (format!("from_{atom}"), "to", "daddr", "sources in"),
-        Side::Host => (format!("to_{atom}"), "from", "saddr", "addresses of"),
+        Side::Router => (
+            format!("from_{}", atom_label(info, atom)),
+            "to",
+            "daddr",
+            "sources in",
+        ),
+        Side::Host => (
+            format!("to_{}", atom_label(info, atom)),
+            "from",
+            "saddr",
+            "addresses of",
+        ),
     };
     let mut sets = Vec::new();
     let mut lookups = Vec::new();
@@ -329,7 +356,7 @@ fn atom_block(
                     }
                 }
             }
-            let suffix = format!("{atom}_{}{tag}", verdict.tag());
+            let suffix = format!("{}_{}{tag}", atom_label(info, atom), verdict.tag());
             let verdict = verdict.text(plan);
             if !ports.is_empty() {
                 sets.push(ConcatSet {
@@ -469,23 +496,30 @@ pub fn router_ruleset(plan: &Plan, info: &PlanInfo, r: usize) -> String {
     let router = &plan.routers[r];
     let policy = &info.policy;
     let names = atom_names(plan, info);
-    // Pieces grouped by source atom, in atom order.
-    let mut by_src: std::collections::BTreeMap<u32, Vec<(u32, Set, usize, Verdict)>> =
+    // Pieces grouped by source atom, both ends in address order (atom numbers change when
+    // the plan does; where an atom starts changes only when that atom does).
+    let mut by_src: std::collections::BTreeMap<(u128, u32), Vec<(u32, Set, usize, Verdict)>> =
         std::collections::BTreeMap::new();
     let mut keys: Vec<&(u32, u32)> = policy.pairs.keys().collect();
-    keys.sort();
+    keys.sort_unstable_by_key(|&&(sa, da)| (atom_start(info, sa), atom_start(info, da)));
     for &(sa, da) in keys {
         for (svc, flow, v) in pair_pieces(plan, &policy.pairs[&(sa, da)]) {
-            by_src.entry(sa).or_default().push((da, svc, flow, v));
+            by_src
+                .entry((atom_start(info, sa), sa))
+                .or_default()
+                .push((da, svc, flow, v));
         }
     }
     let mut blocks = Vec::new();
     let mut map = VerdictMap::default();
-    for (sa, pieces) in &by_src {
+    for ((_, sa), pieces) in &by_src {
         let Some(block) = atom_block(plan, info, &names, Side::Router, *sa, pieces) else {
             continue;
         };
-        map.add(policy.atoms.set(*sa), &format!("from_{sa}"));
+        map.add(
+            policy.atoms.set(*sa),
+            &format!("from_{}", atom_label(info, *sa)),
+        );
         blocks.push(block);
     }
     let maps = map.maps("src", "saddr");

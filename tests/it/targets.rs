@@ -770,3 +770,50 @@ fn ifupdown2_accepts_linux_switch_files() {
     let (_, out) = check(&bad);
     assert!(out.contains("invalid value"), "{out}");
 }
+
+/// A change of plan rewrites the host rulesets it concerns and no others: chains and sets are
+/// named by where their address atom starts, not by the atom's number, which a new rule
+/// elsewhere shifts.
+#[test]
+fn unrelated_hosts_keep_their_nftables_file_when_the_plan_grows() {
+    let path = root().join("fixtures/valid/three-tiers/plan.netc");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let before = netc::check_text("plan.netc", &text);
+    // A network carved out of `internet` below every address of the plan, and a rule from
+    // it to web: a new atom, which moves the numbers of the atoms above it.
+    let grown = format!("{text}network ext 1.2.3.0/24\nallow ext -> web : http\n");
+    let after = netc::check_text("plan.netc", &grown);
+    assert!(!after.has_errors());
+    let db_atoms = |c: &netc::Checked| {
+        let db = c.plan.hosts.iter().position(|h| h.name == "db1").unwrap();
+        c.info
+            .as_ref()
+            .unwrap()
+            .policy
+            .atoms
+            .atoms_of(&c.plan.host_set(db))
+    };
+    assert_ne!(
+        db_atoms(&before),
+        db_atoms(&after),
+        "the test moves atom numbers"
+    );
+    let file = |c: &netc::Checked, name: &str| {
+        files_of(c, &[TargetKind::Nftables])
+            .into_iter()
+            .find(|f| f.path.to_str() == Some(name))
+            .unwrap()
+            .contents
+    };
+    assert_eq!(
+        file(&before, "nftables/hosts/db1.nft"),
+        file(&after, "nftables/hosts/db1.nft")
+    );
+    assert_eq!(
+        file(&before, "nftables/hosts/app1.nft"),
+        file(&after, "nftables/hosts/app1.nft")
+    );
+    let web = file(&after, "nftables/hosts/web1.nft");
+    assert_ne!(file(&before, "nftables/hosts/web1.nft"), web);
+    assert!(web.contains("1.2.3.0/24 . tcp . 8080"), "{web}");
+}
