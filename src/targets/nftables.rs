@@ -92,7 +92,7 @@ impl HostBlocks {
         let blocks = super::par_map(&needed, |_, &da| {
             let mut sources = by_dst[&da].clone();
             sources.sort_unstable_by_key(|&a| atom_start(info, a));
-            let pieces: Vec<(u32, Set, usize, Verdict)> = sources
+            let pieces: Vec<Piece> = sources
                 .iter()
                 .flat_map(|&sa| {
                     pair_pieces(plan, &policy.pairs[&(sa, da)])
@@ -173,6 +173,10 @@ pub fn host_ruleset(plan: &Plan, info: &PlanInfo, blocks: &HostBlocks, h: usize)
     .map(super::with_final_newline)
     .expect("template renders")
 }
+
+/// A piece of one atom's chain: the atom at the other end, services, the plan rule, what
+/// to do.
+type Piece = (u32, Set, usize, Verdict);
 
 /// Where an atom starts: its lowest address (atoms are disjoint, so this names one).
 fn atom_start(info: &PlanInfo, atom: u32) -> u128 {
@@ -275,7 +279,7 @@ fn atom_block(
     names: &std::collections::BTreeMap<u32, Vec<String>>,
     side: Side,
     atom: u32,
-    pieces: &[(u32, Set, usize, Verdict)],
+    pieces: &[Piece],
 ) -> Option<String> {
     if pieces.is_empty() {
         return None;
@@ -498,7 +502,7 @@ pub fn router_ruleset(plan: &Plan, info: &PlanInfo, r: usize) -> String {
     let names = atom_names(plan, info);
     // Pieces grouped by source atom, both ends in address order (atom numbers change when
     // the plan does; where an atom starts changes only when that atom does).
-    let mut by_src: std::collections::BTreeMap<(u128, u32), Vec<(u32, Set, usize, Verdict)>> =
+    let mut by_src: std::collections::BTreeMap<(u128, u32), Vec<Piece>> =
         std::collections::BTreeMap::new();
     let mut keys: Vec<&(u32, u32)> = policy.pairs.keys().collect();
     keys.sort_unstable_by_key(|&&(sa, da)| (atom_start(info, sa), atom_start(info, da)));
