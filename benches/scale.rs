@@ -96,6 +96,7 @@ fn main() {
             flows,
             seed: 7,
             host_firewall: netc::ir::FirewallKind::Nftables,
+            infra: true,
         };
         let text = generate(&opts);
         // Parse and resolve only.

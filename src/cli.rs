@@ -42,23 +42,7 @@ pub enum Command {
         check: bool,
     },
     /// Print a synthetic plan of the given size (for benchmarks)
-    Generate {
-        #[arg(long, default_value_t = 20)]
-        vlans: usize,
-        #[arg(long, default_value_t = 50)]
-        tiers: usize,
-        #[arg(long, default_value_t = 1000)]
-        hosts: usize,
-        #[arg(long, default_value_t = 50)]
-        services: usize,
-        #[arg(long, default_value_t = 1000)]
-        flows: usize,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// The firewall of the generated hosts: nftables, firewalld, ufw or none
-        #[arg(long, default_value = "nftables")]
-        host_firewall: String,
-    },
+    Generate(GenArgs),
     /// The topology as a graph (Graphviz DOT, or SVG through `dot`)
     Graph {
         plan: PathBuf,
@@ -184,15 +168,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Explain { code } => explain(code.as_deref()),
         Command::Graph { plan, format } => graph(&plan, format),
         Command::Report { plan, output } => report(&plan, &output),
-        Command::Generate {
-            vlans,
-            tiers,
-            hosts,
-            services,
-            flows,
-            seed,
-            host_firewall,
-        } => generate(vlans, tiers, hosts, services, flows, seed, &host_firewall),
+        Command::Generate(args) => generate(args),
         Command::Query {
             plan,
             question,
@@ -535,38 +511,55 @@ fn compile(
     }
 }
 
-fn generate(
+#[derive(clap::Args, Debug)]
+pub struct GenArgs {
+    #[arg(long, default_value_t = 20)]
     vlans: usize,
+    #[arg(long, default_value_t = 50)]
     tiers: usize,
+    #[arg(long, default_value_t = 1000)]
     hosts: usize,
+    #[arg(long, default_value_t = 50)]
     services: usize,
+    #[arg(long, default_value_t = 1000)]
     flows: usize,
+    #[arg(long, default_value_t = 1)]
     seed: u64,
-    host_firewall: &str,
-) -> i32 {
+    /// The firewall of the generated hosts (`none`: only the router filters)
+    #[arg(long, value_enum, default_value = "nftables")]
+    host_firewall: GenFirewall,
+    /// Also a DNS zone, a VIP per tier and a switch per VLAN, so every target has work
+    #[arg(long)]
+    infra: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum GenFirewall {
+    Nftables,
+    Firewalld,
+    Ufw,
+    None,
+}
+
+fn generate(a: GenArgs) -> i32 {
     use crate::ir::FirewallKind;
-    if hosts / vlans.max(1) >= 1000 {
+    if a.hosts / a.vlans.max(1) >= 1000 {
         return usage_error("at most 999 hosts per VLAN: raise --vlans");
     }
-    let host_firewall = match host_firewall {
-        "nftables" => FirewallKind::Nftables,
-        "firewalld" => FirewallKind::Firewalld,
-        "ufw" => FirewallKind::Ufw,
-        "none" => FirewallKind::None,
-        other => {
-            return usage_error(format!(
-                "unknown firewall `{other}`: nftables, firewalld, ufw or none"
-            ))
-        }
-    };
     let opts = crate::generate::GenOptions {
-        vlans,
-        tiers,
-        hosts,
-        services,
-        flows,
-        seed,
-        host_firewall,
+        vlans: a.vlans,
+        tiers: a.tiers,
+        hosts: a.hosts,
+        services: a.services,
+        flows: a.flows,
+        seed: a.seed,
+        host_firewall: match a.host_firewall {
+            GenFirewall::Nftables => FirewallKind::Nftables,
+            GenFirewall::Firewalld => FirewallKind::Firewalld,
+            GenFirewall::Ufw => FirewallKind::Ufw,
+            GenFirewall::None => FirewallKind::None,
+        },
+        infra: a.infra,
     };
     print!("{}", crate::generate::generate(&opts));
     0

@@ -12,6 +12,10 @@ pub struct GenOptions {
     pub seed: u64,
     /// The firewall the hosts run (`none`: only the router filters).
     pub host_firewall: crate::ir::FirewallKind,
+    /// Also DNS (a zone every host publishes in, with its reverse zones), a VIP for the first
+    /// two hosts of each tier, and an access switch per VLAN (IOS, EOS and Junos in turn),
+    /// so that every target has work.
+    pub infra: bool,
 }
 
 /// A small, fast, deterministic generator (SplitMix64).
@@ -35,6 +39,41 @@ impl Rng {
 fn addr(v: usize, k: usize) -> String {
     let n = (10u32 << 24) + (v as u32) * 1024 + k as u32;
     std::net::Ipv4Addr::from(n).to_string()
+}
+
+/// DNS, VIPs and switches (see `GenOptions::infra`).
+fn infra(s: &mut String, vlans: usize, tier_hosts: &[Vec<usize>], next_in_vlan: &mut [usize]) {
+    s.push_str("zone gen.example { ns ns1 10.0.0.2 }\n");
+    for (t, hosts) in tier_hosts.iter().enumerate() {
+        let v = t % vlans;
+        // VRIDs are per VLAN, 1-255: at most 200 VIPs on one VLAN.
+        if let [a, b, ..] = hosts[..] {
+            if t / vlans < 200 {
+                s.push_str(&format!(
+                    "vip vip-t{t} {} for h{a}, h{b} check tcp/22\n",
+                    addr(v, next_in_vlan[v])
+                ));
+                next_in_vlan[v] += 1;
+            }
+        }
+    }
+    for v in 0..vlans {
+        let (platform, port): (&str, fn(usize) -> String) = match v % 3 {
+            0 => ("ios", |n| format!("GigabitEthernet1/0/{n}")),
+            1 => ("eos", |n| format!("Ethernet{n}")),
+            _ => ("junos", |n| format!("ge-0/0/{n}")),
+        };
+        s.push_str(&format!("switch sw{v} {platform} {{\n"));
+        // Hosts on ports 1..n, the uplink after them.
+        let mut n = 0;
+        for hosts in tier_hosts.iter().skip(v).step_by(vlans) {
+            for h in hosts {
+                n += 1;
+                s.push_str(&format!("  access {} host h{h} dev eth0\n", port(n)));
+            }
+        }
+        s.push_str(&format!("  trunk {} vlans v{v}\n}}\n", port(n + 1)));
+    }
 }
 
 pub fn generate(o: &GenOptions) -> String {
@@ -66,9 +105,14 @@ pub fn generate(o: &GenOptions) -> String {
             crate::ir::FirewallKind::Ufw => "ufw",
             crate::ir::FirewallKind::None => "none",
         };
-        s.push_str(&format!("tier t{t} on v{} firewall {fw}\n", t % vlans));
+        let domain = if o.infra { " domain gen.example" } else { "" };
+        s.push_str(&format!(
+            "tier t{t} on v{} dev eth0 firewall {fw}{domain}\n",
+            t % vlans
+        ));
     }
     let mut next_in_vlan = vec![10usize; vlans];
+    let mut tier_hosts: Vec<Vec<usize>> = vec![Vec::new(); tiers];
     // Hosts of a tier sit next to each other, as pools give them in real plans.
     for h in 0..o.hosts {
         let t = h * tiers / o.hosts.max(1);
@@ -78,6 +122,10 @@ pub fn generate(o: &GenOptions) -> String {
             addr(v, next_in_vlan[v])
         ));
         next_in_vlan[v] += 1;
+        tier_hosts[t].push(h);
+    }
+    if o.infra {
+        infra(&mut s, vlans, &tier_hosts, &mut next_in_vlan);
     }
     for i in 0..o.services.max(1) {
         let port = 10000 + 3 * i;

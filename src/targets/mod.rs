@@ -134,6 +134,10 @@ impl TargetKind {
             TargetKind::Ufw,
             TargetKind::Bind,
             TargetKind::Keepalived,
+            TargetKind::Ios,
+            TargetKind::Eos,
+            TargetKind::Junos,
+            TargetKind::Ifupdown2,
         ]
     }
 

@@ -125,3 +125,103 @@ fn explain_codes() {
     let (_, out, _) = netc(&["explain"]);
     assert_eq!(out.lines().count(), netc::codes::ALL.len());
 }
+
+/// `netc generate` (the benchmarks' plans): deterministic, clean of errors for every host
+/// firewall, and with `--infra` work for every target, which the real tools accept.
+#[test]
+fn generated_plans_check_and_compile_for_every_target() {
+    let args = |seed: &str, fw: &str| {
+        [
+            "generate",
+            "--vlans",
+            "6",
+            "--tiers",
+            "12",
+            "--hosts",
+            "60",
+            "--services",
+            "20",
+            "--flows",
+            "300",
+            "--seed",
+            seed,
+            "--host-firewall",
+            fw,
+            "--infra",
+        ]
+        .map(String::from)
+    };
+    let gen = |seed: &str, fw: &str| {
+        let a = args(seed, fw);
+        let (code, out, err) = netc(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    assert_eq!(gen("3", "nftables"), gen("3", "nftables"));
+    assert_ne!(gen("3", "nftables"), gen("4", "nftables"));
+    for fw in ["nftables", "firewalld", "ufw", "none"] {
+        let text = gen("3", fw);
+        let c = netc::check_text("gen.netc", &text);
+        assert!(!c.has_errors(), "{fw}: the generated plan has errors");
+        assert_eq!((c.plan.vips.len(), c.plan.zones.len()), (12, 1), "{fw}");
+    }
+    let dir = super::root().join("target/it-generate");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan = dir.join("gen.netc");
+    std::fs::write(&plan, gen("3", "nftables")).unwrap();
+    let out = dir.join("out");
+    let (code, _, err) = netc(&[
+        "compile",
+        plan.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let count = |sub: &str, ext: &str| {
+        walk(&out.join(sub))
+            .iter()
+            .filter(|p| p.to_string_lossy().ends_with(ext))
+            .count()
+    };
+    assert_eq!(count("nftables/hosts", ".nft"), 60);
+    assert_eq!(
+        count("keepalived", "keepalived.conf"),
+        24,
+        "two members per VIP"
+    );
+    assert_eq!(
+        count("switches", ".ios") + count("switches", ".eos") + count("switches", ".junos"),
+        6
+    );
+    assert!(count("bind/zones", "db.gen.example") == 1);
+    use super::targets::{have, run};
+    use std::process::Command;
+    if have("nft") && have("unshare") {
+        for f in ["nftables/routers/core.nft", "nftables/hosts/h0.nft"] {
+            let (ok, msg) = run(Command::new("unshare")
+                .args(["-rn", "nft", "-c", "-f"])
+                .arg(out.join(f)));
+            assert!(ok, "{f}: {msg}");
+        }
+    }
+    if have("named-checkzone") {
+        let (ok, msg) = run(Command::new("named-checkzone")
+            .args(["-k", "fail", "-n", "fail", "gen.example"])
+            .arg(out.join("bind/zones/db.gen.example")));
+        assert!(ok, "{msg}");
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

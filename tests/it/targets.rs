@@ -35,7 +35,7 @@ pub fn write_tree(dir: &Path, files: &[OutputFile]) {
     netc::output::write(dir, files).expect("output written");
 }
 
-fn run(cmd: &mut Command) -> (bool, String) {
+pub fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().expect("tool runs");
     (
         out.status.success(),
