@@ -77,8 +77,8 @@ fn main() {
         (50_000, 10_000, 250, 25),
         (100_000, 20_000, 500, 50),
     ];
-    println!("| flows | hosts | tiers | parse+resolve | check (all analyses) | query | compile all targets (hosts on nftables) | output | compile firewalld hosts | output | compile ufw hosts | output | diff | nft router elements |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| flows | hosts | tiers | parse+resolve | check (all analyses) | query | nftables | bind | keepalived | switches | all targets | output | firewalld hosts | output | ufw hosts | output | diff | nft router elements |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     // NETC_BENCH_FLOWS=1000,10000 runs only those sizes.
     let only: Option<Vec<usize>> = std::env::var("NETC_BENCH_FLOWS")
         .ok()
@@ -125,6 +125,18 @@ fn main() {
         // Every target, streamed into a sink that only counts (as `netc compile` streams
         // into its staging directory), so that no run holds all of its output.
         let (t_all, (bytes, elements)) = time(runs, || compile(&checked, TargetKind::all()));
+        let each = |kinds: &[TargetKind]| time(runs, || compile(&checked, kinds)).0;
+        let (t_nft, t_bind, t_ka) = (
+            each(&[TargetKind::Nftables]),
+            each(&[TargetKind::Bind]),
+            each(&[TargetKind::Keepalived]),
+        );
+        let t_sw = each(&[
+            TargetKind::Ios,
+            TargetKind::Eos,
+            TargetKind::Junos,
+            TargetKind::Ifupdown2,
+        ]);
         // The same plan with every host on firewalld, then on ufw: their own back ends.
         let mut per_fw = Vec::new();
         for (fw, kind) in [
@@ -156,10 +168,14 @@ fn main() {
         });
         assert_eq!(d.opened.len(), 1);
         println!(
-            "| {flows} | {hosts} | {tiers} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {elements} |",
+            "| {flows} | {hosts} | {tiers} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {elements} |",
             ms(t_front),
             ms(t_check),
             ms(t_query),
+            ms(t_nft),
+            ms(t_bind),
+            ms(t_ka),
+            ms(t_sw),
             ms(t_all),
             mb(bytes),
             ms(per_fw[0].0),

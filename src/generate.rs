@@ -42,7 +42,14 @@ fn addr(v: usize, k: usize) -> String {
 }
 
 /// DNS, VIPs and switches (see `GenOptions::infra`).
-fn infra(s: &mut String, vlans: usize, tier_hosts: &[Vec<usize>], next_in_vlan: &mut [usize]) {
+/// Returns the tiers that have a VIP.
+fn infra(
+    s: &mut String,
+    vlans: usize,
+    tier_hosts: &[Vec<usize>],
+    next_in_vlan: &mut [usize],
+) -> std::collections::HashSet<usize> {
+    let mut vip_tiers = std::collections::HashSet::new();
     s.push_str("zone gen.example { ns ns1 10.0.0.2 }\n");
     for (t, hosts) in tier_hosts.iter().enumerate() {
         let v = t % vlans;
@@ -54,6 +61,7 @@ fn infra(s: &mut String, vlans: usize, tier_hosts: &[Vec<usize>], next_in_vlan: 
                     addr(v, next_in_vlan[v])
                 ));
                 next_in_vlan[v] += 1;
+                vip_tiers.insert(t);
             }
         }
     }
@@ -74,6 +82,7 @@ fn infra(s: &mut String, vlans: usize, tier_hosts: &[Vec<usize>], next_in_vlan: 
         }
         s.push_str(&format!("  trunk {} vlans v{v}\n}}\n", port(n + 1)));
     }
+    vip_tiers
 }
 
 pub fn generate(o: &GenOptions) -> String {
@@ -124,12 +133,16 @@ pub fn generate(o: &GenOptions) -> String {
         next_in_vlan[v] += 1;
         tier_hosts[t].push(h);
     }
-    if o.infra {
-        infra(&mut s, vlans, &tier_hosts, &mut next_in_vlan);
-    }
+    let vip_tiers = if o.infra {
+        infra(&mut s, vlans, &tier_hosts, &mut next_in_vlan)
+    } else {
+        std::collections::HashSet::new()
+    };
     for i in 0..o.services.max(1) {
         let port = 10000 + 3 * i;
-        if i % 5 == 0 {
+        if i % 11 == 3 {
+            s.push_str(&format!("service s{i} icmp\n"));
+        } else if i % 5 == 0 {
             s.push_str(&format!("service s{i} tcp/{port}-{}\n", port + 2));
         } else if i % 7 == 0 {
             s.push_str(&format!("service s{i} udp/{port}\n"));
@@ -142,6 +155,9 @@ pub fn generate(o: &GenOptions) -> String {
         let (a, b, c) = (rng.below(tiers), rng.below(tiers), rng.below(o.services));
         if f % 100 == 99 {
             s.push_str(&format!("deny t{a} -> t{b} : s{c}\n"));
+        } else if o.infra && f % 100 == 42 && vip_tiers.contains(&b) && a != b {
+            // Now and then a rule to a VIP alone, as plans have (what W083 looks at).
+            s.push_str(&format!("allow t{a} -> vip-t{b} : s{c}\n"));
         } else if f % 50 == 0 {
             s.push_str(&format!("allow partners -> t{b} : s{c}\n"));
         } else {

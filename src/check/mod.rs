@@ -17,7 +17,7 @@ mod redundant_rule;
 mod shadowed_rule;
 pub mod switch_config;
 mod unused;
-mod vip_contradiction;
+pub mod vip_contradiction;
 
 pub use dns::{dns_records, DnsRecord};
 
