@@ -38,9 +38,12 @@ def main():
         for s in plan["services"]:
             ports = []
             for p in s["ports"]:
+                if p["proto"] == "icmp":
+                    continue  # ICMP has no ports: terms name the protocol only
                 port = str(p["first"]) if p["first"] == p["last"] else f"{p['first']}-{p['last']}"
                 ports.append(f"{port}/{p['proto']}")
-            f.write(f"S_{s['name'].upper().replace('-', '_')} = {' '.join(ports)}\n")
+            if ports:
+                f.write(f"S_{s['name'].upper().replace('-', '_')} = {' '.join(ports)}\n")
 
     def endpoint(e):
         kind = e["target"]["kind"]
@@ -58,13 +61,16 @@ def main():
         s = plan["services"][svc["service"]]
         protos = sorted({p["proto"] for p in s["ports"]})
         name = f"f{i}-{fl['action']}"
+        if "icmp" in protos and len(protos) > 1:
+            raise SystemExit("services mixing ICMP and ports are not converted")
         body = [
             f"  source-address:: {' '.join(endpoint(e) for e in fl['sources'])}",
             f"  destination-address:: {' '.join(endpoint(e) for e in fl['destinations'])}",
             f"  protocol:: {' '.join(protos)}",
-            f"  destination-port:: S_{s['name'].upper().replace('-', '_')}",
-            f"  action:: {'accept' if fl['action'] == 'allow' else 'deny'}",
         ]
+        if protos != ["icmp"]:
+            body.append(f"  destination-port:: S_{s['name'].upper().replace('-', '_')}")
+        body.append(f"  action:: {'accept' if fl['action'] == 'allow' else 'deny'}")
         terms.append((fl["action"] != "deny", f"term {name} {{\n" + "\n".join(body) + "\n}\n"))
     terms.sort(key=lambda t: t[0])  # denies first: stable, so plan order within each group
     with open(f"{out}/pol/netc.pol", "w") as f:
