@@ -13,7 +13,7 @@ use std::collections::HashMap;
 /// Service sets, each with the rule it comes from.
 pub type Pieces = Vec<(Set, usize)>;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PairRules {
     /// (flow index, services), in plan order.
     pub allows: Vec<(usize, Set)>,

@@ -207,6 +207,14 @@ fn differing_sources(
         sources
             .into_iter()
             .filter(|&sa| {
+                // The same rules permit the same: no need to evaluate them.
+                let rules = |das: &[u32]| -> Vec<Option<&crate::policy::PairRules>> {
+                    das.iter().map(|&da| policy.pairs.get(&(sa, da))).collect()
+                };
+                let vip_rules = rules(&vip_atoms);
+                if member_atoms.iter().all(|m| rules(m) == vip_rules) {
+                    return false;
+                }
                 let on_vip = permitted(sa, &vip_atoms);
                 member_atoms.iter().any(|m| permitted(sa, m) != on_vip)
             })
