@@ -34,7 +34,11 @@ impl Target for Nftables {
         sink: &mut super::Sink,
     ) -> Result<(), crate::output::OutputError> {
         let hosts = super::hosts_running(plan, FirewallKind::Nftables);
-        let blocks = HostBlocks::new(plan, info, &hosts);
+        if hosts.is_empty() && plan.routers.is_empty() {
+            return Ok(());
+        }
+        let prep = Prepared::new(plan, info);
+        let blocks = HostBlocks::new(plan, info, &prep, &hosts);
         super::stream_hosts(
             &hosts,
             |_, h| {
@@ -48,7 +52,7 @@ impl Target for Nftables {
         for (r, router) in plan.routers.iter().enumerate() {
             sink(OutputFile {
                 path: PathBuf::from(format!("nftables/routers/{}.nft", router.name)),
-                contents: router_ruleset(plan, info, r),
+                contents: router_ruleset(plan, info, &prep, r),
             })?;
         }
         Ok(())
@@ -75,7 +79,7 @@ pub struct HostBlocks {
 
 impl HostBlocks {
     /// The blocks of every destination atom the given hosts have an address in.
-    pub fn new(plan: &Plan, info: &PlanInfo, hosts: &[usize]) -> HostBlocks {
+    pub fn new(plan: &Plan, info: &PlanInfo, prep: &Prepared, hosts: &[usize]) -> HostBlocks {
         let policy = &info.policy;
         let mut by_dst: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
         for &(sa, da) in policy.pairs.keys() {
@@ -88,19 +92,18 @@ impl HostBlocks {
             .collect();
         needed.sort_unstable();
         needed.dedup();
-        let names = atom_names(plan, info);
         let blocks = super::par_map(&needed, |_, &da| {
             let mut sources = by_dst[&da].clone();
             sources.sort_unstable_by_key(|&a| atom_start(info, a));
             let pieces: Vec<Piece> = sources
                 .iter()
                 .flat_map(|&sa| {
-                    pair_pieces(plan, &policy.pairs[&(sa, da)])
-                        .into_iter()
-                        .map(move |(svc, f, v)| (sa, svc, f, v))
+                    prep.pieces[&(sa, da)]
+                        .iter()
+                        .map(move |(svc, f, v)| (sa, svc, *f, *v))
                 })
                 .collect();
-            let block = atom_block(plan, info, &names, Side::Host, da, &pieces);
+            let block = atom_block(plan, info, prep, Side::Host, da, &pieces);
             (da, block)
         });
         HostBlocks {
@@ -176,7 +179,34 @@ pub fn host_ruleset(plan: &Plan, info: &PlanInfo, blocks: &HostBlocks, h: usize)
 
 /// A piece of one atom's chain: the atom at the other end, services, the plan rule, what
 /// to do.
-type Piece = (u32, Set, usize, Verdict);
+type Piece<'a> = (u32, &'a Set, usize, Verdict);
+
+/// What the host and router rulesets share, worked out once per compile.
+pub struct Prepared {
+    /// The names of the endpoints each atom belongs to (for comments).
+    names: std::collections::BTreeMap<u32, Vec<String>>,
+    /// ` comment "FILE:LINE"` for each flow.
+    comments: Vec<String>,
+    /// The pieces of every atom pair the plan has rules for.
+    pieces: std::collections::HashMap<(u32, u32), Vec<PairPiece>>,
+}
+
+/// A piece of an atom pair's permitted (or logged-denied) space: services, plan rule, verdict.
+type PairPiece = (Set, usize, Verdict);
+
+impl Prepared {
+    pub fn new(plan: &Plan, info: &PlanInfo) -> Prepared {
+        let keys: Vec<(u32, u32)> = info.policy.pairs.keys().copied().collect();
+        let pieces = super::par_map(&keys, |_, k| (*k, pair_pieces(plan, &info.policy.pairs[k])));
+        Prepared {
+            names: atom_names(plan, info),
+            comments: (0..plan.flows.len())
+                .map(|f| format!(" comment \"{}\"", flow_ref(plan, f)))
+                .collect(),
+            pieces: pieces.into_iter().collect(),
+        }
+    }
+}
 
 /// Where an atom starts: its lowest address (atoms are disjoint, so this names one).
 fn atom_start(info: &PlanInfo, atom: u32) -> u128 {
@@ -226,9 +256,9 @@ impl Verdict {
 
 /// What the plan says about one atom pair, as disjoint (services, plan rule, verdict) pieces:
 /// the permitted space (allows minus denies), and what logged denies match.
-fn pair_pieces(plan: &Plan, rules: &crate::policy::PairRules) -> Vec<(Set, usize, Verdict)> {
+fn pair_pieces(plan: &Plan, rules: &crate::policy::PairRules) -> Vec<PairPiece> {
     let (permitted, _, _) = crate::policy::Policy::evaluate_pair(rules, &space::all_services());
-    let mut out: Vec<(Set, usize, Verdict)> = permitted
+    let mut out: Vec<PairPiece> = permitted
         .into_iter()
         .map(|(svc, f)| {
             let v = if plan.flows[f].log {
@@ -276,7 +306,7 @@ struct BlockView {
 fn atom_block(
     plan: &Plan,
     info: &PlanInfo,
-    names: &std::collections::BTreeMap<u32, Vec<String>>,
+    prep: &Prepared,
     side: Side,
     atom: u32,
     pieces: &[Piece],
@@ -321,20 +351,21 @@ fn atom_block(
             for (oa, svc, flow) in pieces
                 .iter()
                 .filter(|p| p.3 == verdict)
-                .map(|p| (p.0, &p.1, p.2))
+                .map(|p| (p.0, p.1, p.2))
             {
                 let addrs = ranges(&policy.atoms.set(oa).intersect(&fam));
                 if addrs.is_empty() {
                     continue;
                 }
-                let comment = format!(" comment \"{}\"", flow_ref(plan, flow));
+                let comment = &prep.comments[flow];
                 let group = |list: &mut Vec<String>, last: &mut Option<u32>| {
                     if *last != Some(oa) {
                         *last = Some(oa);
                         list.push(format!(
                             "# {}",
                             super::safe_text(
-                                &names
+                                &prep
+                                    .names
                                     .get(&oa)
                                     .map_or_else(|| "addresses".to_string(), |n| n.join(", "))
                             )
@@ -387,7 +418,8 @@ fn atom_block(
     if lookups.is_empty() {
         return None;
     }
-    let of = names
+    let of = prep
+        .names
         .get(&atom)
         .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
     BlockView {
@@ -496,10 +528,9 @@ fn atom_names(plan: &Plan, info: &PlanInfo) -> std::collections::BTreeMap<u32, V
 /// dport`) decides. Two lookups per packet whatever the number of flows, and the sets grow
 /// with the destinations and services each source may reach, never with a product of
 /// source and destination ranges.
-pub fn router_ruleset(plan: &Plan, info: &PlanInfo, r: usize) -> String {
+pub fn router_ruleset(plan: &Plan, info: &PlanInfo, prep: &Prepared, r: usize) -> String {
     let router = &plan.routers[r];
     let policy = &info.policy;
-    let names = atom_names(plan, info);
     // Pieces grouped by source atom, both ends in address order (atom numbers change when
     // the plan does; where an atom starts changes only when that atom does).
     let mut by_src: std::collections::BTreeMap<(u128, u32), Vec<Piece>> =
@@ -507,17 +538,22 @@ pub fn router_ruleset(plan: &Plan, info: &PlanInfo, r: usize) -> String {
     let mut keys: Vec<&(u32, u32)> = policy.pairs.keys().collect();
     keys.sort_unstable_by_key(|&&(sa, da)| (atom_start(info, sa), atom_start(info, da)));
     for &(sa, da) in keys {
-        for (svc, flow, v) in pair_pieces(plan, &policy.pairs[&(sa, da)]) {
+        for (svc, flow, v) in &prep.pieces[&(sa, da)] {
             by_src
                 .entry((atom_start(info, sa), sa))
                 .or_default()
-                .push((da, svc, flow, v));
+                .push((da, svc, *flow, *v));
         }
     }
+    // The chains of the source atoms, made on every core.
+    let by_src: Vec<(u32, Vec<Piece>)> = by_src.into_iter().map(|((_, sa), p)| (sa, p)).collect();
+    let made = super::par_map(&by_src, |_, (sa, pieces)| {
+        atom_block(plan, info, prep, Side::Router, *sa, pieces)
+    });
     let mut blocks = Vec::new();
     let mut map = VerdictMap::default();
-    for ((_, sa), pieces) in &by_src {
-        let Some(block) = atom_block(plan, info, &names, Side::Router, *sa, pieces) else {
+    for ((sa, _), block) in by_src.iter().zip(made) {
+        let Some(block) = block else {
             continue;
         };
         map.add(
