@@ -175,11 +175,8 @@ impl Staged {
                     changed += 1;
                 }
             }
-            let manifest: String = self
-                .files
-                .iter()
-                .map(|p| format!("{}\n", p.display()))
-                .collect();
+            // Sorted: the order back ends hand files over in is theirs to choose.
+            let manifest: String = now.iter().map(|p| format!("{}\n", p.display())).collect();
             let tmp = self.out.join(format!("{MANIFEST}.netc-tmp"));
             std::fs::write(&tmp, manifest)
                 .and_then(|_| std::fs::rename(&tmp, self.out.join(MANIFEST)))

@@ -38,7 +38,19 @@ impl Target for Nftables {
             return Ok(());
         }
         let prep = Prepared::new(plan, info);
+        // Routers first: every router enforces the whole policy, so their rulesets share one
+        // body, made once and dropped before the hosts are made.
+        if !plan.routers.is_empty() {
+            let body = RouterBody::new(plan, info, &prep);
+            for (r, router) in plan.routers.iter().enumerate() {
+                sink(OutputFile {
+                    path: PathBuf::from(format!("nftables/routers/{}.nft", router.name)),
+                    contents: router_ruleset(plan, &body, r),
+                })?;
+            }
+        }
         let blocks = HostBlocks::new(plan, info, &prep, &hosts);
+        drop(prep);
         super::stream_hosts(
             &hosts,
             |_, h| {
@@ -48,14 +60,7 @@ impl Target for Nftables {
                 }]
             },
             sink,
-        )?;
-        for (r, router) in plan.routers.iter().enumerate() {
-            sink(OutputFile {
-                path: PathBuf::from(format!("nftables/routers/{}.nft", router.name)),
-                contents: router_ruleset(plan, info, &prep, r),
-            })?;
-        }
-        Ok(())
+        )
     }
 }
 
@@ -494,10 +499,10 @@ impl VerdictMap {
 
 #[derive(Template)]
 #[template(path = "nftables/router.nft")]
-struct RouterView {
+struct RouterView<'a> {
     header: String,
-    maps: Vec<AddrMap>,
-    blocks: Vec<String>,
+    maps: &'a [AddrMap],
+    blocks: &'a [String],
 }
 
 /// The names of the plan endpoints each atom belongs to (for comments), at most three each.
@@ -528,49 +533,62 @@ fn atom_names(plan: &Plan, info: &PlanInfo) -> std::collections::BTreeMap<u32, V
 /// dport`) decides. Two lookups per packet whatever the number of flows, and the sets grow
 /// with the destinations and services each source may reach, never with a product of
 /// source and destination ranges.
-pub fn router_ruleset(plan: &Plan, info: &PlanInfo, prep: &Prepared, r: usize) -> String {
-    let router = &plan.routers[r];
-    let policy = &info.policy;
-    // Pieces grouped by source atom, both ends in address order (atom numbers change when
-    // the plan does; where an atom starts changes only when that atom does).
-    let mut by_src: std::collections::BTreeMap<(u128, u32), Vec<Piece>> =
-        std::collections::BTreeMap::new();
-    let mut keys: Vec<&(u32, u32)> = policy.pairs.keys().collect();
-    keys.sort_unstable_by_key(|&&(sa, da)| (atom_start(info, sa), atom_start(info, da)));
-    for &(sa, da) in keys {
-        for (svc, flow, v) in &prep.pieces[&(sa, da)] {
-            by_src
-                .entry((atom_start(info, sa), sa))
-                .or_default()
-                .push((da, svc, *flow, *v));
+/// What every router's ruleset holds: the source verdict maps and the chains of the source
+/// atoms.
+struct RouterBody {
+    maps: Vec<AddrMap>,
+    blocks: Vec<String>,
+}
+
+impl RouterBody {
+    fn new(plan: &Plan, info: &PlanInfo, prep: &Prepared) -> RouterBody {
+        let policy = &info.policy;
+        // Pieces grouped by source atom, both ends in address order (atom numbers change when
+        // the plan does; where an atom starts changes only when that atom does).
+        let mut by_src: std::collections::BTreeMap<(u128, u32), Vec<Piece>> =
+            std::collections::BTreeMap::new();
+        let mut keys: Vec<&(u32, u32)> = policy.pairs.keys().collect();
+        keys.sort_unstable_by_key(|&&(sa, da)| (atom_start(info, sa), atom_start(info, da)));
+        for &(sa, da) in keys {
+            for (svc, flow, v) in &prep.pieces[&(sa, da)] {
+                by_src
+                    .entry((atom_start(info, sa), sa))
+                    .or_default()
+                    .push((da, svc, *flow, *v));
+            }
         }
+        // The chains of the source atoms, made on every core.
+        let by_src: Vec<(u32, Vec<Piece>)> =
+            by_src.into_iter().map(|((_, sa), p)| (sa, p)).collect();
+        let made = super::par_map(&by_src, |_, (sa, pieces)| {
+            atom_block(plan, info, prep, Side::Router, *sa, pieces)
+        });
+        let mut blocks = Vec::new();
+        let mut map = VerdictMap::default();
+        for ((sa, _), block) in by_src.iter().zip(made) {
+            let Some(block) = block else {
+                continue;
+            };
+            map.add(
+                policy.atoms.set(*sa),
+                &format!("from_{}", atom_label(info, *sa)),
+            );
+            blocks.push(block);
+        }
+        let maps = map.maps("src", "saddr");
+        RouterBody { maps, blocks }
     }
-    // The chains of the source atoms, made on every core.
-    let by_src: Vec<(u32, Vec<Piece>)> = by_src.into_iter().map(|((_, sa), p)| (sa, p)).collect();
-    let made = super::par_map(&by_src, |_, (sa, pieces)| {
-        atom_block(plan, info, prep, Side::Router, *sa, pieces)
-    });
-    let mut blocks = Vec::new();
-    let mut map = VerdictMap::default();
-    for ((sa, _), block) in by_src.iter().zip(made) {
-        let Some(block) = block else {
-            continue;
-        };
-        map.add(
-            policy.atoms.set(*sa),
-            &format!("from_{}", atom_label(info, *sa)),
-        );
-        blocks.push(block);
-    }
-    let maps = map.maps("src", "saddr");
+}
+
+fn router_ruleset(plan: &Plan, body: &RouterBody, r: usize) -> String {
     RouterView {
         header: header(
             plan,
-            &format!("nftables forward filter of router {}", router.name),
+            &format!("nftables forward filter of router {}", plan.routers[r].name),
             "#",
         ),
-        maps,
-        blocks,
+        maps: &body.maps,
+        blocks: &body.blocks,
     }
     .render()
     .map(super::with_final_newline)
