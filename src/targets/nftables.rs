@@ -350,8 +350,11 @@ fn atom_block(
         verdicts.sort_unstable();
         verdicts.dedup();
         for verdict in verdicts {
-            let mut ports = Vec::new();
-            let mut icmps = Vec::new();
+            // Element lines, written straight into one text per set (hundreds of thousands
+            // of elements on a large router: no string of its own for each).
+            use std::fmt::Write;
+            let mut ports = String::new();
+            let mut icmps = String::new();
             let mut last: [Option<u32>; 2] = [None, None];
             for (oa, svc, flow) in pieces
                 .iter()
@@ -363,24 +366,27 @@ fn atom_block(
                     continue;
                 }
                 let comment = &prep.comments[flow];
-                let group = |list: &mut Vec<String>, last: &mut Option<u32>| {
+                let group = |text: &mut String, last: &mut Option<u32>| {
                     if *last != Some(oa) {
                         *last = Some(oa);
-                        list.push(format!(
-                            "# {}",
+                        let _ = writeln!(
+                            text,
+                            "\t\t\t# {}",
                             super::safe_text(
                                 &prep
                                     .names
                                     .get(&oa)
                                     .map_or_else(|| "addresses".to_string(), |n| n.join(", "))
                             )
-                        ));
+                        );
                     }
                 };
                 for (proto, lo, hi) in space::service_pieces(svc) {
                     if proto == Proto::Icmp {
                         group(&mut icmps, &mut last[1]);
-                        icmps.extend(addrs.iter().map(|a| format!("{a}{comment},")));
+                        for a in &addrs {
+                            let _ = writeln!(icmps, "\t\t\t{a}{comment},");
+                        }
                     } else {
                         group(&mut ports, &mut last[0]);
                         let port = if lo == hi {
@@ -388,11 +394,10 @@ fn atom_block(
                         } else {
                             format!("{lo}-{hi}")
                         };
-                        ports.extend(
-                            addrs
-                                .iter()
-                                .map(|a| format!("{a} . {} . {port}{comment},", proto.name())),
-                        );
+                        for a in &addrs {
+                            let _ =
+                                writeln!(ports, "\t\t\t{a} . {} . {port}{comment},", proto.name());
+                        }
                     }
                 }
             }
@@ -443,7 +448,8 @@ fn atom_block(
 struct ConcatSet {
     name: String,
     kind: String,
-    elements: Vec<String>,
+    /// One element (or `# names` comment) a line, indented, each line ending in a newline.
+    elements: String,
 }
 
 /// What sources of one atom may reach: a chain with its lookups.
