@@ -50,7 +50,6 @@ impl Target for Nftables {
             }
         }
         let blocks = HostBlocks::new(plan, info, &prep, &hosts);
-        drop(prep);
         super::stream_hosts(
             &hosts,
             |_, h| {
@@ -100,13 +99,13 @@ impl HostBlocks {
         let blocks = super::par_map(&needed, |_, &da| {
             let mut sources = by_dst[&da].clone();
             sources.sort_unstable_by_key(|&a| atom_start(info, a));
-            let pieces: Vec<Piece> = sources
+            let owned: Vec<(u32, Vec<PairPiece>)> = sources
                 .iter()
-                .flat_map(|&sa| {
-                    prep.pieces[&(sa, da)]
-                        .iter()
-                        .map(move |(svc, f, v)| (sa, svc, *f, *v))
-                })
+                .map(|&sa| (sa, pair_pieces(plan, &policy.pairs[&(sa, da)])))
+                .collect();
+            let pieces: Vec<Piece> = owned
+                .iter()
+                .flat_map(|(sa, list)| list.iter().map(move |(svc, f, v)| (*sa, svc, *f, *v)))
                 .collect();
             let block = atom_block(plan, info, prep, Side::Host, da, &pieces);
             (da, block)
@@ -192,8 +191,6 @@ pub struct Prepared {
     names: std::collections::BTreeMap<u32, Vec<String>>,
     /// ` comment "FILE:LINE"` for each flow.
     comments: Vec<String>,
-    /// The pieces of every atom pair the plan has rules for.
-    pieces: std::collections::HashMap<(u32, u32), Vec<PairPiece>>,
 }
 
 /// A piece of an atom pair's permitted (or logged-denied) space: services, plan rule, verdict.
@@ -201,14 +198,11 @@ type PairPiece = (Set, usize, Verdict);
 
 impl Prepared {
     pub fn new(plan: &Plan, info: &PlanInfo) -> Prepared {
-        let keys: Vec<(u32, u32)> = info.policy.pairs.keys().copied().collect();
-        let pieces = super::par_map(&keys, |_, k| (*k, pair_pieces(plan, &info.policy.pairs[k])));
         Prepared {
             names: atom_names(plan, info),
             comments: (0..plan.flows.len())
                 .map(|f| format!(" comment \"{}\"", flow_ref(plan, f)))
                 .collect(),
-            pieces: pieces.into_iter().collect(),
         }
     }
 }
@@ -549,25 +543,31 @@ struct RouterBody {
 impl RouterBody {
     fn new(plan: &Plan, info: &PlanInfo, prep: &Prepared) -> RouterBody {
         let policy = &info.policy;
-        // Pieces grouped by source atom, both ends in address order (atom numbers change when
-        // the plan does; where an atom starts changes only when that atom does).
-        let mut by_src: std::collections::BTreeMap<(u128, u32), Vec<Piece>> =
+        // Destinations grouped by source atom, both ends in address order (atom numbers
+        // change when the plan does; where an atom starts changes only when that atom does).
+        let mut by_src: std::collections::BTreeMap<(u128, u32), Vec<u32>> =
             std::collections::BTreeMap::new();
         let mut keys: Vec<&(u32, u32)> = policy.pairs.keys().collect();
         keys.sort_unstable_by_key(|&&(sa, da)| (atom_start(info, sa), atom_start(info, da)));
         for &(sa, da) in keys {
-            for (svc, flow, v) in &prep.pieces[&(sa, da)] {
-                by_src
-                    .entry((atom_start(info, sa), sa))
-                    .or_default()
-                    .push((da, svc, *flow, *v));
-            }
+            by_src
+                .entry((atom_start(info, sa), sa))
+                .or_default()
+                .push(da);
         }
-        // The chains of the source atoms, made on every core.
-        let by_src: Vec<(u32, Vec<Piece>)> =
-            by_src.into_iter().map(|((_, sa), p)| (sa, p)).collect();
-        let made = super::par_map(&by_src, |_, (sa, pieces)| {
-            atom_block(plan, info, prep, Side::Router, *sa, pieces)
+        // The chains of the source atoms, made on every core; each atom's pieces live only
+        // while its chain is made.
+        let by_src: Vec<(u32, Vec<u32>)> = by_src.into_iter().map(|((_, sa), d)| (sa, d)).collect();
+        let made = super::par_map(&by_src, |_, (sa, dsts)| {
+            let owned: Vec<(u32, Vec<PairPiece>)> = dsts
+                .iter()
+                .map(|&da| (da, pair_pieces(plan, &policy.pairs[&(*sa, da)])))
+                .collect();
+            let pieces: Vec<Piece> = owned
+                .iter()
+                .flat_map(|(da, list)| list.iter().map(move |(svc, f, v)| (*da, svc, *f, *v)))
+                .collect();
+            atom_block(plan, info, prep, Side::Router, *sa, &pieces)
         });
         let mut blocks = Vec::new();
         let mut map = VerdictMap::default();
@@ -587,6 +587,17 @@ impl RouterBody {
 }
 
 fn router_ruleset(plan: &Plan, body: &RouterBody, r: usize) -> String {
+    // Sized up front: a large router's ruleset is tens of megabytes, and a growing string
+    // would hold its old and new buffers at once at every doubling.
+    let size = body.blocks.iter().map(|b| b.len() + 2).sum::<usize>()
+        + body
+            .maps
+            .iter()
+            .flat_map(|m| &m.elements)
+            .map(|e| e.len() + 5)
+            .sum::<usize>()
+        + 8192;
+    let mut out = String::with_capacity(size);
     RouterView {
         header: header(
             plan,
@@ -596,7 +607,7 @@ fn router_ruleset(plan: &Plan, body: &RouterBody, r: usize) -> String {
         maps: &body.maps,
         blocks: &body.blocks,
     }
-    .render()
-    .map(super::with_final_newline)
-    .expect("template renders")
+    .render_into(&mut out)
+    .expect("template renders");
+    super::with_final_newline(out)
 }
