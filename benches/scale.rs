@@ -28,6 +28,20 @@ fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
+/// The generated plan of one size (hosts on nftables, 200 services, seed 7).
+fn sized(flows: usize, hosts: usize, tiers: usize, vlans: usize, infra: bool) -> GenOptions {
+    GenOptions {
+        vlans,
+        tiers,
+        hosts,
+        services: 200,
+        flows,
+        seed: 7,
+        host_firewall: netc::ir::FirewallKind::Nftables,
+        infra,
+    }
+}
+
 fn mb(bytes: usize) -> String {
     format!("{:.0} MB", bytes as f64 / 1e6)
 }
@@ -88,16 +102,7 @@ fn main() {
         .filter(|s| only.as_ref().is_none_or(|o| o.contains(&s.0)))
     {
         let runs = if quick || flows >= 50_000 { 3 } else { 7 };
-        let opts = GenOptions {
-            vlans,
-            tiers,
-            hosts,
-            services: 200,
-            flows,
-            seed: 7,
-            host_firewall: netc::ir::FirewallKind::Nftables,
-            infra: false,
-        };
+        let opts = sized(flows, hosts, tiers, vlans, false);
         let text = generate(&opts);
         // Parse and resolve only.
         let (t_front, _) = time(runs, || {
@@ -179,16 +184,7 @@ fn main() {
         .filter(|s| only.as_ref().is_none_or(|o| o.contains(&s.0)))
     {
         let runs = if quick || flows >= 50_000 { 3 } else { 7 };
-        let text = generate(&GenOptions {
-            vlans,
-            tiers,
-            hosts,
-            services: 200,
-            flows,
-            seed: 7,
-            host_firewall: netc::ir::FirewallKind::Nftables,
-            infra: true,
-        });
+        let text = generate(&sized(flows, hosts, tiers, vlans, true));
         let (t_check, checked) = time(runs, || netc::check_text("bench.netc", &text));
         assert!(!checked.has_errors(), "generated plans check");
         let each = |kinds: &[TargetKind]| time(runs, || compile(&checked, kinds));

@@ -206,6 +206,15 @@ impl Policy {
         Self::flows_in(&self.atoms, &self.dst_flows, dst)
     }
 
+    /// For each destination atom, the source atoms it has rules with (in no order).
+    pub fn sources_by_destination(&self) -> HashMap<u32, Vec<u32>> {
+        let mut out: HashMap<u32, Vec<u32>> = HashMap::new();
+        for &(sa, da) in self.pairs.keys() {
+            out.entry(da).or_default().push(sa);
+        }
+        out
+    }
+
     /// The flows whose sources overlap `src`, in plan order.
     pub fn flows_from(&self, src: &Set) -> Vec<usize> {
         Self::flows_in(&self.atoms, &self.src_flows, src)

@@ -27,10 +27,7 @@ pub fn check_with(
     let reps: Vec<Vec<Unit>> = (0..plan.tiers.len())
         .map(|t| representatives(plan, policy, t))
         .collect();
-    let mut by_dst: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
-    for &(sa, da) in policy.pairs.keys() {
-        by_dst.entry(da).or_default().push(sa);
-    }
+    let by_dst = policy.sources_by_destination();
     for vip in &plan.vips {
         let vip_unit = Unit {
             label: vip.name.clone(),

@@ -21,10 +21,6 @@ impl Target for Firewalld {
         "firewalld"
     }
 
-    fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile> {
-        super::collect(|sink| self.render_each(plan, info, ctx, sink))
-    }
-
     fn render_each(
         &self,
         plan: &Plan,

@@ -35,13 +35,17 @@ pub struct Context {
 /// Where streamed files go (the output writer, a checker, or a vector).
 pub type Sink<'a> = dyn FnMut(OutputFile) -> Result<(), crate::output::OutputError> + 'a;
 
-/// A back end.
+/// A back end. It implements `render` (every file at once) or, when it writes a file per
+/// host, `render_each` (files handed over as they are made, so that a large plan never holds
+/// all of its output in memory); each method's default is made of the other.
 pub trait Target {
     fn name(&self) -> &'static str;
-    fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile>;
 
-    /// Hand the files to `sink` as they are made. Back ends with a file per host override it
-    /// so that a large plan never holds all of its output in memory.
+    fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile> {
+        collect(|sink| self.render_each(plan, info, ctx, sink))
+    }
+
+    /// Hand the files to `sink` as they are made.
     fn render_each(
         &self,
         plan: &Plan,

@@ -22,10 +22,6 @@ impl Target for Nftables {
         "nftables"
     }
 
-    fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile> {
-        super::collect(|sink| self.render_each(plan, info, ctx, sink))
-    }
-
     fn render_each(
         &self,
         plan: &Plan,
@@ -85,10 +81,7 @@ impl HostBlocks {
     /// The blocks of every destination atom the given hosts have an address in.
     pub fn new(plan: &Plan, info: &PlanInfo, prep: &Prepared, hosts: &[usize]) -> HostBlocks {
         let policy = &info.policy;
-        let mut by_dst: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
-        for &(sa, da) in policy.pairs.keys() {
-            by_dst.entry(da).or_default().push(sa);
-        }
+        let by_dst = policy.sources_by_destination();
         let mut needed: Vec<u32> = hosts
             .iter()
             .flat_map(|&h| policy.atoms.atoms_of(&plan.host_local_set(h)))
@@ -97,18 +90,8 @@ impl HostBlocks {
         needed.sort_unstable();
         needed.dedup();
         let blocks = super::par_map(&needed, |_, &da| {
-            let mut sources = by_dst[&da].clone();
-            sources.sort_unstable_by_key(|&a| atom_start(info, a));
-            let owned: Vec<(u32, Vec<PairPiece>)> = sources
-                .iter()
-                .map(|&sa| (sa, pair_pieces(plan, &policy.pairs[&(sa, da)])))
-                .collect();
-            let pieces: Vec<Piece> = owned
-                .iter()
-                .flat_map(|(sa, list)| list.iter().map(move |(svc, f, v)| (*sa, svc, *f, *v)))
-                .collect();
-            let block = atom_block(plan, info, prep, Side::Host, da, &pieces);
-            (da, block)
+            let groups = chain_groups(plan, info, &by_dst[&da], |sa| (sa, da));
+            (da, atom_block(plan, info, prep, Side::Host, da, &groups))
         });
         HostBlocks {
             blocks: blocks
@@ -181,10 +164,6 @@ pub fn host_ruleset(plan: &Plan, info: &PlanInfo, blocks: &HostBlocks, h: usize)
     .expect("template renders")
 }
 
-/// A piece of one atom's chain: the atom at the other end, services, the plan rule, what
-/// to do.
-type Piece<'a> = (u32, &'a Set, usize, Verdict);
-
 /// What the host and router rulesets share, worked out once per compile.
 pub struct Prepared {
     /// The names of the endpoints each atom belongs to (for comments).
@@ -205,6 +184,23 @@ impl Prepared {
                 .collect(),
         }
     }
+}
+
+/// The pieces of one atom's chain, grouped by the atom at the other end (`others`, put in
+/// address order), `pair` giving the (source, destination) atom pair of each. They live only
+/// while the chain is made: a table of every pair's pieces is large on large plans.
+fn chain_groups(
+    plan: &Plan,
+    info: &PlanInfo,
+    others: &[u32],
+    pair: impl Fn(u32) -> (u32, u32),
+) -> Vec<(u32, Vec<PairPiece>)> {
+    let mut others = others.to_vec();
+    others.sort_unstable_by_key(|&a| atom_start(info, a));
+    others
+        .into_iter()
+        .map(|o| (o, pair_pieces(plan, &info.policy.pairs[&pair(o)])))
+        .collect()
 }
 
 /// Where an atom starts: its lowest address (atoms are disjoint, so this names one).
@@ -308,11 +304,8 @@ fn atom_block(
     prep: &Prepared,
     side: Side,
     atom: u32,
-    pieces: &[Piece],
+    groups: &[(u32, Vec<PairPiece>)],
 ) -> Option<String> {
-    if pieces.is_empty() {
-        return None;
-    }
     let policy = &info.policy;
     let (chain, set_prefix, other, who) = match side {
         Side::Router => (
@@ -340,7 +333,15 @@ fn atom_block(
         } else {
             ("ip6", "ipv6_addr", "ipv6-icmp", "v6")
         };
-        let mut verdicts: Vec<Verdict> = pieces.iter().map(|p| p.3).collect();
+        // The other atoms' addresses of this family, once each.
+        let addrs: Vec<Vec<String>> = groups
+            .iter()
+            .map(|(oa, _)| ranges(&policy.atoms.set(*oa).intersect(&fam)))
+            .collect();
+        let mut verdicts: Vec<Verdict> = groups
+            .iter()
+            .flat_map(|(_, list)| list.iter().map(|p| p.2))
+            .collect();
         verdicts.sort_unstable();
         verdicts.dedup();
         for verdict in verdicts {
@@ -349,48 +350,49 @@ fn atom_block(
             use std::fmt::Write;
             let mut ports = String::new();
             let mut icmps = String::new();
-            let mut last: [Option<u32>; 2] = [None, None];
-            for (oa, svc, flow) in pieces
-                .iter()
-                .filter(|p| p.3 == verdict)
-                .map(|p| (p.0, p.1, p.2))
-            {
-                let addrs = ranges(&policy.atoms.set(oa).intersect(&fam));
+            for ((oa, list), addrs) in groups.iter().zip(&addrs) {
                 if addrs.is_empty() {
                     continue;
                 }
-                let comment = &prep.comments[flow];
-                let group = |text: &mut String, last: &mut Option<u32>| {
-                    if *last != Some(oa) {
-                        *last = Some(oa);
+                // A `# names` line above the first element of this atom in each set.
+                let mut named = [false, false];
+                let name = |text: &mut String, done: &mut bool| {
+                    if !*done {
+                        *done = true;
                         let _ = writeln!(
                             text,
                             "\t\t\t# {}",
                             super::safe_text(
                                 &prep
                                     .names
-                                    .get(&oa)
+                                    .get(oa)
                                     .map_or_else(|| "addresses".to_string(), |n| n.join(", "))
                             )
                         );
                     }
                 };
-                for (proto, lo, hi) in space::service_pieces(svc) {
-                    if proto == Proto::Icmp {
-                        group(&mut icmps, &mut last[1]);
-                        for a in &addrs {
-                            let _ = writeln!(icmps, "\t\t\t{a}{comment},");
-                        }
-                    } else {
-                        group(&mut ports, &mut last[0]);
-                        let port = if lo == hi {
-                            lo.to_string()
+                for (svc, flow, _) in list.iter().filter(|p| p.2 == verdict) {
+                    let comment = &prep.comments[*flow];
+                    for (proto, lo, hi) in space::service_pieces(svc) {
+                        if proto == Proto::Icmp {
+                            name(&mut icmps, &mut named[1]);
+                            for a in addrs {
+                                let _ = writeln!(icmps, "\t\t\t{a}{comment},");
+                            }
                         } else {
-                            format!("{lo}-{hi}")
-                        };
-                        for a in &addrs {
-                            let _ =
-                                writeln!(ports, "\t\t\t{a} . {} . {port}{comment},", proto.name());
+                            name(&mut ports, &mut named[0]);
+                            let port = if lo == hi {
+                                lo.to_string()
+                            } else {
+                                format!("{lo}-{hi}")
+                            };
+                            for a in addrs {
+                                let _ = writeln!(
+                                    ports,
+                                    "\t\t\t{a} . {} . {port}{comment},",
+                                    proto.name()
+                                );
+                            }
                         }
                     }
                 }
@@ -436,7 +438,13 @@ fn atom_block(
     }
     .render()
     .ok()
-    .map(|s| s.trim_matches('\n').to_string())
+    .map(|mut s| {
+        // Without the template's blank lines at either end, trimmed in place.
+        s.truncate(s.trim_end_matches('\n').len());
+        let lead = s.len() - s.trim_start_matches('\n').len();
+        s.drain(..lead);
+        s
+    })
 }
 
 struct ConcatSet {
@@ -543,31 +551,21 @@ struct RouterBody {
 impl RouterBody {
     fn new(plan: &Plan, info: &PlanInfo, prep: &Prepared) -> RouterBody {
         let policy = &info.policy;
-        // Destinations grouped by source atom, both ends in address order (atom numbers
-        // change when the plan does; where an atom starts changes only when that atom does).
+        // Destinations by source atom, sources in address order (atom numbers change when
+        // the plan does; where an atom starts changes only when that atom does).
         let mut by_src: std::collections::BTreeMap<(u128, u32), Vec<u32>> =
             std::collections::BTreeMap::new();
-        let mut keys: Vec<&(u32, u32)> = policy.pairs.keys().collect();
-        keys.sort_unstable_by_key(|&&(sa, da)| (atom_start(info, sa), atom_start(info, da)));
-        for &(sa, da) in keys {
+        for &(sa, da) in policy.pairs.keys() {
             by_src
                 .entry((atom_start(info, sa), sa))
                 .or_default()
                 .push(da);
         }
-        // The chains of the source atoms, made on every core; each atom's pieces live only
-        // while its chain is made.
         let by_src: Vec<(u32, Vec<u32>)> = by_src.into_iter().map(|((_, sa), d)| (sa, d)).collect();
+        // The chains of the source atoms, made on every core.
         let made = super::par_map(&by_src, |_, (sa, dsts)| {
-            let owned: Vec<(u32, Vec<PairPiece>)> = dsts
-                .iter()
-                .map(|&da| (da, pair_pieces(plan, &policy.pairs[&(*sa, da)])))
-                .collect();
-            let pieces: Vec<Piece> = owned
-                .iter()
-                .flat_map(|(da, list)| list.iter().map(move |(svc, f, v)| (*da, svc, *f, *v)))
-                .collect();
-            atom_block(plan, info, prep, Side::Router, *sa, &pieces)
+            let groups = chain_groups(plan, info, dsts, |da| (*sa, da));
+            atom_block(plan, info, prep, Side::Router, *sa, &groups)
         });
         let mut blocks = Vec::new();
         let mut map = VerdictMap::default();
