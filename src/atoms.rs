@@ -3,13 +3,13 @@
 //! destination atom) pairs, which makes the policy exact and fast at any size: tiers are
 //! usually disjoint, so a plan of 100,000 flows has about one pair per flow.
 
-use crate::space::Set;
+use crate::space::{Key, Set};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct Atoms {
     /// Start of each elementary interval, sorted; interval i is `[starts[i], starts[i+1])`.
-    starts: Vec<u128>,
+    starts: Vec<Key>,
     /// The atom of each elementary interval.
     atom_of: Vec<u32>,
     /// Each atom's addresses.
@@ -20,17 +20,17 @@ impl Atoms {
     /// Atoms of the given sets (atom 0 is what none of them covers).
     pub fn new(sets: &[&Set]) -> Atoms {
         // Boundary events: where some set starts or stops covering.
-        let mut events: Vec<(u128, bool, u32)> = Vec::new();
+        let mut events: Vec<(Key, bool, u32)> = Vec::new();
         for (i, s) in sets.iter().enumerate() {
             for &(lo, hi) in s.ranges() {
                 events.push((lo, true, i as u32));
-                if hi < u128::MAX {
-                    events.push((hi + 1, false, i as u32));
+                if hi < Key::MAX {
+                    events.push((hi.succ(), false, i as u32));
                 }
             }
         }
         events.sort_unstable();
-        let mut starts = vec![0u128];
+        let mut starts = vec![Key::MIN];
         let mut signatures: Vec<Vec<u32>> = vec![Vec::new()];
         let mut active: Vec<u32> = Vec::new();
         let mut k = 0;
@@ -56,7 +56,7 @@ impl Atoms {
         }
         let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
         ids.insert(Vec::new(), 0);
-        let mut ranges: Vec<Vec<(u128, u128)>> = vec![Vec::new()];
+        let mut ranges: Vec<Vec<(Key, Key)>> = vec![Vec::new()];
         let mut atom_of = Vec::with_capacity(starts.len());
         for (i, sig) in signatures.into_iter().enumerate() {
             let next = ids.len() as u32;
@@ -64,7 +64,7 @@ impl Atoms {
             if id as usize == ranges.len() {
                 ranges.push(Vec::new());
             }
-            let hi = starts.get(i + 1).map_or(u128::MAX, |s| s - 1);
+            let hi = starts.get(i + 1).map_or(Key::MAX, |s| s.pred());
             ranges[id as usize].push((starts[i], hi));
             atom_of.push(id);
         }
@@ -89,13 +89,13 @@ impl Atoms {
 
     /// The atoms a set touches, each with the part of the set inside it, in atom order.
     pub fn split(&self, set: &Set) -> Vec<(u32, Set)> {
-        let mut parts: HashMap<u32, Vec<(u128, u128)>> = HashMap::new();
+        let mut parts: HashMap<u32, Vec<(Key, Key)>> = HashMap::new();
         for &(lo, hi) in set.ranges() {
             let mut i = self.starts.partition_point(|&s| s <= lo) - 1;
             loop {
                 let (ilo, ihi) = (
                     self.starts[i],
-                    self.starts.get(i + 1).map_or(u128::MAX, |s| s - 1),
+                    self.starts.get(i + 1).map_or(Key::MAX, |s| s.pred()),
                 );
                 let (a, b) = (lo.max(ilo), hi.min(ihi));
                 if a <= b {
@@ -131,8 +131,8 @@ mod tests {
 
     #[test]
     fn atoms_partition_overlapping_sets() {
-        let a = Set::range(0, 9);
-        let b = Set::range(5, 14);
+        let a = Set::range(0u128, 9u128);
+        let b = Set::range(5u128, 14u128);
         let atoms = Atoms::new(&[&a, &b]);
         // none, a only, a and b, b only
         assert_eq!(atoms.len(), 4);
@@ -141,9 +141,9 @@ mod tests {
         assert_eq!(of_a.len(), 2);
         assert_eq!(of_b.len(), 2);
         let shared: Vec<u32> = of_a.iter().filter(|x| of_b.contains(x)).copied().collect();
-        assert_eq!(atoms.set(shared[0]), &Set::range(5, 9));
-        let parts = atoms.split(&Set::range(3, 20));
+        assert_eq!(atoms.set(shared[0]), &Set::range(5u128, 9u128));
+        let parts = atoms.split(&Set::range(3u128, 20u128));
         let total = parts.iter().fold(Set::empty(), |acc, (_, s)| acc.union(s));
-        assert_eq!(total, Set::range(3, 20));
+        assert_eq!(total, Set::range(3u128, 20u128));
     }
 }

@@ -182,6 +182,20 @@ pub const ALL: &[Code] = &[
          Why: the hosts' firewalls decide for the VIP too (they hold it); a difference is usually\n\
          a rule written against the wrong one.\n\
          Example:\n    allow query -> pg-vip : postgres   # but not -> catalog"),
+    code!("W084", "unreachable-access", Warning, "a rule makes a firewall accept what no path delivers",
+        "What it does: reports an allow rule whose packets some enforcement point accepts (a\n\
+         host's firewall, a router's ruleset) although no path of the plan carries them: the\n\
+         subnets are joined by no router, or sit in VRFs that no router joins.\n\
+         Why: the access is configured but not reachable; a route the plan does not model (a VPN,\n\
+         a static route) opens it, and no gate counts it as reachable.\n\
+         Example:\n    network admins 198.51.100.0/28\n    allow admins -> catalog : postgres   # no router brings admins to catalog"),
+    code!("W085", "reply-fails", Warning, "a multi-homed host answers through an interface that leads nowhere",
+        "What it does: reports an allow rule whose requests reach a host with several interfaces\n\
+         that answers through another one (its default route: the tier's first VLAN), from where\n\
+         no router leads back, or only through a router that did not see the request.\n\
+         Why: the firewalls accept the request but the connection never completes; stateful\n\
+         firewalls drop replies they have no connection for.\n\
+         Example:\n    tier lb on app, dmz   # default route on app\n    allow internet -> lb : https   # arrives on dmz, answered through app"),
     code!("E090", "management-lockout", Error, "the ruleset would cut administrators off a host",
         "What it does: for each `management SOURCES -> VLAN : SERVICES` statement, reports hosts\n\
          on that VLAN that the management sources could not reach on those services under the\n\

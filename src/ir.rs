@@ -3,7 +3,7 @@
 //! types beyond the small shared enums (protocols, firewall kinds, actions).
 
 use crate::diag::{Sources, Span};
-use crate::space::{self, Set};
+use crate::space::{self, Key, Set};
 pub use crate::syntax::ast::{Action, FirewallKind, Platform, Proto};
 use serde::Serialize;
 use std::net::IpAddr;
@@ -55,6 +55,28 @@ pub struct Plan {
     /// Each tier's address set, computed once the model is complete (see `tier_set`).
     #[serde(skip)]
     pub tier_sets: Vec<Set>,
+    /// Routing domains: VRFs joined by routers (see `Domains`).
+    #[serde(skip)]
+    pub domains: Domains,
+}
+
+/// Routing domains. A packet stays in its VRF unless a router with interfaces in both joins
+/// them; the VRFs so joined (transitively) form one routing domain, and an address's identity
+/// is (domain, address). Domain 0 holds the default VRF (or, without one, the first VLAN's)
+/// and every address outside the plan's subnets: the internet.
+#[derive(Debug, Default, Clone)]
+pub struct Domains {
+    /// The domain of each VLAN.
+    pub of_vlan: Vec<u32>,
+    /// How many domains (at least 1).
+    pub count: u32,
+    /// The VRF names of each domain, sorted.
+    pub vrfs: Vec<Vec<String>>,
+    /// The subnets of each domain, in its keys.
+    pub subnets: Vec<Set>,
+    /// Domain 0's keys of addresses that are in a subnet of another domain but of none of
+    /// domain 0: such an address means nothing in domain 0 (it is not the internet).
+    pub foreign: Set,
 }
 
 #[derive(Debug, Serialize)]
@@ -258,7 +280,14 @@ pub enum EndpointRef {
     Vlan(usize),
     Router(usize),
     Internet,
-    Addresses { first: IpAddr, last: IpAddr },
+    /// Addresses; in one domain when `domain` says so (a query's `corp:10.0.0.5`), else
+    /// wherever they are (see `Plan::literal_set`).
+    Addresses {
+        first: IpAddr,
+        last: IpAddr,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        domain: Option<u32>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -305,32 +334,131 @@ impl Plan {
         match *target {
             EndpointRef::Tier(t) => self.tier_set(t),
             EndpointRef::Host(h) => self.host_set(h),
-            EndpointRef::Vip(v) => Set::point(space::addr_key(self.vips[v].addr)),
-            EndpointRef::Network(n) => Set::from_ranges(
-                self.networks[n]
-                    .ranges
-                    .iter()
-                    .map(|&(a, b)| (space::addr_key(a), space::addr_key(b))),
-            ),
-            EndpointRef::Vlan(v) => self.vlans[v].subnets.iter().fold(Set::empty(), |acc, &s| {
-                acc.union(&space::net_set(&self.subnets[s].net))
-            }),
+            EndpointRef::Vip(v) => Set::point(self.vip_key(v)),
+            EndpointRef::Network(n) => self.networks[n]
+                .ranges
+                .iter()
+                .fold(Set::empty(), |acc, &(a, b)| {
+                    acc.union(&self.literal_set(a, b))
+                }),
+            EndpointRef::Vlan(v) => self.vlans[v]
+                .subnets
+                .iter()
+                .fold(Set::empty(), |acc, &s| acc.union(&self.subnet_set(s))),
             EndpointRef::Router(r) => Set::from_ranges(
                 self.routers[r]
                     .interfaces
                     .iter()
-                    .map(|i| (space::addr_key(i.addr), space::addr_key(i.addr))),
+                    .map(|i| self.key_in(i.vlan, i.addr))
+                    .map(|k| (k, k)),
             ),
-            EndpointRef::Internet => Set::full().difference(&self.internal_set()),
-            EndpointRef::Addresses { first, last } => space::range_set(first, last),
+            EndpointRef::Internet => self.internet_set(),
+            EndpointRef::Addresses {
+                first,
+                last,
+                domain: None,
+            } => self.literal_set(first, last),
+            EndpointRef::Addresses {
+                first,
+                last,
+                domain: Some(d),
+            } => space::range_set(d, first, last),
         }
+    }
+
+    /// The domain of a VLAN (0 before the model is frozen).
+    pub fn vlan_domain(&self, vlan: usize) -> u32 {
+        self.domains.of_vlan.get(vlan).copied().unwrap_or(0)
+    }
+
+    /// The key of an address on a VLAN.
+    pub fn key_in(&self, vlan: usize, addr: IpAddr) -> Key {
+        space::key(self.vlan_domain(vlan), addr)
+    }
+
+    pub fn vip_key(&self, vip: usize) -> Key {
+        self.key_in(self.vips[vip].vlan, self.vips[vip].addr)
+    }
+
+    pub fn iface_key(&self, iface: &Interface) -> Key {
+        self.key_in(iface.vlan, iface.addr)
+    }
+
+    /// A subnet's addresses, in its VLAN's domain.
+    pub fn subnet_set(&self, s: usize) -> Set {
+        space::net_set(self.vlan_domain(self.subnets[s].vlan), &self.subnets[s].net)
+    }
+
+    /// Every address of every domain.
+    pub fn universe(&self) -> Set {
+        space::universe(self.domains.count)
+    }
+
+    /// Every address of one family, in every domain.
+    pub fn family(&self, v4: bool) -> Set {
+        space::family_space(self.domains.count, v4)
+    }
+
+    /// An address range written without a VRF: wherever it is. The parts inside subnets of a
+    /// domain are that domain's addresses; the rest is domain 0's (the default VRF or the
+    /// internet).
+    pub fn literal_set(&self, first: IpAddr, last: IpAddr) -> Set {
+        let mut set = space::range_set(0, first, last).difference(&self.domains.foreign);
+        for d in 1..self.domains.count {
+            let part =
+                space::range_set(d, first, last).intersect(&self.domains.subnets[d as usize]);
+            set = set.union(&part);
+        }
+        set
+    }
+
+    /// `internet` in rules: every address outside every subnet of the plan.
+    pub fn internet_set(&self) -> Set {
+        space::universe(1)
+            .difference(&self.domains.subnets.first().cloned().unwrap_or_default())
+            .difference(&self.domains.foreign)
     }
 
     pub fn host_set(&self, host: usize) -> Set {
         Set::from_ranges(self.hosts[host].interfaces.iter().map(|i| {
-            let k = space::addr_key(i.addr);
+            let k = self.iface_key(i);
             (k, k)
         }))
+    }
+
+    /// The domains a host has interfaces in, sorted.
+    pub fn host_domains(&self, host: usize) -> Vec<u32> {
+        let mut d: Vec<u32> = self.hosts[host]
+            .interfaces
+            .iter()
+            .map(|i| self.vlan_domain(i.vlan))
+            .collect();
+        d.sort_unstable();
+        d.dedup();
+        d
+    }
+
+    /// The domains a router has interfaces in (one, once the plan is checked: a router joins
+    /// its VRFs into one domain).
+    pub fn router_domain(&self, router: usize) -> u32 {
+        self.routers[router]
+            .interfaces
+            .first()
+            .map_or(0, |i| self.vlan_domain(i.vlan))
+    }
+
+    /// What an enforcement point in `domains` can receive: the addresses of those domains
+    /// and the internet. Its rulesets match addresses without domains, so they are the
+    /// plan's sets intersected with this (which checks make sure has no address twice).
+    pub fn visible(&self, domains: &[u32]) -> Set {
+        let mut set = self.internet_set();
+        for &d in domains {
+            set = set.union(&space::domain_space(d));
+        }
+        if domains.contains(&0) {
+            set = set.difference(&self.domains.foreign);
+        }
+        set
     }
 
     /// A tier's addresses: its hosts' interfaces and the VIPs all of whose members are in it.
@@ -341,24 +469,114 @@ impl Plan {
         }
     }
 
-    /// Fill `tier_sets`; the model must not change afterwards.
+    /// Fill `domains` and `tier_sets`; the model must not change afterwards.
     pub fn freeze(&mut self) {
+        self.domains = self.compute_domains();
         self.tier_sets = (0..self.tiers.len())
             .map(|t| self.compute_tier_set(t))
             .collect();
     }
 
+    fn compute_domains(&self) -> Domains {
+        // Union-find over VRF names, joined by routers' interfaces.
+        let mut vrfs: Vec<&str> = self.vlans.iter().map(|v| v.vrf.as_str()).collect();
+        vrfs.sort_unstable();
+        vrfs.dedup();
+        let index = |name: &str| vrfs.binary_search(&name).expect("every VRF is listed");
+        let mut parent: Vec<usize> = (0..vrfs.len()).collect();
+        fn root(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        for r in &self.routers {
+            let mut joined = r
+                .interfaces
+                .iter()
+                .filter_map(|i| self.vlans.get(i.vlan))
+                .map(|v| index(&v.vrf));
+            if let Some(first) = joined.next() {
+                for other in joined {
+                    let (a, b) = (root(&mut parent, first), root(&mut parent, other));
+                    parent[a.max(b)] = a.min(b);
+                }
+            }
+        }
+        // Domain 0: the default VRF's, else the first VLAN's; then in order of first VLAN.
+        let mut order: Vec<usize> = Vec::new();
+        if let Ok(d) = vrfs.binary_search(&"default") {
+            order.push(root(&mut parent, d));
+        }
+        for v in &self.vlans {
+            let r = root(&mut parent, index(&v.vrf));
+            if !order.contains(&r) {
+                order.push(r);
+            }
+        }
+        let domain_of_root = |r: usize| order.iter().position(|&x| x == r).unwrap_or(0) as u32;
+        let of_vlan: Vec<u32> = self
+            .vlans
+            .iter()
+            .map(|v| domain_of_root(root(&mut parent, index(&v.vrf))))
+            .collect();
+        let count = (order.len() as u32).max(1);
+        let mut names: Vec<Vec<String>> = vec![Vec::new(); count as usize];
+        for (i, name) in vrfs.iter().enumerate() {
+            let d = domain_of_root(root(&mut parent, i)) as usize;
+            names[d].push(name.to_string());
+        }
+        let mut subnets = vec![Set::empty(); count as usize];
+        for s in &self.subnets {
+            let d = of_vlan.get(s.vlan).copied().unwrap_or(0);
+            subnets[d as usize] = subnets[d as usize].union(&space::net_set(d, &s.net));
+        }
+        let mut foreign = Set::empty();
+        for d in 1..count {
+            for &(lo, hi) in subnets[d as usize].ranges() {
+                foreign = foreign.union(&Set::range(space::rehome(lo, 0), space::rehome(hi, 0)));
+            }
+        }
+        let foreign = foreign.difference(&subnets[0]);
+        Domains {
+            of_vlan,
+            count,
+            vrfs: names,
+            subnets,
+            foreign,
+        }
+    }
+
+    /// The domain whose VRFs include `vrf`.
+    pub fn domain_of_vrf(&self, vrf: &str) -> Option<u32> {
+        self.domains
+            .vrfs
+            .iter()
+            .position(|names| names.iter().any(|n| n == vrf))
+            .map(|d| d as u32)
+    }
+
+    /// A domain's name for people: its VRFs joined by `+`.
+    pub fn domain_name(&self, d: u32) -> String {
+        self.domains
+            .vrfs
+            .get(d as usize)
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| "default".to_string(), |v| v.join("+"))
+    }
+
     fn compute_tier_set(&self, tier: usize) -> Set {
-        let mut keys: Vec<(u128, u128)> = Vec::new();
+        let mut keys: Vec<(Key, Key)> = Vec::new();
         for &h in &self.tiers[tier].hosts {
             for i in &self.hosts[h].interfaces {
-                let k = space::addr_key(i.addr);
+                let k = self.iface_key(i);
                 keys.push((k, k));
             }
         }
-        for vip in &self.vips {
+        for (v, vip) in self.vips.iter().enumerate() {
             if !vip.members.is_empty() && vip.members.iter().all(|&m| self.hosts[m].tier == tier) {
-                let k = space::addr_key(vip.addr);
+                let k = self.vip_key(v);
                 keys.push((k, k));
             }
         }
@@ -390,62 +608,40 @@ impl Plan {
     /// Every address a host answers on: its interfaces and the VIPs it may hold.
     pub fn host_local_set(&self, host: usize) -> Set {
         let mut set = self.host_set(host);
-        for vip in &self.vips {
+        for (v, vip) in self.vips.iter().enumerate() {
             if vip.members.contains(&host) {
-                set = set.union(&Set::point(space::addr_key(vip.addr)));
+                set = set.union(&Set::point(self.vip_key(v)));
             }
         }
         set
     }
 
-    /// A name for the thing at `addr`, if the plan has one (host, VIP, router, network).
-    pub fn describe_addr(&self, k: u128) -> String {
-        for host in &self.hosts {
-            if host.interfaces.iter().any(|i| space::addr_key(i.addr) == k) {
-                return format!("{} ({})", host.name, self.tiers[host.tier].name);
-            }
-        }
-        if let Some(vip) = self.vips.iter().find(|v| space::addr_key(v.addr) == k) {
-            return format!("vip {}", vip.name);
-        }
-        if let Some(r) = self
-            .routers
-            .iter()
-            .find(|r| r.interfaces.iter().any(|i| space::addr_key(i.addr) == k))
-        {
-            return format!("router {}", r.name);
-        }
-        for n in &self.networks {
-            if n.ranges
-                .iter()
-                .any(|&(a, b)| (space::addr_key(a)..=space::addr_key(b)).contains(&k))
-            {
-                return format!("network {}", n.name);
-            }
-        }
-        match self.subnet_of(k) {
-            Some(s) => format!("vlan {}", self.vlans[self.subnets[s].vlan].name),
-            None => "internet".into(),
-        }
-    }
-
     /// The subnet an address belongs to (the most specific one).
-    pub fn subnet_of(&self, k: u128) -> Option<usize> {
+    pub fn subnet_of(&self, k: Key) -> Option<usize> {
+        let (d, addr) = (space::key_domain(k), space::key_addr(k));
         self.subnets
             .iter()
             .enumerate()
-            .filter(|(_, s)| {
-                (space::addr_key(s.net.network())..=space::addr_key(s.net.broadcast())).contains(&k)
-            })
+            .filter(|(_, s)| self.vlan_domain(s.vlan) == d && s.net.contains(&addr))
             .max_by_key(|(_, s)| s.net.prefix_len())
             .map(|(i, _)| i)
     }
 
-    /// Every address inside a subnet of the plan.
-    pub fn internal_set(&self) -> Set {
-        self.subnets
+    /// The subnet of `addr` among the subnets of `vlans` (the most specific one).
+    pub fn subnet_in_vlans(&self, addr: IpAddr, vlans: &[usize]) -> Option<usize> {
+        vlans
             .iter()
-            .fold(Set::empty(), |acc, s| acc.union(&space::net_set(&s.net)))
+            .flat_map(|&v| self.vlans[v].subnets.iter().copied())
+            .filter(|&s| self.subnets[s].net.contains(&addr))
+            .max_by_key(|&s| self.subnets[s].net.prefix_len())
+    }
+
+    /// Every address inside a subnet of the plan, in every domain.
+    pub fn internal_set(&self) -> Set {
+        self.domains
+            .subnets
+            .iter()
+            .fold(Set::empty(), |acc, s| acc.union(s))
     }
 
     pub fn flow_box(&self, flow: &Flow) -> space::HBox {

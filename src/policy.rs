@@ -116,7 +116,12 @@ impl Policy {
     }
 
     /// The per-packet definition, used as the reference by tests.
-    pub fn permits(&self, src: u128, dst: u128, svc: u128) -> bool {
+    pub fn permits(
+        &self,
+        src: crate::space::Key,
+        dst: crate::space::Key,
+        svc: crate::space::Key,
+    ) -> bool {
         self.allows.iter().any(|(_, b)| b.contains(src, dst, svc))
             && !self.denies.iter().any(|(_, b)| b.contains(src, dst, svc))
     }

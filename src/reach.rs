@@ -1,19 +1,27 @@
 //! The reachability engine: which packets from X arrive at Y, exactly, and why.
 //!
-//! X can reach Y when a packet from X's address to Y's address has a path (same subnet, or
-//! subnets joined by routers of the plan) and every enforcement point on it permits the packet:
-//! each router crossed and the destination host's firewall. All enforcement points apply the
-//! one policy of the plan (see `policy`), so a packet is permitted when it has a path and either
-//! the policy permits it or no enforcement point is on its way. A multi-homed host sends from
-//! its interface on the destination's subnet when it has one, else from its first interface of
-//! the destination's family (the tier's first VLAN carries the default route).
+//! A packet is reachable when it has a path (same subnet, or subnets joined by routers of the
+//! plan, within one routing domain: see `topology`), every enforcement point on it permits it,
+//! and its reply can come back. Enforcement points are the routers crossed, the destination
+//! host's firewall, and a router itself for packets to its own addresses (its input chain).
+//! All of them apply the one policy of the plan (see `policy`), so a packet is permitted when
+//! either the policy permits it or no enforcement point is on its way.
+//!
+//! Every source address counts: a multi-homed host can send from any of its addresses, and
+//! the firewalls judge the packet by its address, so a host is one unit per address.
+//!
+//! Replies: the destination host answers through the interface on the source's subnet when it
+//! has one, else through its default route (its first interface of the family: the tier's
+//! first VLAN). The reply must have a path back, and it may only cross routers that saw the
+//! request (a stateful firewall drops a reply it has no connection for).
 
 use crate::ir::{EndpointRef, FirewallKind, Plan};
 use crate::policy::{Evaluation, Policy};
-use crate::space::{self, HBox, Set};
+use crate::space::{self, HBox, Key, Set};
 use crate::topology::{Segment, Topology};
 
-/// A part of an endpoint that behaves as one: one host, or the addresses of one segment.
+/// A part of an endpoint that behaves as one: one address of a host, or the addresses of one
+/// segment.
 #[derive(Debug, Clone)]
 pub struct Unit {
     pub label: String,
@@ -32,7 +40,6 @@ pub enum Enforcer {
 pub struct PairOutcome {
     pub src_label: String,
     pub dst_label: String,
-    /// The source addresses the destination sees (after source address selection).
     pub src: Set,
     pub dst: Set,
     /// Routers crossed, in order; `None` when no path exists.
@@ -42,16 +49,32 @@ pub struct PairOutcome {
     pub eval: Evaluation,
     /// Packets permitted because no enforcement point is on their way.
     pub unenforced: Vec<HBox>,
+    /// Pieces the enforcement points accept but whose replies cannot come back (moved out of
+    /// `eval.permitted` and `unenforced`), with the reason of the first.
+    pub reply_blocked: Vec<(HBox, Option<usize>)>,
+    pub reply_fails: Option<String>,
 }
 
 impl PairOutcome {
-    /// Every permitted piece, with the allow rule that permits it (None: nothing enforces).
-    pub fn permitted(&self) -> impl Iterator<Item = (&HBox, Option<usize>)> {
+    /// Every piece the enforcement points accept, with the allow rule that permits it (None:
+    /// nothing enforces), path or not: the configured access.
+    pub fn accepted(&self) -> impl Iterator<Item = (&HBox, Option<usize>)> {
+        self.forwardable()
+            .chain(self.reply_blocked.iter().map(|(b, f)| (b, *f)))
+    }
+
+    fn forwardable(&self) -> impl Iterator<Item = (&HBox, Option<usize>)> {
         self.eval
             .permitted
             .iter()
             .map(|(b, f)| (b, Some(*f)))
             .chain(self.unenforced.iter().map(|b| (b, None)))
+    }
+
+    /// Every reachable piece: accepted, with a path, and with replies that come back.
+    pub fn permitted(&self) -> impl Iterator<Item = (&HBox, Option<usize>)> {
+        let ok = self.path.is_some();
+        self.forwardable().filter(move |_| ok)
     }
 
     pub fn permitted_services(&self) -> Set {
@@ -60,40 +83,43 @@ impl PairOutcome {
     }
 
     pub fn fully_permitted(&self) -> bool {
-        self.path.is_some() && self.eval.is_fully_permitted()
+        self.path.is_some() && self.reply_blocked.is_empty() && self.eval.is_fully_permitted()
     }
 
     pub fn any_permitted(&self) -> bool {
-        self.path.is_some() && self.permitted().next().is_some()
+        self.permitted().next().is_some()
     }
 }
 
-fn family(v4: bool) -> Set {
-    if v4 {
-        space::v4_space()
-    } else {
-        Set::full().difference(&space::v4_space())
-    }
+fn family(plan: &Plan, v4: bool) -> Set {
+    plan.family(v4)
 }
 
-/// Split an address set by segment: one unit for each subnet it touches and one for the rest
-/// (outside the plan).
+/// Split an address set by segment: one unit for each subnet it touches and one per family
+/// for the rest (outside the plan).
 fn by_segment(plan: &Plan, label: &str, set: &Set, external_only: bool) -> Vec<Unit> {
     let mut units = Vec::new();
     let mut rest = set.clone();
     let mut order: Vec<usize> = (0..plan.subnets.len()).collect();
     order.sort_by_key(|&s| std::cmp::Reverse(plan.subnets[s].net.prefix_len()));
+    let many_domains = plan.domains.count > 1;
     for s in order {
-        let part = rest.intersect(&space::net_set(&plan.subnets[s].net));
+        let part = rest.intersect(&plan.subnet_set(s));
         if part.is_empty() {
             continue;
         }
         rest = rest.difference(&part);
         if !external_only {
+            let vlan = &plan.vlans[plan.subnets[s].vlan];
+            let vrf = if many_domains {
+                format!(" (vrf {})", vlan.vrf)
+            } else {
+                String::new()
+            };
             units.push((
                 s,
                 Unit {
-                    label: format!("{label} in {}", plan.vlans[plan.subnets[s].vlan].name),
+                    label: format!("{label} in {}{vrf}", vlan.name),
                     host: None,
                     addrs: part,
                 },
@@ -102,8 +128,11 @@ fn by_segment(plan: &Plan, label: &str, set: &Set, external_only: bool) -> Vec<U
     }
     units.sort_by_key(|(s, _)| *s);
     let mut units: Vec<Unit> = units.into_iter().map(|(_, u)| u).collect();
+    // What is left is the internet (domain 0 outside every subnet); addresses of a domain that
+    // fall in no subnet of it are nowhere and form no unit.
+    let rest = rest.intersect(&plan.internet_set());
     for v4 in [true, false] {
-        let part = rest.intersect(&family(v4));
+        let part = rest.intersect(&family(plan, v4));
         if !part.is_empty() {
             let where_ = if external_only {
                 String::new()
@@ -125,9 +154,9 @@ pub fn src_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
         EndpointRef::Tier(t) => plan.tiers[t]
             .hosts
             .iter()
-            .map(|&h| host_unit(plan, h))
+            .flat_map(|&h| host_units(plan, h))
             .collect(),
-        EndpointRef::Host(h) => vec![host_unit(plan, h)],
+        EndpointRef::Host(h) => host_units(plan, h),
         EndpointRef::Internet => by_segment(plan, "internet", &arbitrary_internet(plan), true),
         _ => by_segment(plan, text, &plan.endpoint_set(target), false),
     }
@@ -136,61 +165,102 @@ pub fn src_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
 /// `internet` as a query endpoint: an arbitrary address, outside the plan's subnets and outside
 /// every network the plan names (in rules `internet` also covers the named networks).
 pub fn arbitrary_internet(plan: &Plan) -> Set {
-    (0..plan.networks.len()).fold(plan.endpoint_set(&EndpointRef::Internet), |acc, n| {
+    (0..plan.networks.len()).fold(plan.internet_set(), |acc, n| {
         acc.difference(&plan.endpoint_set(&EndpointRef::Network(n)))
     })
 }
 
 pub fn dst_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
-    let host_ifaces = |h: usize| {
-        plan.hosts[h].interfaces.iter().map(move |i| Unit {
-            label: format!("{} {}", plan.hosts[h].name, i.addr),
-            host: Some(h),
-            addrs: Set::point(space::addr_key(i.addr)),
-        })
-    };
     match *target {
         EndpointRef::Tier(t) => {
             let mut units: Vec<Unit> = plan.tiers[t]
                 .hosts
                 .iter()
-                .flat_map(|&h| host_ifaces(h))
+                .flat_map(|&h| host_units(plan, h))
                 .collect();
-            for v in &plan.vips {
-                if !v.members.is_empty() && v.members.iter().all(|&m| plan.hosts[m].tier == t) {
+            for (v, vip) in plan.vips.iter().enumerate() {
+                if !vip.members.is_empty() && vip.members.iter().all(|&m| plan.hosts[m].tier == t) {
                     units.push(Unit {
-                        label: format!("vip {} {}", v.name, v.addr),
+                        label: format!("vip {} {}", vip.name, vip.addr),
                         host: None,
-                        addrs: Set::point(space::addr_key(v.addr)),
+                        addrs: Set::point(plan.vip_key(v)),
                     });
                 }
             }
             units
         }
-        EndpointRef::Host(h) => host_ifaces(h).collect(),
+        EndpointRef::Host(h) => host_units(plan, h),
         EndpointRef::Internet => by_segment(plan, "internet", &arbitrary_internet(plan), true),
         _ => by_segment(plan, text, &plan.endpoint_set(target), false),
     }
 }
 
-fn host_unit(plan: &Plan, h: usize) -> Unit {
-    Unit {
-        label: plan.hosts[h].name.clone(),
-        host: Some(h),
-        addrs: plan.host_set(h),
-    }
+/// One unit per address of a host.
+fn host_units(plan: &Plan, h: usize) -> Vec<Unit> {
+    plan.hosts[h]
+        .interfaces
+        .iter()
+        .map(|i| Unit {
+            label: format!("{} {}", plan.hosts[h].name, i.addr),
+            host: Some(h),
+            addrs: Set::point(plan.iface_key(i)),
+        })
+        .collect()
 }
 
-/// The address host `h` sends from towards `dst` (a key), if it has one of that family.
-pub fn source_address(plan: &Plan, h: usize, dst: u128) -> Option<u128> {
-    let v4 = space::is_v4_key(dst);
-    let dst_subnet = plan.subnet_of(dst);
+/// The interface host `h` answers a packet from `src` through: the one on the source's
+/// subnet, else its default route (its first interface of the family).
+pub fn reply_interface(plan: &Plan, h: usize, src: Key) -> Option<&crate::ir::Interface> {
+    let v4 = space::is_v4_key(src);
+    let src_subnet = plan.subnet_of(src);
     let ifaces = &plan.hosts[h].interfaces;
     ifaces
         .iter()
-        .find(|i| Some(i.subnet) == dst_subnet)
+        .find(|i| src_subnet.is_some() && Some(i.subnet) == src_subnet)
         .or_else(|| ifaces.iter().find(|i| i.addr.is_ipv4() == v4))
-        .map(|i| space::addr_key(i.addr))
+}
+
+/// The address host `h` sends from towards `dst`, as the kernel picks it: its address on the
+/// destination's subnet, else the one of its default route (used by the packet labs).
+pub fn source_address(plan: &Plan, h: usize, dst: Key) -> Option<Key> {
+    reply_interface(plan, h, dst).map(|i| plan.iface_key(i))
+}
+
+/// Why the replies of host `h` to `src` cannot come back along a request that crossed
+/// `forward`, if they cannot.
+pub fn reply_problem(
+    plan: &Plan,
+    topology: &Topology,
+    h: usize,
+    src: Key,
+    forward: &[usize],
+) -> Option<String> {
+    let host = &plan.hosts[h];
+    let Some(out) = reply_interface(plan, h, src) else {
+        return Some(format!(
+            "{} has no address of the source's family",
+            host.name
+        ));
+    };
+    let (out_seg, src_seg) = (Segment::Subnet(out.subnet), Topology::segment_of(plan, src));
+    let vlan = &plan.vlans[out.vlan].name;
+    match topology.path(out_seg, src_seg) {
+        None => Some(format!(
+            "{} answers through {} ({vlan}, its default route), and no router of the plan leads from there back to {}",
+            host.name,
+            out.dev,
+            match src_seg {
+                Segment::Subnet(s) => format!("{} {}", plan.vlans[plan.subnets[s].vlan].name, plan.subnets[s].net),
+                Segment::Upstream => "the internet".to_string(),
+            }
+        )),
+        Some(back) => back.iter().find(|r| !forward.contains(r)).map(|&r| {
+            format!(
+                "{} answers through {} ({vlan}) and its reply crosses router {}, which did not see the request: a stateful firewall drops it",
+                host.name, out.dev, plan.routers[r].name
+            )
+        }),
+    }
 }
 
 /// Evaluate every packet from `src` to `dst` on `svc`. `None` when the pair is meaningless:
@@ -207,10 +277,9 @@ pub fn evaluate_pair(
         return None;
     }
     let dst_first = dst.addrs.first()?;
-    let src_set = match src.host {
-        Some(h) => Set::point(source_address(plan, h, dst_first)?),
-        None => src.addrs.intersect(&family(space::is_v4_key(dst_first))),
-    };
+    let src_set = src
+        .addrs
+        .intersect(&family(plan, space::is_v4_key(dst_first)));
     let src_first = src_set.first()?;
     let (src_seg, dst_seg) = (
         Topology::segment_of(plan, src_first),
@@ -227,7 +296,8 @@ pub fn evaluate_pair(
         .map(|&r| Enforcer::Router(r))
         .collect();
     // Who answers on the destination addresses, and which of those addresses a firewall guards.
-    // ufw's stock before.rules accept ICMP echo from anywhere, before any user rule.
+    // ufw's stock before.rules accept ICMP echo from anywhere, before any user rule. A router's
+    // own addresses are guarded by its input chain.
     let mut managed = Vec::new();
     let mut icmp_open = Vec::new();
     for (addr, h) in topology.owners_in(&dst.addrs) {
@@ -243,7 +313,25 @@ pub fn evaluate_pair(
             icmp_open.push((addr, addr));
         }
     }
+    for (addr, r) in topology.routers_in(&dst.addrs) {
+        if !enforcers.contains(&Enforcer::Router(r)) {
+            enforcers.push(Enforcer::Router(r));
+        }
+        managed.push((addr, addr));
+    }
     let (managed, icmp_open) = (Set::from_ranges(managed), Set::from_ranges(icmp_open));
+    // Destination addresses whose replies cannot come back, with the first reason.
+    let mut reply_fails = None;
+    let mut blocked = Vec::new();
+    if let Some(forward) = &path {
+        for (addr, h) in topology.answerers_in(&dst.addrs) {
+            if let Some(why) = reply_problem(plan, topology, h, src_first, forward) {
+                reply_fails.get_or_insert(why);
+                blocked.push((addr, addr));
+            }
+        }
+    }
+    let blocked = Set::from_ranges(blocked);
     let query = HBox {
         src: src_set.clone(),
         dst: dst.addrs.clone(),
@@ -258,49 +346,93 @@ pub fn evaluate_pair(
         enforcers,
         eval: Evaluation::default(),
         unenforced: Vec::new(),
+        reply_blocked: Vec::new(),
+        reply_fails,
     };
-    match path {
-        None => outcome.eval.unmatched = vec![query],
-        Some(routers) if !routers.is_empty() => outcome.eval = policy.evaluate(&query),
-        Some(_) => {
-            let icmp = space::service_set(crate::ir::Proto::Icmp, None);
-            let ufw = dst.addrs.intersect(&managed).intersect(&icmp_open);
-            let enforced = dst.addrs.intersect(&managed).difference(&ufw);
-            let open = dst.addrs.difference(&managed);
-            let mut boxes = vec![
-                HBox {
-                    dst: enforced,
-                    ..query.clone()
-                },
-                HBox {
-                    dst: ufw.clone(),
-                    svc: svc.difference(&icmp),
-                    ..query.clone()
-                },
-            ];
-            boxes.retain(|b| !b.is_empty());
-            for b in boxes {
-                let e = policy.evaluate(&b);
-                outcome.eval.permitted.extend(e.permitted);
-                outcome.eval.denied.extend(e.denied);
-                outcome.eval.unmatched.extend(e.unmatched);
+    let routed = path.as_ref().is_some_and(|r| !r.is_empty());
+    let icmp = space::service_set(crate::ir::Proto::Icmp, None);
+    let (enforced, ufw, open) = if routed {
+        (dst.addrs.clone(), Set::empty(), Set::empty())
+    } else {
+        let ufw = dst.addrs.intersect(&icmp_open);
+        (
+            dst.addrs.intersect(&managed).difference(&ufw),
+            ufw,
+            dst.addrs.difference(&managed),
+        )
+    };
+    let mut boxes = vec![
+        HBox {
+            dst: enforced,
+            ..query.clone()
+        },
+        HBox {
+            dst: ufw.clone(),
+            svc: svc.difference(&icmp),
+            ..query.clone()
+        },
+    ];
+    boxes.retain(|b| !b.is_empty());
+    for b in boxes {
+        let e = policy.evaluate(&b);
+        outcome.eval.permitted.extend(e.permitted);
+        outcome.eval.denied.extend(e.denied);
+        outcome.eval.unmatched.extend(e.unmatched);
+    }
+    for b in [
+        HBox {
+            dst: open,
+            ..query.clone()
+        },
+        HBox {
+            dst: ufw,
+            svc: svc.intersect(&icmp),
+            ..query
+        },
+    ] {
+        if !b.is_empty() {
+            outcome.unenforced.push(b);
+        }
+    }
+    if !blocked.is_empty() {
+        let split = |b: HBox| {
+            let inside = HBox {
+                dst: b.dst.intersect(&blocked),
+                ..b.clone()
+            };
+            let outside = HBox {
+                dst: b.dst.difference(&blocked),
+                ..b
+            };
+            (inside, outside)
+        };
+        let mut kept = Vec::new();
+        for (b, f) in std::mem::take(&mut outcome.eval.permitted) {
+            let (i, o) = split(b);
+            if !i.is_empty() {
+                outcome.reply_blocked.push((i, Some(f)));
             }
-            for b in [
-                HBox {
-                    dst: open,
-                    ..query.clone()
-                },
-                HBox {
-                    dst: ufw,
-                    svc: svc.intersect(&icmp),
-                    ..query
-                },
-            ] {
-                if !b.is_empty() {
-                    outcome.unenforced.push(b);
-                }
+            if !o.is_empty() {
+                kept.push((o, f));
             }
         }
+        outcome.eval.permitted = kept;
+        let mut kept = Vec::new();
+        for b in std::mem::take(&mut outcome.unenforced) {
+            let (i, o) = split(b);
+            if !i.is_empty() {
+                outcome.reply_blocked.push((i, None));
+            }
+            if !o.is_empty() {
+                kept.push(o);
+            }
+        }
+        outcome.unenforced = kept;
+    }
+    if outcome.path.is_none() {
+        // Nothing arrives: what the firewalls would accept stays visible (configured access),
+        // but none of it is reachable.
+        outcome.eval.unmatched.clear();
     }
     Some(outcome)
 }
@@ -323,15 +455,18 @@ pub fn evaluate(
     out
 }
 
-/// The per-packet reference: is this one packet permitted? Used to check the engine.
+/// The per-packet reference: is this one packet reachable? Used to check the engine.
 pub fn packet_permitted(
     plan: &Plan,
     policy: &Policy,
     topology: &Topology,
-    src: u128,
-    dst: u128,
-    svc: u128,
+    src: Key,
+    dst: Key,
+    svc: Key,
 ) -> bool {
+    if space::is_v4_key(src) != space::is_v4_key(dst) {
+        return false;
+    }
     let (a, b) = (
         Topology::segment_of(plan, src),
         Topology::segment_of(plan, dst),
@@ -339,15 +474,44 @@ pub fn packet_permitted(
     if a == Segment::Upstream && b == Segment::Upstream {
         return false;
     }
+    // An address of a domain outside its subnets is nowhere.
+    let nowhere = |k: Key| {
+        Topology::segment_of(plan, k) == Segment::Upstream && !plan.internet_set().contains(k)
+    };
+    if nowhere(src) || nowhere(dst) {
+        return false;
+    }
     let Some(routers) = topology.path(a, b) else {
         return false;
     };
     let is_icmp = space::service_set(crate::ir::Proto::Icmp, None).contains(svc);
+    let router_owned = plan.routers.iter().any(|router| {
+        router
+            .interfaces
+            .iter()
+            .any(|i| plan.key_in(i.vlan, i.addr) == dst)
+    });
     let enforced = !routers.is_empty()
+        || router_owned
         || plan.hosts.iter().enumerate().any(|(h, host)| {
             host.firewall != FirewallKind::None
                 && !(is_icmp && host.firewall == FirewallKind::Ufw)
                 && plan.host_local_set(h).contains(dst)
         });
+    // The host that answers: the one with the address, or a VIP's preferred master.
+    let answering = plan
+        .hosts
+        .iter()
+        .position(|h| h.interfaces.iter().any(|i| plan.iface_key(i) == dst))
+        .or_else(|| {
+            (0..plan.vips.len())
+                .find(|&v| plan.vip_key(v) == dst)
+                .and_then(|v| plan.vips[v].members.first().copied())
+        });
+    if let Some(h) = answering {
+        if reply_problem(plan, topology, h, src, &routers).is_some() {
+            return false;
+        }
+    }
     !enforced || policy.permits(src, dst, svc)
 }

@@ -18,7 +18,7 @@ fn q(s: &str) -> String {
 /// The plan as a graph: tiers grouped by their first VLAN, routers and outside networks as
 /// nodes, permitted flows as edges (parallel flows merged, labelled with their services).
 pub fn dot(plan: &Plan, cells: &[Cell]) -> String {
-    let mut s = String::from("digraph netc {\n  graph [rankdir=LR, fontname=\"Helvetica\", splines=true, nodesep=0.35, ranksep=1.6, compound=true, concentrate=true];\n  node [fontname=\"Helvetica\", fontsize=11, shape=box, style=\"rounded,filled\", fillcolor=\"#eef3fb\", color=\"#4a6fa5\"];\n  edge [fontname=\"Helvetica\", fontsize=9, color=\"#6b7c93\"];\n");
+    let mut s = String::from("digraph netc {\n  graph [rankdir=LR, fontname=\"Helvetica\", splines=true, nodesep=0.35, ranksep=1.6, concentrate=true];\n  node [fontname=\"Helvetica\", fontsize=11, shape=box, style=\"rounded,filled\", fillcolor=\"#eef3fb\", color=\"#4a6fa5\"];\n  edge [fontname=\"Helvetica\", fontsize=9, color=\"#6b7c93\"];\n");
     let mut by_vlan: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (t, tier) in plan
         .tiers
@@ -69,10 +69,11 @@ pub fn dot(plan: &Plan, cells: &[Cell]) -> String {
             if let Some(&t) = by_vlan.get(&v).and_then(|ts| ts.first()) {
                 let _ = writeln!(
                     s,
-                    "  {} -> {} [dir=none, color=\"#c98a1c\", style=dotted, lhead={}];",
+                    // No `lhead` to the cluster: Debian's Graphviz 2.43 aborts on compound
+                    // edges (makeCompoundEdge assertion); the link goes to the VLAN's first tier.
+                    "  {} -> {} [dir=none, color=\"#c98a1c\", style=dotted];",
                     q(&format!("router:{}", r.name)),
-                    q(&format!("tier:{}", plan.tiers[t].name)),
-                    q(&format!("cluster_{v}"))
+                    q(&format!("tier:{}", plan.tiers[t].name))
                 );
             }
         }
@@ -399,7 +400,7 @@ pub fn html(plan: &Plan, info: &PlanInfo, diags: &[Diagnostic], svg: &str) -> St
             .count()
             + plan.vips.iter().filter(|v| v.subnet == s).count()
             + usize::from(sub.gateway.is_some());
-        let size = space::net_set(&sub.net).size().saturating_sub(
+        let size = space::net_set(0, &sub.net).size().saturating_sub(
             if sub.net.addr().is_ipv4() && sub.net.prefix_len() < 31 {
                 2
             } else {

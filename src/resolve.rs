@@ -74,6 +74,7 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
             switches: Vec::new(),
             sources: Sources::default(),
             tier_sets: Vec::new(),
+            domains: Default::default(),
         },
     };
     r.declare(&stmts);
@@ -417,8 +418,9 @@ impl<'a> Resolver<'a> {
                     );
                     return None;
                 };
-                let k = space::addr_key(net.network()) + n as u128;
-                if !space::net_set(net).contains(k) {
+                let base = space::key(0, net.network());
+                let k = space::Key::new(base.hi, base.lo.saturating_add(n as u128));
+                if !space::net_set(0, net).contains(k) {
                     self.invalid(
                         a.span,
                         format!("`.{n}` is outside {net}"),
@@ -656,7 +658,19 @@ impl<'a> Resolver<'a> {
             },
             ast::Check::Script(s, _) => HealthCheck::Script { command: s.clone() },
         });
-        let (vlan, subnet) = match addr.and_then(|a| self.plan.subnet_of(space::addr_key(a))) {
+        // The VIP's subnet: among its members' VLANs first (the same prefix may exist in
+        // several VRFs), else the most specific subnet holding the address.
+        let member_vlans: Vec<usize> = members
+            .iter()
+            .flat_map(|&m| self.plan.hosts[m].interfaces.iter().map(|i| i.vlan))
+            .collect();
+        let all_vlans: Vec<usize> = (0..self.plan.vlans.len()).collect();
+        let found = addr.and_then(|a| {
+            self.plan
+                .subnet_in_vlans(a, &member_vlans)
+                .or_else(|| self.plan.subnet_in_vlans(a, &all_vlans))
+        });
+        let (vlan, subnet) = match found {
             Some(s) => (self.plan.subnets[s].vlan, s),
             None => (usize::MAX, usize::MAX),
         };
@@ -729,7 +743,7 @@ impl<'a> Resolver<'a> {
             .collect();
         auto.sort_by_key(|&i| {
             (
-                space::addr_key(self.plan.vips[i].addr),
+                space::key(0, self.plan.vips[i].addr),
                 self.plan.vips[i].name.clone(),
             )
         });
@@ -933,7 +947,11 @@ impl<'a> Resolver<'a> {
                 }
             }
             ast::Endpoint::Addr(a) => match literal_range(&a.lit) {
-                Some((first, last)) => EndpointRef::Addresses { first, last },
+                Some((first, last)) => EndpointRef::Addresses {
+                    first,
+                    last,
+                    domain: None,
+                },
                 None => {
                     self.invalid(
                         a.span,

@@ -1,8 +1,12 @@
 //! Where packets go: segments (subnets, and `upstream` for everything outside the plan) joined
 //! by routers. Paths are shortest in routers crossed, ties broken by declaration order.
+//! A router's interface sits on its VLAN's subnet, so in that VLAN's VRF: segments of two
+//! VRFs are joined only by a router with interfaces in both. The internet is never a transit:
+//! a path may start or end upstream but does not cross it (packets from one site to another
+//! over the internet would need addresses the internet routes, and NAT netc does not model).
 
 use crate::ir::Plan;
-use crate::space;
+use crate::space::Key;
 use petgraph::graph::{NodeIndex, UnGraph};
 use std::collections::HashMap;
 
@@ -26,8 +30,14 @@ type PathCache = HashMap<(Segment, Segment), Option<Vec<usize>>>;
 pub struct Topology {
     graph: UnGraph<Node, ()>,
     segments: HashMap<Segment, NodeIndex>,
+    upstream: NodeIndex,
     /// (address, host answering on it): interfaces, and VIPs for each member; sorted.
-    owners: Vec<(u128, usize)>,
+    owners: Vec<(Key, usize)>,
+    /// (address, router): every router interface; sorted.
+    router_owners: Vec<(Key, usize)>,
+    /// (address, the host whose routing answers on it): interfaces, and a VIP's preferred
+    /// master; sorted.
+    answerers: Vec<(Key, usize)>,
     /// Paths found so far (a query asks for the same pair of segments once per host pair).
     paths: std::sync::Mutex<PathCache>,
 }
@@ -45,7 +55,7 @@ impl Topology {
             let mut joined: Vec<Segment> = router
                 .interfaces
                 .iter()
-                .filter_map(|i| plan.subnet_of(space::addr_key(i.addr)).map(Segment::Subnet))
+                .filter_map(|i| plan.subnet_in_vlans(i.addr, &[i.vlan]).map(Segment::Subnet))
                 .collect();
             if router.upstream.is_some() {
                 joined.push(Segment::Upstream);
@@ -56,38 +66,88 @@ impl Topology {
                 graph.add_edge(node, segments[&seg], ());
             }
         }
-        let mut owners: Vec<(u128, usize)> = Vec::new();
+        let mut owners: Vec<(Key, usize)> = Vec::new();
         for (h, host) in plan.hosts.iter().enumerate() {
-            owners.extend(host.interfaces.iter().map(|i| (space::addr_key(i.addr), h)));
+            owners.extend(host.interfaces.iter().map(|i| (plan.iface_key(i), h)));
         }
-        for vip in &plan.vips {
-            owners.extend(vip.members.iter().map(|&m| (space::addr_key(vip.addr), m)));
+        for (v, vip) in plan.vips.iter().enumerate() {
+            owners.extend(vip.members.iter().map(|&m| (plan.vip_key(v), m)));
         }
         owners.sort_unstable();
         owners.dedup();
+        let mut router_owners: Vec<(Key, usize)> = Vec::new();
+        for (r, router) in plan.routers.iter().enumerate() {
+            router_owners.extend(
+                router
+                    .interfaces
+                    .iter()
+                    .map(|i| (plan.key_in(i.vlan, i.addr), r)),
+            );
+        }
+        router_owners.sort_unstable();
+        router_owners.dedup();
+        let mut answerers: Vec<(Key, usize)> = Vec::new();
+        for (h, host) in plan.hosts.iter().enumerate() {
+            answerers.extend(host.interfaces.iter().map(|i| (plan.iface_key(i), h)));
+        }
+        for (v, vip) in plan.vips.iter().enumerate() {
+            if let Some(&m) = vip.members.first() {
+                answerers.push((plan.vip_key(v), m));
+            }
+        }
+        answerers.sort_unstable();
+        answerers.dedup_by_key(|x| x.0);
+        let upstream = segments[&Segment::Upstream];
         Topology {
             graph,
             segments,
+            upstream,
             owners,
+            router_owners,
+            answerers,
             paths: Default::default(),
         }
     }
 
-    /// The (address, host) pairs whose address is in `set`.
-    pub fn owners_in<'a>(
+    /// The (address, router) pairs whose address is in `set`: packets to a router itself.
+    pub fn routers_in<'a>(
         &'a self,
         set: &'a crate::space::Set,
-    ) -> impl Iterator<Item = (u128, usize)> + 'a {
+    ) -> impl Iterator<Item = (Key, usize)> + 'a {
+        Self::in_set(&self.router_owners, set)
+    }
+
+    /// The (address, host) pairs whose address is in `set`, the host being the one whose
+    /// routing answers packets to the address.
+    pub fn answerers_in<'a>(
+        &'a self,
+        set: &'a crate::space::Set,
+    ) -> impl Iterator<Item = (Key, usize)> + 'a {
+        Self::in_set(&self.answerers, set)
+    }
+
+    fn in_set<'a>(
+        list: &'a [(Key, usize)],
+        set: &'a crate::space::Set,
+    ) -> impl Iterator<Item = (Key, usize)> + 'a {
         set.ranges().iter().flat_map(move |&(lo, hi)| {
-            let start = self.owners.partition_point(|&(a, _)| a < lo);
-            self.owners[start..]
+            let start = list.partition_point(|&(a, _)| a < lo);
+            list[start..]
                 .iter()
                 .take_while(move |&&(a, _)| a <= hi)
                 .copied()
         })
     }
 
-    pub fn segment_of(plan: &Plan, addr: u128) -> Segment {
+    /// The (address, host) pairs whose address is in `set`.
+    pub fn owners_in<'a>(
+        &'a self,
+        set: &'a crate::space::Set,
+    ) -> impl Iterator<Item = (Key, usize)> + 'a {
+        Self::in_set(&self.owners, set)
+    }
+
+    pub fn segment_of(plan: &Plan, addr: Key) -> Segment {
         plan.subnet_of(addr)
             .map_or(Segment::Upstream, Segment::Subnet)
     }
@@ -98,13 +158,25 @@ impl Topology {
         if a == b {
             return Some(Vec::new());
         }
+        // One path per unordered pair, reversed for the other direction: replies take the
+        // request's routers back (ties between equal paths are broken the same way).
+        if b < a {
+            return self.path(b, a).map(|mut p| {
+                p.reverse();
+                p
+            });
+        }
         let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
         paths
             .entry((a, b))
             .or_insert_with(|| {
                 let (from, to) = (self.segments[&a], self.segments[&b]);
-                let (_, nodes) =
-                    petgraph::algo::astar(&self.graph, from, |n| n == to, |_| 1, |_| 0)?;
+                let upstream = self.upstream;
+                // The internet is an end, never a transit.
+                let graph = petgraph::visit::NodeFiltered::from_fn(&self.graph, |n| {
+                    n != upstream || n == from || n == to
+                });
+                let (_, nodes) = petgraph::algo::astar(&graph, from, |n| n == to, |_| 1, |_| 0)?;
                 Some(
                     nodes
                         .into_iter()
@@ -116,19 +188,5 @@ impl Topology {
                 )
             })
             .clone()
-    }
-
-    /// The routers that touch a segment.
-    pub fn routers_on(&self, seg: Segment) -> Vec<usize> {
-        let mut out: Vec<usize> = self
-            .graph
-            .neighbors(self.segments[&seg])
-            .filter_map(|n| match self.graph[n] {
-                Node::Router(r) => Some(r),
-                Node::Segment => None,
-            })
-            .collect();
-        out.sort();
-        out
     }
 }

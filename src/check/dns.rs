@@ -327,7 +327,8 @@ fn reverse_zones(plan: &Plan, records: &[DnsRecord], diags: &mut Vec<Diagnostic>
     let mut flagged = Vec::new();
     for r in records {
         let Some(addr) = r.addr else { continue };
-        let Some(s) = plan.subnet_of(crate::space::addr_key(addr)) else {
+        let all: Vec<usize> = (0..plan.vlans.len()).collect();
+        let Some(s) = plan.subnet_in_vlans(addr, &all) else {
             continue;
         };
         let net = plan.subnets[s].net;

@@ -7,38 +7,57 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
-    // (vrf, address) -> first user
-    let mut seen: BTreeMap<(String, IpAddr), (Span, String)> = BTreeMap::new();
-    let gateways: Vec<IpAddr> = plan.subnets.iter().filter_map(|s| s.gateway).collect();
-    let vrf_of = |addr: IpAddr| {
-        plan.subnet_of(crate::space::addr_key(addr))
-            .map_or_else(String::new, |s| {
-                plan.vlans[plan.subnets[s].vlan].vrf.clone()
-            })
-    };
-    let mut users: Vec<(IpAddr, Span, String)> = Vec::new();
+    // (routing domain, address) -> first user: the same address in two VRFs that no router
+    // joins is two addresses.
+    let mut seen: BTreeMap<(u32, IpAddr), (Span, String)> = BTreeMap::new();
+    let gateways: Vec<(usize, IpAddr)> = plan
+        .subnets
+        .iter()
+        .filter_map(|s| s.gateway.map(|g| (s.vlan, g)))
+        .collect();
+    let mut users: Vec<(usize, IpAddr, Span, String)> = Vec::new();
     for host in &plan.hosts {
         for i in &host.interfaces {
-            users.push((i.addr, i.origin.span, format!("host `{}`", host.name)));
+            users.push((
+                i.vlan,
+                i.addr,
+                i.origin.span,
+                format!("host `{}`", host.name),
+            ));
         }
     }
     for vip in &plan.vips {
-        users.push((vip.addr, vip.origin.span, format!("vip `{}`", vip.name)));
+        users.push((
+            vip.vlan,
+            vip.addr,
+            vip.origin.span,
+            format!("vip `{}`", vip.name),
+        ));
     }
     for r in &plan.routers {
         for i in &r.interfaces {
-            if !gateways.contains(&i.addr) {
-                users.push((i.addr, r.origin.span, format!("router `{}`", r.name)));
+            if !gateways.contains(&(i.vlan, i.addr)) {
+                users.push((
+                    i.vlan,
+                    i.addr,
+                    r.origin.span,
+                    format!("router `{}`", r.name),
+                ));
             }
         }
     }
     for s in &plan.subnets {
         if let Some(g) = s.gateway {
-            users.push((g, s.origin.span, format!("the gateway of {}", s.net)));
+            users.push((
+                s.vlan,
+                g,
+                s.origin.span,
+                format!("the gateway of {}", s.net),
+            ));
         }
     }
-    for (addr, span, who) in users {
-        let key = (vrf_of(addr), addr);
+    for (vlan, addr, span, who) in users {
+        let key = (plan.vlan_domain(vlan), addr);
         match seen.get(&key) {
             Some((first, first_who)) => diags.push(
                 Diagnostic::error(

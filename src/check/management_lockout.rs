@@ -22,16 +22,28 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
             let Some(iface) = host.interfaces.iter().find(|i| i.vlan == m.vlan) else {
                 continue;
             };
+            let dst_key = plan.iface_key(iface);
             let dst = Unit {
                 label: host.name.clone(),
                 host: Some(h),
-                addrs: Set::point(space::addr_key(iface.addr)),
+                addrs: Set::point(dst_key),
             };
+            // An administrator's host sends from the address its kernel picks towards the
+            // host (its address on that subnet, else its default route's): only that one
+            // has to get through.
+            let used: Vec<Unit> = sources
+                .iter()
+                .filter(|u| match u.host {
+                    Some(s) => reach::source_address(plan, s, dst_key) == u.addrs.first(),
+                    None => true,
+                })
+                .cloned()
+                .collect();
             let outcomes = reach::evaluate(
                 plan,
                 policy,
                 topology,
-                &sources,
+                &used,
                 std::slice::from_ref(&dst),
                 &svc,
             );

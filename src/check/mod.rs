@@ -16,6 +16,7 @@ mod overlapping_subnets;
 mod redundant_rule;
 mod shadowed_rule;
 pub mod switch_config;
+mod unreachable_access;
 mod unused;
 pub mod vip_contradiction;
 
@@ -58,6 +59,7 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
     switch_config::check(plan, &mut diags);
     vip_contradiction::check(plan, &policy, &topology, &mut diags);
     management_lockout::check(plan, &policy, &topology, &mut diags);
+    unreachable_access::check(plan, &policy, &topology, &mut diags);
     let errors = prior_errors || diags.iter().any(|d| d.is_error());
     let info = (!errors).then_some(PlanInfo {
         policy,

@@ -55,7 +55,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     }
     for r in &plan.routers {
         for i in &r.interfaces {
-            if let Some(s) = plan.subnet_of(crate::space::addr_key(i.addr)) {
+            if let Some(s) = plan.subnet_in_vlans(i.addr, &[i.vlan]) {
                 flag(i.addr, s, r.origin.span, format!("router `{}`", r.name));
             }
         }
@@ -63,9 +63,9 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
 }
 
 fn first_host(net: &ipnet::IpNet) -> IpAddr {
-    crate::space::key_addr(crate::space::addr_key(net.network()) + 1)
+    crate::space::key_addr(crate::space::key(0, net.network()).succ())
 }
 
 fn last_host(net: &ipnet::IpNet) -> IpAddr {
-    crate::space::key_addr(crate::space::addr_key(net.broadcast()) - 1)
+    crate::space::key_addr(crate::space::key(0, net.broadcast()).pred())
 }

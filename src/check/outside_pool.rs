@@ -3,13 +3,13 @@
 
 use crate::diag::Diagnostic;
 use crate::ir::Plan;
-use crate::space::addr_key;
+use crate::space::key;
 
 pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     for host in &plan.hosts {
         for iface in &host.interfaces {
             let vlan = &plan.vlans[iface.vlan];
-            let k = addr_key(iface.addr);
+            let k = key(0, iface.addr);
             let fam = |p: &&crate::ir::Pool| p.first.is_ipv4() == iface.addr.is_ipv4();
             let own: Vec<_> = vlan
                 .pools
@@ -17,7 +17,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                 .filter(fam)
                 .filter(|p| p.tier == host.tier)
                 .collect();
-            let inside = |p: &crate::ir::Pool| (addr_key(p.first)..=addr_key(p.last)).contains(&k);
+            let inside = |p: &crate::ir::Pool| (key(0, p.first)..=key(0, p.last)).contains(&k);
             if !own.is_empty() && !own.iter().any(|p| inside(p)) {
                 let ranges: Vec<String> = own
                     .iter()

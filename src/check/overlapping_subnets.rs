@@ -1,4 +1,5 @@
-//! E030 overlapping-subnets: subnets of one VRF that share addresses.
+//! E030 overlapping-subnets: subnets of one routing domain that share addresses: of one VRF,
+//! or of two VRFs that a router joins (without NAT it cannot tell the addresses apart).
 
 use crate::diag::Diagnostic;
 use crate::ir::Plan;
@@ -9,21 +10,50 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     let mut order: Vec<usize> = (0..plan.subnets.len()).collect();
     order.sort_by_key(|&s| {
         (
-            space::addr_key(plan.subnets[s].net.network()),
+            space::key(0, plan.subnets[s].net.network()),
             plan.subnets[s].net.prefix_len(),
         )
     });
     let mut open: Vec<usize> = Vec::new();
     for s in order {
         let subnet = &plan.subnets[s];
-        let start = space::addr_key(subnet.net.network());
-        open.retain(|&o| space::addr_key(plan.subnets[o].net.broadcast()) >= start);
+        let start = space::key(0, subnet.net.network());
+        open.retain(|&o| space::key(0, plan.subnets[o].net.broadcast()) >= start);
         for &o in &open {
             let other = &plan.subnets[o];
             let (va, vb) = (&plan.vlans[subnet.vlan], &plan.vlans[other.vlan]);
-            if va.vrf != vb.vrf {
+            if plan.vlan_domain(subnet.vlan) != plan.vlan_domain(other.vlan) {
                 continue;
             }
+            let help = if va.vrf == vb.vrf {
+                format!(
+                    "renumber one of them, or put them in different VRFs (both are in `{}`)",
+                    va.vrf
+                )
+            } else {
+                let joiners: Vec<&str> = plan
+                    .routers
+                    .iter()
+                    .filter(|r| {
+                        let vrfs: Vec<&str> = r
+                            .interfaces
+                            .iter()
+                            .map(|i| plan.vlans[i.vlan].vrf.as_str())
+                            .collect();
+                        vrfs.contains(&va.vrf.as_str()) && vrfs.contains(&vb.vrf.as_str())
+                    })
+                    .map(|r| r.name.as_str())
+                    .collect();
+                let by = if joiners.is_empty() {
+                    "through other VRFs".to_string()
+                } else {
+                    format!("by router `{}`", joiners.join("`, `"))
+                };
+                format!(
+                    "VRFs `{}` and `{}` are joined {by}, which cannot tell the two apart without NAT: renumber one, or do not join the VRFs",
+                    va.vrf, vb.vrf
+                )
+            };
             diags.push(
                 Diagnostic::error(
                     "E030",
@@ -34,10 +64,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                 )
                 .with_primary(subnet.origin.span, format!("overlaps {}", other.net))
                 .with_secondary(other.origin.span, "the other subnet")
-                .with_help(format!(
-                    "renumber one of them, or put them in different VRFs (both are in `{}`)",
-                    va.vrf
-                )),
+                .with_help(help),
             );
         }
         open.push(s);

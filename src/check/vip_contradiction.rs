@@ -28,11 +28,11 @@ pub fn check_with(
         .map(|t| representatives(plan, policy, t))
         .collect();
     let by_dst = policy.sources_by_destination();
-    for vip in &plan.vips {
+    for (vi, vip) in plan.vips.iter().enumerate() {
         let vip_unit = Unit {
             label: vip.name.clone(),
             host: None,
-            addrs: Set::point(space::addr_key(vip.addr)),
+            addrs: Set::point(plan.vip_key(vi)),
         };
         let member_units: Vec<Unit> = vip
             .members
@@ -45,7 +45,7 @@ pub fn check_with(
                 Some(Unit {
                     label: plan.hosts[m].name.clone(),
                     host: Some(m),
-                    addrs: Set::point(space::addr_key(i.addr)),
+                    addrs: Set::point(plan.iface_key(i)),
                 })
             })
             .collect();
@@ -59,7 +59,7 @@ pub fn check_with(
         // services. Only tiers with addresses in those atoms need the exact comparison.
         // (Members on different firewalls or subnets: every tier is compared.)
         let kind = plan.hosts[vip.members[0]].firewall;
-        let vip_subnet = plan.subnet_of(space::addr_key(vip.addr));
+        let vip_subnet = plan.subnet_of(plan.vip_key(vi));
         let alike = vip.members.iter().all(|&m| plan.hosts[m].firewall == kind)
             && member_units
                 .iter()
@@ -149,7 +149,7 @@ fn representatives(plan: &Plan, policy: &Policy, t: usize) -> Vec<Unit> {
                 .map(|i| {
                     (
                         i.subnet,
-                        policy.atoms.atoms_of(&Set::point(space::addr_key(i.addr))),
+                        policy.atoms.atoms_of(&Set::point(plan.iface_key(i))),
                     )
                 })
                 .collect();

@@ -61,9 +61,14 @@ pub struct Group {
     pub examples: Vec<String>,
     pub path: Vec<String>,
     pub enforced_by: Vec<String>,
+    /// What the enforcement points accept (reachable only when the group has a path and
+    /// `reply_fails` is empty).
     pub permitted: Vec<Step>,
     pub denied: Vec<Step>,
     pub unmatched: Vec<Step>,
+    /// Why the connection fails although the firewalls accept the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_fails: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -104,15 +109,21 @@ fn enforcer_text(plan: &Plan, e: &Enforcer) -> String {
 type SegNames = std::collections::HashMap<Option<usize>, String>;
 
 fn path_text(plan: &Plan, p: &PairOutcome, names: &mut SegNames) -> Vec<String> {
-    let mut seg = |k: u128| {
+    let vrfs = plan.vlans.iter().any(|v| v.vrf != "default");
+    let mut seg = |k: crate::space::Key| {
         let s = plan.subnet_of(k);
         names
             .entry(s)
             .or_insert_with(|| match s {
-                Some(s) => format!(
-                    "{} {}",
-                    plan.vlans[plan.subnets[s].vlan].name, plan.subnets[s].net
-                ),
+                Some(s) => {
+                    let vlan = &plan.vlans[plan.subnets[s].vlan];
+                    let vrf = if vrfs {
+                        format!(" (vrf {})", vlan.vrf)
+                    } else {
+                        String::new()
+                    };
+                    format!("{} {}{vrf}", vlan.name, plan.subnets[s].net)
+                }
                 None => "outside the plan".to_string(),
             })
             .clone()
@@ -134,12 +145,20 @@ fn path_text(plan: &Plan, p: &PairOutcome, names: &mut SegNames) -> Vec<String> 
 
 pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
     // Group by behaviour: verdict, path, rules.
-    type Key = (u8, Vec<String>, Vec<usize>, Vec<usize>, bool, bool);
+    type Key = (
+        u8,
+        Vec<String>,
+        Vec<usize>,
+        Vec<usize>,
+        bool,
+        bool,
+        Option<String>,
+    );
     let mut groups: BTreeMap<Key, Vec<&PairOutcome>> = BTreeMap::new();
     let mut names = SegNames::new();
     for p in &answer.pairs {
         let v = pair_verdict(p);
-        let mut permitted: Vec<usize> = p.eval.permitted.iter().map(|(_, f)| *f).collect();
+        let mut permitted: Vec<usize> = p.accepted().filter_map(|(_, f)| f).collect();
         permitted.sort();
         permitted.dedup();
         let mut denied: Vec<usize> = p.eval.denied.iter().map(|(_, f)| *f).collect();
@@ -152,11 +171,12 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
             denied,
             !p.unenforced.is_empty(),
             p.path.is_none(),
+            p.reply_fails.clone(),
         );
         groups.entry(key).or_default().push(p);
     }
     let mut out_groups = Vec::new();
-    for ((_, _, permitted_rules, denied_rules, _, _), pairs) in &groups {
+    for ((_, _, permitted_rules, denied_rules, _, _, reply_fails), pairs) in &groups {
         let first = pairs[0];
         let mut enforced: Vec<String> = pairs
             .iter()
@@ -174,10 +194,8 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
             let boxes: Vec<&HBox> = pairs
                 .iter()
                 .flat_map(|p| {
-                    p.eval
-                        .permitted
-                        .iter()
-                        .filter(|(_, f)| *f == rule)
+                    p.accepted()
+                        .filter(|(_, f)| *f == Some(rule))
                         .map(|(b, _)| b)
                 })
                 .collect();
@@ -188,7 +206,10 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
                 rule: Some(rule_ref(plan, rule)),
             });
         }
-        let open: Vec<&HBox> = pairs.iter().flat_map(|p| p.unenforced.iter()).collect();
+        let open: Vec<&HBox> = pairs
+            .iter()
+            .flat_map(|p| p.accepted().filter(|(_, f)| f.is_none()).map(|(b, _)| b))
+            .collect();
         if !open.is_empty() {
             let svc = open.iter().fold(Set::empty(), |a, b| a.union(&b.svc));
             permitted.push(Step {
@@ -251,6 +272,7 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
             permitted,
             denied,
             unmatched,
+            reply_fails: reply_fails.clone(),
         });
     }
     Explanation {
@@ -379,11 +401,30 @@ pub fn human(e: &Explanation) -> String {
         if !g.enforced_by.is_empty() {
             let _ = writeln!(s, "    enforced by: {}", g.enforced_by.join(", "));
         }
+        let no_path = g.path.first().is_some_and(|x| x.starts_with("no path"));
+        if let Some(why) = &g.reply_fails {
+            let _ = writeln!(s, "    replies cannot come back: {why}");
+        }
+        let but = if no_path {
+            " (configured, but no path of the plan delivers it)"
+        } else if g.reply_fails.is_some() {
+            " (the request passes, the connection fails)"
+        } else {
+            ""
+        };
         for p in &g.permitted {
             match &p.rule {
+                Some(r) if !but.is_empty() => {
+                    let _ = writeln!(
+                        s,
+                        "    accepted {} by {}  {}{but}",
+                        p.services, r.at, r.text
+                    );
+                }
                 Some(r) => {
                     let _ = writeln!(s, "    allowed {} by {}  {}", p.services, r.at, r.text);
                 }
+                None if no_path => {}
                 None => {
                     let _ = writeln!(
                         s,

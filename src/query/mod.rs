@@ -71,9 +71,21 @@ pub fn resolve_target(plan: &Plan, info: &PlanInfo, text: &str) -> Result<Target
         {
             return t(EndpointRef::Host(i));
         }
-        return t(EndpointRef::Addresses { first: a, last: a });
+        return t(EndpointRef::Addresses {
+            first: a,
+            last: a,
+            domain: None,
+        });
     }
-    if let Some(lit) = parse_addr(text) {
+    // `VRF:ADDRESS`: an address in one VRF (IPv6 addresses have colons too, so the prefix
+    // must name a VRF of the plan).
+    let (domain, addr_text) = match text.split_once(':') {
+        Some((vrf, rest)) if plan.vlans.iter().any(|v| v.vrf == vrf) => {
+            (plan.domain_of_vrf(vrf), rest)
+        }
+        _ => (None, text),
+    };
+    if let Some(lit) = parse_addr(addr_text) {
         use crate::syntax::ast::AddrLit;
         let (first, last) = match lit {
             AddrLit::Addr(a) => (a, a),
@@ -83,7 +95,48 @@ pub fn resolve_target(plan: &Plan, info: &PlanInfo, text: &str) -> Result<Target
                 return Err(QueryError(format!("`{text}` is not a complete address")))
             }
         };
-        return t(EndpointRef::Addresses { first, last });
+        if first.is_ipv4() != last.is_ipv4() {
+            return Err(QueryError(format!("`{text}` mixes IPv4 and IPv6")));
+        }
+        if domain.is_none() && plan.domains.count > 1 {
+            // The same address in two routing domains is two addresses: ask which one.
+            let set = plan.literal_set(first, last);
+            let mut in_domains: Vec<u32> = set
+                .ranges()
+                .iter()
+                .flat_map(|&(lo, hi)| [space::key_domain(lo), space::key_domain(hi)])
+                .collect();
+            in_domains.sort_unstable();
+            in_domains.dedup();
+            let shared = (0..plan.domains.count).any(|d| {
+                d != 0
+                    && space::range_set(d, first, last)
+                        .intersects(&plan.domains.subnets[d as usize])
+                    && space::range_set(0, first, last).intersects(&plan.domains.subnets[0])
+            }) || (1..plan.domains.count)
+                .filter(|&d| {
+                    space::range_set(d, first, last).intersects(&plan.domains.subnets[d as usize])
+                })
+                .count()
+                > 1;
+            if shared {
+                let vrfs: Vec<String> = in_domains
+                    .iter()
+                    .filter_map(|&d| plan.domains.vrfs.get(d as usize))
+                    .filter_map(|v| v.first().cloned())
+                    .map(|v| format!("`{v}:{addr_text}`"))
+                    .collect();
+                return Err(QueryError(format!(
+                    "`{text}` is in more than one VRF: say which, as {}",
+                    vrfs.join(" or ")
+                )));
+            }
+        }
+        return t(EndpointRef::Addresses {
+            first,
+            last,
+            domain,
+        });
     }
     let mut names: Vec<&str> = plan
         .tiers

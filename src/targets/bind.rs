@@ -290,8 +290,9 @@ fn reverse_zones(plan: &Plan, dns: &[DnsRecord]) -> Vec<Pending> {
             continue; // one PTR per address: the first name (hosts' primary names come first)
         }
         seen.push(addr);
+        let all: Vec<usize> = (0..plan.vlans.len()).collect();
         let prefix = plan
-            .subnet_of(crate::space::addr_key(addr))
+            .subnet_in_vlans(addr, &all)
             .map_or(24, |s| plan.subnets[s].net.prefix_len());
         let prefix = match addr {
             IpAddr::V4(_) if prefix == 16 => 16,

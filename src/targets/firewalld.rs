@@ -53,11 +53,8 @@ fn host_files(
             short: name.clone(),
             description: super::safe_text(&s.text),
             inet6: !s.name.ends_with("_v4"),
-            entries: s
-                .set
-                .ranges()
-                .iter()
-                .flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi))
+            entries: space::set_cidrs(&s.set)
+                .into_iter()
                 .map(|n| n.to_string())
                 .collect(),
         };
@@ -75,12 +72,7 @@ fn host_files(
             None => vec![None],
             Some(p) => p.iter().map(|&x| Some(x)).collect(),
         };
-        for dst in r
-            .dst
-            .ranges()
-            .iter()
-            .flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi))
-        {
+        for dst in space::set_cidrs(&r.dst) {
             for svc in &pieces {
                 let (port, protocol) = match *svc {
                     None => (None, None),
@@ -134,15 +126,16 @@ fn host_files(
     }
     let mut vrrp = Vec::new();
     for v in hostrules::vrrp_peers(plan, h) {
-        for peer in v
-            .peers
-            .ranges()
-            .iter()
-            .flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi))
-        {
+        for peer in space::set_cidrs(&v.peers) {
+            // The whole block: `10.20.10.14/31` holds two peers.
+            let source = if peer.prefix_len() == peer.max_prefix_len() {
+                peer.addr().to_string()
+            } else {
+                peer.to_string()
+            };
             vrrp.push(VrrpRule {
                 family: if v.v4 { "ipv4" } else { "ipv6" },
-                source: peer.addr().to_string(),
+                source,
                 vip: plan.vips[v.vip].name.clone(),
             });
         }

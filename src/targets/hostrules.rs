@@ -28,12 +28,8 @@ pub struct HostRule {
     pub services: Option<Vec<(Proto, u16, u16)>>,
 }
 
-pub fn family(v4: bool) -> Set {
-    if v4 {
-        space::v4_space()
-    } else {
-        Set::full().difference(&space::v4_space())
-    }
+pub fn family(plan: &Plan, v4: bool) -> Set {
+    plan.family(v4)
 }
 
 /// A name for an endpoint, usable as an identifier in every target.
@@ -58,15 +54,25 @@ pub fn source_name(plan: &Plan, target: &EndpointRef, text: &str) -> String {
 /// Source sets by endpoint and family, computed once per render.
 #[derive(Default)]
 pub struct SourceCache {
-    sources: std::collections::HashMap<(String, bool), Option<Source>>,
+    sources: std::collections::HashMap<(String, bool, Vec<u32>), Option<Source>>,
 }
 
 impl SourceCache {
-    pub fn source(&mut self, plan: &Plan, ep: &crate::ir::Endpoint, v4: bool) -> Option<Source> {
+    /// The part of an endpoint of one family that a host in `domains` can receive from.
+    pub fn source(
+        &mut self,
+        plan: &Plan,
+        ep: &crate::ir::Endpoint,
+        v4: bool,
+        domains: &[u32],
+    ) -> Option<Source> {
         self.sources
-            .entry((ep.text.clone(), v4))
+            .entry((ep.text.clone(), v4, domains.to_vec()))
             .or_insert_with(|| {
-                let set = plan.endpoint_set(&ep.target).intersect(&family(v4));
+                let set = plan
+                    .endpoint_set(&ep.target)
+                    .intersect(&family(plan, v4))
+                    .intersect(&plan.visible(domains));
                 (!set.is_empty()).then(|| Source {
                     name: format!(
                         "{}_{}",
@@ -88,6 +94,7 @@ pub fn host_rules(
     host: usize,
 ) -> Vec<HostRule> {
     let local = plan.host_local_set(host);
+    let domains = plan.host_domains(host);
     // Only the flows that reach into the host's addresses, found through the policy's index.
     let candidates = policy.flows_to(&local);
     let mut rules = Vec::new();
@@ -105,11 +112,11 @@ pub fn host_rules(
             let services = (b.svc != space::all_services()).then(|| space::service_pieces(&b.svc));
             for ep in &flow.sources {
                 for v4 in [true, false] {
-                    let dst = dst.intersect(&family(v4));
+                    let dst = dst.intersect(&family(plan, v4));
                     if dst.is_empty() {
                         continue;
                     }
-                    let Some(source) = cache.source(plan, ep, v4) else {
+                    let Some(source) = cache.source(plan, ep, v4, &domains) else {
                         continue;
                     };
                     rules.push(HostRule {
@@ -161,7 +168,7 @@ pub fn vrrp_peers(plan: &Plan, host: usize) -> Vec<Vrrp> {
                 .interfaces
                 .iter()
                 .find(|i| i.vlan == vip.vlan && i.addr.is_ipv4() == v4)
-                .map(|i| space::addr_key(i.addr))
+                .map(|i| plan.iface_key(i))
         };
         let Some(local) = on_vlan(host) else { continue };
         let peers = Set::from_ranges(

@@ -36,11 +36,18 @@ impl Target for Nftables {
         let prep = Prepared::new(plan, info);
         // Routers first: every router enforces the whole policy, so their rulesets share one
         // body, made once and dropped before the hosts are made.
-        if !plan.routers.is_empty() {
-            let body = RouterBody::new(plan, info, &prep);
-            for (r, router) in plan.routers.iter().enumerate() {
+        // Routers of one routing domain share one body.
+        for domain in 0..plan.domains.count {
+            let routers: Vec<usize> = (0..plan.routers.len())
+                .filter(|&r| plan.router_domain(r) == domain)
+                .collect();
+            if routers.is_empty() {
+                continue;
+            }
+            let body = RouterBody::new(plan, info, &prep, domain);
+            for r in routers {
                 sink(OutputFile {
-                    path: PathBuf::from(format!("nftables/routers/{}.nft", router.name)),
+                    path: PathBuf::from(format!("nftables/routers/{}.nft", plan.routers[r].name)),
                     contents: router_ruleset(plan, &body, r),
                 })?;
             }
@@ -64,17 +71,17 @@ struct RuleView {
     text: String,
 }
 
+/// A set's address ranges as nft writes them, without domains: callers restrict the set to
+/// what the enforcement point can receive first (`Plan::visible`).
 fn ranges(set: &Set) -> Vec<String> {
-    set.ranges()
-        .iter()
-        .map(|&(lo, hi)| space::range_text(lo, hi))
-        .collect()
+    space::range_texts(set)
 }
 
 /// What a host's firewall needs beyond the plan: the policy's pieces grouped by destination
 /// atom, rendered once per atom and shared by every host with an address in it.
 pub struct HostBlocks {
-    blocks: std::collections::HashMap<u32, String>,
+    /// By (destination atom, the domains the host can receive from).
+    blocks: std::collections::HashMap<(u32, Vec<u32>), String>,
 }
 
 impl HostBlocks {
@@ -82,16 +89,32 @@ impl HostBlocks {
     pub fn new(plan: &Plan, info: &PlanInfo, prep: &Prepared, hosts: &[usize]) -> HostBlocks {
         let policy = &info.policy;
         let by_dst = policy.sources_by_destination();
-        let mut needed: Vec<u32> = hosts
+        let mut needed: Vec<(u32, Vec<u32>)> = hosts
             .iter()
-            .flat_map(|&h| policy.atoms.atoms_of(&plan.host_local_set(h)))
-            .filter(|da| by_dst.contains_key(da))
+            .flat_map(|&h| {
+                let domains = plan.host_domains(h);
+                policy
+                    .atoms
+                    .atoms_of(&plan.host_local_set(h))
+                    .into_iter()
+                    .map(move |a| (a, domains.clone()))
+            })
+            .filter(|(da, _)| by_dst.contains_key(da))
             .collect();
         needed.sort_unstable();
         needed.dedup();
-        let blocks = super::par_map(&needed, |_, &da| {
-            let groups = chain_groups(plan, info, &by_dst[&da], |sa| (sa, da));
-            (da, atom_block(plan, info, prep, Side::Host, da, &groups))
+        let blocks = super::par_map(&needed, |_, (da, domains)| {
+            let visible = plan.visible(domains);
+            let others: Vec<u32> = by_dst[da]
+                .iter()
+                .copied()
+                .filter(|&sa| policy.atoms.set(sa).intersects(&visible))
+                .collect();
+            let groups = chain_groups(plan, info, &others, |sa| (sa, *da));
+            (
+                (*da, domains.clone()),
+                atom_block(plan, info, prep, Side::Host, *da, &groups, &visible),
+            )
         });
         HostBlocks {
             blocks: blocks
@@ -118,13 +141,14 @@ pub fn host_ruleset(plan: &Plan, info: &PlanInfo, blocks: &HostBlocks, h: usize)
     let host = &plan.hosts[h];
     let mut used: Vec<&str> = Vec::new();
     let mut map = VerdictMap::default();
+    let domains = plan.host_domains(h);
     let mut parts = info.policy.atoms.split(&plan.host_local_set(h));
     parts.sort_unstable_by_key(|(a, _)| atom_start(info, *a));
     for (da, part) in parts {
-        let Some(block) = blocks.blocks.get(&da) else {
+        let Some(block) = blocks.blocks.get(&(da, domains.clone())) else {
             continue;
         };
-        map.add(&part, &format!("to_{}", atom_label(info, da)));
+        map.add(plan, &part, &format!("to_{}", atom_label(info, da)));
         used.push(block);
     }
     let maps = map.maps("dst", "daddr");
@@ -204,17 +228,25 @@ fn chain_groups(
 }
 
 /// Where an atom starts: its lowest address (atoms are disjoint, so this names one).
-fn atom_start(info: &PlanInfo, atom: u32) -> u128 {
-    info.policy.atoms.set(atom).first().unwrap_or(0)
+fn atom_start(info: &PlanInfo, atom: u32) -> space::Key {
+    info.policy.atoms.set(atom).first().unwrap_or_default()
 }
 
 /// An atom's name in chains and sets: the address it starts at (`10_20_10_11`,
 /// `fd00_98_3__10`, `0` for the one that starts at `::`). Stable when other parts of the
 /// plan change, unlike the atom's number.
 fn atom_label(info: &PlanInfo, atom: u32) -> String {
-    match atom_start(info, atom) {
-        0 => "0".to_string(),
-        k => space::key_addr(k).to_string().replace(['.', ':'], "_"),
+    let k = atom_start(info, atom);
+    let addr = if k.lo == 0 && !space::is_v4_key(k) {
+        "0".to_string()
+    } else {
+        space::key_addr(k).to_string().replace(['.', ':'], "_")
+    };
+    // Atoms of another routing domain than 0 (a VRF that shares addresses with domain 0):
+    // the domain in the name keeps names distinct.
+    match space::key_domain(k) {
+        0 => addr,
+        d => format!("d{d}_{addr}"),
     }
 }
 
@@ -305,6 +337,7 @@ fn atom_block(
     side: Side,
     atom: u32,
     groups: &[(u32, Vec<PairPiece>)],
+    visible: &Set,
 ) -> Option<String> {
     let policy = &info.policy;
     let (chain, set_prefix, other, who) = match side {
@@ -324,7 +357,7 @@ fn atom_block(
     let mut sets = Vec::new();
     let mut lookups = Vec::new();
     for v4 in [true, false] {
-        let fam = hostrules::family(v4);
+        let fam = hostrules::family(plan, v4).intersect(visible);
         if policy.atoms.set(atom).intersect(&fam).is_empty() {
             continue;
         }
@@ -475,10 +508,10 @@ struct VerdictMap {
 }
 
 impl VerdictMap {
-    fn add(&mut self, addrs: &Set, chain: &str) {
+    fn add(&mut self, plan: &Plan, addrs: &Set, chain: &str) {
         for (f, v4) in [true, false].into_iter().enumerate() {
             self.elements[f].extend(
-                ranges(&addrs.intersect(&hostrules::family(v4)))
+                ranges(&addrs.intersect(&hostrules::family(plan, v4)))
                     .into_iter()
                     .map(|r| format!("{r} : jump {chain}")),
             );
@@ -541,21 +574,28 @@ fn atom_names(plan: &Plan, info: &PlanInfo) -> std::collections::BTreeMap<u32, V
 /// dport`) decides. Two lookups per packet whatever the number of flows, and the sets grow
 /// with the destinations and services each source may reach, never with a product of
 /// source and destination ranges.
-/// What every router's ruleset holds: the source verdict maps and the chains of the source
-/// atoms.
+/// What every router of one routing domain holds: the source verdict maps and the chains of
+/// the source atoms, restricted to what the domain's routers can receive (its addresses and
+/// the internet's).
 struct RouterBody {
     maps: Vec<AddrMap>,
     blocks: Vec<String>,
 }
 
 impl RouterBody {
-    fn new(plan: &Plan, info: &PlanInfo, prep: &Prepared) -> RouterBody {
+    fn new(plan: &Plan, info: &PlanInfo, prep: &Prepared, domain: u32) -> RouterBody {
         let policy = &info.policy;
+        let visible = plan.visible(&[domain]);
         // Destinations by source atom, sources in address order (atom numbers change when
         // the plan does; where an atom starts changes only when that atom does).
-        let mut by_src: std::collections::BTreeMap<(u128, u32), Vec<u32>> =
+        let mut by_src: std::collections::BTreeMap<(space::Key, u32), Vec<u32>> =
             std::collections::BTreeMap::new();
         for &(sa, da) in policy.pairs.keys() {
+            if !policy.atoms.set(sa).intersects(&visible)
+                || !policy.atoms.set(da).intersects(&visible)
+            {
+                continue;
+            }
             by_src
                 .entry((atom_start(info, sa), sa))
                 .or_default()
@@ -565,7 +605,7 @@ impl RouterBody {
         // The chains of the source atoms, made on every core.
         let made = super::par_map(&by_src, |_, (sa, dsts)| {
             let groups = chain_groups(plan, info, dsts, |da| (*sa, da));
-            atom_block(plan, info, prep, Side::Router, *sa, &groups)
+            atom_block(plan, info, prep, Side::Router, *sa, &groups, &visible)
         });
         let mut blocks = Vec::new();
         let mut map = VerdictMap::default();
@@ -574,7 +614,8 @@ impl RouterBody {
                 continue;
             };
             map.add(
-                policy.atoms.set(*sa),
+                plan,
+                &policy.atoms.set(*sa).intersect(&visible),
                 &format!("from_{}", atom_label(info, *sa)),
             );
             blocks.push(block);

@@ -84,7 +84,7 @@ pub fn view(plan: &Plan, sw: usize) -> SwitchView {
             let vlan = &plan.vlans[v];
             carried.insert((vlan.id, v));
             let prefix = |a: &std::net::IpAddr| {
-                plan.subnet_of(crate::space::addr_key(*a))
+                plan.subnet_in_vlans(*a, &[v])
                     .map_or(32, |n| plan.subnets[n].net.prefix_len())
             };
             svis.push(SviView {

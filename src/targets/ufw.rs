@@ -84,9 +84,8 @@ fn hex(s: &str) -> String {
 }
 
 fn cidrs(set: &space::Set) -> Vec<String> {
-    set.ranges()
-        .iter()
-        .flat_map(|&(lo, hi)| space::range_to_cidrs(lo, hi))
+    space::set_cidrs(set)
+        .into_iter()
         .map(|n| {
             if n.prefix_len() == n.max_prefix_len() {
                 n.addr().to_string()

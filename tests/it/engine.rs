@@ -76,10 +76,10 @@ proptest! {
         let info = c.info.as_ref().unwrap();
         let plan = &c.plan;
         // Every address of the plan, gateways, a free address, and outside addresses.
-        let mut points: Vec<u128> = (0..3).flat_map(|v| [1u128, 2, 3, 5, 8, 9, 10, 11, 12]
-            .map(|h| space::addr_key(format!("10.0.{v}.{h}").parse().unwrap()))).collect();
-        points.extend(["192.0.2.1", "198.51.100.7"].map(|a| space::addr_key(a.parse().unwrap())));
-        let services: Vec<u128> = [("tcp", 79u16), ("tcp", 80), ("tcp", 81), ("tcp", 90), ("udp", 53), ("udp", 54)]
+        let mut points: Vec<space::Key> = (0..3).flat_map(|v| [1u128, 2, 3, 5, 8, 9, 10, 11, 12]
+            .map(|h| space::key(0, format!("10.0.{v}.{h}").parse().unwrap()))).collect();
+        points.extend(["192.0.2.1", "198.51.100.7"].map(|a| space::key(0, a.parse().unwrap())));
+        let services: Vec<space::Key> = [("tcp", 79u16), ("tcp", 80), ("tcp", 81), ("tcp", 90), ("udp", 53), ("udp", 54)]
             .iter().map(|(p, port)| space::service_set(if *p == "tcp" { netc::ir::Proto::Tcp } else { netc::ir::Proto::Udp }, Some((*port, *port))).first().unwrap())
             .chain(std::iter::once(space::service_set(netc::ir::Proto::Icmp, None).first().unwrap()))
             .collect();

@@ -79,7 +79,7 @@ enum Probe {
 }
 
 impl Probe {
-    fn svc(self) -> u128 {
+    fn svc(self) -> space::Key {
         let (proto, port) = match self {
             Probe::Tcp(p) => (netc::ir::Proto::Tcp, Some((p, p))),
             Probe::Udp(p) => (netc::ir::Proto::Udp, Some((p, p))),
@@ -200,12 +200,16 @@ fn probe_all(c: &netc::Checked, host_ns: &[String], probes: &[Probe]) -> Vec<Str
             }
             for iface in &dst.interfaces {
                 for &p in probes {
+                    let k = plan.iface_key(iface);
+                    // The address the kernel sends from.
+                    let Some(from) = reach::source_address(plan, s, k) else {
+                        continue;
+                    };
                     let su = Unit {
                         label: String::new(),
                         host: Some(s),
-                        addrs: plan.host_set(s),
+                        addrs: Set::point(from),
                     };
-                    let k = space::addr_key(iface.addr);
                     let du = Unit {
                         label: String::new(),
                         host: Some(d),

@@ -109,15 +109,23 @@ fn application_tiers_reach_postgres() {
 fn monitoring_reaches_node_exporter_everywhere() {
     let c = datalyptica();
     for host in &c.plan.hosts {
+        // The load balancers' default route is on the DMZ (they answer the internet): their
+        // application-VLAN address answers monitoring through the DMZ, where no router leads
+        // back (W085 says so in `check`); the management address still answers.
+        let expected = if c.plan.tiers[host.tier].name == "lb" {
+            Verdict::Partial
+        } else {
+            Verdict::Yes
+        };
         assert_eq!(
             verdict(&format!("can monitoring reach {} on tcp/9100", host.name)),
-            Verdict::Yes,
+            expected,
             "{}",
             host.name
         );
         assert_eq!(
             verdict(&format!("can monitoring reach {} on promtail", host.name)),
-            Verdict::Yes,
+            expected,
             "{}",
             host.name
         );

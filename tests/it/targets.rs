@@ -630,7 +630,7 @@ fn switch_configs_parse_back_to_the_plan() {
             {
                 let v = &plan.vlans[i.vlan];
                 vlans.insert(v.id.to_string(), v.name.clone().into());
-                let prefix = plan.subnets[plan.subnet_of(netc::space::addr_key(i.addr)).unwrap()]
+                let prefix = plan.subnets[plan.subnet_in_vlans(i.addr, &[i.vlan]).unwrap()]
                     .net
                     .prefix_len();
                 svis.insert(
