@@ -95,7 +95,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                                     who.push(format!("router {}", plan.routers[r].name));
                                 }
                             }
-                            if !who.is_empty() && unreachable.is_none() {
+                            if unreachable.is_none() {
                                 unreachable = Some((sset.clone(), dset.clone(), who));
                             }
                         }
@@ -133,14 +133,16 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                 }
                 _ => String::new(),
             };
-            diags.push(
-                Diagnostic::warning(
-                    "W084",
-                    format!(
-                        "this rule makes {} accept packets that no path of the plan delivers{example}",
-                        super::list(&who)
-                    ),
+            let message = if who.is_empty() {
+                format!("no path of the plan delivers packets this rule allows, and no firewall would see them{example}: the rule has no effect there")
+            } else {
+                format!(
+                    "this rule makes {} accept packets that no path of the plan delivers{example}",
+                    super::list(&who)
                 )
+            };
+            diags.push(
+                Diagnostic::warning("W084", message)
                 .with_primary(flow.origin.span, "accepted, but not reachable")
                 .with_help("join the subnets with a router of the plan if the path exists (a VPN, a static route), or narrow the rule to what can arrive"),
             );

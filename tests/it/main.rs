@@ -10,6 +10,7 @@ mod packets;
 mod query;
 mod report;
 mod targets;
+mod truth;
 
 use std::path::{Path, PathBuf};
 
