@@ -47,15 +47,22 @@ fn host_files(
     for s in hostrules::sources(&rules) {
         let name = ipset_name(&s.name);
         let view = IpsetView {
-            header: header(plan, &format!("firewalld ipset of host {}", host.name), "")
-                .trim_end()
-                .replace('\n', " "),
+            header: xml_comment(
+                header(plan, &format!("firewalld ipset of host {}", host.name), "").trim_end(),
+            ),
             short: name.clone(),
-            description: super::safe_text(&s.text),
+            description: xml_chars(&super::safe_text(&s.text)),
             inet6: !s.name.ends_with("_v4"),
             entries: space::set_cidrs(&s.set)
                 .into_iter()
-                .map(|n| n.to_string())
+                .flat_map(|n| {
+                    // firewalld refuses a /0 entry in a hash:net ipset: two halves instead.
+                    match n.to_string().as_str() {
+                        "0.0.0.0/0" => vec!["0.0.0.0/1".to_string(), "128.0.0.0/1".to_string()],
+                        "::/0" => vec!["::/1".to_string(), "8000::/1".to_string()],
+                        t => vec![t.to_string()],
+                    }
+                })
                 .collect(),
         };
         files.push(OutputFile {
@@ -144,17 +151,21 @@ fn host_files(
     interfaces.sort();
     interfaces.dedup();
     let zone = ZoneView {
-        header: header(
-            plan,
-            &format!(
-                "firewalld zone of host {}, tier {}",
-                host.name, plan.tiers[host.tier].name
-            ),
-            "",
-        )
-        .trim_end()
-        .replace('\n', " "),
-        description: super::safe_text(&format!("netc: the plan's flows to host {}", host.name)),
+        header: xml_comment(
+            header(
+                plan,
+                &format!(
+                    "firewalld zone of host {}, tier {}",
+                    host.name, plan.tiers[host.tier].name
+                ),
+                "",
+            )
+            .trim_end(),
+        ),
+        description: xml_chars(&super::safe_text(&format!(
+            "netc: the plan's flows to host {}",
+            host.name
+        ))),
         interfaces,
         rules: views,
         vrrp,
@@ -177,13 +188,25 @@ pub fn ipset_name(source: &str) -> String {
     }
     use sha2::Digest;
     let digest = sha2::Sha256::digest(full.as_bytes());
-    let tag: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
-    format!("{}-{tag}", &full[..MAX_IPSET_NAME - 7])
+    let tag: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    // Source names are ASCII (see `hostrules::source_name`), so any byte is a boundary.
+    format!("{}-{tag}", &full[..MAX_IPSET_NAME - 9])
 }
 
-/// Text inside `<!-- -->`: no `--`, no control characters (askama does not escape comments).
+/// Only the characters XML 1.0 allows (a U+FFFF makes the file ill-formed, and firewalld then
+/// falls back to its stock configuration).
+pub fn xml_chars(s: &str) -> String {
+    s.chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+        })
+        .collect()
+}
+
+/// Text inside `<!-- -->`: no `--`, no line ends or control characters, only XML characters
+/// (askama does not escape comments).
 fn xml_comment(s: &str) -> String {
-    let mut out = super::safe_text(s);
+    let mut out = xml_chars(&super::safe_text(s));
     while out.contains("--") {
         out = out.replace("--", "- -");
     }

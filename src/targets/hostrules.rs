@@ -34,10 +34,21 @@ pub fn family(plan: &Plan, v4: bool) -> Set {
 
 /// A name for an endpoint, usable as an identifier in every target.
 pub fn source_name(plan: &Plan, target: &EndpointRef, text: &str) -> String {
+    // Injective: letters and digits stay, every other byte becomes `_XX` (hex), so `pub-web`
+    // and `pub_web` never share a name.
     let clean = |s: &str| {
-        s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect::<String>()
+        let mut out = String::new();
+        for c in s.chars() {
+            if c.is_ascii_alphanumeric() {
+                out.push(c);
+            } else {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("_{b:02x}"));
+                }
+            }
+        }
+        out
     };
     match *target {
         EndpointRef::Tier(i) => format!("tier_{}", clean(&plan.tiers[i].name)),

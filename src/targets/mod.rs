@@ -203,7 +203,8 @@ pub fn quoted_ascii(s: &str, max: usize) -> String {
     let mut out: String = s
         .chars()
         .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '\'' || c == ' ' {
+            // No `$` either: nft expands variables inside quoted strings.
+            if c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '\'' | '$') || c == ' ' {
                 c
             } else {
                 '_'

@@ -238,3 +238,71 @@ vip kv-vip 10.20.10.100 for redis01, redis02, redis03
         zone.contents
     );
 }
+
+/// "Nothing escapes": names that differ only in punctuation get distinct ipsets; the plan's
+/// own file name cannot leave firewalld's header comment or reach an nft variable.
+#[test]
+fn generated_names_and_headers_stay_what_they_are() {
+    let text = "
+vlan 21 app { subnet 10.20.10.0/24 gateway .1 }
+router core { app upstream }
+network pub-web 192.0.2.0/28
+network pub_web 198.51.100.0/28
+network everything 0.0.0.0/0
+tier db on app firewall firewalld
+host pg01 in db { app 10.20.10.11 }
+allow pub-web -> db : tcp/22
+allow pub_web, everything -> db : tcp/80 log
+";
+    let name = "x--><!DOCTYPE zone [<!ATTLIST source invert CDATA \"true\">]><!--$(id).netc";
+    let c = netc::check_text(name, text);
+    assert!(c.info.is_some());
+    let files = files_of(&c, &[TargetKind::Firewalld, TargetKind::Nftables]);
+    let ipsets: Vec<&str> = files
+        .iter()
+        .filter(|f| f.path.to_string_lossy().contains("/ipsets/"))
+        .map(|f| f.contents.as_str())
+        .collect();
+    let with = |addr: &str| ipsets.iter().filter(|t| t.contains(addr)).count();
+    assert_eq!(with("192.0.2.0/28"), 1, "pub-web has an ipset of its own");
+    assert_eq!(
+        with("198.51.100.0/28"),
+        1,
+        "pub_web has an ipset of its own"
+    );
+    assert!(
+        ipsets
+            .iter()
+            .any(|t| t.contains("0.0.0.0/1") && t.contains("128.0.0.0/1")),
+        "0.0.0.0/0 as two halves firewalld accepts"
+    );
+    assert!(ipsets.iter().all(|t| !t.contains("0.0.0.0/0")));
+    for f in &files {
+        let p = f.path.to_string_lossy();
+        if p.ends_with(".xml") {
+            // Every comment ends where it should: no `--` inside one, and what is left once
+            // the comments are cut out holds none of the plan's name.
+            let mut rest = f.contents.as_str();
+            let mut outside = String::new();
+            while let Some(start) = rest.find("<!--") {
+                outside.push_str(&rest[..start]);
+                let body = &rest[start + 4..];
+                let end = body
+                    .find("-->")
+                    .unwrap_or_else(|| panic!("{p}: open comment"));
+                assert!(!body[..end].contains("--"), "{p}: {}", &body[..end]);
+                rest = &body[end + 3..];
+            }
+            outside.push_str(rest);
+            assert!(
+                !outside.contains("<!DOCTYPE") && !outside.contains("<!ATTLIST"),
+                "{p}"
+            );
+        }
+        if p.ends_with(".nft") {
+            for l in f.contents.lines().filter(|l| l.contains("log prefix")) {
+                assert!(!l.contains('$'), "{p}: {l}");
+            }
+        }
+    }
+}
