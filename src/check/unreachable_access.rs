@@ -62,12 +62,34 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
             .clone();
         let mut unreachable: Option<(Set, Set, Vec<String>)> = None;
         let mut reply: Option<(String, Set, Set)> = None;
-        for (ss, sset) in &src_parts {
-            for (ds, dset) in &dst_parts {
+        // A part of the rule is unreachable when a source segment reaches none of the rule's
+        // destination segments, or a destination segment is reached from none of its source
+        // segments (of the family). Tiers on several VLANs always have address pairs without
+        // a path; those alone are no finding.
+        let mut src_ok = vec![[false; 2]; src_parts.len()];
+        let mut dst_ok = vec![[false; 2]; dst_parts.len()];
+        for (i, (ss, sset)) in src_parts.iter().enumerate() {
+            for (j, (ds, dset)) in dst_parts.iter().enumerate() {
+                for (f, v4) in [true, false].into_iter().enumerate() {
+                    let fam = plan.family(v4);
+                    if !sset.intersects(&fam) || !dset.intersects(&fam) {
+                        continue;
+                    }
+                    let routed = !(*ss == Segment::Upstream && *ds == Segment::Upstream)
+                        && topology.path(*ss, *ds).is_some();
+                    if routed {
+                        src_ok[i][f] = true;
+                        dst_ok[j][f] = true;
+                    }
+                }
+            }
+        }
+        for (i, (ss, sset)) in src_parts.iter().enumerate() {
+            for (j, (ds, dset)) in dst_parts.iter().enumerate() {
                 if *ss == Segment::Upstream && *ds == Segment::Upstream {
                     continue;
                 }
-                for v4 in [true, false] {
+                for (f, v4) in [true, false].into_iter().enumerate() {
                     let fam = plan.family(v4);
                     let (sset, dset) = (sset.intersect(&fam), dset.intersect(&fam));
                     if sset.is_empty() || dset.is_empty() {
@@ -95,7 +117,15 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                                     who.push(format!("router {}", plan.routers[r].name));
                                 }
                             }
-                            if unreachable.is_none() {
+                            // Hosts on several VLANs send from the address that has a path,
+                            // so only outside sources (the internet, networks) count as
+                            // stranded, or a rule that delivers nothing of the family.
+                            let nothing = src_ok.iter().all(|o| !o[f]);
+                            let outside = src_parts.iter().all(|(s, _)| *s == Segment::Upstream);
+                            let stranded = nothing
+                                || (*ss == Segment::Upstream && !src_ok[i][f])
+                                || (outside && !dst_ok[j][f]);
+                            if stranded && unreachable.is_none() {
                                 unreachable = Some((sset.clone(), dset.clone(), who));
                             }
                         }
