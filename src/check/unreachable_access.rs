@@ -44,6 +44,10 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
     // Which hosts answer in which segment: only multi-homed ones can answer elsewhere.
     let multi: Vec<bool> = plan.hosts.iter().map(|h| h.interfaces.len() > 1).collect();
     let mut reply_memo: HashMap<(usize, Segment, Segment), Option<String>> = HashMap::new();
+    // What each router can receive, once.
+    let router_visible: Vec<Set> = (0..plan.routers.len())
+        .map(|r| plan.visible(&[plan.router_domain(r)]))
+        .collect();
     for (f, flow) in plan.flows.iter().enumerate() {
         if flow.action != Action::Allow {
             continue;
@@ -111,8 +115,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                                     }
                                 }
                             }
-                            for r in 0..plan.routers.len() {
-                                let vis = plan.visible(&[plan.router_domain(r)]);
+                            for (r, vis) in router_visible.iter().enumerate() {
                                 if vis.intersects(&sset) && vis.intersects(&dset) {
                                     who.push(format!("router {}", plan.routers[r].name));
                                 }

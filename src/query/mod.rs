@@ -100,25 +100,12 @@ pub fn resolve_target(plan: &Plan, info: &PlanInfo, text: &str) -> Result<Target
         }
         if domain.is_none() && plan.domains.count > 1 {
             // The same address in two routing domains is two addresses: ask which one.
-            let set = plan.literal_set(first, last);
-            let mut in_domains: Vec<u32> = set
-                .ranges()
-                .iter()
-                .flat_map(|&(lo, hi)| [space::key_domain(lo), space::key_domain(hi)])
-                .collect();
-            in_domains.sort_unstable();
-            in_domains.dedup();
-            let shared = (0..plan.domains.count).any(|d| {
-                d != 0
-                    && space::range_set(d, first, last)
-                        .intersects(&plan.domains.subnets[d as usize])
-                    && space::range_set(0, first, last).intersects(&plan.domains.subnets[0])
-            }) || (1..plan.domains.count)
+            let in_domains: Vec<u32> = (0..plan.domains.count)
                 .filter(|&d| {
                     space::range_set(d, first, last).intersects(&plan.domains.subnets[d as usize])
                 })
-                .count()
-                > 1;
+                .collect();
+            let shared = in_domains.len() > 1;
             if shared {
                 let vrfs: Vec<String> = in_domains
                     .iter()
