@@ -101,9 +101,13 @@ pub enum Command {
     Diff {
         old: PathBuf,
         new: PathBuf,
-        /// Exit 1 when the new plan opens any access (the CI gate)
+        /// Exit 1 when the new plan opens any access, reachable or configured (the CI gate)
         #[arg(long)]
         fail_on_new_access: bool,
+        /// With --fail-on-new-access: fail only on reachable access, not on access a firewall
+        /// accepts but no path of the plan delivers
+        #[arg(long, requires = "fail_on_new_access")]
+        reachable_only: bool,
         #[arg(long, value_enum, default_value = "text")]
         format: DiffFormat,
     },
@@ -191,8 +195,14 @@ pub fn run(cli: Cli) -> i32 {
             old,
             new,
             fail_on_new_access,
+            reachable_only,
             format,
-        } => diff(&old, &new, fail_on_new_access, format),
+        } => diff(
+            &old,
+            &new,
+            fail_on_new_access.then_some(!reachable_only),
+            format,
+        ),
     }
 }
 
@@ -383,17 +393,11 @@ fn listing(
         Ok(s) => s.0,
         Err(e) => return usage_error(e),
     };
-    let cells: Vec<matrix::Cell> = matrix::endpoints(p)
-        .iter()
-        .map(|other| {
-            if from.is_some() {
-                matrix::cell(p, info, &fixed, other, &svc)
-            } else {
-                matrix::cell(p, info, other, &fixed, &svc)
-            }
-        })
-        .filter(|c| !c.service_set.is_empty())
-        .collect();
+    let cells: Vec<matrix::Cell> = if from.is_some() {
+        matrix::what_can_reach(p, info, &fixed.1, &fixed.0, &svc)
+    } else {
+        matrix::who_can_reach(p, info, &fixed.1, &fixed.0, &svc)
+    };
     match format {
         OutFormat::Json => json_out(&cells),
         OutFormat::Text if cells.is_empty() => println!("nothing"),
@@ -423,7 +427,7 @@ fn matrix(plan: &std::path::Path, format: MatrixFormat) -> i32 {
 fn diff(
     old: &std::path::Path,
     new: &std::path::Path,
-    fail_on_new_access: bool,
+    gate: Option<bool>,
     format: DiffFormat,
 ) -> i32 {
     let load_one = |p: &std::path::Path| load(&[p.to_path_buf()], DiagFormat::Human, true);
@@ -444,7 +448,7 @@ fn diff(
             crate::report::diff_html(&old.display().to_string(), &new.display().to_string(), &d)
         ),
     }
-    i32::from(fail_on_new_access && !d.opened.is_empty())
+    i32::from(gate.is_some_and(|configured_too| d.opens(configured_too)))
 }
 
 fn compile(

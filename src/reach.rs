@@ -298,8 +298,11 @@ pub fn evaluate_pair(
     // Who answers on the destination addresses, and which of those addresses a firewall guards.
     // ufw's stock before.rules accept ICMP echo from anywhere, before any user rule. A router's
     // own addresses are guarded by its input chain.
+    // A VIP's members all guard its address: ICMP echo is open only when every guarding
+    // member is on ufw.
     let mut managed = Vec::new();
     let mut icmp_open = Vec::new();
+    let mut icmp_closed = Vec::new();
     for (addr, h) in topology.owners_in(&dst.addrs) {
         let fw = plan.hosts[h].firewall;
         if fw == FirewallKind::None {
@@ -311,8 +314,14 @@ pub fn evaluate_pair(
         managed.push((addr, addr));
         if fw == FirewallKind::Ufw {
             icmp_open.push((addr, addr));
+        } else {
+            icmp_closed.push((addr, addr));
         }
     }
+    let icmp_open: Vec<(Key, Key)> = Set::from_ranges(icmp_open)
+        .difference(&Set::from_ranges(icmp_closed))
+        .ranges()
+        .to_vec();
     for (addr, r) in topology.routers_in(&dst.addrs) {
         if !enforcers.contains(&Enforcer::Router(r)) {
             enforcers.push(Enforcer::Router(r));

@@ -102,6 +102,8 @@ pub fn dot(plan: &Plan, cells: &[Cell]) -> String {
     let node = |name: &str| {
         if plan.tiers.iter().any(|t| t.name == name) {
             format!("tier:{name}")
+        } else if plan.routers.iter().any(|r| r.name == name) {
+            format!("router:{name}")
         } else {
             format!("net:{name}")
         }
@@ -117,7 +119,32 @@ pub fn dot(plan: &Plan, cells: &[Cell]) -> String {
         .collect();
     let wide = |n: usize| tiers.len() >= 5 && n * 10 >= tiers.len() * 7;
     let is_tier = |n: &str| tiers.contains(&n);
-    let edges: Vec<&Cell> = cells.iter().filter(|c| c.src != c.dst).collect();
+    let edges: Vec<&Cell> = cells
+        .iter()
+        .filter(|c| c.src != c.dst && !c.services.is_empty())
+        .collect();
+    // Regions that are not tiers, networks or the internet (VIPs, routers, the rest of a
+    // VLAN) get a node of their own when they have access.
+    let mut others: Vec<&str> = edges
+        .iter()
+        .flat_map(|c| [c.src.as_str(), c.dst.as_str()])
+        .filter(|n| {
+            *n != "internet"
+                && !plan.routers.iter().any(|r| r.name == *n)
+                && !plan.tiers.iter().any(|t| t.name == *n)
+                && !plan.networks.iter().any(|x| x.name == *n)
+        })
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    for n in others {
+        let _ = writeln!(
+            s,
+            "  {} [label={}, shape=ellipse, fillcolor=\"#f3f3f3\", color=\"#888888\"];",
+            q(&format!("net:{n}")),
+            q(n)
+        );
+    }
     let mut fan_out: Vec<&str> = Vec::new();
     let mut fan_in: Vec<&str> = Vec::new();
     let mut names: Vec<&str> = edges
@@ -338,7 +365,12 @@ fn findings(diags: &[Diagnostic], sources: &Sources) -> Vec<Finding> {
 /// The whole report. `svg` is the topology picture (or empty when Graphviz is missing).
 pub fn html(plan: &Plan, info: &PlanInfo, diags: &[Diagnostic], svg: &str) -> String {
     let cells = matrix::matrix(plan, info);
-    let eps = matrix::endpoints(plan);
+    // Rows and columns: every region with access, in region order.
+    let eps: Vec<(String, ())> = matrix::regions(plan)
+        .into_iter()
+        .filter(|r| cells.iter().any(|c| c.src == r.name || c.dst == r.name))
+        .map(|r| (r.name, ()))
+        .collect();
     let by_pair: BTreeMap<(&str, &str), &Cell> = cells
         .iter()
         .map(|c| ((c.src.as_str(), c.dst.as_str()), c))

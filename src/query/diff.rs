@@ -1,17 +1,28 @@
-//! What a change of plan opens and closes, tier by tier and service by service.
+//! What a change of plan opens and closes, packet by packet.
 //!
-//! Two steps per (source, destination) cell of the matrix: when the two plans have the same
-//! topology (subnets, routers, hosts, firewalls, VIPs) and the cell's endpoints stand for the
-//! same addresses, the cell's policy is compared in header space, atom pair by atom pair,
-//! which is cheap; only cells whose policy differs (or every cell, when the topology changed)
-//! are compared packet path by packet path, host pair by host pair.
+//! The two plans' access is compared as sets of packets, never by label: both plans' address
+//! spaces are cut into the parts their engines evaluate as one (see `matrix::layout`), the two
+//! cuts are refined into one, and on every common (source part, destination part) each plan's
+//! reachable and configured access is computed and subtracted from the other's. Names only
+//! label the rows that come out: a new name over addresses that already had access changes
+//! nothing, and a host that moves to another tier shows only the packets whose fate changed.
+//!
+//! Two kinds of access are compared (see `docs/queries.md`): *reachable* (a path delivers it,
+//! every enforcement point on it accepts it, its replies come back) and *configured* (some
+//! enforcement point's ruleset accepts it, though no path of the plan delivers it: a route the
+//! plan does not model would open it).
+//!
+//! Routing domains are matched by VRF name, so that numbering them differently is no change.
+//! When the two plans have the same topology (subnets, routers, hosts, firewalls, VIPs), only
+//! packets inside the boxes of rules that differ are compared: outside them both plans decide
+//! every packet alike.
 
 use super::explain::{packet, rule_ref, Packet, RuleRef};
-use super::matrix::endpoints;
+use super::matrix::{layout, outcome, Access, Layout};
 use crate::check::PlanInfo;
-use crate::ir::{EndpointRef, Plan};
-use crate::reach::{self, PairOutcome};
-use crate::space::{self, all_services, subtract_all, HBox, Set};
+use crate::ir::Plan;
+use crate::reach::Unit;
+use crate::space::{self, all_services, subtract_all, HBox, Key, Set};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -25,6 +36,11 @@ pub struct Change {
     pub rules: Vec<RuleRef>,
     /// Access through no enforcement point.
     pub unenforced: bool,
+    /// Configured access only: a firewall accepts it, but no path of the plan delivers it.
+    pub configured_only: bool,
+    /// The packets, in the keys of the plan the row is labelled by.
+    #[serde(skip)]
+    pub pieces: Vec<HBox>,
 }
 
 #[derive(Debug, Serialize)]
@@ -33,14 +49,30 @@ pub struct Diff {
     pub closed: Vec<Change>,
 }
 
+impl Diff {
+    /// Opened access that the gate counts: reachable, or also configured-only ones.
+    pub fn opens(&self, configured_too: bool) -> bool {
+        self.opened
+            .iter()
+            .any(|c| configured_too || !c.configured_only)
+    }
+}
+
 /// Everything besides the flows that decides what reaches what.
 fn topology_fingerprint(plan: &Plan) -> String {
     let mut s = String::new();
     for sub in &plan.subnets {
-        s.push_str(&format!("s {} {:?}\n", sub.net, sub.gateway));
+        s.push_str(&format!(
+            "s {} {:?} {}\n",
+            sub.net, sub.gateway, plan.vlans[sub.vlan].vrf
+        ));
     }
     for r in &plan.routers {
-        let addrs: Vec<String> = r.interfaces.iter().map(|i| i.addr.to_string()).collect();
+        let addrs: Vec<String> = r
+            .interfaces
+            .iter()
+            .map(|i| format!("{}@{}", i.addr, plan.vlans[i.vlan].name))
+            .collect();
         s.push_str(&format!(
             "r {} {} {:?}\n",
             r.name,
@@ -49,7 +81,11 @@ fn topology_fingerprint(plan: &Plan) -> String {
         ));
     }
     for h in &plan.hosts {
-        let addrs: Vec<String> = h.interfaces.iter().map(|i| i.addr.to_string()).collect();
+        let addrs: Vec<String> = h
+            .interfaces
+            .iter()
+            .map(|i| format!("{}@{}", i.addr, plan.vlans[i.vlan].name))
+            .collect();
         s.push_str(&format!(
             "h {} {} {:?} {}\n",
             h.name,
@@ -67,45 +103,6 @@ fn topology_fingerprint(plan: &Plan) -> String {
         s.push_str(&format!("v {} {} {}\n", v.name, v.addr, members.join(",")));
     }
     s
-}
-
-fn same_space(a: &[(HBox, usize)], b: &[(HBox, usize)]) -> bool {
-    let (ab, bb): (Vec<HBox>, Vec<HBox>) = (
-        a.iter().map(|x| x.0.clone()).collect(),
-        b.iter().map(|x| x.0.clone()).collect(),
-    );
-    subtract_all(ab.clone(), bb.iter()).is_empty() && subtract_all(bb, ab.iter()).is_empty()
-}
-
-/// The outcomes of a cell that have a path.
-fn outcomes(
-    plan: &Plan,
-    info: &PlanInfo,
-    src: &(String, EndpointRef),
-    dst: &(String, EndpointRef),
-) -> Vec<PairOutcome> {
-    let su = reach::src_units(plan, &src.1, &src.0);
-    let du = reach::dst_units(plan, &dst.1, &dst.0);
-    reach::evaluate(
-        plan,
-        &info.policy,
-        &info.topology,
-        &su,
-        &du,
-        &all_services(),
-    )
-    .into_iter()
-    .filter(|o| o.path.is_some())
-    .collect()
-}
-
-/// The addresses an endpoint stands for in a cell (`internet` as a query endpoint leaves out
-/// the networks the plan names).
-fn cell_set(plan: &Plan, e: &EndpointRef) -> Set {
-    match e {
-        EndpointRef::Internet => reach::arbitrary_internet(plan),
-        _ => plan.endpoint_set(e),
-    }
 }
 
 /// Where the two plans' rules may differ: the (source, destination) addresses of every rule
@@ -133,116 +130,334 @@ fn changed_region(a: &Plan, ia: &PlanInfo, b: &Plan, ib: &PlanInfo) -> (Set, Set
     (src, dst)
 }
 
-/// Access in plan A that plan B lacks.
-fn changes(a: &Plan, ia: &PlanInfo, b: &Plan, ib: &PlanInfo, same_topology: bool) -> Vec<Change> {
-    let eps_a = endpoints(a);
-    let eps_b: BTreeMap<String, EndpointRef> = endpoints(b).into_iter().collect();
-    // Per endpoint: its addresses in A, whether B has it with the same addresses, and whether
-    // it touches the region where the rules differ as a source or as a destination.
-    let (region_src, region_dst) = changed_region(a, ia, b, ib);
-    let sets_a: Vec<Set> = eps_a.iter().map(|e| cell_set(a, &e.1)).collect();
-    let same_set: Vec<bool> = eps_a
-        .iter()
-        .zip(&sets_a)
-        .map(|(e, set)| eps_b.get(&e.0).is_some_and(|r| cell_set(b, r) == *set))
-        .collect();
-    let src_hit: Vec<bool> = sets_a.iter().map(|s| s.intersects(&region_src)).collect();
-    let dst_hit: Vec<bool> = sets_a.iter().map(|s| s.intersects(&region_dst)).collect();
-    let mut out = Vec::new();
-    for (i, s) in eps_a.iter().enumerate() {
-        for (j, d) in eps_a.iter().enumerate() {
-            let (sa, da) = (&sets_a[i], &sets_a[j]);
-            let (sb, db) = (eps_b.get(&s.0), eps_b.get(&d.0));
-            if same_topology && same_set[i] && same_set[j] {
-                // Same addresses on both sides: no rule differs on this cell...
-                if !(src_hit[i] && dst_hit[j]) {
-                    continue;
-                }
-                let cell = HBox {
-                    src: sa.clone(),
-                    dst: da.clone(),
-                    svc: all_services(),
-                };
-                // ...or the two policies permit the same space on it.
-                if same_space(
-                    &ia.policy.evaluate(&cell).permitted,
-                    &ib.policy.evaluate(&cell).permitted,
-                ) {
-                    continue;
-                }
-            }
-            let ours = outcomes(a, ia, s, d);
-            let theirs = match (sb, db) {
-                (Some(sb), Some(db)) => outcomes(
-                    b,
-                    ib,
-                    &(s.0.clone(), sb.clone()),
-                    &(d.0.clone(), db.clone()),
-                ),
-                _ => Vec::new(),
+/// How the old plan's routing domains map onto the new plan's keys: by VRF name (domain 0,
+/// which holds the internet, onto domain 0); a domain the new plan lacks, or one whose new
+/// domain is already taken, gets a number of its own.
+fn domain_map(old: &Plan, new: &Plan) -> Vec<u32> {
+    let fresh = old.domains.count.max(new.domains.count);
+    let mut map: Vec<u32> = Vec::new();
+    for d in 0..old.domains.count {
+        let to = if d == 0 {
+            Some(0)
+        } else {
+            old.domains
+                .vrfs
+                .get(d as usize)
+                .into_iter()
+                .flatten()
+                .find_map(|v| new.domain_of_vrf(v))
+                .filter(|&t| t != 0 && !map.contains(&t))
+        };
+        map.push(to.unwrap_or(fresh + d));
+    }
+    map
+}
+
+/// A set with the domain of every key mapped by `map` (indexed by the key's domain; keys of a
+/// domain not in `map` keep theirs).
+fn rehome_set(set: &Set, map: &dyn Fn(u32) -> u32) -> Set {
+    let mut out: Vec<(Key, Key)> = Vec::new();
+    for &(lo, hi) in set.ranges() {
+        // Split the range at every (domain, family) run it spans.
+        let mut start = lo;
+        loop {
+            let end = if start.hi == hi.hi {
+                hi
+            } else {
+                Key::new(start.hi, u128::MAX)
             };
-            // What B permits, by (source unit, destination unit) label: A's pieces minus
-            // B's, in header space, so that a unit whose addresses changed shows only the
-            // packets that changed.
-            let mut had: BTreeMap<(&str, &str), Vec<HBox>> = BTreeMap::new();
-            for t in &theirs {
-                had.entry((t.src_label.as_str(), t.dst_label.as_str()))
-                    .or_default()
-                    .extend(t.permitted().map(|(p, _)| p.clone()));
+            let d = space::key_domain(start);
+            let to = map(d);
+            let shift = |k: Key| Key::new((k.hi & 1) | ((to as u128) << 1), k.lo);
+            out.push((shift(start), shift(end)));
+            if end == hi {
+                break;
             }
-            let mut rules: Vec<usize> = Vec::new();
-            let mut pieces: Vec<HBox> = Vec::new();
-            let mut unenforced = false;
-            for o in &ours {
-                let before = had
-                    .get(&(o.src_label.as_str(), o.dst_label.as_str()))
-                    .map_or(&[][..], Vec::as_slice);
-                for (piece, rule) in o.permitted() {
-                    let added = subtract_all(vec![piece.clone()], before.iter());
-                    if added.is_empty() {
-                        continue;
-                    }
-                    match rule {
-                        Some(r) if !rules.contains(&r) => rules.push(r),
-                        None => unenforced = true,
-                        _ => {}
-                    }
-                    pieces.extend(added);
-                }
-            }
-            if pieces.is_empty() {
-                continue;
-            }
-            let svc = pieces.iter().fold(Set::empty(), |acc, p| acc.union(&p.svc));
-            rules.sort_unstable();
-            out.push(Change {
-                src: s.0.clone(),
-                dst: d.0.clone(),
-                services: space::service_text(&svc),
-                example: pieces.first().and_then(packet),
-                rules: rules.into_iter().map(|r| rule_ref(a, r)).collect(),
-                unenforced,
-            });
+            start = Key::new(start.hi + 1, 0);
         }
     }
-    out
+    Set::from_ranges(out)
+}
+
+/// The common refinement of two partitions (lists of disjoint sets): each piece with the index
+/// of the part of each side that holds it (`None` when that side has no part there).
+fn refine(a: &[Set], b: &[Set]) -> Vec<(Set, Option<usize>, Option<usize>)> {
+    let side = |parts: &[Set]| {
+        let mut r: Vec<(Key, Key, usize)> = parts
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.ranges().iter().map(move |&(lo, hi)| (lo, hi, i)))
+            .collect();
+        r.sort_unstable();
+        r
+    };
+    let (ra, rb) = (side(a), side(b));
+    let mut cuts: Vec<Key> = Vec::with_capacity(2 * (ra.len() + rb.len()));
+    for &(lo, hi, _) in ra.iter().chain(&rb) {
+        cuts.push(lo);
+        if hi < Key::MAX {
+            cuts.push(hi.succ());
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    type Sides = (Option<usize>, Option<usize>);
+    let mut groups: BTreeMap<Sides, Vec<(Key, Key)>> = BTreeMap::new();
+    let (mut ia, mut ib) = (0, 0);
+    for (k, &start) in cuts.iter().enumerate() {
+        let end = cuts.get(k + 1).map_or(Key::MAX, |c| c.pred());
+        while ia < ra.len() && ra[ia].1 < start {
+            ia += 1;
+        }
+        while ib < rb.len() && rb[ib].1 < start {
+            ib += 1;
+        }
+        let pa = ra.get(ia).filter(|r| r.0 <= start).map(|r| r.2);
+        let pb = rb.get(ib).filter(|r| r.0 <= start).map(|r| r.2);
+        if pa.is_some() || pb.is_some() {
+            groups.entry((pa, pb)).or_default().push((start, end));
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((pa, pb), r)| (Set::from_ranges(r), pa, pb))
+        .collect()
+}
+
+/// One plan's side of the comparison, in the new plan's keys.
+struct Side<'a> {
+    plan: &'a Plan,
+    info: &'a PlanInfo,
+    layout: Layout,
+    /// From the new plan's keys to this plan's (identity for the new plan).
+    back: Box<dyn Fn(&Set) -> Set + 'a>,
+    /// From this plan's keys to the new plan's.
+    forth: Box<dyn Fn(&Set) -> Set + 'a>,
+}
+
+impl Side<'_> {
+    fn access(&self, src: &Set, dst: &Set, src_part: usize, dst_part: usize) -> Access {
+        let s = &self.layout.sources[src_part].unit;
+        let d = &self.layout.destinations[dst_part].unit;
+        let su = Unit {
+            addrs: (self.back)(src),
+            ..s.clone()
+        };
+        let du = Unit {
+            addrs: (self.back)(dst),
+            ..d.clone()
+        };
+        let mut access = Access::default();
+        if let Some(o) = outcome(self.plan, self.info, &su, &du, &all_services()) {
+            access.add(&o);
+        }
+        let forth = |b: &HBox| HBox {
+            src: (self.forth)(&b.src),
+            dst: (self.forth)(&b.dst),
+            svc: b.svc.clone(),
+        };
+        Access {
+            reachable: access
+                .reachable
+                .iter()
+                .map(|(b, f)| (forth(b), *f))
+                .collect(),
+            configured: access
+                .configured
+                .iter()
+                .map(|(b, f)| (forth(b), *f))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Row {
+    pieces: Vec<HBox>,
+    rules: Vec<usize>,
+    unenforced: bool,
+}
+
+/// `ours` minus `theirs`, piece by piece, into `rows` under `key`.
+fn subtract_into(
+    rows: &mut BTreeMap<(usize, usize, bool), Row>,
+    key: (usize, usize, bool),
+    ours: impl Iterator<Item = (HBox, Option<usize>)>,
+    theirs: &[HBox],
+) {
+    for (piece, rule) in ours {
+        let left = subtract_all(vec![piece], theirs.iter());
+        if left.is_empty() {
+            continue;
+        }
+        let row = rows.entry(key).or_default();
+        match rule {
+            Some(r) if !row.rules.contains(&r) => row.rules.push(r),
+            None => row.unenforced = true,
+            _ => {}
+        }
+        row.pieces.extend(left);
+    }
+}
+
+fn changes(side: &Side, rows: BTreeMap<(usize, usize, bool), Row>) -> Vec<Change> {
+    rows.into_iter()
+        .map(|((s, d, configured_only), mut row)| {
+            let svc = row
+                .pieces
+                .iter()
+                .fold(Set::empty(), |acc, p| acc.union(&p.svc));
+            row.rules.sort_unstable();
+            let regions = &side.layout.regions;
+            let pieces: Vec<HBox> = row
+                .pieces
+                .iter()
+                .map(|p| HBox {
+                    src: (side.back)(&p.src),
+                    dst: (side.back)(&p.dst),
+                    svc: p.svc.clone(),
+                })
+                .collect();
+            Change {
+                src: regions[s].name.clone(),
+                dst: regions[d].name.clone(),
+                services: space::service_text(&svc),
+                example: pieces.first().and_then(packet),
+                rules: row.rules.iter().map(|&r| rule_ref(side.plan, r)).collect(),
+                unenforced: row.unenforced,
+                configured_only,
+                pieces,
+            }
+        })
+        .collect()
 }
 
 pub fn diff(old: &Plan, old_info: &PlanInfo, new: &Plan, new_info: &PlanInfo) -> Diff {
-    let same = topology_fingerprint(old) == topology_fingerprint(new);
-    diff_with(old, old_info, new, new_info, same)
+    diff_with(old, old_info, new, new_info, true)
 }
 
-/// The same, comparing every cell packet path by packet path, as when the topology changed
-/// (what the shortcuts of `diff` are tested against).
+/// The same, comparing every packet of both plans (what the shortcut of `diff` is tested
+/// against).
 pub fn diff_exhaustive(old: &Plan, old_info: &PlanInfo, new: &Plan, new_info: &PlanInfo) -> Diff {
     diff_with(old, old_info, new, new_info, false)
 }
 
-fn diff_with(old: &Plan, old_info: &PlanInfo, new: &Plan, new_info: &PlanInfo, same: bool) -> Diff {
+fn diff_with(
+    old: &Plan,
+    old_info: &PlanInfo,
+    new: &Plan,
+    new_info: &PlanInfo,
+    shortcut: bool,
+) -> Diff {
+    let map = domain_map(old, new);
+    let identity = map.iter().enumerate().all(|(d, &t)| d as u32 == t)
+        && old.domains.count == new.domains.count;
+    let fwd = map.clone();
+    let forth = move |d: u32| fwd.get(d as usize).copied().unwrap_or(d);
+    let inverse: BTreeMap<u32, u32> = map
+        .iter()
+        .enumerate()
+        .map(|(d, &t)| (t, d as u32))
+        .collect();
+    let back = move |d: u32| inverse.get(&d).copied().unwrap_or(u32::MAX >> 2);
+    let old_side = Side {
+        plan: old,
+        info: old_info,
+        layout: layout(old),
+        back: Box::new(move |s| rehome_set(s, &back)),
+        forth: Box::new(move |s| rehome_set(s, &forth)),
+    };
+    let new_side = Side {
+        plan: new,
+        info: new_info,
+        layout: layout(new),
+        back: Box::new(|s: &Set| s.clone()),
+        forth: Box::new(|s: &Set| s.clone()),
+    };
+    // Only the packets the differing rules cover, when nothing else differs.
+    let region = (shortcut && identity && topology_fingerprint(old) == topology_fingerprint(new))
+        .then(|| changed_region(old, old_info, new, new_info));
+    let parts = |side: &Side, src: bool| -> Vec<Set> {
+        let list = if src {
+            &side.layout.sources
+        } else {
+            &side.layout.destinations
+        };
+        list.iter().map(|p| (side.forth)(&p.unit.addrs)).collect()
+    };
+    let mut srcs = refine(&parts(&old_side, true), &parts(&new_side, true));
+    let mut dsts = refine(&parts(&old_side, false), &parts(&new_side, false));
+    if let Some((rs, rd)) = &region {
+        for (list, within) in [(&mut srcs, rs), (&mut dsts, rd)] {
+            list.retain_mut(|(set, _, _)| {
+                *set = set.intersect(within);
+                !set.is_empty()
+            });
+        }
+    }
+    let mut opened: BTreeMap<(usize, usize, bool), Row> = BTreeMap::new();
+    let mut closed: BTreeMap<(usize, usize, bool), Row> = BTreeMap::new();
+    let region_of = |side: &Side, s: usize, d: usize| {
+        (
+            side.layout.sources[s].region,
+            side.layout.destinations[d].region,
+        )
+    };
+    for (sset, so, sn) in &srcs {
+        for (dset, d_old, d_new) in &dsts {
+            let a = match (so, d_old) {
+                (Some(s), Some(d)) => old_side.access(sset, dset, *s, *d),
+                _ => Access::default(),
+            };
+            let b = match (sn, d_new) {
+                (Some(s), Some(d)) => new_side.access(sset, dset, *s, *d),
+                _ => Access::default(),
+            };
+            if a.is_empty() && b.is_empty() {
+                continue;
+            }
+            let boxes = |acc: &Access, configured: bool| -> Vec<HBox> {
+                let mut v: Vec<HBox> = acc.reachable.iter().map(|(b, _)| b.clone()).collect();
+                if configured {
+                    v.extend(acc.configured.iter().map(|(b, _)| b.clone()));
+                }
+                v
+            };
+            if let (Some(s), Some(d)) = (sn, d_new) {
+                let (rs, rd) = region_of(&new_side, *s, *d);
+                subtract_into(
+                    &mut opened,
+                    (rs, rd, false),
+                    b.reachable.iter().cloned(),
+                    &boxes(&a, false),
+                );
+                subtract_into(
+                    &mut opened,
+                    (rs, rd, true),
+                    b.configured.iter().map(|(x, f)| (x.clone(), Some(*f))),
+                    &boxes(&a, true),
+                );
+            }
+            if let (Some(s), Some(d)) = (so, d_old) {
+                let (rs, rd) = region_of(&old_side, *s, *d);
+                subtract_into(
+                    &mut closed,
+                    (rs, rd, false),
+                    a.reachable.iter().cloned(),
+                    &boxes(&b, false),
+                );
+                subtract_into(
+                    &mut closed,
+                    (rs, rd, true),
+                    a.configured.iter().map(|(x, f)| (x.clone(), Some(*f))),
+                    &boxes(&b, true),
+                );
+            }
+        }
+    }
     Diff {
-        opened: changes(new, new_info, old, old_info, same),
-        closed: changes(old, old_info, new, new_info, same),
+        opened: changes(&new_side, opened),
+        closed: changes(&old_side, closed),
     }
 }
 
@@ -254,7 +469,15 @@ pub fn human(d: &Diff) -> String {
     }
     for (sign, list) in [("+", &d.opened), ("-", &d.closed)] {
         for c in list.iter() {
-            s.push_str(&format!("{sign} {} -> {}: {}\n", c.src, c.dst, c.services));
+            let kind = if c.configured_only {
+                "  (configured only: a firewall accepts it, no path of the plan delivers it)"
+            } else {
+                ""
+            };
+            s.push_str(&format!(
+                "{sign} {} -> {}: {}{kind}\n",
+                c.src, c.dst, c.services
+            ));
             if let Some(p) = &c.example {
                 s.push_str(&format!("    e.g. {p}\n"));
             }

@@ -1,103 +1,434 @@
-//! The tier by tier table of permitted services, and the listings built on it.
+//! The whole permitted space of a plan, labelled by the plan's names: what the matrix, the
+//! listings (`who-can-reach`, `what-can-reach`), the report and `diff` are made of.
+//!
+//! The address space is cut into *regions*, disjoint and together covering every address a
+//! packet can have: each tier (its hosts' addresses and the VIPs all of whose members are in
+//! it, as in rules), each other VIP, each router's own addresses,
+//! each named network (the most specific first), what is left of each VLAN ("rest of VLAN x",
+//! or "VLAN x" when no object covers any of it) and the internet. Every address is in exactly
+//! one region, so the rows of a listing add up to the permitted space, no more and no less.
+//!
+//! Each region is cut further into *parts* that the engine evaluates as one: a source part is
+//! the region's addresses on one segment (the packets take one path), a destination part one
+//! address of a host or router (it has its own firewall and its own replies) or the region's
+//! addresses on one segment.
 
 use crate::check::PlanInfo;
 use crate::ir::{EndpointRef, Plan};
-use crate::reach::{self, PairOutcome};
-use crate::space::{self, all_services, HBox, Set};
+use crate::reach::{self, PairOutcome, Unit};
+use crate::space::{self, all_services, subtract_all, HBox, Set};
 use serde::Serialize;
+use std::borrow::Cow;
 
-/// A row or column of the matrix: every tier with hosts, every network, and the internet.
-pub fn endpoints(plan: &Plan) -> Vec<(String, EndpointRef)> {
-    let mut out: Vec<(String, EndpointRef)> = plan
-        .tiers
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegionKind {
+    Tier,
+    Vip,
+    Router,
+    Network,
+    Vlan,
+    Internet,
+}
+
+/// A named part of the address space.
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub name: String,
+    pub kind: RegionKind,
+    pub set: Set,
+}
+
+/// A piece of a region the engine evaluates as one.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub region: usize,
+    pub unit: Unit,
+}
+
+/// The regions of a plan and their source and destination parts.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub regions: Vec<Region>,
+    pub sources: Vec<Part>,
+    pub destinations: Vec<Part>,
+}
+
+/// Cut the address space into the plan's regions (see the module doc).
+pub fn regions(plan: &Plan) -> Vec<Region> {
+    let mut covered = Set::empty();
+    let mut out: Vec<Region> = Vec::new();
+    fn push(covered: &mut Set, name: String, kind: RegionKind, set: Set, out: &mut Vec<Region>) {
+        let set = set.difference(covered);
+        if !set.is_empty() {
+            *covered = covered.union(&set);
+            out.push(Region { name, kind, set });
+        }
+    }
+    // A tier is its hosts' addresses and the VIPs all of whose members are in it, as in rules.
+    for (t, tier) in plan.tiers.iter().enumerate() {
+        push(
+            &mut covered,
+            tier.name.clone(),
+            RegionKind::Tier,
+            plan.tier_set(t),
+            &mut out,
+        );
+    }
+    for (v, vip) in plan.vips.iter().enumerate() {
+        push(
+            &mut covered,
+            vip.name.clone(),
+            RegionKind::Vip,
+            Set::point(plan.vip_key(v)),
+            &mut out,
+        );
+    }
+    for (r, router) in plan.routers.iter().enumerate() {
+        push(
+            &mut covered,
+            router.name.clone(),
+            RegionKind::Router,
+            plan.endpoint_set(&EndpointRef::Router(r)),
+            &mut out,
+        );
+    }
+    // Networks: the most specific first, so that a network inside another keeps its name.
+    let reachable = plan.internal_set().union(&plan.internet_set());
+    let mut nets: Vec<(u128, usize, Set)> = plan
+        .networks
         .iter()
         .enumerate()
-        .filter(|(_, t)| !t.hosts.is_empty())
-        .map(|(i, t)| (t.name.clone(), EndpointRef::Tier(i)))
+        .map(|(n, _)| {
+            let set = plan
+                .endpoint_set(&EndpointRef::Network(n))
+                .intersect(&reachable);
+            (set.size(), n, set)
+        })
         .collect();
-    out.extend(
-        plan.networks
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.name.clone(), EndpointRef::Network(i))),
+    nets.sort_by_key(|(size, n, _)| (*size, *n));
+    for (_, n, set) in nets {
+        push(
+            &mut covered,
+            plan.networks[n].name.clone(),
+            RegionKind::Network,
+            set,
+            &mut out,
+        );
+    }
+    for (v, vlan) in plan.vlans.iter().enumerate() {
+        let whole = plan.endpoint_set(&EndpointRef::Vlan(v));
+        let rest = whole.difference(&covered);
+        let name = if rest == whole {
+            format!("VLAN {}", vlan.name)
+        } else {
+            format!("rest of VLAN {}", vlan.name)
+        };
+        push(&mut covered, name, RegionKind::Vlan, rest, &mut out);
+    }
+    push(
+        &mut covered,
+        "internet".into(),
+        RegionKind::Internet,
+        plan.internet_set(),
+        &mut out,
     );
-    out.push(("internet".into(), EndpointRef::Internet));
     out
+}
+
+/// A set split by segment: its part in each subnet, and its part in the internet per family.
+/// Addresses of a domain outside its subnets are nowhere and belong to no part.
+pub fn by_segment(plan: &Plan, set: &Set) -> Vec<Set> {
+    let mut out = Vec::new();
+    let mut rest = set.clone();
+    let mut order: Vec<usize> = (0..plan.subnets.len()).collect();
+    order.sort_by_key(|&s| (std::cmp::Reverse(plan.subnets[s].net.prefix_len()), s));
+    for s in order {
+        if rest.is_empty() {
+            break;
+        }
+        let part = rest.intersect(&plan.subnet_set(s));
+        if !part.is_empty() {
+            rest = rest.difference(&part);
+            out.push(part);
+        }
+    }
+    let rest = rest.intersect(&plan.internet_set());
+    for v4 in [true, false] {
+        let part = rest.intersect(&plan.family(v4));
+        if !part.is_empty() {
+            out.push(part);
+        }
+    }
+    out
+}
+
+/// The regions and parts of a plan.
+pub fn layout(plan: &Plan) -> Layout {
+    let regions = regions(plan);
+    let mut sources = Vec::new();
+    let mut destinations = Vec::new();
+    let unit = |label: &str, host: Option<usize>, addrs: Set| Unit {
+        label: label.to_string(),
+        host,
+        addrs,
+    };
+    let owner: std::collections::HashMap<space::Key, usize> = plan
+        .hosts
+        .iter()
+        .enumerate()
+        .flat_map(|(h, host)| host.interfaces.iter().map(move |x| (plan.iface_key(x), h)))
+        .collect();
+    for (i, r) in regions.iter().enumerate() {
+        for part in by_segment(plan, &r.set) {
+            sources.push(Part {
+                region: i,
+                unit: unit(&r.name, None, part),
+            });
+        }
+        match r.kind {
+            RegionKind::Tier | RegionKind::Router => {
+                // One destination part per address: each has its own firewall and replies.
+                for &(lo, hi) in r.set.ranges() {
+                    let mut k = lo;
+                    loop {
+                        let host = owner.get(&k).copied();
+                        destinations.push(Part {
+                            region: i,
+                            unit: unit(&r.name, host, Set::point(k)),
+                        });
+                        if k == hi {
+                            break;
+                        }
+                        k = k.succ();
+                    }
+                }
+            }
+            _ => {
+                for part in by_segment(plan, &r.set) {
+                    destinations.push(Part {
+                        region: i,
+                        unit: unit(&r.name, None, part),
+                    });
+                }
+            }
+        }
+    }
+    Layout {
+        regions,
+        sources,
+        destinations,
+    }
+}
+
+/// What one source unit may do to one destination unit: the engine's outcome, with the
+/// destination host's own addresses (or the one destination address) taken out of the
+/// source: a host reaching itself is not network access.
+pub fn outcome(
+    plan: &Plan,
+    info: &PlanInfo,
+    src: &Unit,
+    dst: &Unit,
+    svc: &Set,
+) -> Option<PairOutcome> {
+    // The host's own addresses, or the one address of the destination.
+    let own = match dst.host {
+        Some(h) => plan.host_set(h),
+        None => match dst.addrs.ranges() {
+            [(a, b)] if a == b => dst.addrs.clone(),
+            _ => Set::empty(),
+        },
+    };
+    let src: Cow<Unit> = match dst.host {
+        _ if src.host.is_none() && src.addrs.intersects(&own) => {
+            let addrs = src.addrs.difference(&own);
+            if addrs.is_empty() {
+                return None;
+            }
+            Cow::Owned(Unit {
+                addrs,
+                ..src.clone()
+            })
+        }
+        _ => Cow::Borrowed(src),
+    };
+    reach::evaluate_pair(plan, &info.policy, &info.topology, &src, dst, svc)
+}
+
+/// The access of a set of outcomes: reachable pieces (with the rule that allows each, None
+/// when nothing enforces), and pieces only configured (some firewall accepts them, but no
+/// path delivers them or their replies cannot come back).
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub reachable: Vec<(HBox, Option<usize>)>,
+    pub configured: Vec<(HBox, usize)>,
+}
+
+impl Access {
+    pub fn add(&mut self, o: &PairOutcome) {
+        self.reachable
+            .extend(o.permitted().map(|(b, f)| (b.clone(), f)));
+        if o.path.is_none() {
+            self.configured
+                .extend(o.eval.permitted.iter().map(|(b, f)| (b.clone(), *f)));
+        }
+        self.configured.extend(
+            o.reply_blocked
+                .iter()
+                .filter_map(|(b, f)| f.map(|f| (b.clone(), f))),
+        );
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.reachable.is_empty() && self.configured.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
     pub src: String,
     pub dst: String,
+    /// Reachable services.
     pub services: String,
-    /// Some source/destination pairs of the cell lack some of these services.
+    /// Some addresses of the cell lack some of these services.
     pub partial: bool,
     /// Some of it crosses no firewall netc manages (same subnet, unmanaged destination).
     pub unfiltered: bool,
+    /// Services some firewall of the plan accepts here but that no path delivers (or whose
+    /// replies cannot come back): configured, not reachable.
+    pub configured_only: String,
     #[serde(skip)]
     pub permitted: Vec<(HBox, Option<usize>)>,
+    #[serde(skip)]
+    pub configured: Vec<(HBox, usize)>,
     #[serde(skip)]
     pub service_set: Set,
 }
 
-pub fn cell(
-    plan: &Plan,
-    info: &PlanInfo,
-    src: &(String, EndpointRef),
-    dst: &(String, EndpointRef),
-    svc: &Set,
-) -> Cell {
-    let src_units = reach::src_units(plan, &src.1, &src.0);
-    let dst_units = reach::dst_units(plan, &dst.1, &dst.0);
-    let outcomes: Vec<PairOutcome> = reach::evaluate(
-        plan,
-        &info.policy,
-        &info.topology,
-        &src_units,
-        &dst_units,
-        svc,
-    );
-    let mut permitted = Vec::new();
-    let mut services = Set::empty();
-    for o in &outcomes {
-        if o.path.is_none() {
-            continue;
-        }
-        for (b, rule) in o.permitted() {
-            services = services.union(&b.svc);
-            permitted.push((b.clone(), rule));
-        }
+/// A cell from the outcomes of its unit pairs.
+fn make_cell(src: &str, dst: &str, outcomes: &[PairOutcome]) -> Cell {
+    let mut access = Access::default();
+    for o in outcomes {
+        access.add(o);
     }
+    let services = access
+        .reachable
+        .iter()
+        .fold(Set::empty(), |acc, (b, _)| acc.union(&b.svc));
+    // Partial: some routed pair does not get every service of the cell on all its addresses.
     let partial = !services.is_empty()
-        && outcomes
-            .iter()
-            .filter(|o| o.path.is_some())
-            .any(|o| !services.is_subset(&o.permitted_services()));
-    let unfiltered = permitted.iter().any(|(_, rule)| rule.is_none());
+        && outcomes.iter().filter(|o| o.path.is_some()).any(|o| {
+            let whole = HBox {
+                src: o.src.clone(),
+                dst: o.dst.clone(),
+                svc: services.clone(),
+            };
+            !subtract_all(vec![whole], o.permitted().map(|(b, _)| b)).is_empty()
+        });
+    let configured = access
+        .configured
+        .iter()
+        .fold(Set::empty(), |acc, (b, _)| acc.union(&b.svc))
+        .difference(&services);
     Cell {
-        src: src.0.clone(),
-        dst: dst.0.clone(),
+        src: src.to_string(),
+        dst: dst.to_string(),
         services: space::service_text(&services),
         partial,
-        unfiltered,
-        permitted,
+        unfiltered: access.reachable.iter().any(|(_, rule)| rule.is_none()),
+        configured_only: if configured.is_empty() {
+            String::new()
+        } else {
+            space::service_text(&configured)
+        },
+        permitted: access.reachable,
+        configured: access.configured,
         service_set: services,
     }
 }
 
-/// Every cell with something permitted, rows then columns in plan order.
+impl Cell {
+    pub fn is_empty(&self) -> bool {
+        self.permitted.is_empty() && self.configured.is_empty()
+    }
+}
+
+/// Every cell with something reachable or configured, rows then columns in region order.
 pub fn matrix(plan: &Plan, info: &PlanInfo) -> Vec<Cell> {
-    let eps = endpoints(plan);
+    let l = layout(plan);
+    matrix_of(plan, info, &l)
+}
+
+pub fn matrix_of(plan: &Plan, info: &PlanInfo, l: &Layout) -> Vec<Cell> {
+    let svc = all_services();
+    let n = l.regions.len();
+    let mut outcomes: Vec<Vec<PairOutcome>> = vec![Vec::new(); n * n];
+    for s in &l.sources {
+        for d in &l.destinations {
+            if let Some(o) = outcome(plan, info, &s.unit, &d.unit, &svc) {
+                // Routed pairs count for `partial` even when they get nothing.
+                if o.path.is_some() || !o.eval.permitted.is_empty() || !o.reply_blocked.is_empty() {
+                    outcomes[s.region * n + d.region].push(o);
+                }
+            }
+        }
+    }
     let mut cells = Vec::new();
-    for s in &eps {
-        for d in &eps {
-            let c = cell(plan, info, s, d, &all_services());
-            if !c.service_set.is_empty() {
+    for (i, row) in outcomes.chunks(n).enumerate() {
+        for (j, os) in row.iter().enumerate() {
+            let c = make_cell(&l.regions[i].name, &l.regions[j].name, os);
+            if !c.is_empty() {
                 cells.push(c);
             }
         }
     }
     cells
+}
+
+/// Who can reach `dst` (as a query names it): one row per source region.
+pub fn who_can_reach(
+    plan: &Plan,
+    info: &PlanInfo,
+    dst: &EndpointRef,
+    text: &str,
+    svc: &Set,
+) -> Vec<Cell> {
+    let l = layout(plan);
+    let dst_units = reach::dst_units(plan, dst, text);
+    let mut rows: Vec<Vec<PairOutcome>> = vec![Vec::new(); l.regions.len()];
+    for s in &l.sources {
+        for d in &dst_units {
+            rows[s.region].extend(outcome(plan, info, &s.unit, d, svc));
+        }
+    }
+    rows.iter()
+        .enumerate()
+        .map(|(i, os)| make_cell(&l.regions[i].name, text, os))
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+/// What `src` (as a query names it) can reach: one row per destination region.
+pub fn what_can_reach(
+    plan: &Plan,
+    info: &PlanInfo,
+    src: &EndpointRef,
+    text: &str,
+    svc: &Set,
+) -> Vec<Cell> {
+    let l = layout(plan);
+    let src_units = reach::src_units(plan, src, text);
+    let mut rows: Vec<Vec<PairOutcome>> = vec![Vec::new(); l.regions.len()];
+    for d in &l.destinations {
+        for s in &src_units {
+            rows[d.region].extend(outcome(plan, info, s, &d.unit, svc));
+        }
+    }
+    rows.iter()
+        .enumerate()
+        .map(|(i, os)| make_cell(text, &l.regions[i].name, os))
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 pub fn text(cells: &[Cell]) -> String {
@@ -109,28 +440,41 @@ pub fn text(cells: &[Cell]) -> String {
     let mut s = String::new();
     for c in cells {
         let head = format!("{} -> {}", c.src, c.dst);
+        let services = if c.services.is_empty() {
+            "nothing reachable"
+        } else {
+            c.services.as_str()
+        };
         let partly = if c.partial { "  (partly)" } else { "" };
         let open = if c.unfiltered {
             "  (no firewall on the path)"
         } else {
             ""
         };
-        s.push_str(&format!("{head:<width$}  {}{partly}{open}\n", c.services));
+        let configured = if c.configured_only.is_empty() {
+            String::new()
+        } else {
+            format!("  (configured, not reachable: {})", c.configured_only)
+        };
+        s.push_str(&format!(
+            "{head:<width$}  {services}{partly}{open}{configured}\n"
+        ));
     }
     s
 }
 
 pub fn csv(cells: &[Cell]) -> String {
     let quote = |x: &str| format!("\"{}\"", x.replace('"', "\"\""));
-    let mut s = String::from("source,destination,services,partial,unfiltered\n");
+    let mut s = String::from("source,destination,services,partial,unfiltered,configured_only\n");
     for c in cells {
         s.push_str(&format!(
-            "{},{},{},{},{}\n",
+            "{},{},{},{},{},{}\n",
             quote(&c.src),
             quote(&c.dst),
             quote(&c.services),
             c.partial,
-            c.unfiltered
+            c.unfiltered,
+            quote(&c.configured_only),
         ));
     }
     s

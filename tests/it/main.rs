@@ -6,6 +6,7 @@ mod daemons;
 mod docs;
 mod engine;
 mod hostile;
+mod listings;
 mod packets;
 mod query;
 mod report;
@@ -49,4 +50,27 @@ pub fn run_netc(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A fresh copy of the Datalyptica plan under `target/NAME`, to change.
+pub fn datalyptica_copy(name: &str) -> std::path::PathBuf {
+    let dir = root().join("target").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in std::fs::read_dir(root().join("fixtures/datalyptica")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "netc") {
+            std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
+/// A plan of one file `plan.netc` under `target/NAME` (a fresh directory).
+pub fn plan_dir(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = root().join("target").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("plan.netc"), text).unwrap();
+    dir
 }

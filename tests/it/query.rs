@@ -234,25 +234,11 @@ fn matrix_snapshot() {
     let cells = netc::query::matrix::matrix(&c.plan, c.info.as_ref().unwrap());
     insta::assert_snapshot!("datalyptica_matrix", netc::query::matrix::text(&cells));
     let csv = netc::query::matrix::csv(&cells);
-    assert!(csv.starts_with("source,destination,services,partial,unfiltered\n"));
+    assert!(csv.starts_with("source,destination,services,partial,unfiltered,configured_only\n"));
     assert!(
         csv.contains("\"internet\",\"lb\",\"tcp/443\",true,false"),
         "{csv}"
     );
-}
-
-/// A fresh copy of the Datalyptica plan under `target/NAME`, to change.
-fn datalyptica_copy(name: &str) -> std::path::PathBuf {
-    let dir = root().join("target").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for f in std::fs::read_dir(root().join("fixtures/datalyptica")).unwrap() {
-        let f = f.unwrap().path();
-        if f.extension().is_some_and(|e| e == "netc") {
-            std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
-        }
-    }
-    dir
 }
 
 #[test]
@@ -274,20 +260,35 @@ fn diff_finds_new_and_removed_access() {
         &new.plan,
         new.info.as_ref().unwrap(),
     );
-    let opened: Vec<String> = d
-        .opened
-        .iter()
-        .map(|c| format!("{} -> {}: {}", c.src, c.dst, c.services))
-        .collect();
-    let closed: Vec<String> = d
-        .closed
-        .iter()
-        .map(|c| format!("{} -> {}: {}", c.src, c.dst, c.services))
-        .collect();
-    assert_eq!(opened, ["streaming -> catalog: tcp/19120"]);
+    let rows = |list: &[netc::query::diff::Change]| -> Vec<String> {
+        list.iter()
+            .map(|c| {
+                let kind = if c.configured_only {
+                    " (configured)"
+                } else {
+                    ""
+                };
+                format!("{} -> {}: {}{kind}", c.src, c.dst, c.services)
+            })
+            .collect()
+    };
+    // Reachable from the tier's addresses, and configured only from their management
+    // addresses (the host firewall accepts them; no route of the plan delivers them).
     assert_eq!(
-        closed,
-        ["analytics -> iam: tcp/6379", "iam -> iam: tcp/6379"]
+        rows(&d.opened),
+        [
+            "streaming -> catalog: tcp/19120",
+            "streaming -> catalog: tcp/19120 (configured)"
+        ]
+    );
+    assert_eq!(
+        rows(&d.closed),
+        [
+            "analytics -> iam: tcp/6379",
+            "analytics -> iam: tcp/6379 (configured)",
+            "iam -> iam: tcp/6379",
+            "iam -> iam: tcp/6379 (configured)"
+        ]
     );
     assert!(d.opened[0].rules[0]
         .text
