@@ -3,10 +3,13 @@
 //! of the equivalent `ufw` commands. Denies come first, then allows; ufw's default incoming
 //! policy (deny) does the rest.
 //!
+//! Members of a VIP accept VRRP from the other members first (as the nftables and firewalld
+//! targets do).
+//!
 //! ufw cannot filter ICMP in user rules, and its stock `before.rules` accept ICMP echo from
 //! anywhere: netc's queries know this (ICMP to a ufw host is "open"), and the files say it.
 
-use super::hostrules::{host_rules, HostRule};
+use super::hostrules::{host_rules, vrrp_peers, HostRule};
 use super::{flow_ref, header, Context, OutputFile, Target};
 use crate::check::PlanInfo;
 use crate::ir::{Action, FirewallKind, Plan, Proto};
@@ -198,12 +201,32 @@ impl<'a> RuleText<'a> {
 }
 
 fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, String) {
+    use std::fmt::Write;
     let host = &plan.hosts[h];
     let mut out = Vec::new();
     let mut commands = String::from("ufw --force reset\nufw default deny incoming\n");
     for v4 in [true, false] {
         let prefix = if v4 { "ufw" } else { "ufw6" };
         let mut block = String::new();
+        // VRRP (IP protocol 112) from the other members of the host's VIPs, first: without
+        // it every member declares itself master (ufw 0.36 knows `proto vrrp`).
+        for v in vrrp_peers(plan, h).into_iter().filter(|v| v.v4 == v4) {
+            let comment = format!("netc: VRRP of vip {}", plan.vips[v.vip].name);
+            let local = cidrs(&v.local);
+            for src in cidrs(&v.peers) {
+                for dst in &local {
+                    let _ = write!(
+                        block,
+                        "\n### tuple ### allow vrrp any {dst} any {src} in comment={}\n-A {prefix}-user-input -p vrrp -d {dst} -s {src} -j ACCEPT\n",
+                        hex(&comment)
+                    );
+                    let _ = writeln!(
+                        commands,
+                        "ufw allow proto vrrp from {src} to {dst} comment '{comment}'"
+                    );
+                }
+            }
+        }
         for r in rules.iter().filter(|r| r.v4 == v4) {
             let text = RuleText::new(plan, prefix, r);
             let pieces: Vec<Option<(Proto, u16, u16)>> = match &r.services {

@@ -433,17 +433,53 @@ fn wait_for(
 }
 
 #[test]
-fn keepalived_fails_over() {
+fn keepalived_fails_over_through_nftables() {
+    fails_over(FirewallKind::Nftables);
+}
+
+#[test]
+fn keepalived_fails_over_through_ufw() {
+    fails_over(FirewallKind::Ufw);
+}
+
+#[test]
+fn keepalived_fails_over_through_firewalld() {
+    fails_over(FirewallKind::Firewalld);
+}
+
+/// The VIP pair of `fixtures/valid/vip-pair` with its members on one host firewall: exactly one
+/// master (the members hear each other's VRRP through their firewalls), and a failover when
+/// the master's keepalived stops.
+fn fails_over(kind: FirewallKind) {
     if !can_run() || !have("keepalived") {
+        return;
+    }
+    let (fw, target) = match kind {
+        FirewallKind::Ufw => ("ufw", TargetKind::Ufw),
+        FirewallKind::Firewalld => ("firewalld", TargetKind::Firewalld),
+        _ => ("nftables", TargetKind::Nftables),
+    };
+    let tool = if kind == FirewallKind::Nftables {
+        "nft"
+    } else {
+        fw
+    };
+    if !have(tool) || (kind == FirewallKind::Firewalld && !have("dbus-daemon")) {
         return;
     }
     let mut count = LABS.lock().unwrap_or_else(|e| e.into_inner());
     *count += 1;
-    let c = checked("fixtures/valid/vip-pair/plan.netc");
+    let text = std::fs::read_to_string(root().join("fixtures/valid/vip-pair/plan.netc")).unwrap();
+    let text = text.replace(
+        "tier db on svc dev eth0 firewall nftables",
+        &format!("tier db on svc dev eth0 firewall {fw}"),
+    );
+    let c = netc::check_text("vip-pair.netc", &text);
+    assert!(!c.has_errors());
     let plan = &c.plan;
-    let files = files_of(&c, &[TargetKind::Nftables, TargetKind::Keepalived]);
+    let files = files_of(&c, &[target, TargetKind::Keepalived]);
     let mut lab = Lab::new(*count);
-    let dir = root().join(format!("target/it-failover-{}", lab.id));
+    let dir = root().join(format!("target/it-failover-{fw}-{}", lab.id));
     write_tree(&dir, &files);
     // One switch (a bridge in its own namespace) and a namespace per host.
     let sw = lab.ns("sw");
@@ -464,13 +500,28 @@ fn keepalived_fails_over() {
             "ip -n {ns} addr add {}/24 dev {} && ip -n {ns} link set {} up",
             iface.addr, iface.dev, iface.dev
         ));
-        if host.firewall == FirewallKind::Nftables {
-            sh(&format!(
+        match host.firewall {
+            FirewallKind::Nftables => sh(&format!(
                 "ip netns exec {ns} nft -f {}",
                 dir.join(format!("nftables/hosts/{}.nft", host.name))
                     .display()
-            ));
-        }
+            )),
+            FirewallKind::Ufw => {
+                super::daemons::start_ufw(&ns, &dir.join(format!("ufw/{}", host.name)));
+                String::new()
+            }
+            FirewallKind::Firewalld => {
+                super::daemons::start_firewalld(&ns, &dir.join(format!("firewalld/{}", host.name)));
+                String::new()
+            }
+            FirewallKind::None => String::new(),
+        };
+        // Unicast VRRP between two members looks like one flow to conntrack: the backup's
+        // last adverts would let the master's through as "established" for ten minutes. With
+        // a short generic timeout only the firewall's VRRP rules can keep the backup quiet.
+        sh(&format!(
+            "ip netns exec {ns} sysctl -qw net.netfilter.nf_conntrack_generic_timeout=1"
+        ));
         ns_of.push(ns);
     }
     let vip = plan.vips[0].addr.to_string();
@@ -502,11 +553,40 @@ fn keepalived_fails_over() {
         "no single master after 20 s: holders {:?}",
         holders()
     );
-    // Longer than VRRP's master-down interval (3 adverts and skew, ~3.6 s): a backup that hears
-    // no adverts (VRRP dropped by a firewall) would have taken the VIP by now.
-    std::thread::sleep(std::time::Duration::from_secs(5));
+    // Longer than the conntrack timeout and VRRP's master-down interval (3 adverts and skew,
+    // ~3.6 s): a backup that hears no adverts (VRRP dropped by a firewall) would have taken
+    // the VIP by now.
+    // Watched all along: a backup that flaps to master and back (for milliseconds, when a
+    // firewall drops the master's adverts) is caught in keepalived's own log.
+    let masters = || -> usize {
+        members
+            .iter()
+            .map(|m| {
+                let log = dir.join(format!("run-{}/log", plan.hosts[*m].name));
+                std::fs::read_to_string(log)
+                    .unwrap_or_default()
+                    .matches("Entering MASTER STATE")
+                    .count()
+            })
+            .sum()
+    };
     let master = holders();
+    let before = masters();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(8);
+    while std::time::Instant::now() < until {
+        assert_eq!(
+            holders(),
+            master,
+            "exactly one member holds the VIP, all along"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
     assert_eq!(master.len(), 1, "exactly one member holds the VIP");
+    assert_eq!(
+        masters(),
+        before,
+        "no member became master again: the backup hears the master"
+    );
     let client = &ns_of[plan.hosts.iter().position(|h| h.name == "c1").unwrap()];
     let ask = || {
         sh(&format!("ip netns exec {client} timeout 3 socat -T2 - TCP:{vip}:5432,connect-timeout=1 </dev/null || true")).trim().to_string()
