@@ -91,8 +91,8 @@ fn main() {
         (50_000, 10_000, 250, 25),
         (100_000, 20_000, 500, 50),
     ];
-    println!("| flows | hosts | tiers | parse+resolve | check (all analyses) | query | compile all targets | output | firewalld hosts | output | ufw hosts | output | diff | nft router elements |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| flows | hosts | tiers | parse+resolve | check (all analyses) | query | who-can-reach t7 | what-can-reach h1 | compile all targets | output | firewalld hosts | output | ufw hosts | output | diff | nft router elements |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     // NETC_BENCH_FLOWS=1000,10000 runs only those sizes.
     let only: Option<Vec<usize>> = std::env::var("NETC_BENCH_FLOWS")
         .ok()
@@ -127,6 +127,29 @@ fn main() {
                 .map(|a| netc::query::explain::explain(plan, info, &a).verdict)
         });
         let _ = verdict.expect("query answers");
+        // Listings: every source region that reaches a tier, everything a host reaches.
+        let (t_who, who) = time(runs, || {
+            let t = netc::query::resolve_target(plan, info, "t7").expect("t7");
+            netc::query::matrix::who_can_reach(
+                plan,
+                info,
+                &t.target,
+                &t.text,
+                &netc::space::all_services(),
+            )
+        });
+        assert!(!who.is_empty());
+        let (t_what, what) = time(runs, || {
+            let t = netc::query::resolve_target(plan, info, "h1").expect("h1");
+            netc::query::matrix::what_can_reach(
+                plan,
+                info,
+                &t.target,
+                &t.text,
+                &netc::space::all_services(),
+            )
+        });
+        assert!(!what.is_empty());
         // Every target, streamed into a sink that only counts (as `netc compile` streams
         // into its staging directory), so that no run holds all of its output.
         let (t_all, (bytes, elements)) = time(runs, || compile(&checked, TargetKind::all()));
@@ -161,10 +184,12 @@ fn main() {
         });
         assert_eq!(d.opened.len(), 1);
         println!(
-            "| {flows} | {hosts} | {tiers} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {elements} |",
+            "| {flows} | {hosts} | {tiers} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {elements} |",
             ms(t_front),
             ms(t_check),
             ms(t_query),
+            ms(t_who),
+            ms(t_what),
             ms(t_all),
             mb(bytes),
             ms(per_fw[0].0),

@@ -227,6 +227,74 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// A VIP's health check: `tcp/PORT` (a connection), `icmp` (a ping), or a command of plain
+    /// words run without a shell (keepalived runs it as root: no shell syntax, no relative
+    /// program, nothing cut short).
+    fn health_check(&mut self, c: &ast::Check) -> Option<HealthCheck> {
+        const HELP: &str = "a check is `tcp/PORT`, `icmp`, or a command: an absolute program path and plain arguments (letters, digits and _ . / : = , + @ % -), run by keepalived without a shell";
+        match c {
+            ast::Check::Port(p) => match (p.proto, p.ports) {
+                (Proto::Tcp, Some((lo, hi))) if lo == hi => Some(HealthCheck::Port {
+                    proto: Proto::Tcp,
+                    port: Some(lo),
+                }),
+                (Proto::Icmp, _) => Some(HealthCheck::Port {
+                    proto: Proto::Icmp,
+                    port: None,
+                }),
+                (Proto::Tcp, None) => {
+                    self.invalid(p.span, "a TCP check needs a port".into(), "which port?", HELP);
+                    None
+                }
+                (Proto::Tcp, Some(_)) => {
+                    self.invalid(
+                        p.span,
+                        "a TCP check connects to one port, not a range".into(),
+                        "a range",
+                        HELP,
+                    );
+                    None
+                }
+                _ => {
+                    self.invalid(
+                        p.span,
+                        "a UDP service cannot be checked by connecting to it".into(),
+                        "keepalived cannot tell whether this answers",
+                        "write a check command that asks the service (for DNS: `check \"/usr/bin/dig +time=1 @127.0.0.1 example.com\"`)",
+                    );
+                    None
+                }
+            },
+            ast::Check::Script(text, span) => {
+                let plain = |w: &str| {
+                    !w.is_empty()
+                        && w.bytes().all(|b| {
+                            b.is_ascii_alphanumeric() || b"_./:=,+@%-".contains(&b)
+                        })
+                };
+                let words: Vec<&str> = text.split(' ').collect();
+                let problem = if text.len() > 200 {
+                    Some("a check command longer than 200 bytes")
+                } else if !words.iter().all(|w| plain(w)) {
+                    Some("a check command with characters a shell or keepalived would interpret")
+                } else if !words[0].starts_with('/') || words[0].split('/').any(|p| p == "..") {
+                    Some("a check command must start with the program's absolute path")
+                } else {
+                    None
+                };
+                match problem {
+                    Some(message) => {
+                        self.invalid(*span, message.into(), "not a plain command", HELP);
+                        None
+                    }
+                    None => Some(HealthCheck::Script {
+                        command: text.clone(),
+                    }),
+                }
+            }
+        }
+    }
+
     fn invalid(&mut self, span: Span, message: String, label: &str, help: &str) {
         self.diags.push(
             Diagnostic::error("E013", message)
@@ -651,13 +719,7 @@ impl<'a> Resolver<'a> {
                 members.push(h);
             }
         }
-        let check = v.check.as_ref().map(|c| match c {
-            ast::Check::Port(p) => HealthCheck::Port {
-                proto: p.proto,
-                port: p.ports.map(|x| x.0),
-            },
-            ast::Check::Script(s, _) => HealthCheck::Script { command: s.clone() },
-        });
+        let check = v.check.as_ref().and_then(|c| self.health_check(c));
         // The VIP's subnet: among its members' VLANs first (the same prefix may exist in
         // several VRFs), else the most specific subnet holding the address.
         let member_vlans: Vec<usize> = members

@@ -41,6 +41,16 @@ fn zone_for(plan: &Plan, fqdn: &str) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// A name is in a zone when it is the zone or ends with `.zone` (label by label:
+/// `xexample.com` is not in `example.com`).
+fn in_zone(fqdn: &str, zone: &str) -> bool {
+    fqdn == zone
+        || fqdn
+            .strip_suffix(zone)
+            .is_some_and(|head| head.ends_with('.') && head.len() > 1)
+}
+
+/// The owner name relative to its zone (the name must be in the zone, see `in_zone`).
 fn relative(fqdn: &str, zone: &str) -> String {
     if fqdn == zone {
         "@".into()
@@ -174,7 +184,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
             } else {
                 absolute(&r.name, &zone.name)
             };
-            if !owner_ok(&relative_or_self(&fqdn, &zone.name)) || !fqdn.ends_with(&zone.name) {
+            if !in_zone(&fqdn, &zone.name) || !owner_ok(&relative(&fqdn, &zone.name)) {
                 diags.push(
                     Diagnostic::error("E060", format!("record name `{}` is not valid in zone `{}`", r.name, zone.name))
                         .with_primary(r.origin.span, "invalid owner name")
@@ -254,16 +264,10 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
 fn absolute(name: &str, zone: &str) -> String {
     match name.strip_suffix('.') {
         Some(abs) => abs.to_ascii_lowercase(),
-        None if name.contains('.') && (name.ends_with(zone)) => name.to_ascii_lowercase(),
+        None if name.contains('.') && in_zone(&name.to_ascii_lowercase(), zone) => {
+            name.to_ascii_lowercase()
+        }
         None => format!("{}.{zone}", name.to_ascii_lowercase()),
-    }
-}
-
-fn relative_or_self(fqdn: &str, zone: &str) -> String {
-    if fqdn == zone || !fqdn.ends_with(&format!(".{zone}")) {
-        "@".into()
-    } else {
-        relative(fqdn, zone)
     }
 }
 

@@ -362,25 +362,34 @@ pub fn matrix(plan: &Plan, info: &PlanInfo) -> Vec<Cell> {
 pub fn matrix_of(plan: &Plan, info: &PlanInfo, l: &Layout) -> Vec<Cell> {
     let svc = all_services();
     let n = l.regions.len();
-    let mut outcomes: Vec<Vec<PairOutcome>> = vec![Vec::new(); n * n];
-    for s in &l.sources {
-        for d in &l.destinations {
-            if let Some(o) = outcome(plan, info, &s.unit, &d.unit, &svc) {
-                // Routed pairs count for `partial` even when they get nothing.
-                if o.path.is_some() || !o.eval.permitted.is_empty() || !o.reply_blocked.is_empty() {
-                    outcomes[s.region * n + d.region].push(o);
+    let mut cells = Vec::new();
+    // One source region at a time (its parts are consecutive), so that only one row of
+    // outcomes is ever held.
+    let mut at = 0;
+    while at < l.sources.len() {
+        let region = l.sources[at].region;
+        let end = at + l.sources[at..].partition_point(|p| p.region == region);
+        let mut row: Vec<Vec<PairOutcome>> = vec![Vec::new(); n];
+        for s in &l.sources[at..end] {
+            for d in &l.destinations {
+                if let Some(o) = outcome(plan, info, &s.unit, &d.unit, &svc) {
+                    // Routed pairs count for `partial` even when they get nothing.
+                    if o.path.is_some()
+                        || !o.eval.permitted.is_empty()
+                        || !o.reply_blocked.is_empty()
+                    {
+                        row[d.region].push(o);
+                    }
                 }
             }
         }
-    }
-    let mut cells = Vec::new();
-    for (i, row) in outcomes.chunks(n).enumerate() {
         for (j, os) in row.iter().enumerate() {
-            let c = make_cell(&l.regions[i].name, &l.regions[j].name, os);
+            let c = make_cell(&l.regions[region].name, &l.regions[j].name, os);
             if !c.is_empty() {
                 cells.push(c);
             }
         }
+        at = end;
     }
     cells
 }
