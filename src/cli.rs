@@ -462,21 +462,27 @@ fn compile(
         Err(status) => return status,
     };
     let info = checked.info.as_ref().expect("checked plans have info");
+    // Only the targets asked for are written; the others' files stay as they are.
+    let some = (!kinds.is_empty()).then_some(kinds);
     let kinds = if kinds.is_empty() {
         crate::targets::TargetKind::all().to_vec()
     } else {
         kinds.to_vec()
     };
+    let serials =
+        crate::output::read_safe(out, std::path::Path::new(crate::targets::bind::SERIALS));
     let ctx = crate::targets::Context {
-        zone_serials: std::fs::read_to_string(out.join(crate::targets::bind::SERIALS))
-            .map(|t| crate::targets::bind::parse_serials(&t))
+        zone_serials: serials
+            .ok()
+            .flatten()
+            .map(|t| crate::targets::bind::parse_serials(&String::from_utf8_lossy(&t)))
             .unwrap_or_default(),
     };
     // Files are streamed from the back ends to the checker or the writer: a large plan never
     // holds all of its output in memory, and nothing is moved into place before all is made.
     let plan = &checked.plan;
     if check_only {
-        let mut checker = match crate::output::Checker::new(out) {
+        let mut checker = match crate::output::Checker::new_for(out, some) {
             Ok(c) => c,
             Err(e) => return usage_error(e),
         };
@@ -497,7 +503,7 @@ fn compile(
         );
         return 1;
     }
-    let mut staged = match crate::output::Staged::begin(out) {
+    let mut staged = match crate::output::Staged::begin_for(out, some) {
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };

@@ -1,15 +1,34 @@
-//! Writing generated files: all or nothing, each file replaced atomically (written to a
-//! temporary file in the same directory, then renamed over the old one: a reader sees the old
-//! file or the new one, never a mix; durability across a power cut is left to the caller), stale files of an
-//! earlier run removed, and nothing ever written outside the output directory.
-//! `--check` compares instead of writing.
+//! Writing generated trees: one transaction per compile, and nothing outside the output
+//! directory ever read, written or deleted.
+//!
+//! A compile builds the whole new tree in a private staging directory beside `--out`
+//! (`.NAME.netc-stage-PID`, created fresh, so nothing in it was placed there by anyone
+//! else), then swaps it with the output directory in one `renameat2(RENAME_EXCHANGE)`, and
+//! removes the old tree. A reader, a kill -9 or an error at any moment sees the old tree or
+//! the new one, never a mix (where the file system cannot exchange, the old tree is renamed
+//! aside and the new one into place: for an instant there is no tree, never a mixed one).
+//! Files whose content did not change are hard links of the old ones (same inode, same
+//! mtime). A run of some targets (`--target`) carries the other targets' files (and their
+//! state, such as `bind/serials`) over untouched.
+//!
+//! The output directory is netc's: it must be new, empty, or hold a manifest
+//! (`.netc-manifest`) of what netc wrote there (so `--out ~` is refused); regular files netc
+//! did not write are carried over as they are, and a symbolic link anywhere inside it stops
+//! the compile before anything changes. Files are only ever read without
+//! following symbolic links, and only regular files. Two compiles into one directory are
+//! refused (an exclusive lock on the directory). `--check` compares instead of writing.
 
-use crate::targets::OutputFile;
-use std::collections::BTreeSet;
+use crate::targets::{OutputFile, TargetKind};
+use std::collections::{BTreeSet, HashSet};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
 use std::path::{Component, Path, PathBuf};
 
 /// The list of files netc wrote last time, so that files a plan no longer produces go away.
 pub const MANIFEST: &str = ".netc-manifest";
+/// Marks a staging directory while it is built.
+const STAGE_MARK: &str = ".netc-stage";
 
 #[derive(Debug)]
 pub struct OutputError(pub String);
@@ -20,6 +39,10 @@ impl std::fmt::Display for OutputError {
     }
 }
 
+fn io(p: &Path, e: std::io::Error) -> OutputError {
+    OutputError(format!("{}: {e}", p.display()))
+}
+
 /// Paths must be relative, plain (no `..`, no root) and unique without regard to case.
 pub fn validate(files: &[OutputFile]) -> Result<(), OutputError> {
     let mut seen = BTreeSet::new();
@@ -27,6 +50,25 @@ pub fn validate(files: &[OutputFile]) -> Result<(), OutputError> {
         validate_path(&f.path, &mut seen)?;
     }
     Ok(())
+}
+
+/// The output directory as given, without a trailing `/` (through which `lstat` would follow
+/// a symbolic link), and never `/`.
+fn normalize(out: &Path) -> Result<PathBuf, OutputError> {
+    let mut p = PathBuf::new();
+    for c in out.components() {
+        p.push(c.as_os_str());
+    }
+    if p.as_os_str().is_empty() {
+        p.push(".");
+    }
+    if p.parent().is_none() {
+        return Err(OutputError(format!(
+            "{}: refusing to use this as the output directory; give a directory of its own",
+            out.display()
+        )));
+    }
+    Ok(p)
 }
 
 fn check_dir(out: &Path) -> Result<(), OutputError> {
@@ -43,12 +85,62 @@ fn check_dir(out: &Path) -> Result<(), OutputError> {
     }
 }
 
+/// A regular file at `out/rel`, reached through real directories only: `None` when it does
+/// not exist, `Err` when a symbolic link or something other than a regular file is in the way.
+pub fn read_safe(out: &Path, rel: &Path) -> Result<Option<Vec<u8>>, OutputError> {
+    let mut cur = out.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for (i, c) in parts.iter().enumerate() {
+        let Component::Normal(part) = c else {
+            return Err(OutputError(format!(
+                "`{}`: not a plain relative path",
+                rel.display()
+            )));
+        };
+        cur.push(part);
+        let m = match std::fs::symlink_metadata(&cur) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(&cur, e)),
+        };
+        let last = i + 1 == parts.len();
+        if m.file_type().is_symlink() {
+            return Err(OutputError(format!(
+                "{}: is a symbolic link inside the output directory (not followed)",
+                cur.display()
+            )));
+        }
+        if last && !m.is_file() || !last && !m.is_dir() {
+            return Err(OutputError(format!(
+                "{}: is not a {} (not read)",
+                cur.display(),
+                if last { "regular file" } else { "directory" }
+            )));
+        }
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&cur)
+        .map_err(|e| io(&cur, e))?;
+    let mut buf = Vec::new();
+    std::io::Read::read_to_end(&mut f, &mut buf).map_err(|e| io(&cur, e))?;
+    Ok(Some(buf))
+}
+
+/// The paths the manifest of `out` lists (plain relative paths only).
 fn previous(out: &Path) -> Vec<PathBuf> {
-    std::fs::read_to_string(out.join(MANIFEST))
+    read_safe(out, Path::new(MANIFEST))
+        .ok()
+        .flatten()
         .map(|t| {
-            t.lines()
+            String::from_utf8_lossy(&t)
+                .lines()
                 .map(PathBuf::from)
-                .filter(|p| p.components().all(|c| matches!(c, Component::Normal(_))))
+                .filter(|p| {
+                    !p.as_os_str().is_empty()
+                        && p.components().all(|c| matches!(c, Component::Normal(_)))
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -76,6 +168,12 @@ fn validate_path(path: &Path, seen: &mut BTreeSet<String>) -> Result<(), OutputE
                 path.display()
             )));
         }
+        if s.starts_with(".netc-") {
+            return Err(OutputError(format!(
+                "refusing to write `{}`: names starting with `.netc-` are netc's own",
+                path.display()
+            )));
+        }
     }
     if !seen.insert(path.to_string_lossy().to_lowercase()) {
         return Err(OutputError(format!(
@@ -86,110 +184,268 @@ fn validate_path(path: &Path, seen: &mut BTreeSet<String>) -> Result<(), OutputE
     Ok(())
 }
 
-const STAGING: &str = ".netc-staging";
+/// Every file and symbolic link under `dir` (relative paths), without following links.
+fn walk(dir: &Path, rel: &Path, out: &mut Vec<(PathBuf, bool)>) -> Result<(), OutputError> {
+    let here = dir.join(rel);
+    let entries = std::fs::read_dir(&here).map_err(|e| io(&here, e))?;
+    for e in entries {
+        let e = e.map_err(|e| io(&here, e))?;
+        let t = e.file_type().map_err(|err| io(&e.path(), err))?;
+        let r = rel.join(e.file_name());
+        if t.is_dir() {
+            walk(dir, &r, out)?;
+        } else {
+            out.push((r, t.is_symlink()));
+        }
+    }
+    Ok(())
+}
 
-/// Writes a generated tree: files are staged as they come (memory holds one batch, not the
-/// tree), and only `commit` moves them into place, each by a rename; `abort` (or any error
-/// before `commit`) leaves the output directory as it was.
+/// Take an exclusive lock on the output directory, or say who holds it.
+fn lock(out: &Path) -> Result<std::fs::File, OutputError> {
+    for _ in 0..5 {
+        let f = std::fs::File::open(out).map_err(|e| io(out, e))?;
+        // SAFETY: flock on a file descriptor we own; no memory is involved.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r != 0 {
+            return Err(OutputError(format!(
+                "{}: another netc compile is writing this directory; run one at a time",
+                out.display()
+            )));
+        }
+        // The directory may have been swapped by the run that held the lock before: lock
+        // the one at this path.
+        use std::os::unix::fs::MetadataExt;
+        let (a, b) = (
+            f.metadata().map_err(|e| io(out, e))?,
+            std::fs::symlink_metadata(out).map_err(|e| io(out, e))?,
+        );
+        if a.ino() == b.ino() && a.dev() == b.dev() {
+            return Ok(f);
+        }
+    }
+    Err(OutputError(format!(
+        "{}: the directory keeps changing under netc; is another compile running?",
+        out.display()
+    )))
+}
+
+/// Swap two directories atomically (Linux `renameat2(RENAME_EXCHANGE)`).
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let ca = CString::new(a.as_os_str().as_bytes())?;
+    let cb = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both strings are NUL-terminated and live across the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Writes a generated tree as one transaction (see the module doc): files are staged as they
+/// come (memory holds one batch, not the tree), and only `commit` puts the new tree in place.
+/// `abort`, an error, or dropping it leaves the output directory as it was.
 pub struct Staged {
     out: PathBuf,
-    staging: PathBuf,
+    stage: PathBuf,
+    _lock: std::fs::File,
+    /// The targets of this run; `None`: all of them.
+    kinds: Option<Vec<TargetKind>>,
+    /// Regular files in the output directory that netc did not write: carried over.
+    foreign: Vec<PathBuf>,
     seen: BTreeSet<String>,
     files: Vec<PathBuf>,
-    to_move: Vec<PathBuf>,
-    /// Staging directories already made (one `mkdir -p` per directory, not per file).
-    made: std::collections::HashSet<PathBuf>,
+    changed: usize,
+    made: HashSet<PathBuf>,
+    done: bool,
 }
 
 impl Staged {
+    /// Begin writing every target's files into `out`.
     pub fn begin(out: &Path) -> Result<Staged, OutputError> {
-        check_dir(out)?;
-        let io = |p: &Path, e: std::io::Error| OutputError(format!("{}: {e}", p.display()));
-        std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
-        let staging = out.join(STAGING);
-        if std::fs::symlink_metadata(&staging).is_ok() {
-            std::fs::remove_dir_all(&staging).map_err(|e| io(&staging, e))?;
+        Staged::begin_for(out, None)
+    }
+
+    /// Begin writing the files of `kinds` (`None`: every target); the other targets' files
+    /// are carried over as they are.
+    pub fn begin_for(out: &Path, kinds: Option<&[TargetKind]>) -> Result<Staged, OutputError> {
+        let out = normalize(out)?;
+        check_dir(&out)?;
+        std::fs::create_dir_all(&out).map_err(|e| io(&out, e))?;
+        let canonical = std::fs::canonicalize(&out).map_err(|e| io(&out, e))?;
+        let (Some(parent), Some(name)) = (canonical.parent(), canonical.file_name()) else {
+            return Err(OutputError(format!(
+                "{}: refusing to use the root directory as the output directory",
+                out.display()
+            )));
+        };
+        let lock = lock(&out)?;
+        // Everything in the directory must be netc's.
+        let listed: HashSet<PathBuf> = previous(&out).into_iter().collect();
+        let mut found = Vec::new();
+        walk(&out, Path::new(""), &mut found)?;
+        let mut foreign = Vec::new();
+        for (rel, link) in &found {
+            if rel == Path::new(MANIFEST) && !link {
+                continue;
+            }
+            if *link {
+                return Err(OutputError(format!(
+                    "{}: is a symbolic link inside the output directory; netc writes only real files there",
+                    out.join(rel).display()
+                )));
+            }
+            if !listed.contains(rel) {
+                // A directory netc never wrote (no manifest) is not taken over: `--out ~`.
+                if read_safe(&out, Path::new(MANIFEST))
+                    .ok()
+                    .flatten()
+                    .is_none()
+                {
+                    return Err(OutputError(format!(
+                        "{}: netc did not write this file, and {} holds no {MANIFEST}: give a new or empty directory",
+                        out.join(rel).display(),
+                        out.display()
+                    )));
+                }
+                foreign.push(rel.clone());
+            }
         }
-        std::fs::create_dir(&staging).map_err(|e| io(&staging, e))?;
+        // Stale staging directories of killed runs (we hold the lock: no other run stages).
+        let prefix = format!(".{}.netc-stage-", name.to_string_lossy());
+        if let Ok(entries) = std::fs::read_dir(parent) {
+            for e in entries.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                let p = e.path();
+                // Ours, and its run is gone (killed before or after its exchange).
+                let pid: Option<i32> = n.strip_prefix(&prefix).and_then(|x| x.parse().ok());
+                // SAFETY: kill with signal 0 only asks whether the process exists.
+                let gone = pid.is_some_and(|pid| unsafe { libc::kill(pid, 0) } != 0);
+                let ours = gone && e.file_type().is_ok_and(|t| t.is_dir());
+                if ours {
+                    let _ = std::fs::remove_dir_all(&p);
+                }
+            }
+        }
+        let stage = parent.join(format!("{prefix}{}", std::process::id()));
+        std::fs::create_dir(&stage).map_err(|e| io(&stage, e))?;
+        std::fs::write(stage.join(STAGE_MARK), "").map_err(|e| io(&stage, e))?;
         Ok(Staged {
-            out: out.to_path_buf(),
-            staging,
+            out,
+            stage,
+            _lock: lock,
+            kinds: kinds.map(<[TargetKind]>::to_vec),
+            foreign,
             seen: BTreeSet::new(),
             files: Vec::new(),
-            to_move: Vec::new(),
-            made: std::collections::HashSet::new(),
+            changed: 0,
+            made: HashSet::new(),
+            done: false,
         })
     }
 
+    fn dir_for(&mut self, rel: &Path) -> Result<PathBuf, OutputError> {
+        let dest = self.stage.join(rel);
+        let dir = dest
+            .parent()
+            .expect("joined path has a parent")
+            .to_path_buf();
+        if !self.made.contains(&dir) {
+            std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+            self.made.insert(dir);
+        }
+        Ok(dest)
+    }
+
+    /// Stage one file: a hard link of the old one when nothing changed, else the new text.
     pub fn add(&mut self, f: OutputFile) -> Result<(), OutputError> {
         validate_path(&f.path, &mut self.seen)?;
+        let dest = self.dir_for(&f.path)?;
+        let old = read_safe(&self.out, &f.path)?;
         self.files.push(f.path.clone());
-        if std::fs::read(self.out.join(&f.path)).is_ok_and(|old| old == f.contents.as_bytes()) {
+        if old.as_deref() == Some(f.contents.as_bytes())
+            && std::fs::hard_link(self.out.join(&f.path), &dest).is_ok()
+        {
             return Ok(());
         }
-        let staged = self.staging.join(&f.path);
-        let io = |p: &Path, e: std::io::Error| OutputError(format!("{}: {e}", p.display()));
-        let dir = staged.parent().expect("joined path has a parent");
-        if !self.made.contains(dir) {
-            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-            self.made.insert(dir.to_path_buf());
+        self.changed += 1;
+        write_new(&dest, f.contents.as_bytes())
+    }
+
+    /// Put the new tree in place. Returns how many files changed (written, or removed
+    /// because the plan no longer produces them).
+    pub fn commit(mut self) -> Result<usize, OutputError> {
+        let now: BTreeSet<PathBuf> = self.files.iter().cloned().collect();
+        let mut carried = Vec::new();
+        for old in previous(&self.out) {
+            if now.contains(&old) {
+                continue;
+            }
+            let ours = self
+                .kinds
+                .as_ref()
+                .is_none_or(|ks| ks.iter().any(|k| k.owns(&old)));
+            if ours {
+                // The plan no longer produces it: it is not in the new tree.
+                if read_safe(&self.out, &old).ok().flatten().is_some() {
+                    self.changed += 1;
+                }
+                continue;
+            }
+            // Another target's file: carried over as it is.
+            if read_safe(&self.out, &old).ok().flatten().is_some() {
+                let dest = self.dir_for(&old)?;
+                std::fs::hard_link(self.out.join(&old), &dest)
+                    .map_err(|e| io(&self.out.join(&old), e))?;
+                carried.push(old);
+            }
         }
-        std::fs::write(&staged, f.contents.as_bytes()).map_err(|e| io(&staged, e))?;
-        self.to_move.push(f.path);
-        Ok(())
+        for rel in std::mem::take(&mut self.foreign) {
+            if !now.contains(&rel) {
+                let dest = self.dir_for(&rel)?;
+                std::fs::hard_link(self.out.join(&rel), &dest)
+                    .map_err(|e| io(&self.out.join(&rel), e))?;
+            }
+        }
+        let mut all: BTreeSet<&Path> = self.files.iter().map(PathBuf::as_path).collect();
+        all.extend(carried.iter().map(PathBuf::as_path));
+        // Sorted: the order back ends hand files over in is theirs to choose.
+        let manifest: String = all.iter().map(|p| format!("{}\n", p.display())).collect();
+        write_new(&self.stage.join(MANIFEST), manifest.as_bytes())?;
+        std::fs::remove_file(self.stage.join(STAGE_MARK)).map_err(|e| io(&self.stage, e))?;
+        match exchange(&self.stage, &self.out) {
+            Ok(()) => {}
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) => {
+                // No exchange on this file system: the old tree aside, the new one in.
+                let aside = self.stage.with_extension("old");
+                std::fs::rename(&self.out, &aside).map_err(|e| io(&self.out, e))?;
+                if let Err(e) = std::fs::rename(&self.stage, &self.out) {
+                    let _ = std::fs::rename(&aside, &self.out);
+                    return Err(io(&self.out, e));
+                }
+                self.stage = aside;
+            }
+            Err(e) => return Err(io(&self.out, e)),
+        }
+        self.done = true;
+        // The old tree, now at the staging path (links inside it are removed, not followed).
+        let _ = std::fs::remove_dir_all(&self.stage);
+        Ok(self.changed)
     }
 
-    /// Move the staged files into place, remove files an earlier run wrote that this one did
-    /// not, and record the manifest. Returns how many files changed.
-    pub fn commit(self) -> Result<usize, OutputError> {
-        let io = |p: &Path, e: std::io::Error| OutputError(format!("{}: {e}", p.display()));
-        let result = (|| {
-            // Directories checked (and made) once each, not once per file.
-            let mut ready: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-            for rel in &self.to_move {
-                let dest = self.out.join(rel);
-                let dir = dest.parent().expect("joined path has a parent");
-                if !ready.contains(dir) {
-                    // Every directory on the way must be a real directory inside `out`.
-                    let mut cur = self.out.clone();
-                    for part in rel.parent().into_iter().flat_map(|p| p.iter()) {
-                        cur.push(part);
-                        if std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink())
-                        {
-                            return Err(OutputError(format!(
-                                "{}: is a symbolic link inside the output directory",
-                                cur.display()
-                            )));
-                        }
-                    }
-                    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-                    ready.insert(dir.to_path_buf());
-                }
-                std::fs::rename(self.staging.join(rel), &dest).map_err(|e| io(&dest, e))?;
-            }
-            let mut changed = self.to_move.len();
-            let now: BTreeSet<&Path> = self.files.iter().map(PathBuf::as_path).collect();
-            for old in previous(&self.out) {
-                if !now.contains(old.as_path()) {
-                    let _ = std::fs::remove_file(self.out.join(&old));
-                    changed += 1;
-                }
-            }
-            // Sorted: the order back ends hand files over in is theirs to choose.
-            let manifest: String = now.iter().map(|p| format!("{}\n", p.display())).collect();
-            let tmp = self.out.join(format!("{MANIFEST}.netc-tmp"));
-            std::fs::write(&tmp, manifest)
-                .and_then(|_| std::fs::rename(&tmp, self.out.join(MANIFEST)))
-                .map_err(|e| io(&self.out, e))?;
-            Ok(changed)
-        })();
-        let _ = std::fs::remove_dir_all(&self.staging);
-        result
-    }
-
-    pub fn abort(self) {
-        let _ = std::fs::remove_dir_all(&self.staging);
-    }
+    pub fn abort(self) {}
 
     pub fn len(&self) -> usize {
         self.files.len()
@@ -200,15 +456,32 @@ impl Staged {
     }
 }
 
-/// Write every file under `out`. Nothing is written when a path is invalid or `out` unusable.
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_dir_all(&self.stage);
+        }
+    }
+}
+
+/// Create a new file (never through an existing name or link) with `bytes`.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path)
+        .map_err(|e| io(path, e))?;
+    f.write_all(bytes).map_err(|e| io(path, e))
+}
+
+/// Write every file under `out` (every target's). Nothing changes when a path is invalid or
+/// `out` unusable.
 pub fn write(out: &Path, files: &[OutputFile]) -> Result<usize, OutputError> {
     validate(files)?;
     let mut staged = Staged::begin(out)?;
     for f in files {
-        if let Err(e) = staged.add(f.clone()) {
-            staged.abort();
-            return Err(e);
-        }
+        staged.add(f.clone())?;
     }
     staged.commit()
 }
@@ -216,6 +489,7 @@ pub fn write(out: &Path, files: &[OutputFile]) -> Result<usize, OutputError> {
 /// Compares generated files with `out` as they come, for `--check`.
 pub struct Checker {
     out: PathBuf,
+    kinds: Option<Vec<TargetKind>>,
     seen: BTreeSet<String>,
     files: Vec<PathBuf>,
     diff: String,
@@ -223,9 +497,15 @@ pub struct Checker {
 
 impl Checker {
     pub fn new(out: &Path) -> Result<Checker, OutputError> {
-        check_dir(out)?;
+        Checker::new_for(out, None)
+    }
+
+    pub fn new_for(out: &Path, kinds: Option<&[TargetKind]>) -> Result<Checker, OutputError> {
+        let out = normalize(out)?;
+        check_dir(&out)?;
         Ok(Checker {
-            out: out.to_path_buf(),
+            out,
+            kinds: kinds.map(<[TargetKind]>::to_vec),
             seen: BTreeSet::new(),
             files: Vec::new(),
             diff: String::new(),
@@ -234,17 +514,29 @@ impl Checker {
 
     pub fn add(&mut self, f: OutputFile) -> Result<(), OutputError> {
         validate_path(&f.path, &mut self.seen)?;
-        let old = std::fs::read_to_string(self.out.join(&f.path)).unwrap_or_default();
-        if old != f.contents {
-            let name = f.path.display().to_string();
-            let text = similar::TextDiff::from_lines(&old, &f.contents);
-            self.diff.push_str(
-                &text
-                    .unified_diff()
-                    .context_radius(3)
-                    .header(&format!("a/{name}"), &format!("b/{name}"))
-                    .to_string(),
-            );
+        let name = f.path.display().to_string();
+        match read_safe(&self.out, &f.path) {
+            Err(e) => {
+                // Never read through a link: say so instead of showing what it points at.
+                self.diff.push_str(&format!(
+                    "--- a/{name}\n+++ b/{name}\n(not compared: {e})\n"
+                ));
+            }
+            Ok(old) => {
+                let old = old
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                if old != f.contents {
+                    let text = similar::TextDiff::from_lines(&old, &f.contents);
+                    self.diff.push_str(
+                        &text
+                            .unified_diff()
+                            .context_radius(3)
+                            .header(&format!("a/{name}"), &format!("b/{name}"))
+                            .to_string(),
+                    );
+                }
+            }
         }
         self.files.push(f.path);
         Ok(())
@@ -254,7 +546,14 @@ impl Checker {
     pub fn finish(mut self) -> (String, usize) {
         let now: BTreeSet<&Path> = self.files.iter().map(PathBuf::as_path).collect();
         for old in previous(&self.out) {
-            if !now.contains(old.as_path()) && self.out.join(&old).exists() {
+            let ours = self
+                .kinds
+                .as_ref()
+                .is_none_or(|ks| ks.iter().any(|k| k.owns(&old)));
+            if ours
+                && !now.contains(old.as_path())
+                && std::fs::symlink_metadata(self.out.join(&old)).is_ok()
+            {
                 self.diff.push_str(&format!("--- a/{0}\n+++ /dev/null\n(would be removed: the plan no longer generates {0})\n", old.display()));
             }
         }
@@ -272,12 +571,22 @@ pub fn check(out: &Path, files: &[OutputFile]) -> Result<String, OutputError> {
     Ok(checker.finish().0)
 }
 
-/// Write one file atomically into an existing directory (reports, not generated trees).
+/// Write one file atomically into an existing directory (reports, not generated trees): a
+/// fresh temporary file (never through an existing name or link), renamed over the old one.
 pub fn write_one(dir: &Path, file: &OutputFile) -> Result<(), OutputError> {
     validate(std::slice::from_ref(file))?;
     let path = dir.join(&file.path);
-    let tmp = dir.join(format!(".{}.netc-tmp", file.path.display()));
-    std::fs::write(&tmp, &file.contents)
-        .and_then(|_| std::fs::rename(&tmp, &path))
-        .map_err(|e| OutputError(format!("{}: {e}", path.display())))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = dir.join(format!(
+        ".{}.netc-tmp-{}-{nanos}",
+        file.path.display(),
+        std::process::id()
+    ));
+    write_new(&tmp, file.contents.as_bytes())?;
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(&path, e)
+    })
 }

@@ -243,7 +243,12 @@ impl<'a> Resolver<'a> {
                     port: None,
                 }),
                 (Proto::Tcp, None) => {
-                    self.invalid(p.span, "a TCP check needs a port".into(), "which port?", HELP);
+                    self.invalid(
+                        p.span,
+                        "a TCP check needs a port".into(),
+                        "which port?",
+                        HELP,
+                    );
                     None
                 }
                 (Proto::Tcp, Some(_)) => {
@@ -268,9 +273,8 @@ impl<'a> Resolver<'a> {
             ast::Check::Script(text, span) => {
                 let plain = |w: &str| {
                     !w.is_empty()
-                        && w.bytes().all(|b| {
-                            b.is_ascii_alphanumeric() || b"_./:=,+@%-".contains(&b)
-                        })
+                        && w.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"_./:=,+@%-".contains(&b))
                 };
                 let words: Vec<&str> = text.split(' ').collect();
                 let problem = if text.len() > 200 {

@@ -145,6 +145,25 @@ impl TargetKind {
         ]
     }
 
+    /// Whether a generated path is this target's (to carry the others' files over in a run
+    /// of some targets).
+    pub fn owns(self, path: &std::path::Path) -> bool {
+        let first = path.iter().next().and_then(|s| s.to_str()).unwrap_or("");
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let switch = |e: &str| first == "switches" && ext == e;
+        match self {
+            TargetKind::Nftables => first == "nftables",
+            TargetKind::Firewalld => first == "firewalld",
+            TargetKind::Ufw => first == "ufw",
+            TargetKind::Bind => first == "bind",
+            TargetKind::Keepalived => first == "keepalived",
+            TargetKind::Ios => switch("ios"),
+            TargetKind::Eos => switch("eos"),
+            TargetKind::Junos => switch("junos"),
+            TargetKind::Ifupdown2 => switch("interfaces"),
+        }
+    }
+
     pub fn target(self) -> &'static dyn Target {
         match self {
             TargetKind::Nftables => &nftables::Nftables,

@@ -2,6 +2,7 @@
 
 mod check;
 mod cli;
+mod confined;
 mod daemons;
 mod docs;
 mod engine;
