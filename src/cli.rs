@@ -11,6 +11,10 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Also allow `include` from this directory (includes stay under the plan's own
+    /// directory otherwise); repeatable
+    #[arg(long, global = true, value_name = "DIR")]
+    pub include_from: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -157,6 +161,7 @@ pub fn main() -> i32 {
 }
 
 pub fn run(cli: Cli) -> i32 {
+    crate::syntax::load::allow_includes_from(cli.include_from);
     match cli.command {
         Command::Check { plan, format } => check(&plan, format),
         Command::Export {

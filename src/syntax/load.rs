@@ -37,12 +37,46 @@ impl std::fmt::Display for LoadError {
     }
 }
 
+/// Directories includes may also read from, given on the command line (`--include-from`).
+static INCLUDE_FROM: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+
+/// Allow includes from these directories too (once per process, from the command line).
+pub fn allow_includes_from(dirs: Vec<PathBuf>) {
+    let _ = INCLUDE_FROM.set(dirs);
+}
+
 /// Load the plan named by `roots`: each a `.netc` file or a directory of them.
 pub fn load(roots: &[PathBuf]) -> Result<Loaded, LoadError> {
+    load_with(roots, INCLUDE_FROM.get().map_or(&[][..], Vec::as_slice))
+}
+
+/// The same, with includes allowed under `include_from` as well as under the plan's own
+/// directories (the directory of each root file, each root directory).
+pub fn load_with(roots: &[PathBuf], include_from: &[PathBuf]) -> Result<Loaded, LoadError> {
+    let mut allowed: Vec<PathBuf> = Vec::new();
+    for dir in roots
+        .iter()
+        .map(|r| {
+            if r.is_dir() {
+                r.clone()
+            } else {
+                r.parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf()
+            }
+        })
+        .chain(include_from.iter().cloned())
+    {
+        if let Ok(c) = dir.canonicalize() {
+            allowed.push(c);
+        }
+    }
     let mut loader = Loader {
         loaded: Loaded::default(),
         seen: Vec::new(),
         stack: Vec::new(),
+        allowed,
     };
     for root in roots {
         let files = if root.is_dir() {
@@ -81,10 +115,12 @@ struct Loader {
     seen: Vec<PathBuf>,
     /// Canonical paths of the include chain being followed, to find cycles.
     stack: Vec<(PathBuf, String)>,
+    /// Canonical directories includes may read from.
+    allowed: Vec<PathBuf>,
 }
 
 impl Loader {
-    fn add(&mut self, name: String, path: PathBuf, bytes: Vec<u8>, _from: Option<Span>) {
+    fn add(&mut self, name: String, path: PathBuf, bytes: Vec<u8>, from: Option<Span>) {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
         if self.seen.contains(&canonical) {
             return;
@@ -92,21 +128,33 @@ impl Loader {
         self.seen.push(canonical.clone());
         let name_for_stack = name.clone();
         let (text, problem) = decode(bytes);
-        let file = self.loaded.sources.add(name, path.clone(), text);
         if let Some((offset, message, help)) = problem {
-            let text = &self.loaded.sources.file(file).text;
-            let end = text[offset.min(text.len())..]
-                .chars()
-                .next()
-                .map_or(offset, |c| offset + c.len_utf8());
-            let span = Span::new(file, offset.min(text.len()), end.min(text.len()));
+            // A file that is not plan text is never quoted (it may hold anything): the error
+            // points at the include, or at the file's start, and says where.
+            let file = self.loaded.sources.add(name, path.clone(), String::new());
+            let span = from.unwrap_or(Span::new(file, 0, 0));
+            let label = if from.is_some() {
+                "included here"
+            } else {
+                "in this file"
+            };
+            let before = &text.as_bytes()[..offset.min(text.len())];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
             self.loaded.diags.push(
-                Diagnostic::error(BAD_TEXT, message)
-                    .with_primary(span, "here")
-                    .with_help(help),
+                Diagnostic::error(
+                    BAD_TEXT,
+                    format!(
+                        "{message} ({}:{line}:{column}, byte {offset})",
+                        path.display()
+                    ),
+                )
+                .with_primary(span, label)
+                .with_help(help),
             );
             return;
         }
+        let file = self.loaded.sources.add(name, path.clone(), text);
         let (ast, diags) = parser::parse(file, &self.loaded.sources.file(file).text);
         self.loaded.diags.extend(diags);
         let includes: Vec<(String, Span)> = ast
@@ -147,6 +195,13 @@ impl Loader {
             return;
         }
         let canonical = target.canonicalize().unwrap_or_else(|_| target.clone());
+        if target.exists() && !self.allowed.iter().any(|a| canonical.starts_with(a)) {
+            self.loaded.diags.push(err(
+                format!("`{rel}` is outside the plan's directory"),
+                "includes stay under the plan's directory (links are resolved first); to include from another directory, name it on the command line with --include-from DIR",
+            ));
+            return;
+        }
         if self.stack.iter().any(|(p, _)| *p == canonical) {
             let chain: Vec<String> = self
                 .stack
@@ -189,9 +244,20 @@ fn read_text(path: &Path) -> Result<Vec<u8>, String> {
             MAX_FILE_BYTES / 1024 / 1024
         ));
     }
+    // Opened without blocking (a file swapped for a FIFO or a device after the check above
+    // must not hang), and checked again once open.
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| io_message(&e))?;
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return Err("is not a regular file (a device, socket or pipe)".into());
+    }
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+    f.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| io_message(&e))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(format!(

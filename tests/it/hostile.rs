@@ -270,11 +270,18 @@ fn limits_are_errors_with_codes() {
         err.contains("E003") && err.contains("nest deeper than 32"),
         "{err}"
     );
-    // An include of a device and of a directory.
+    // An include of a FIFO and of a directory inside the plan's directory.
     let dir = scratch("device");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let fifo = dir.join("pipe.netc");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     std::fs::write(
         dir.join("plan.netc"),
-        "include \"/dev/zero\"\ninclude \"/tmp\"\n",
+        "include \"pipe.netc\"\ninclude \"sub\"\n",
     )
     .unwrap();
     let (code, _, err) = netc(&["check", dir.join("plan.netc").to_str().unwrap()]);
@@ -383,4 +390,54 @@ fn an_error_while_streaming_replaces_nothing() {
         "new"
     );
     assert!(!staging_left(&out));
+}
+
+#[test]
+fn includes_stay_under_the_plan_directory() {
+    let base = scratch("include-root");
+    let plan_dir = base.join("plan");
+    std::fs::create_dir_all(&plan_dir).unwrap();
+    let elsewhere = base.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(
+        elsewhere.join("extra.netc"),
+        "vlan 99 x { subnet 10.99.0.0/24 }\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("extra.netc"), plan_dir.join("link.netc")).unwrap();
+    std::fs::write(
+        plan_dir.join("main.netc"),
+        format!(
+            "vlan 10 a {{ subnet 10.0.0.0/24 }}\ninclude \"/proc/self/environ\"\ninclude \"/proc/kmsg\"\ninclude \"../elsewhere/extra.netc\"\ninclude \"{}\"\n",
+            elsewhere.join("extra.netc").display()
+        ),
+    )
+    .unwrap();
+    let main = plan_dir.join("main.netc");
+    let main = main.to_str().unwrap();
+    // The environment's secrets must never be echoed.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(["check", main])
+        .env("NETC_TEST_SECRET", "hunter2-secret-value")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches("E003::include-error").count(), 4, "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    // A link inside the plan's directory to a file outside it is outside too.
+    std::fs::write(plan_dir.join("main.netc"), "include \"link.netc\"\n").unwrap();
+    let (code, _, err) = netc(&["check", main]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is outside the plan's directory"), "{err}");
+    // Unless the command line says so.
+    let (code, _, err) = netc(&["check", main, "--include-from", elsewhere.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // A binary file inside the plan is never quoted.
+    std::fs::write(plan_dir.join("blob.netc"), b"TOKEN=hunter2\0\xff").unwrap();
+    std::fs::write(plan_dir.join("main.netc"), "include \"blob.netc\"\n").unwrap();
+    let (code, _, err) = netc(&["check", main]);
+    assert_eq!(code, 1);
+    assert!(err.contains("E004") && !err.contains("hunter2"), "{err}");
 }
