@@ -1,5 +1,6 @@
 //! firewalld: per host, one zone `netc` bound to the host's interfaces with target DROP, one
-//! ipset per source, and rich rules. Rich rules are ordered by priority only, so the plan's
+//! ipset per source, a service per port set of more than one piece (`services/netc-HASH.xml`),
+//! and rich rules. Rich rules are ordered by priority only, so the plan's
 //! meaning (deny wins whatever the order) is kept by giving every deny a negative priority
 //! (they run before anything else of the zone) and every allow priority 0.
 
@@ -74,12 +75,62 @@ fn host_files(
         });
     }
     let mut views = Vec::new();
+    // Port sets of more than one piece become one firewalld service each, so that a rule is
+    // one rich rule per destination, not one per port (a service of 400 ports times 1,500
+    // sources would be 600,000 rules).
+    let mut services: std::collections::BTreeMap<String, Vec<(Proto, u16, u16)>> =
+        std::collections::BTreeMap::new();
     for r in &rules {
-        let pieces: Vec<Option<(Proto, u16, u16)>> = match &r.services {
-            None => vec![None],
-            Some(p) => p.iter().map(|&x| Some(x)).collect(),
+        let (service, pieces): (Option<String>, Vec<Option<(Proto, u16, u16)>>) = match &r.services
+        {
+            None => (None, vec![None]),
+            Some(p) => {
+                let ports: Vec<(Proto, u16, u16)> =
+                    p.iter().copied().filter(|x| x.0 != Proto::Icmp).collect();
+                let icmp = p.iter().copied().filter(|x| x.0 == Proto::Icmp).map(Some);
+                if ports.len() >= 2 {
+                    let name = service_name(&ports);
+                    services.entry(name.clone()).or_insert(ports);
+                    (Some(name), icmp.collect())
+                } else {
+                    (None, p.iter().map(|&x| Some(x)).collect())
+                }
+            }
         };
         for dst in space::set_cidrs(&r.dst) {
+            let destination = if dst.prefix_len() == dst.max_prefix_len() {
+                dst.addr().to_string()
+            } else {
+                dst.to_string()
+            };
+            if let Some(name) = &service {
+                views.push(RichRule {
+                    comment: xml_comment(&format!(
+                        "{}  {}",
+                        flow_ref(plan, r.flow),
+                        short_text(&flow_text(plan, r.flow))
+                    )),
+                    family: if r.v4 { "ipv4" } else { "ipv6" },
+                    priority: if r.action == Action::Deny { -100 } else { 0 },
+                    ipset: ipset_name(&r.source.name),
+                    destination: destination.clone(),
+                    service: Some(name.clone()),
+                    port: None,
+                    port_protocol: None,
+                    protocol: None,
+                    log: r.log.then(|| {
+                        format!(
+                            "netc {} ",
+                            super::quoted_ascii(&plan.flows[r.flow].origin.file_line(), 100)
+                        )
+                    }),
+                    verdict: if r.action == Action::Allow {
+                        "accept"
+                    } else {
+                        "drop"
+                    },
+                });
+            }
             for svc in &pieces {
                 let (port, protocol) = match *svc {
                     None => (None, None),
@@ -103,16 +154,13 @@ fn host_files(
                     comment: xml_comment(&format!(
                         "{}  {}",
                         flow_ref(plan, r.flow),
-                        flow_text(plan, r.flow)
+                        short_text(&flow_text(plan, r.flow))
                     )),
                     family: if r.v4 { "ipv4" } else { "ipv6" },
                     priority: if r.action == Action::Deny { -100 } else { 0 },
                     ipset: ipset_name(&r.source.name),
-                    destination: if dst.prefix_len() == dst.max_prefix_len() {
-                        dst.addr().to_string()
-                    } else {
-                        dst.to_string()
-                    },
+                    destination: destination.clone(),
+                    service: None,
                     port: port.as_ref().map(|p| p.0.clone()),
                     port_protocol: port.map(|p| p.1),
                     protocol,
@@ -146,6 +194,44 @@ fn host_files(
                 vip: plan.vips[v.vip].name.clone(),
             });
         }
+    }
+    for (name, ports) in &services {
+        let view = ServiceView {
+            header: xml_comment(
+                header(
+                    plan,
+                    &format!("firewalld service of host {}", host.name),
+                    "",
+                )
+                .trim_end(),
+            ),
+            short: name.clone(),
+            description: xml_chars(&short_text(&space::service_text(&space::Set::from_ranges(
+                ports.iter().flat_map(|&(p, lo, hi)| {
+                    space::service_set(p, Some((lo, hi))).ranges().to_vec()
+                }),
+            )))),
+            ports: ports
+                .iter()
+                .map(|&(p, lo, hi)| {
+                    (
+                        if lo == hi {
+                            lo.to_string()
+                        } else {
+                            format!("{lo}-{hi}")
+                        },
+                        p.name(),
+                    )
+                })
+                .collect(),
+        };
+        files.push(OutputFile {
+            path: PathBuf::from(format!("{dir}/services/{name}.xml")),
+            contents: view
+                .render()
+                .map(super::with_final_newline)
+                .expect("template renders"),
+        });
     }
     let mut interfaces: Vec<String> = host.interfaces.iter().map(|i| i.dev.clone()).collect();
     interfaces.sort();
@@ -219,6 +305,8 @@ struct RichRule {
     priority: i32,
     ipset: String,
     destination: String,
+    /// A generated service holding the rule's ports.
+    service: Option<String>,
     port: Option<String>,
     port_protocol: Option<&'static str>,
     protocol: Option<&'static str>,
@@ -250,4 +338,34 @@ struct IpsetView {
     description: String,
     inet6: bool,
     entries: Vec<String>,
+}
+
+/// A firewalld service holding a rule's ports.
+#[derive(Template)]
+#[template(path = "firewalld/service.xml")]
+struct ServiceView {
+    header: String,
+    short: String,
+    description: String,
+    ports: Vec<(String, &'static str)>,
+}
+
+/// The name of the service for a port set: its content's hash, so equal sets share one.
+fn service_name(ports: &[(Proto, u16, u16)]) -> String {
+    use sha2::Digest;
+    let text: String = ports
+        .iter()
+        .map(|(p, lo, hi)| format!("{}/{lo}-{hi},", p.name()))
+        .collect();
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("netc-{hex}")
+}
+
+/// A flow's text for a comment, at most 160 characters.
+fn short_text(text: &str) -> String {
+    match text.char_indices().nth(160) {
+        Some((at, _)) => format!("{} ...", &text[..at]),
+        None => text.to_string(),
+    }
 }
