@@ -14,6 +14,9 @@ use std::path::PathBuf;
 
 pub struct Firewalld;
 
+/// One port piece of a rule: protocol, first and last port.
+type Piece = (Proto, u16, u16);
+
 /// ipset names are limited to 31 bytes by the kernel.
 pub const MAX_IPSET_NAME: usize = 31;
 
@@ -81,8 +84,7 @@ fn host_files(
     let mut services: std::collections::BTreeMap<String, Vec<(Proto, u16, u16)>> =
         std::collections::BTreeMap::new();
     for r in &rules {
-        let (service, pieces): (Option<String>, Vec<Option<(Proto, u16, u16)>>) = match &r.services
-        {
+        let (service, pieces): (Option<String>, Vec<Option<Piece>>) = match &r.services {
             None => (None, vec![None]),
             Some(p) => {
                 let ports: Vec<(Proto, u16, u16)> =
