@@ -44,6 +44,9 @@ pub enum Command {
         /// Write nothing; exit 1 with a unified diff when --out differs from the plan
         #[arg(long)]
         check: bool,
+        /// Refuse to write more than this many bytes in all (a limit against runaway plans)
+        #[arg(long, default_value_t = crate::output::DEFAULT_MAX_OUTPUT)]
+        max_output_bytes: u64,
     },
     /// Print a synthetic plan of the given size (for benchmarks)
     Generate(GenArgs),
@@ -173,7 +176,8 @@ pub fn run(cli: Cli) -> i32 {
             out,
             target,
             check,
-        } => compile(&plan, &out, &target, check),
+            max_output_bytes,
+        } => compile(&plan, &out, &target, check, max_output_bytes),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Graph { plan, format } => graph(&plan, format),
         Command::Report { plan, output } => report(&plan, &output),
@@ -461,6 +465,7 @@ fn compile(
     out: &std::path::Path,
     kinds: &[crate::targets::TargetKind],
     check_only: bool,
+    max_output: u64,
 ) -> i32 {
     let checked = match load(plan, DiagFormat::Human, true) {
         Ok(c) => c,
@@ -509,7 +514,7 @@ fn compile(
         return 1;
     }
     let mut staged = match crate::output::Staged::begin_for(out, some) {
-        Ok(s) => s,
+        Ok(s) => s.with_limit(max_output),
         Err(e) => return usage_error(e),
     };
     if let Err(e) = crate::targets::render_each(plan, info, &kinds, &ctx, &mut |f| staged.add(f)) {

@@ -27,6 +27,10 @@ use std::path::{Component, Path, PathBuf};
 
 /// The list of files netc wrote last time, so that files a plan no longer produces go away.
 pub const MANIFEST: &str = ".netc-manifest";
+/// The most a compile writes unless told otherwise (`--max-output-bytes`): a limit, so that a
+/// small hostile plan cannot fill the disk.
+pub const DEFAULT_MAX_OUTPUT: u64 = 4 << 30;
+
 /// Marks a staging directory while it is built.
 const STAGE_MARK: &str = ".netc-stage";
 
@@ -270,9 +274,25 @@ pub struct Staged {
     changed: usize,
     made: HashSet<PathBuf>,
     done: bool,
+    written: u64,
+    limit: u64,
+    /// The output directory did not exist: an aborted run leaves none.
+    created: bool,
+}
+
+fn over_limit(limit: u64) -> OutputError {
+    OutputError(format!(
+        "the generated files would exceed {limit} bytes (the output limit); nothing was changed. A plan this large may need --max-output-bytes, or a target with sets (nftables) instead of ufw"
+    ))
 }
 
 impl Staged {
+    /// At most `limit` bytes of generated text (default `DEFAULT_MAX_OUTPUT`).
+    pub fn with_limit(mut self, limit: u64) -> Staged {
+        self.limit = limit;
+        self
+    }
+
     /// Begin writing every target's files into `out`.
     pub fn begin(out: &Path) -> Result<Staged, OutputError> {
         Staged::begin_for(out, None)
@@ -283,6 +303,7 @@ impl Staged {
     pub fn begin_for(out: &Path, kinds: Option<&[TargetKind]>) -> Result<Staged, OutputError> {
         let out = normalize(out)?;
         check_dir(&out)?;
+        let created = std::fs::symlink_metadata(&out).is_err();
         std::fs::create_dir_all(&out).map_err(|e| io(&out, e))?;
         let canonical = std::fs::canonicalize(&out).map_err(|e| io(&out, e))?;
         let (Some(parent), Some(name)) = (canonical.parent(), canonical.file_name()) else {
@@ -353,6 +374,9 @@ impl Staged {
             changed: 0,
             made: HashSet::new(),
             done: false,
+            written: 0,
+            limit: DEFAULT_MAX_OUTPUT,
+            created,
         })
     }
 
@@ -372,6 +396,10 @@ impl Staged {
     /// Stage one file: a hard link of the old one when nothing changed, else the new text.
     pub fn add(&mut self, f: OutputFile) -> Result<(), OutputError> {
         validate_path(&f.path, &mut self.seen)?;
+        self.written += f.contents.len() as u64;
+        if self.written > self.limit {
+            return Err(over_limit(self.limit));
+        }
         let dest = self.dir_for(&f.path)?;
         let old = read_safe(&self.out, &f.path)?;
         self.files.push(f.path.clone());
@@ -460,6 +488,10 @@ impl Drop for Staged {
     fn drop(&mut self) {
         if !self.done {
             let _ = std::fs::remove_dir_all(&self.stage);
+            if self.created {
+                // Only if still empty: never more than what this run made.
+                let _ = std::fs::remove_dir(&self.out);
+            }
         }
     }
 }

@@ -5,6 +5,10 @@ use crate::diag::{Diagnostic, JsonDiagnostic, Label, Severity, Sources};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use std::fmt;
 
+/// Context longer than this is cut to a window of `WINDOW` bytes on each side of the span.
+const MAX_CONTEXT: usize = 2000;
+const WINDOW: usize = 160;
+
 /// A file's text shared by every report that quotes it, with its line index, so that a large
 /// plan with many findings is neither copied nor rescanned once per finding.
 #[derive(Clone)]
@@ -61,6 +65,21 @@ impl miette::SourceCode for Shared {
             .get(last + 1)
             .map_or(len, |&next| next.saturating_sub(1))
             .max(from);
+        // A very long line (a minified or hostile plan) is shown as a window around the span,
+        // not whole for every diagnostic: each report stays a few hundred bytes.
+        let (from, to) = if to - from > MAX_CONTEXT {
+            let floor = |mut i: usize| {
+                while !self.text.is_char_boundary(i) {
+                    i -= 1;
+                }
+                i
+            };
+            let a = floor(span.offset().saturating_sub(WINDOW).max(from));
+            let b = floor((end.min(span.offset() + MAX_CONTEXT) + WINDOW).min(to));
+            (a, b.max(a))
+        } else {
+            (from, to)
+        };
         let data = &self.text.as_bytes()[from..to];
         // The header shows where the span itself starts: its line and column.
         let span_line = self.line_of(span.offset());
@@ -216,13 +235,27 @@ pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool, width: usize)
         .with_links(false);
     let mut out = String::new();
     let mut cache = Vec::new();
-    for d in diags {
+    // Errors first when there are too many to show: they are what stops the plan.
+    let mut order: Vec<&Diagnostic> = diags.iter().collect();
+    if diags.len() > MAX_SHOWN {
+        order.sort_by_key(|d| !d.is_error());
+    }
+    for d in order.iter().take(MAX_SHOWN) {
         let r = report(d, sources, &mut cache);
         let _ = handler.render_report(&mut out, &r);
         out.push('\n');
     }
+    if diags.len() > MAX_SHOWN {
+        out.push_str(&format!(
+            "... and {} more diagnostics not shown (`--format json` lists every one)\n\n",
+            diags.len() - MAX_SHOWN
+        ));
+    }
     out
 }
+
+/// Diagnostics rendered for people at most (a limit: each quotes the plan).
+pub const MAX_SHOWN: usize = 250;
 
 pub fn json(diags: &[Diagnostic], sources: &Sources) -> String {
     let items: Vec<JsonDiagnostic> = diags

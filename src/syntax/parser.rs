@@ -38,6 +38,10 @@ struct Parser {
     diags: Vec<Diagnostic>,
 }
 
+/// Syntax errors reported per file before reading stops (a limit: 16 MiB of junk would
+/// otherwise be millions of errors).
+pub const MAX_SYNTAX_ERRORS: usize = 200;
+
 /// Parse errors are boxed: they are rare and a `Diagnostic` is large.
 type PResult<T> = Result<T, Box<Diagnostic>>;
 
@@ -54,6 +58,19 @@ impl Parser {
         loop {
             self.skip_separators();
             if self.at_end() {
+                break;
+            }
+            if self.diags.len() >= MAX_SYNTAX_ERRORS {
+                // A file this broken is not a plan: say so once, and stop.
+                let at = self.span_here();
+                self.diags.push(
+                    Diagnostic::error(
+                        "E001",
+                        format!("more than {MAX_SYNTAX_ERRORS} syntax errors in this file; the rest of it is not read"),
+                    )
+                    .with_primary(at, "reading stopped here")
+                    .with_help("is this a plan file? fix the errors above first"),
+                );
                 break;
             }
             match self.statement() {

@@ -282,3 +282,23 @@ fn kill_during_compile_leaves_the_old_tree_or_the_new_one() {
         .collect();
     assert!(stale.is_empty(), "{stale:?}");
 }
+
+#[test]
+fn the_output_limit_is_a_clear_error_and_changes_nothing() {
+    let base = scratch("limit");
+    let out = base.join("out");
+    let (code, _, err) = compile(PLAN, &out, &["--max-output-bytes", "1000"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("would exceed 1000 bytes"), "{err}");
+    assert!(!out.exists(), "an aborted first run leaves no directory");
+    let (code, _, err) = compile(PLAN, &out, &[]);
+    assert_eq!(code, 0, "{err}");
+    let before = tree(&out);
+    let (code, _, _) = compile(
+        "fixtures/datalyptica",
+        &out,
+        &["--max-output-bytes", "5000"],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(tree(&out), before);
+}

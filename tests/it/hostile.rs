@@ -441,3 +441,46 @@ fn includes_stay_under_the_plan_directory() {
     assert_eq!(code, 1);
     assert!(err.contains("E004") && !err.contains("hunter2"), "{err}");
 }
+
+#[test]
+fn floods_of_errors_are_bounded() {
+    // 16 MiB of junk lines: reading stops after 200 syntax errors, with one error saying so.
+    let dir = scratch("junk");
+    let junk = "@@@ junk\n".repeat(1_500_000);
+    std::fs::write(dir.join("junk.netc"), &junk).unwrap();
+    let (code, out, _) = netc(&[
+        "check",
+        dir.join("junk.netc").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let n = v.as_array().unwrap().len();
+    assert_eq!(
+        n,
+        netc::syntax::parser::MAX_SYNTAX_ERRORS + 1,
+        "{n} diagnostics"
+    );
+    assert!(out.contains("the rest of it is not read"));
+    // 60,000 undefined names on one 470 KB line: every one in JSON, 250 shown to people, and
+    // each quotes a window of the line, not the whole line.
+    let names: Vec<String> = (0..60_000).map(|i| format!("z{i}")).collect();
+    let text = format!(
+        "vlan 10 a {{ subnet 10.0.0.0/24 }}\ntier t on a\nhost h in t {{ a 10.0.0.5 }}\nallow t -> {} : tcp/1\n",
+        names.join(", ")
+    );
+    std::fs::write(dir.join("many.netc"), &text).unwrap();
+    let many = dir.join("many.netc");
+    let (code, _, err) = netc(&["check", many.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("... and 59750 more diagnostics not shown"),
+        "{}",
+        &err[err.len().saturating_sub(500)..]
+    );
+    assert!(err.len() < 400_000, "{} bytes of diagnostics", err.len());
+    let (_, json, _) = netc(&["check", many.to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 60_000);
+}
