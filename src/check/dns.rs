@@ -253,6 +253,50 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
             }
         }
     }
+    for (z, zone) in plan.zones.iter().enumerate() {
+        // The SOA mailbox: `local@domain` (or a name already in DNS form).
+        let admin_ok = match zone.admin.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !local.starts_with('.')
+                    && !local.ends_with('.')
+                    && !local.contains("..")
+                    && local
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+                    && is_hostname(domain.trim_end_matches('.'))
+            }
+            None => is_hostname(zone.admin.trim_end_matches('.')),
+        };
+        if !admin_ok {
+            diags.push(
+                Diagnostic::error("E060", format!("`{}` is not a mailbox for the zone's SOA", zone.admin))
+                    .with_primary(zone.origin.span, "in this zone")
+                    .with_help("write `admin hostmaster@example.com` (BIND refuses a zone whose SOA names no mailbox)"),
+            );
+        }
+        // A name server inside its own zone needs an address there, or BIND refuses the zone.
+        for ns in &zone.nameservers {
+            let fqdn = absolute(&ns.name, &zone.name);
+            let inside = zone_for(plan, &fqdn) == Some(z);
+            let has_address = records
+                .iter()
+                .any(|r| r.fqdn == fqdn && (r.rtype == "A" || r.rtype == "AAAA"));
+            if inside && !has_address {
+                diags.push(
+                    Diagnostic::error(
+                        "E060",
+                        format!("name server `{fqdn}` is inside zone `{}` but has no address in it", zone.name),
+                    )
+                    .with_primary(zone.origin.span, "in this zone")
+                    .with_help(format!(
+                        "give it an address (`ns {} 192.0.2.53`), a record, or a host with `dns {fqdn}`: BIND refuses a zone whose in-zone name server has no A or AAAA record",
+                        ns.name
+                    )),
+                );
+            }
+        }
+    }
     conflicts(&records, diags);
     reverse_zones(plan, &records, diags);
     records.sort_by(|a, b| {

@@ -61,6 +61,22 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             if sw.platform == Platform::Linux {
                 // ifupdown2 interface names are Linux interface names: at most 15 bytes.
                 for p in std::iter::once(&port.name).chain(&port.members) {
+                    // Names the generated file uses itself (lo, the bridge br0) or that
+                    // ifupdown2 and the kernel give other devices (VLAN devices such as
+                    // vlan21 or br0.21, bridges, bonds' masters) cannot be switch ports.
+                    let reserved = p == "lo"
+                        || p == "br0"
+                        || p.contains('.')
+                        || p.strip_prefix("vlan")
+                            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                        || p.starts_with("bridge");
+                    if reserved {
+                        diags.push(
+                            Diagnostic::error("E064", format!("`{p}` cannot be a port of a Linux switch"))
+                                .with_primary(port.origin.span, "a name ifupdown2 or the generated file uses for another device")
+                                .with_help("lo, br0 (the switch's bridge), vlanN and NAME.N (VLAN devices) and bridge* are taken: name ports swp1, swp2, ... and bonds bond1, bond2, ..."),
+                        );
+                    }
                     if p.len() > 15 || p.contains('/') || p.contains(':') {
                         diags.push(
                             Diagnostic::error("E064", format!("`{p}` is not a Linux interface name"))

@@ -282,13 +282,29 @@ type Problem = Option<(usize, String, &'static str)>;
 fn decode(bytes: Vec<u8>) -> (String, Problem) {
     match String::from_utf8(bytes) {
         Ok(text) => {
-            let problem = text.find('\0').map(|offset| {
-                (
-                    offset,
-                    "the file contains a NUL byte".to_string(),
-                    "plan files are UTF-8 text",
-                )
-            });
+            let problem = text
+                .find('\0')
+                .map(|offset| {
+                    (
+                        offset,
+                        "the file contains a NUL byte".to_string(),
+                        "plan files are UTF-8 text",
+                    )
+                })
+                .or_else(|| {
+                    // A carriage return alone moves a terminal's cursor back: a live rule
+                    // could hide behind text that looks like a comment.
+                    text.match_indices('\r')
+                        .find(|(i, _)| text.as_bytes().get(i + 1) != Some(&b'\n'))
+                        .map(|(offset, _)| {
+                            (
+                                offset,
+                                "the file contains a carriage return that does not end a line"
+                                    .to_string(),
+                                "end lines with LF or CR LF; a lone CR can hide text on a terminal",
+                            )
+                        })
+                });
             (text, problem)
         }
         Err(e) => {

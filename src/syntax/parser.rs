@@ -73,6 +73,7 @@ impl Parser {
                 );
                 break;
             }
+            let start = self.pos;
             match self.statement() {
                 Ok(stmt) => {
                     if let Err(d) = self.end_of_statement() {
@@ -82,7 +83,11 @@ impl Parser {
                     stmts.push(stmt);
                 }
                 Err(d) => {
+                    // One error per broken statement: skip the whole statement, its block
+                    // included, from where it began (not from the error, which may be inside
+                    // its block).
                     self.diags.push(*d);
+                    self.pos = start;
                     self.recover();
                 }
             }
@@ -212,6 +217,23 @@ impl Parser {
             }
             self.pos += 1;
         }
+    }
+
+    /// A Linux interface name: at most 15 bytes (the kernel's IFNAMSIZ less its NUL), or
+    /// `ip link` and every firewall refuse it.
+    fn dev(&mut self) -> PResult<Ident> {
+        let id = self.ident("an interface name")?;
+        if id.name.len() > 15 {
+            self.diags.push(
+                Diagnostic::error(
+                    "E013",
+                    format!("`{}` is longer than an interface name may be", id.name),
+                )
+                .with_primary(id.span, format!("{} bytes; at most 15", id.name.len()))
+                .with_help("Linux interface names have at most 15 bytes (eth0, bond0, ens1f0np0)"),
+            );
+        }
+        Ok(id)
     }
 
     fn end_of_statement(&mut self) -> PResult<()> {
@@ -542,7 +564,7 @@ impl Parser {
                     tier.vlans = p.comma_list(|p| {
                         let vlan = p.ident("a VLAN name")?;
                         let dev = if p.eat_word("dev") {
-                            Some(p.ident("an interface name")?)
+                            Some(p.dev()?)
                         } else {
                             None
                         };
@@ -594,7 +616,7 @@ impl Parser {
                     let vlan = p.ident("a VLAN name")?;
                     let addr = p.addr("the host's address on this VLAN")?;
                     let dev = if p.eat_word("dev") {
-                        Some(p.ident("an interface name")?)
+                        Some(p.dev()?)
                     } else {
                         None
                     };
@@ -673,7 +695,7 @@ impl Parser {
                 Some("upstream") => {
                     p.pos += 1;
                     let dev = if p.eat_word("dev") {
-                        Some(p.ident("an interface name")?)
+                        Some(p.dev()?)
                     } else {
                         None
                     };
@@ -686,7 +708,7 @@ impl Parser {
                         _ => None,
                     };
                     let dev = if p.eat_word("dev") {
-                        Some(p.ident("an interface name")?)
+                        Some(p.dev()?)
                     } else {
                         None
                     };
@@ -899,7 +921,7 @@ impl Parser {
                 if !p.eat_word("dev") {
                     return fail(p.error("`dev` and the host's interface"));
                 }
-                host = Some((h, p.ident("an interface name")?));
+                host = Some((h, p.dev()?));
             } else {
                 return fail(p.error("`vlan(s) NAME, ...` or `host HOST dev IF`"));
             }
