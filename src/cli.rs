@@ -104,6 +104,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: MatrixFormat,
     },
+    /// Load every compiled nftables ruleset of --out into a private network namespace, read it
+    /// back from the kernel (`nft -j list ruleset`) and prove it equal to the plan's policy
+    /// for its host or router; exit 0 equal, 1 different, 2 could not run
+    Verify {
+        plan: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+    },
     /// The access a change of plan opens and closes
     Diff {
         old: PathBuf,
@@ -179,6 +189,7 @@ pub fn run(cli: Cli) -> i32 {
             max_output_bytes,
         } => compile(&plan, &out, &target, check, max_output_bytes),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Verify { plan, out, format } => verify(&plan, &out, format),
         Command::Graph { plan, format } => graph(&plan, format),
         Command::Report { plan, output } => report(&plan, &output),
         Command::Generate(args) => generate(args),
@@ -631,5 +642,115 @@ fn report(plan: &std::path::Path, output: &std::path::Path) -> i32 {
             0
         }
         Err(e) => usage_error(e),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Verified {
+    file: String,
+    point: String,
+    equal: bool,
+    differences: Vec<VerifiedDifference>,
+}
+
+#[derive(serde::Serialize)]
+struct VerifiedDifference {
+    #[serde(flatten)]
+    packet: crate::readback::Difference,
+    plan: String,
+}
+
+fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> i32 {
+    use crate::readback::{self, Point};
+    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
+    let (p, info) = (
+        &checked.plan,
+        checked.info.as_ref().expect("checked plans have info"),
+    );
+    let mut points: Vec<(String, Point)> = Vec::new();
+    for (h, host) in p.hosts.iter().enumerate() {
+        if host.firewall == crate::ir::FirewallKind::Nftables {
+            points.push((format!("nftables/hosts/{}.nft", host.name), Point::Host(h)));
+        }
+    }
+    for (r, router) in p.routers.iter().enumerate() {
+        points.push((
+            format!("nftables/routers/{}.nft", router.name),
+            Point::Router(r),
+        ));
+    }
+    let mut results = Vec::new();
+    for (i, (rel, point)) in points.iter().enumerate() {
+        let text = match crate::output::read_safe(out, std::path::Path::new(rel)) {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                results.push(Verified {
+                    file: rel.clone(),
+                    point: point_name(p, *point),
+                    equal: false,
+                    differences: vec![],
+                });
+                continue;
+            }
+            Err(e) => return usage_error(e),
+        };
+        let json = match readback::load_in_namespace(&text, i) {
+            Ok(j) => j,
+            Err(e) => return usage_error(format!("{rel}: {e}")),
+        };
+        let rs = match readback::Ruleset::from_json(&json) {
+            Ok(r) => r,
+            Err(e) => return usage_error(format!("{rel}: {e}")),
+        };
+        let diffs = readback::verify(p, info, *point, &rs, 20);
+        results.push(Verified {
+            file: rel.clone(),
+            point: point_name(p, *point),
+            equal: diffs.is_empty(),
+            differences: diffs
+                .into_iter()
+                .map(|(packet, plan)| VerifiedDifference { packet, plan })
+                .collect(),
+        });
+    }
+    let all_equal = results.iter().all(|r| r.equal);
+    match format {
+        OutFormat::Json => json_out(&results),
+        OutFormat::Text => {
+            for r in &results {
+                if r.equal {
+                    println!("{}: equal to the plan ({})", r.file, r.point);
+                } else if r.differences.is_empty() {
+                    println!("{}: missing ({} has no ruleset)", r.file, r.point);
+                } else {
+                    println!("{}: differs from the plan ({})", r.file, r.point);
+                    for d in &r.differences {
+                        println!(
+                            "  {} -> {} {}: the ruleset {} it; {}",
+                            d.packet.src,
+                            d.packet.dst,
+                            d.packet.service,
+                            if d.packet.ruleset_accepts {
+                                "accepts"
+                            } else {
+                                "drops"
+                            },
+                            d.plan
+                        );
+                    }
+                }
+            }
+        }
+    }
+    i32::from(!all_equal)
+}
+
+fn point_name(plan: &crate::ir::Plan, point: crate::readback::Point) -> String {
+    match point {
+        crate::readback::Point::Host(h) => format!("host {}", plan.hosts[h].name),
+        crate::readback::Point::Router(r) => format!("router {}", plan.routers[r].name),
     }
 }

@@ -99,6 +99,13 @@ pub const ALL: &[Code] = &[
         "What it does: reports an address used by two interfaces, VIPs, routers or gateways.\n\
          Why: two devices with one address break each other (ARP flapping).\n\
          Example:\n    host pg01 in catalog { mgmt 10.10.0.31 }\n    host pg02 in catalog { mgmt 10.10.0.31 }"),
+    code!("E035", "overlapping-vrfs-on-host", Error, "a host with a firewall sits in two VRFs that share addresses",
+        "What it does: reports a host whose firewall netc manages, with interfaces in two routing\n\
+         domains (VRFs no router joins) whose subnets overlap.\n\
+         Why: a host firewall matches addresses, not interfaces: 10.0.0.5 of one VRF and 10.0.0.5 of\n\
+         the other would be one source to it, so rules for one VRF would also admit the other, and\n\
+         nftables refuses the ruleset (overlapping set elements).\n\
+         Example:\n    vlan 10 corp vrf corp { subnet 10.0.0.0/24 }\n    vlan 20 ot vrf ot { subnet 10.0.0.0/24 }\n    host jump in t { corp 10.0.0.5 ot 10.0.0.6 }"),
     code!("E034", "outside-pool", Error, "a host address is outside its tier's pool",
         "What it does: where a VLAN declares `pool RANGE for TIER`, reports hosts of that tier\n\
          whose address on that VLAN is outside every pool of the tier, and hosts of other tiers\n\

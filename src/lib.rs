@@ -16,6 +16,7 @@ pub mod output;
 pub mod policy;
 pub mod query;
 pub mod reach;
+pub mod readback;
 pub mod render;
 pub mod report;
 pub mod resolve;

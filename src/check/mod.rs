@@ -13,6 +13,7 @@ mod network_or_broadcast;
 mod outside_pool;
 mod overbroad_rule;
 mod overlapping_subnets;
+mod overlapping_vrfs_on_host;
 mod redundant_rule;
 mod shadowed_rule;
 pub mod switch_config;
@@ -48,6 +49,7 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
     overlapping_subnets::check(plan, &mut diags);
     network_or_broadcast::check(plan, &mut diags);
     duplicate_address::check(plan, &mut diags);
+    overlapping_vrfs_on_host::check(plan, &mut diags);
     outside_pool::check(plan, &mut diags);
     duplicate_vrid::check(plan, &mut diags);
     empty_endpoint::check(plan, &mut diags);

@@ -10,7 +10,7 @@ use netc::space::{self, Key, Set};
 use proptest::prelude::*;
 
 /// A random plan of a shape the fixtures do not have.
-fn plan_text(seed: &[u8], extra_flow: Option<usize>) -> String {
+pub fn plan_text(seed: &[u8], extra_flow: Option<usize>) -> String {
     let mut it = seed.iter().copied().cycle();
     let mut next = move || it.next().unwrap_or(0) as usize;
     let mode = next() % 3;

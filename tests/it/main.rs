@@ -10,6 +10,7 @@ mod hostile;
 mod listings;
 mod packets;
 mod query;
+mod readback;
 mod report;
 mod targets;
 mod truth;

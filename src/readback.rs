@@ -1,0 +1,1133 @@
+//! Reading real rulesets back: what the kernel holds (`nft -j list ruleset`) as a model netc
+//! can evaluate, and an exact comparison of it with the plan's policy at one enforcement
+//! point.
+//!
+//! The reader models the nftables constructs a filter ruleset is made of: tables, base chains
+//! with hooks, priorities and policies, regular chains, rules of matches and statements
+//! (`accept`, `drop`, `reject`, `jump`, `goto`, `return`, `log` and `counter`), sets and
+//! verdict maps with intervals and concatenations, anonymous sets, `ct state`, `iif`,
+//! `meta l4proto`, address and port payloads. Anything else is an error that names the
+//! construct and where it is (never silently skipped).
+//!
+//! The comparison is exact, not a sample: along each dimension (source, destination, protocol
+//! and port) the boundaries of both sides (the plan's header boxes and every element of the
+//! ruleset) cut the space into intervals on which both sides are constant, and one packet per
+//! cell decides the cell. Packets are judged as the first packet of a connection (`ct state
+//! new`) arriving on an interface other than `lo`.
+
+use crate::space::{self, Key, Set};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug)]
+pub struct ReadError(pub String);
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ReadError> {
+    Err(ReadError(msg.into()))
+}
+
+/// A packet as a ruleset sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packet {
+    pub v4: bool,
+    pub src: u128,
+    pub dst: u128,
+    /// IP protocol number (6 tcp, 17 udp, 1 icmp, 58 icmpv6, 112 vrrp).
+    pub proto: u8,
+    /// Destination port for TCP and UDP; ICMP echo request otherwise.
+    pub dport: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    Input,
+    Forward,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Saddr(Option<bool>),
+    Daddr(Option<bool>),
+    L4proto,
+    Dport,
+    IcmpType(bool),
+    CtState,
+    Iif,
+    NfProto,
+}
+
+#[derive(Debug, Clone)]
+enum Right {
+    Set(String),
+    /// Each element: one inclusive range per dimension.
+    Values(Vec<Vec<(u128, u128)>>),
+}
+
+#[derive(Debug, Clone)]
+enum Verdict {
+    Accept,
+    Drop,
+    Jump(String),
+    Goto(String),
+    Return,
+}
+
+#[derive(Debug, Clone)]
+enum Expr {
+    Match {
+        fields: Vec<Field>,
+        negate: bool,
+        right: Right,
+    },
+    Vmap {
+        fields: Vec<Field>,
+        map: VmapRef,
+    },
+    Verdict(Verdict),
+}
+
+#[derive(Debug, Clone)]
+enum VmapRef {
+    Named(String),
+    Inline(Vec<(Vec<(u128, u128)>, Verdict)>),
+}
+
+#[derive(Debug, Clone)]
+struct Chain {
+    hook: Option<(Hook, i64, bool)>,
+    rules: Vec<Vec<Expr>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct SetDef {
+    elems: Vec<Vec<(u128, u128)>>,
+    verdicts: Vec<Verdict>,
+}
+
+/// A base chain: its key, the chain, its priority and whether its policy drops.
+type Base<'a> = (&'a (String, String, String), &'a Chain, i64, bool);
+
+/// A whole ruleset, read from `nft -j list ruleset`.
+#[derive(Debug, Clone, Default)]
+pub struct Ruleset {
+    /// (family, table, chain) -> chain.
+    chains: BTreeMap<(String, String, String), Chain>,
+    sets: BTreeMap<(String, String, String), SetDef>,
+}
+
+fn ip_value(s: &str) -> Option<(bool, u128)> {
+    match s.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(a) => Some((true, u32::from(a) as u128)),
+        std::net::IpAddr::V6(a) => Some((false, u128::from(a))),
+    }
+}
+
+fn proto_value(s: &str) -> Option<u128> {
+    Some(match s {
+        "tcp" => 6,
+        "udp" => 17,
+        "icmp" => 1,
+        "ipv6-icmp" | "icmpv6" => 58,
+        "vrrp" => 112,
+        _ => return s.parse().ok(),
+    })
+}
+
+/// One value of a set element or a match, as an inclusive range.
+fn scalar(v: &Value, where_: &str) -> Result<(u128, u128), ReadError> {
+    match v {
+        Value::Number(n) => {
+            let x = n.as_u64().map(u128::from);
+            x.map(|x| (x, x))
+                .ok_or_else(|| ReadError(format!("{where_}: number {n}")))
+        }
+        Value::String(s) => {
+            if let Some((_, a)) = ip_value(s) {
+                return Ok((a, a));
+            }
+            if let Some(p) = proto_value(s) {
+                return Ok((p, p));
+            }
+            Ok(match s.as_str() {
+                // ct states as bits: new 8, established 2, related 4, invalid 1, untracked 64.
+                "invalid" => (1, 1),
+                "established" => (2, 2),
+                "related" => (4, 4),
+                "new" => (8, 8),
+                "untracked" => (64, 64),
+                "echo-request" => (8, 8),
+                "echo-reply" => (0, 0),
+                "nd-router-solicit" => (133, 133),
+                "nd-router-advert" => (134, 134),
+                "nd-neighbor-solicit" => (135, 135),
+                "nd-neighbor-advert" => (136, 136),
+                "ipv4" => (2, 2),
+                "ipv6" => (10, 10),
+                // An interface name: only `lo` matters (packets arrive on other interfaces).
+                "lo" => (u128::MAX, u128::MAX),
+                _ if where_.contains("iif") => (u128::MAX - 1, u128::MAX - 1),
+                _ => return err(format!("{where_}: value `{s}` is not modelled")),
+            })
+        }
+        Value::Object(o) => {
+            if let Some(p) = o.get("prefix") {
+                let addr = p.get("addr").and_then(Value::as_str).unwrap_or("");
+                let len = p.get("len").and_then(Value::as_u64).unwrap_or(0) as u32;
+                let (v4, a) =
+                    ip_value(addr).ok_or_else(|| ReadError(format!("{where_}: prefix {addr}")))?;
+                let bits: u32 = if v4 { 32 } else { 128 };
+                let host = match bits.saturating_sub(len) {
+                    0 => 0,
+                    128 => u128::MAX,
+                    n => (1u128 << n) - 1,
+                };
+                return Ok((a & !host, a | host));
+            }
+            if let Some(Value::Array(r)) = o.get("range") {
+                if r.len() == 2 {
+                    let (a, _) = scalar(&r[0], where_)?;
+                    let (_, b) = scalar(&r[1], where_)?;
+                    return Ok((a, b));
+                }
+            }
+            err(format!("{where_}: value {v} is not modelled"))
+        }
+        _ => err(format!("{where_}: value {v} is not modelled")),
+    }
+}
+
+/// A set element: its value (maybe a concatenation), unwrapped from `{"elem": ...}`.
+fn element(v: &Value, where_: &str) -> Result<Vec<(u128, u128)>, ReadError> {
+    let v = v.get("elem").and_then(|e| e.get("val")).unwrap_or(v);
+    match v.get("concat") {
+        Some(Value::Array(parts)) => parts.iter().map(|p| scalar(p, where_)).collect(),
+        _ => Ok(vec![scalar(v, where_)?]),
+    }
+}
+
+fn verdict(v: &Value, where_: &str) -> Result<Option<Verdict>, ReadError> {
+    let Some(o) = v.as_object() else {
+        return Ok(None);
+    };
+    let target = |k: &str| {
+        o.get(k)
+            .and_then(|t| t.get("target"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    Ok(if o.contains_key("accept") {
+        Some(Verdict::Accept)
+    } else if o.contains_key("drop") || o.contains_key("reject") {
+        Some(Verdict::Drop)
+    } else if o.contains_key("return") {
+        Some(Verdict::Return)
+    } else if let Some(t) = target("jump") {
+        Some(Verdict::Jump(t))
+    } else if let Some(t) = target("goto") {
+        Some(Verdict::Goto(t))
+    } else if o.contains_key("jump") || o.contains_key("goto") {
+        return err(format!("{where_}: a jump without a target"));
+    } else {
+        None
+    })
+}
+
+fn field(v: &Value, family: &str, where_: &str) -> Result<Vec<Field>, ReadError> {
+    if let Some(Value::Array(parts)) = v.get("concat") {
+        let mut out = Vec::new();
+        for p in parts {
+            out.extend(field(p, family, where_)?);
+        }
+        return Ok(out);
+    }
+    if let Some(p) = v.get("payload") {
+        let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("");
+        let name = p.get("field").and_then(Value::as_str).unwrap_or("");
+        let fam = match proto {
+            "ip" => Some(true),
+            "ip6" => Some(false),
+            _ => None,
+        };
+        return Ok(vec![match (proto, name) {
+            ("ip" | "ip6", "saddr") => Field::Saddr(fam),
+            ("ip" | "ip6", "daddr") => Field::Daddr(fam),
+            ("th" | "tcp" | "udp", "dport") => Field::Dport,
+            ("icmp", "type") => Field::IcmpType(true),
+            ("icmpv6", "type") => Field::IcmpType(false),
+            _ => return err(format!("{where_}: payload {proto} {name} is not modelled")),
+        }]);
+    }
+    if let Some(m) = v.get("meta") {
+        let key = m.get("key").and_then(Value::as_str).unwrap_or("");
+        return Ok(vec![match key {
+            "l4proto" | "protocol" if key == "l4proto" || family != "bridge" => Field::L4proto,
+            "iif" | "iifname" => Field::Iif,
+            "nfproto" => Field::NfProto,
+            _ => return err(format!("{where_}: meta {key} is not modelled")),
+        }]);
+    }
+    if let Some(c) = v.get("ct") {
+        if c.get("key").and_then(Value::as_str) == Some("state") {
+            return Ok(vec![Field::CtState]);
+        }
+    }
+    err(format!("{where_}: match on {v} is not modelled"))
+}
+
+impl Ruleset {
+    /// Read `nft -j list ruleset` output.
+    pub fn from_json(text: &str) -> Result<Ruleset, ReadError> {
+        let v: Value = serde_json::from_str(text).map_err(|e| ReadError(e.to_string()))?;
+        let items = v
+            .get("nftables")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ReadError("not `nft -j list ruleset` output".into()))?;
+        let mut rs = Ruleset::default();
+        let key = |o: &Value, name_key: &str| {
+            (
+                o.get("family")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                o.get("table")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                o.get(name_key)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        };
+        let mut rules: Vec<(Value, String)> = Vec::new();
+        for item in items {
+            if let Some(c) = item.get("chain") {
+                let hook = match c.get("hook").and_then(Value::as_str) {
+                    None => None,
+                    Some(h) => {
+                        let kind = match h {
+                            "input" => Hook::Input,
+                            "forward" => Hook::Forward,
+                            _ => Hook::Other,
+                        };
+                        let prio = c.get("prio").and_then(Value::as_i64).unwrap_or(0);
+                        let drop = c.get("policy").and_then(Value::as_str) == Some("drop");
+                        if c.get("type").and_then(Value::as_str) != Some("filter")
+                            && kind != Hook::Other
+                        {
+                            return err(format!(
+                                "chain {:?}: a {} chain on a filter hook is not modelled",
+                                key(c, "name"),
+                                c.get("type").and_then(Value::as_str).unwrap_or("?")
+                            ));
+                        }
+                        Some((kind, prio, drop))
+                    }
+                };
+                rs.chains.insert(
+                    key(c, "name"),
+                    Chain {
+                        hook,
+                        rules: Vec::new(),
+                    },
+                );
+            } else if let Some(s) = item.get("set").or_else(|| item.get("map")) {
+                let k = key(s, "name");
+                let where_ = format!("set {} {} {}", k.0, k.1, k.2);
+                let mut def = SetDef::default();
+                let is_map = item.get("map").is_some();
+                if is_map && s.get("map").and_then(Value::as_str) != Some("verdict") {
+                    return err(format!("{where_}: a data map is not modelled"));
+                }
+                for e in s
+                    .get("elem")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if is_map {
+                        let pair = e
+                            .as_array()
+                            .filter(|p| p.len() == 2)
+                            .ok_or_else(|| ReadError(format!("{where_}: map element {e}")))?;
+                        def.elems.push(element(&pair[0], &where_)?);
+                        def.verdicts
+                            .push(verdict(&pair[1], &where_)?.ok_or_else(|| {
+                                ReadError(format!("{where_}: map element without a verdict"))
+                            })?);
+                    } else {
+                        def.elems.push(element(e, &where_)?);
+                    }
+                }
+                rs.sets.insert(k, def);
+            } else if let Some(r) = item.get("rule") {
+                let k = key(r, "chain");
+                rules.push((r.clone(), format!("{} {} {}", k.0, k.1, k.2)));
+            }
+        }
+        for (r, chain_name) in rules {
+            let family = r
+                .get("family")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let where_ = format!(
+                "rule {} of chain {chain_name}",
+                r.get("handle").and_then(Value::as_u64).unwrap_or(0)
+            );
+            let mut exprs = Vec::new();
+            for e in r
+                .get("expr")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(m) = e.get("match") {
+                    let op = m.get("op").and_then(Value::as_str).unwrap_or("==");
+                    let negate = match op {
+                        "==" | "in" => false,
+                        "!=" => true,
+                        _ => return err(format!("{where_}: operator `{op}` is not modelled")),
+                    };
+                    let fields = field(
+                        m.get("left").unwrap_or(&Value::Null),
+                        &family,
+                        &format!(
+                            "{where_}{}",
+                            if e.to_string().contains("iif") {
+                                " iif"
+                            } else {
+                                ""
+                            }
+                        ),
+                    )?;
+                    let w = if fields.contains(&Field::Iif) {
+                        format!("{where_} iif")
+                    } else {
+                        where_.clone()
+                    };
+                    let right = match m.get("right") {
+                        Some(Value::String(s)) if s.starts_with('@') => {
+                            Right::Set(s[1..].to_string())
+                        }
+                        Some(Value::Array(vals)) => Right::Values(
+                            vals.iter()
+                                .map(|v| element(v, &w))
+                                .collect::<Result<_, _>>()?,
+                        ),
+                        Some(v) if v.get("set").is_some() => Right::Values(
+                            v["set"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .map(|x| element(x, &w))
+                                .collect::<Result<_, _>>()?,
+                        ),
+                        Some(v) => Right::Values(vec![element(v, &w)?]),
+                        None => return err(format!("{where_}: a match without a value")),
+                    };
+                    exprs.push(Expr::Match {
+                        fields,
+                        negate,
+                        right,
+                    });
+                } else if let Some(vm) = e.get("vmap") {
+                    let fields = field(vm.get("key").unwrap_or(&Value::Null), &family, &where_)?;
+                    let map = match vm.get("data") {
+                        Some(Value::String(s)) if s.starts_with('@') => {
+                            VmapRef::Named(s[1..].to_string())
+                        }
+                        Some(d) if d.get("set").is_some() => {
+                            let mut items = Vec::new();
+                            for p in d["set"].as_array().into_iter().flatten() {
+                                let pair =
+                                    p.as_array().filter(|p| p.len() == 2).ok_or_else(|| {
+                                        ReadError(format!("{where_}: vmap element {p}"))
+                                    })?;
+                                let v = verdict(&pair[1], &where_)?.ok_or_else(|| {
+                                    ReadError(format!("{where_}: vmap element without a verdict"))
+                                })?;
+                                items.push((element(&pair[0], &where_)?, v));
+                            }
+                            VmapRef::Inline(items)
+                        }
+                        _ => return err(format!("{where_}: vmap {vm} is not modelled")),
+                    };
+                    exprs.push(Expr::Vmap { fields, map });
+                } else if let Some(v) = verdict(e, &where_)? {
+                    exprs.push(Expr::Verdict(v));
+                } else if e.get("log").is_some() || e.get("counter").is_some() {
+                    // Statements that do not change the verdict.
+                } else {
+                    return err(format!("{where_}: statement {e} is not modelled"));
+                }
+            }
+            let parts: Vec<&str> = chain_name.splitn(3, ' ').collect();
+            let k = (
+                parts[0].to_string(),
+                parts.get(1).unwrap_or(&"").to_string(),
+                parts.get(2).unwrap_or(&"").to_string(),
+            );
+            match rs.chains.get_mut(&k) {
+                Some(c) => c.rules.push(exprs),
+                None => return err(format!("{where_}: the chain is not in the ruleset")),
+            }
+        }
+        Ok(rs)
+    }
+
+    /// Whether a packet passes every base chain of `hook` (accept in one base chain passes
+    /// it on to the next; a drop anywhere is final; no chain on the hook: accepted).
+    pub fn accepts(&self, hook: Hook, p: &Packet) -> bool {
+        self.accepts_with(&self.bases(hook), p)
+    }
+
+    /// The base chains of a hook, in priority order.
+    fn bases(&self, hook: Hook) -> Vec<Base<'_>> {
+        let mut bases: Vec<Base<'_>> = self
+            .chains
+            .iter()
+            .filter_map(|(k, c)| {
+                c.hook
+                    .filter(|h| h.0 == hook)
+                    .map(|(_, prio, drop)| (k, c, prio, drop))
+            })
+            .collect();
+        bases.sort_by_key(|b| (b.2, b.0.clone()));
+        bases
+    }
+
+    fn accepts_with(&self, bases: &[Base<'_>], p: &Packet) -> bool {
+        for &(k, chain, _, policy_drop) in bases {
+            let family_ok = match k.0.as_str() {
+                "inet" => true,
+                "ip" => p.v4,
+                "ip6" => !p.v4,
+                _ => false,
+            };
+            if !family_ok {
+                continue;
+            }
+            match self.run(&k.0, &k.1, chain, p, 0) {
+                Some(true) => {}
+                Some(false) => return false,
+                None if policy_drop => return false,
+                None => {}
+            }
+        }
+        true
+    }
+
+    /// The verdict of a chain: Some(accept?) or None (fell through / returned).
+    fn run(
+        &self,
+        family: &str,
+        table: &str,
+        chain: &Chain,
+        p: &Packet,
+        depth: usize,
+    ) -> Option<bool> {
+        if depth > 64 {
+            return Some(false);
+        }
+        for rule in &chain.rules {
+            for e in rule {
+                match e {
+                    Expr::Match {
+                        fields,
+                        negate,
+                        right,
+                    } => {
+                        let Some(vals) = values(fields, p) else {
+                            break;
+                        };
+                        let elems: &[Vec<(u128, u128)>] = match right {
+                            Right::Set(name) => match self.set(family, table, name) {
+                                Some(s) => &s.elems,
+                                None => &[],
+                            },
+                            Right::Values(v) => v,
+                        };
+                        let hit = if fields == &[Field::CtState] {
+                            // A bitmask: the packet's state is one of the listed ones.
+                            elems.iter().any(|e| e[0].0 & vals[0] != 0)
+                        } else {
+                            elems.iter().any(|e| contains(e, &vals))
+                        };
+                        if hit == *negate {
+                            break;
+                        }
+                    }
+                    Expr::Vmap { fields, map } => {
+                        let Some(vals) = values(fields, p) else {
+                            break;
+                        };
+                        let found = match map {
+                            VmapRef::Named(name) => self.set(family, table, name).and_then(|s| {
+                                s.elems
+                                    .iter()
+                                    .position(|e| contains(e, &vals))
+                                    .map(|i| s.verdicts[i].clone())
+                            }),
+                            VmapRef::Inline(items) => items
+                                .iter()
+                                .find(|(e, _)| contains(e, &vals))
+                                .map(|(_, v)| v.clone()),
+                        };
+                        match found {
+                            None => break,
+                            Some(v) => {
+                                if let Some(r) = self.verdict(family, table, &v, p, depth) {
+                                    return r;
+                                }
+                            }
+                        }
+                    }
+                    Expr::Verdict(v) => {
+                        if let Some(r) = self.verdict(family, table, v, p, depth) {
+                            return r;
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Apply a verdict: Some(result of the base chain) when it ends the evaluation there,
+    /// None to go on with the next statement or rule.
+    fn verdict(
+        &self,
+        family: &str,
+        table: &str,
+        v: &Verdict,
+        p: &Packet,
+        depth: usize,
+    ) -> Option<Option<bool>> {
+        match v {
+            Verdict::Accept => Some(Some(true)),
+            Verdict::Drop => Some(Some(false)),
+            Verdict::Return => Some(None),
+            Verdict::Jump(t) | Verdict::Goto(t) => {
+                let chain = self
+                    .chains
+                    .get(&(family.to_string(), table.to_string(), t.clone()))?;
+                match self.run(family, table, chain, p, depth + 1) {
+                    Some(r) => Some(Some(r)),
+                    // A goto that falls through ends the calling chain too.
+                    None if matches!(v, Verdict::Goto(_)) => Some(None),
+                    None => None,
+                }
+            }
+        }
+    }
+
+    fn set(&self, family: &str, table: &str, name: &str) -> Option<&SetDef> {
+        self.sets
+            .get(&(family.to_string(), table.to_string(), name.to_string()))
+    }
+
+    /// Every range any element or literal of the ruleset holds, in any position.
+    fn components(&self) -> Vec<(u128, u128)> {
+        let mut out: Vec<(u128, u128)> = Vec::new();
+        for s in self.sets.values() {
+            for e in &s.elems {
+                out.extend(e.iter().copied());
+            }
+        }
+        for c in self.chains.values() {
+            for rule in &c.rules {
+                for e in rule {
+                    if let Expr::Match {
+                        right: Right::Values(v),
+                        ..
+                    } = e
+                    {
+                        for e in v {
+                            out.extend(e.iter().copied());
+                        }
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Every boundary the ruleset draws, per dimension: (IPv4 addresses, IPv6 addresses,
+    /// protocols, ports) as interval starts.
+    pub fn boundaries(&self) -> [Vec<u128>; 4] {
+        let mut b: [Vec<u128>; 4] = Default::default();
+        let mut add = |dim: usize, (lo, hi): (u128, u128)| {
+            b[dim].push(lo);
+            if hi < u128::MAX {
+                b[dim].push(hi + 1);
+            }
+        };
+        for s in self.sets.values() {
+            for e in &s.elems {
+                for &r in e {
+                    // Without the type, every component's ends go into every dimension that
+                    // could hold it: harmless, cells only get finer.
+                    add(0, r);
+                    add(1, r);
+                    if r.1 <= 255 {
+                        add(2, r);
+                    }
+                    if r.1 <= 65535 {
+                        add(3, r);
+                    }
+                }
+            }
+        }
+        for c in self.chains.values() {
+            for rule in &c.rules {
+                for e in rule {
+                    if let Expr::Match {
+                        right: Right::Values(v),
+                        ..
+                    } = e
+                    {
+                        for e in v {
+                            for &r in e {
+                                add(0, r);
+                                add(1, r);
+                                if r.1 <= 255 {
+                                    add(2, r);
+                                }
+                                if r.1 <= 65535 {
+                                    add(3, r);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        b
+    }
+}
+
+fn contains(e: &[(u128, u128)], vals: &[u128]) -> bool {
+    e.len() == vals.len() && e.iter().zip(vals).all(|(&(lo, hi), &v)| lo <= v && v <= hi)
+}
+
+/// The packet's values for a match's fields; None when a field does not apply (an IPv6
+/// field of an IPv4 packet, a port of an ICMP packet).
+fn values(fields: &[Field], p: &Packet) -> Option<Vec<u128>> {
+    fields
+        .iter()
+        .map(|f| match *f {
+            Field::Saddr(fam) => (fam.is_none_or(|v4| v4 == p.v4)).then_some(p.src),
+            Field::Daddr(fam) => (fam.is_none_or(|v4| v4 == p.v4)).then_some(p.dst),
+            Field::L4proto => Some(u128::from(p.proto)),
+            Field::Dport => matches!(p.proto, 6 | 17).then_some(u128::from(p.dport)),
+            Field::IcmpType(v4) => {
+                (matches!(p.proto, 1 | 58) && v4 == p.v4).then_some(if v4 { 8 } else { 128 })
+            }
+            Field::CtState => Some(8),
+            Field::Iif => Some(u128::MAX - 1),
+            Field::NfProto => Some(if p.v4 { 2 } else { 10 }),
+        })
+        .collect()
+}
+
+/// Elementary interval starts of a dimension within [lo, hi].
+fn cells(mut cuts: Vec<u128>, lo: u128, hi: u128) -> Vec<u128> {
+    cuts.push(lo);
+    cuts.retain(|&c| c >= lo && c <= hi);
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
+}
+
+/// A packet on which two sides disagree.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Difference {
+    pub src: String,
+    pub dst: String,
+    pub service: String,
+    /// What the ruleset does with it.
+    pub ruleset_accepts: bool,
+}
+
+/// Compare a ruleset's `hook` with `expected` for every packet from `sources` to
+/// `destinations` (both of one family, as plain addresses), on every service: exact, cell by
+/// cell. `plan_ranges` are the address ranges the expected side depends on (its rules'
+/// sources and destinations, the domains' spaces) and `plan_svc` its service boundaries.
+/// Cells whose addresses belong to the same ranges of both sides behave alike on both sides,
+/// so one address of each such class is evaluated. At most `limit` differences are returned.
+#[allow(clippy::too_many_arguments)]
+pub fn compare(
+    rs: &Ruleset,
+    hook: Hook,
+    v4: bool,
+    sources: &[(u128, u128)],
+    destinations: &[(u128, u128)],
+    plan_ranges: &[(u128, u128)],
+    plan_svc: &[Key],
+    expected: &dyn Fn(u128, u128) -> Set,
+    limit: usize,
+) -> Vec<Difference> {
+    let [b4, b6, bproto, bport] = rs.boundaries();
+    let addr_cuts: Vec<u128> = if v4 { b4 } else { b6 }
+        .into_iter()
+        .chain(
+            plan_ranges
+                .iter()
+                .flat_map(|&(lo, hi)| [lo, hi.saturating_add(1)]),
+        )
+        .collect();
+    let mut components = rs.components();
+    components.extend_from_slice(plan_ranges);
+    // One address per class of cells: same membership in every range of both sides.
+    let classes = |ranges: &[(u128, u128)]| -> Vec<u128> {
+        let mut seen = std::collections::HashSet::new();
+        let mut reps = Vec::new();
+        for &(lo, hi) in ranges {
+            for v in cells(addr_cuts.clone(), lo, hi) {
+                let sig: Vec<u32> = components
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &(a, b))| a <= v && v <= b)
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                if seen.insert(sig) {
+                    reps.push(v);
+                }
+            }
+        }
+        reps
+    };
+    let (src_reps, dst_reps) = (classes(sources), classes(destinations));
+    // Services: (protocol, port) cells from both sides; ICMP is one cell (echo request).
+    // Only TCP, UDP and ICMP: the plan's policy speaks of nothing else (VRRP between VIP
+    // members is outside it).
+    let _ = bproto;
+    let mut svc_cells: Vec<(u8, u16)> = Vec::new();
+    let mut port_cuts = bport;
+    for k in plan_svc {
+        port_cuts.push(k.lo & 0xffff);
+    }
+    for proto in [6u8, 17] {
+        for port in cells(port_cuts.clone(), 0, 65535) {
+            svc_cells.push((proto, port as u16));
+        }
+    }
+    svc_cells.push((if v4 { 1 } else { 58 }, 0));
+    let mut out = Vec::new();
+    let icmp = space::service_set(crate::ir::Proto::Icmp, None)
+        .first()
+        .expect("icmp has a key");
+    let svc_keys: Vec<Key> = svc_cells
+        .iter()
+        .map(|&(proto, port)| {
+            if matches!(proto, 1 | 58) {
+                icmp
+            } else {
+                Key::from((u128::from(proto) << 16) | u128::from(port))
+            }
+        })
+        .collect();
+    let bases = rs.bases(hook);
+    for &d in &dst_reps {
+        {
+            for &s in &src_reps {
+                // The services the plan permits from s to d, computed once per pair.
+                let allowed = expected(s, d);
+                {
+                    for (&(proto, port), &svc) in svc_cells.iter().zip(&svc_keys) {
+                        let p = Packet {
+                            v4,
+                            src: s,
+                            dst: d,
+                            proto,
+                            dport: port,
+                        };
+                        let got = rs.accepts_with(&bases, &p);
+                        if got != allowed.contains(svc) {
+                            out.push(Difference {
+                                src: space::raw_range_text(v4, s, s),
+                                dst: space::raw_range_text(v4, d, d),
+                                service: space::service_text(&Set::point(svc)),
+                                ruleset_accepts: got,
+                            });
+                            if out.len() >= limit {
+                                return out;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// An enforcement point of the plan whose nftables ruleset is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Point {
+    Host(usize),
+    Router(usize),
+}
+
+/// The plan's boundaries, projected: address range starts of one family (every rule's
+/// sources and destinations) and service keys.
+fn plan_cuts(
+    plan: &crate::ir::Plan,
+    info: &crate::check::PlanInfo,
+    visible: &Set,
+    v4: bool,
+) -> (Vec<(u128, u128)>, Vec<Key>) {
+    let mut addrs = Vec::new();
+    let mut svcs = Vec::new();
+    let domain_sets = (0..plan.domains.count).map(space::domain_space);
+    let sets = info
+        .policy
+        .flow_boxes
+        .iter()
+        .flat_map(|b| [b.src.clone(), b.dst.clone()])
+        .chain(domain_sets.map(|d| d.intersect(visible)))
+        .chain([visible.clone()]);
+    for set in sets {
+        for (fam, lo, hi) in space::project(&set) {
+            if fam == v4 {
+                addrs.push((lo, hi));
+            }
+        }
+    }
+    addrs.sort_unstable();
+    addrs.dedup();
+    for b in &info.policy.flow_boxes {
+        for &(lo, hi) in b.svc.ranges() {
+            svcs.push(lo);
+            svcs.push(hi.succ());
+        }
+    }
+    (addrs, svcs)
+}
+
+/// The plan's key for a plain address as an enforcement point in `domains` receives it.
+fn key_for(
+    plan: &crate::ir::Plan,
+    visible: &Set,
+    domains: &[u32],
+    v4: bool,
+    a: u128,
+) -> Option<Key> {
+    let addr = if v4 {
+        std::net::IpAddr::V4(std::net::Ipv4Addr::from(a as u32))
+    } else {
+        std::net::IpAddr::V6(std::net::Ipv6Addr::from(a))
+    };
+    // An address of one of the point's domains' subnets, else the internet's, else (an
+    // address that is nowhere) the first domain's.
+    let inside = domains.iter().map(|&d| space::key(d, addr)).find(|&k| {
+        plan.domains
+            .subnets
+            .get(space::key_domain(k) as usize)
+            .is_some_and(|s| s.contains(k))
+    });
+    let internet = Some(space::key(0, addr)).filter(|&k| plan.internet_set().contains(k));
+    inside.or(internet).or_else(|| {
+        domains
+            .iter()
+            .map(|&d| space::key(d, addr))
+            .find(|k| visible.contains(*k))
+    })
+}
+
+/// Compare the ruleset of one enforcement point with the plan: for a host, its input hook
+/// for every packet to its own addresses (and VIPs); for a router, its forward hook for every
+/// packet it can receive, and its input hook for packets to its own addresses. Returns the
+/// differences (at most `limit`), each with what the plan says.
+pub fn verify(
+    plan: &crate::ir::Plan,
+    info: &crate::check::PlanInfo,
+    point: Point,
+    rs: &Ruleset,
+    limit: usize,
+) -> Vec<(Difference, String)> {
+    let domains = match point {
+        Point::Host(h) => plan.host_domains(h),
+        Point::Router(r) => vec![plan.router_domain(r)],
+    };
+    let visible = plan.visible(&domains);
+    let mut out = Vec::new();
+    for v4 in [true, false] {
+        let (addr_cuts, svc_cuts) = plan_cuts(plan, info, &visible, v4);
+        let seen: Vec<(u128, u128)> = space::project(&visible)
+            .into_iter()
+            .filter(|p| p.0 == v4)
+            .map(|p| (p.1, p.2))
+            .collect();
+        let own = |set: &Set| -> Vec<(u128, u128)> {
+            space::project(set)
+                .into_iter()
+                .filter(|p| p.0 == v4)
+                .map(|p| (p.1, p.2))
+                .collect()
+        };
+        let expected = |s: u128, d: u128| -> Set {
+            match (
+                key_for(plan, &visible, &domains, v4, s),
+                key_for(plan, &visible, &domains, v4, d),
+            ) {
+                (Some(sk), Some(dk)) => {
+                    let e = info.policy.evaluate(&space::HBox {
+                        src: Set::point(sk),
+                        dst: Set::point(dk),
+                        svc: space::all_services(),
+                    });
+                    e.permitted
+                        .iter()
+                        .fold(Set::empty(), |acc, (b, _)| acc.union(&b.svc))
+                }
+                _ => Set::empty(),
+            }
+        };
+        let mut runs: Vec<(Hook, Vec<(u128, u128)>)> = Vec::new();
+        match point {
+            Point::Host(h) => runs.push((Hook::Input, own(&plan.host_local_set(h)))),
+            Point::Router(r) => {
+                runs.push((Hook::Forward, seen.clone()));
+                runs.push((
+                    Hook::Input,
+                    own(&plan.endpoint_set(&crate::ir::EndpointRef::Router(r))),
+                ));
+            }
+        }
+        for (hook, dsts) in runs {
+            if dsts.is_empty() || seen.is_empty() {
+                continue;
+            }
+            for d in compare(
+                rs,
+                hook,
+                v4,
+                &seen,
+                &dsts,
+                &addr_cuts,
+                &svc_cuts,
+                &expected,
+                limit.saturating_sub(out.len()),
+            ) {
+                let why = plan_reason(plan, info, &visible, &domains, v4, &d);
+                out.push((d, why));
+            }
+            if out.len() >= limit {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+/// What the plan says of a difference's packet: the allow that permits it, or why not.
+fn plan_reason(
+    plan: &crate::ir::Plan,
+    info: &crate::check::PlanInfo,
+    visible: &Set,
+    domains: &[u32],
+    v4: bool,
+    d: &Difference,
+) -> String {
+    let parse = |t: &str| ip_value(t).map(|x| x.1).unwrap_or(0);
+    let (Some(s), Some(dst)) = (
+        key_for(plan, visible, domains, v4, parse(&d.src)),
+        key_for(plan, visible, domains, v4, parse(&d.dst)),
+    ) else {
+        return "the plan has no such addresses here".into();
+    };
+    let (svc, _) = match crate::query::resolve_services(plan, &d.service) {
+        Ok(x) => x,
+        Err(_) => return String::new(),
+    };
+    let e = info.policy.evaluate(&space::HBox {
+        src: Set::point(s),
+        dst: Set::point(dst),
+        svc,
+    });
+    let rule = |f: usize| {
+        format!(
+            "{}  {}",
+            plan.flows[f].origin.file_line(),
+            plan.flows[f]
+                .text
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    if let Some((_, f)) = e.permitted.first() {
+        format!("the plan allows it: {}", rule(*f))
+    } else if let Some((_, f)) = e.denied.first() {
+        format!("the plan denies it: {}", rule(*f))
+    } else {
+        "no rule of the plan allows it".into()
+    }
+}
+
+/// Load an nftables ruleset into a fresh private network namespace with the real `nft`, list
+/// it back as JSON, and remove the namespace (also when anything fails).
+pub fn load_in_namespace(ruleset: &[u8], n: usize) -> Result<String, ReadError> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ns = format!("netc-verify-{}-{n}-{k}", std::process::id());
+    struct Gone(String);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let run = |args: &[&str]| Command::new("ip").args(args).output();
+    let o = run(&["netns", "add", &ns]).map_err(|e| ReadError(format!("ip netns add: {e}")))?;
+    if !o.status.success() {
+        return err(format!(
+            "cannot make a network namespace (root and iproute2 needed): {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
+    let _gone = Gone(ns.clone());
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &ns, "nft", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| ReadError(format!("nft: {e}")))?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(ruleset)
+        .map_err(|e| ReadError(format!("nft: {e}")))?;
+    let o = child
+        .wait_with_output()
+        .map_err(|e| ReadError(format!("nft: {e}")))?;
+    if !o.status.success() {
+        return err(format!(
+            "the kernel refused the ruleset: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
+    let o = run(&["netns", "exec", &ns, "nft", "-j", "list", "ruleset"])
+        .map_err(|e| ReadError(format!("nft: {e}")))?;
+    if !o.status.success() {
+        return err(format!(
+            "nft -j list ruleset: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
+    String::from_utf8(o.stdout).map_err(|e| ReadError(e.to_string()))
+}

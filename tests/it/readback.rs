@@ -1,0 +1,226 @@
+//! Rulesets read back from the kernel are proven equal to the plan (`netc verify`), and every
+//! mutation of one is caught with a correct example packet.
+
+use super::targets::{can_netns, files_of, have};
+use super::*;
+use netc::readback::{self, Point, Ruleset};
+use netc::targets::TargetKind;
+use proptest::prelude::*;
+
+fn lab_ready() -> bool {
+    can_netns() && have("nft") && have("ip")
+}
+
+/// Every nftables ruleset of a checked plan, read back through the real nft, with its point.
+fn read_back(c: &netc::Checked) -> Vec<(String, Point, Ruleset, String)> {
+    let files = files_of(c, &[TargetKind::Nftables]);
+    let plan = &c.plan;
+    let mut out = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let name = f.path.file_stem().unwrap().to_string_lossy().into_owned();
+        let point = if f.path.starts_with("nftables/hosts") {
+            Point::Host(plan.hosts.iter().position(|h| h.name == name).unwrap())
+        } else {
+            Point::Router(plan.routers.iter().position(|r| r.name == name).unwrap())
+        };
+        let json = readback::load_in_namespace(f.contents.as_bytes(), 9000 + i)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
+        let rs = Ruleset::from_json(&json).unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
+        out.push((f.path.display().to_string(), point, rs, f.contents.clone()));
+    }
+    out
+}
+
+fn assert_equal(c: &netc::Checked, what: &str) {
+    let info = c.info.as_ref().unwrap();
+    for (file, point, rs, _) in read_back(c) {
+        let d = readback::verify(&c.plan, info, point, &rs, 5);
+        assert!(d.is_empty(), "{what}: {file} differs from the plan: {d:?}");
+    }
+}
+
+#[test]
+fn every_compiled_nftables_ruleset_is_equal_to_the_plan() {
+    if !lab_ready() {
+        return;
+    }
+    for entry in std::fs::read_dir(root().join("fixtures/valid")).unwrap() {
+        let dir = entry.unwrap().path();
+        let plan = dir.join("plan.netc");
+        if !plan.exists() {
+            continue;
+        }
+        let c = checked(&rel(&plan));
+        assert_equal(&c, &rel(&plan));
+    }
+    assert_equal(datalyptica(), "datalyptica");
+}
+
+#[test]
+fn netc_verify_says_equal_and_exits_zero() {
+    if !lab_ready() {
+        return;
+    }
+    let out = root().join("target/it-verify");
+    let _ = std::fs::remove_dir_all(&out);
+    let (code, _, err) = run_netc(&[
+        "compile",
+        "fixtures/valid/vrf-overlap/plan.netc",
+        "--out",
+        out.to_str().unwrap(),
+        "--target",
+        "nftables",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, text, err) = run_netc(&[
+        "verify",
+        "fixtures/valid/vrf-overlap/plan.netc",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{text}{err}");
+    assert_eq!(text.matches("equal to the plan").count(), 4, "{text}");
+    // A widened port range: exit 1, with the packet and what the plan says.
+    let pacs = out.join("nftables/hosts/pacs01.nft");
+    let t = std::fs::read_to_string(&pacs).unwrap();
+    assert!(t.contains(". tcp . 104 comment"), "{t}");
+    std::fs::write(
+        &pacs,
+        t.replace(". tcp . 104 comment", ". tcp . 104-105 comment"),
+    )
+    .unwrap();
+    let (code, text, _) = run_netc(&[
+        "verify",
+        "fixtures/valid/vrf-overlap/plan.netc",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains(
+            "-> 10.1.0.50 tcp/105: the ruleset accepts it; no rule of the plan allows it"
+        ),
+        "{text}"
+    );
+}
+
+/// Load `text` (a mutated ruleset) and verify it for `point`.
+fn differences(c: &netc::Checked, point: Point, text: &str) -> Vec<(readback::Difference, String)> {
+    let json = readback::load_in_namespace(text.as_bytes(), 9500).expect("the mutation loads");
+    let rs = Ruleset::from_json(&json).expect("it reads back");
+    readback::verify(&c.plan, c.info.as_ref().unwrap(), point, &rs, 5)
+}
+
+#[test]
+fn mutations_are_caught_with_an_example_packet() {
+    if !lab_ready() {
+        return;
+    }
+    let c = checked("fixtures/valid/three-tiers/plan.netc");
+    let rulesets = read_back(&c);
+    let (_, db1, _, db1_text) = rulesets
+        .iter()
+        .find(|r| r.0.ends_with("hosts/db1.nft"))
+        .unwrap()
+        .clone();
+    let (_, gw, _, gw_text) = rulesets
+        .iter()
+        .find(|r| r.0.ends_with("routers/gw.nft"))
+        .unwrap()
+        .clone();
+    // Removing an element: app can no longer reach db on postgres.
+    let removed = db1_text.replace(
+        "\t\t\t10.99.2.10 . tcp . 5432 comment \"fixtures/valid/three-tiers/plan.netc:23\",\n",
+        "",
+    );
+    assert_ne!(removed, db1_text);
+    let d = differences(&c, db1, &removed);
+    assert!(
+        d.iter().any(|(x, plan)| x.src == "10.99.2.10"
+            && x.dst == "10.99.3.10"
+            && x.service == "tcp/5432"
+            && !x.ruleset_accepts
+            && plan.contains("allow app -> db : pg")),
+        "{d:?}"
+    );
+    // Widening a port range.
+    let widened = db1_text.replace(". tcp . 5432 comment", ". tcp . 5000-5432 comment");
+    let d = differences(&c, db1, &widened);
+    assert!(
+        d.iter()
+            .any(|(x, _)| x.service == "tcp/5000" && x.ruleset_accepts),
+        "{d:?}"
+    );
+    // Swapping a verdict: the router drops what the plan allows.
+    let swapped = gw_text.replacen("@to_10_99_2_10_v4 accept", "@to_10_99_2_10_v4 drop", 1);
+    assert_ne!(swapped, gw_text);
+    let d = differences(&c, gw, &swapped);
+    assert!(
+        d.iter().any(|(x, plan)| x.src == "10.99.2.10"
+            && !x.ruleset_accepts
+            && plan.starts_with("the plan allows it")),
+        "{d:?}"
+    );
+    // A foreign table that drops before netc's chain accepts.
+    let foreign = format!(
+        "{db1_text}\ntable inet other {{\n\tchain input {{\n\t\ttype filter hook input priority -10; policy accept;\n\t\ttcp dport 5432 drop\n\t}}\n}}\n"
+    );
+    let d = differences(&c, db1, &foreign);
+    assert!(
+        d.iter()
+            .any(|(x, _)| x.service == "tcp/5432" && !x.ruleset_accepts),
+        "{d:?}"
+    );
+    // A foreign table that accepts everything first changes nothing: an accept in one base
+    // chain passes the packet on to the next, and netc's chain still drops.
+    let accepting = format!(
+        "{db1_text}\ntable inet other {{\n\tchain input {{\n\t\ttype filter hook input priority -10; policy accept;\n\t\taccept\n\t}}\n}}\n"
+    );
+    assert!(differences(&c, db1, &accepting).is_empty());
+    // But the same accept in netc's own chain, before its lookups, opens everything.
+    let opened = db1_text.replacen(
+        "\t\tiif \"lo\" accept\n",
+        "\t\tiif \"lo\" accept\n\t\taccept\n",
+        1,
+    );
+    assert_ne!(opened, db1_text);
+    let d = differences(&c, db1, &opened);
+    assert!(
+        d.iter()
+            .any(|(x, plan)| x.ruleset_accepts && plan.contains("no rule")),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_construct_the_reader_does_not_model_is_named() {
+    let json = r#"{"nftables": [{"table": {"family": "inet", "name": "t", "handle": 1}},
+        {"chain": {"family": "inet", "table": "t", "name": "c", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}},
+        {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 2, "expr": [{"match": {"op": "==", "left": {"meta": {"key": "skuid"}}, "right": 0}}, {"accept": null}]}}]}"#;
+    let e = Ruleset::from_json(json).unwrap_err();
+    assert!(
+        e.0.contains("meta skuid") && e.0.contains("rule 2 of chain inet t c"),
+        "{e}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, .. ProptestConfig::default() })]
+
+    /// Random plans (several VRFs, scattered multi-homed hosts, VIPs, denies): every nftables
+    /// ruleset netc compiles, loaded into the kernel and read back, is equal to the plan.
+    #[test]
+    fn random_plans_compile_to_rulesets_equal_to_the_plan(seed in proptest::collection::vec(any::<u8>(), 8..48)) {
+        if !lab_ready() {
+            return Ok(());
+        }
+        let text = super::listings::plan_text(&seed, None).replace("firewall ufw", "firewall nftables").replace("firewall firewalld", "firewall nftables");
+        let c = netc::check_text("random.netc", &text);
+        prop_assume!(c.info.is_some());
+        let info = c.info.as_ref().unwrap();
+        for (file, point, rs, _) in read_back(&c) {
+            let d = readback::verify(&c.plan, info, point, &rs, 3);
+            prop_assert!(d.is_empty(), "{} differs:\n{:?}\nplan:\n{}", file, d, text);
+        }
+    }
+}
