@@ -4,6 +4,7 @@
 pub mod bind;
 pub mod eos;
 pub mod firewalld;
+pub mod guard;
 pub mod hostrules;
 pub mod ifupdown2;
 pub mod ios;
@@ -68,8 +69,13 @@ pub fn render_each(
     ctx: &Context,
     sink: &mut Sink,
 ) -> Result<(), crate::output::OutputError> {
+    // Every file passes its format's guard before it goes anywhere.
+    let mut guarded = |f: OutputFile| -> Result<(), crate::output::OutputError> {
+        guard::check(&f).map_err(crate::output::OutputError)?;
+        sink(f)
+    };
     for k in kinds {
-        k.target().render_each(plan, info, ctx, sink)?;
+        k.target().render_each(plan, info, ctx, &mut guarded)?;
     }
     Ok(())
 }

@@ -1,0 +1,360 @@
+//! Well-formedness guards, applied to every generated file before it leaves netc: whatever a
+//! plan says, a file that a tool would read differently from what netc meant is an internal
+//! error (exit 2), never an output. Each format gets the check that closes its class of
+//! injection: XML parsed back with only the elements and attributes netc writes, nft strings
+//! checked against nft's lexer (no quote, backslash or `$` inside, one line each), zone owners
+//! inside their zone and quotes balanced, shell and iptables lines without anything a shell
+//! or `iptables-restore` would read as syntax, and no control characters anywhere.
+
+use super::OutputFile;
+
+fn fail(f: &OutputFile, line: usize, why: &str) -> Result<(), String> {
+    Err(format!(
+        "internal error: generated `{}` failed its guard at line {}: {why}",
+        f.path.display(),
+        line + 1
+    ))
+}
+
+/// Check one generated file.
+pub fn check(f: &OutputFile) -> Result<(), String> {
+    for (i, line) in f.contents.lines().enumerate() {
+        if line.chars().any(|c| c.is_control() && c != '\t') {
+            return fail(f, i, "a control character");
+        }
+    }
+    if f.contents.contains('\r') {
+        return fail(f, 0, "a carriage return");
+    }
+    let path = f.path.to_string_lossy();
+    let ext = f.path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match ext {
+        "xml" => xml(f),
+        "nft" => nft(f),
+        "rules" => iptables(f),
+        "sh" => shell(f),
+        "conf" if path.starts_with("keepalived/") => keepalived(f),
+        "junos" => quoted_lines(f, '"'),
+        _ if path.starts_with("bind/zones/") => zone(f),
+        "netc" if path.starts_with("bind/") => quoted_lines(f, '"'),
+        _ => Ok(()),
+    }
+}
+
+/// firewalld XML: well-formed, no DOCTYPE or entities, only netc's elements and attributes.
+fn xml(f: &OutputFile) -> Result<(), String> {
+    use quick_xml::events::Event;
+    const ALLOWED: &[(&str, &[&str])] = &[
+        ("zone", &["target"]),
+        ("ipset", &["type"]),
+        ("service", &["name"]),
+        ("short", &[]),
+        ("description", &[]),
+        ("interface", &["name"]),
+        ("rule", &["family", "priority"]),
+        ("source", &["ipset", "address"]),
+        ("destination", &["address"]),
+        ("port", &["port", "protocol"]),
+        ("protocol", &["value"]),
+        ("log", &["prefix", "level"]),
+        ("accept", &[]),
+        ("drop", &[]),
+        ("reject", &[]),
+        ("entry", &[]),
+        ("option", &["name", "value"]),
+    ];
+    let mut r = quick_xml::Reader::from_str(&f.contents);
+    loop {
+        let at = r.buffer_position() as usize;
+        let line = f.contents[..at.min(f.contents.len())].matches('\n').count();
+        match r.read_event() {
+            Err(e) => return fail(f, line, &format!("not well-formed XML: {e}")),
+            Ok(Event::Eof) => break,
+            Ok(Event::DocType(_)) => return fail(f, line, "a DOCTYPE"),
+            Ok(Event::PI(_)) => return fail(f, line, "a processing instruction"),
+            Ok(Event::CData(_)) => return fail(f, line, "a CDATA section"),
+            Ok(Event::Comment(c)) => {
+                let text = String::from_utf8_lossy(&c);
+                if text.contains("--") {
+                    return fail(f, line, "`--` inside a comment");
+                }
+            }
+            Ok(Event::Text(t)) => {
+                let raw = String::from_utf8_lossy(&t);
+                if raw.contains('&')
+                    && raw.split('&').skip(1).any(|rest| {
+                        let numeric = rest
+                            .strip_prefix("#x")
+                            .map(|r| (r, 16))
+                            .or_else(|| rest.strip_prefix('#').map(|r| (r, 10)))
+                            .and_then(|(r, radix)| r.split_once(';').map(|(n, _)| (n, radix)))
+                            .is_some_and(|(n, radix)| {
+                                !n.is_empty() && u32::from_str_radix(n, radix).is_ok()
+                            });
+                        !numeric
+                            && !["amp;", "lt;", "gt;", "quot;", "apos;"]
+                                .iter()
+                                .any(|e| rest.starts_with(e))
+                    })
+                {
+                    return fail(f, line, "an entity reference");
+                }
+            }
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                let Some((_, attrs)) = ALLOWED.iter().find(|(n, _)| *n == name) else {
+                    return fail(
+                        f,
+                        line,
+                        &format!("an element netc does not write: <{name}>"),
+                    );
+                };
+                for a in e.attributes() {
+                    let a = match a {
+                        Ok(a) => a,
+                        Err(e) => return fail(f, line, &format!("a bad attribute: {e}")),
+                    };
+                    let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+                    if !attrs.contains(&key.as_str()) {
+                        return fail(f, line, &format!("attribute `{key}` on <{name}>"));
+                    }
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// nftables: every quoted string is plain (nft's lexer ends a string at `"`, and expands
+/// `$` variables); comments are whole lines.
+fn nft(f: &OutputFile) -> Result<(), String> {
+    for (i, line) in f.contents.lines().enumerate() {
+        let code = line.trim_start();
+        if code.starts_with('#') {
+            continue;
+        }
+        // Outside strings, a `#` would start a comment and hide the rest of the rule.
+        let mut in_string = false;
+        for c in code.chars() {
+            match c {
+                '"' => in_string = !in_string,
+                '\\' | '$' if in_string => return fail(f, i, "`\\` or `$` in a string"),
+                '#' if !in_string => return fail(f, i, "a `#` inside a rule"),
+                _ => {}
+            }
+        }
+        if in_string {
+            return fail(f, i, "an unterminated string");
+        }
+    }
+    Ok(())
+}
+
+/// ufw's user.rules (iptables-restore input): no quotes or shell syntax except the LOG
+/// prefixes netc writes.
+fn iptables(f: &OutputFile) -> Result<(), String> {
+    for (i, line) in f.contents.lines().enumerate() {
+        if line.starts_with('#') && !line.starts_with("### tuple ###") {
+            continue;
+        }
+        let rest = line
+            .replace("--log-prefix \"[UFW BLOCK] \"", "")
+            .replace("--log-prefix \"[UFW ALLOW] \"", "")
+            .replace("--log-prefix \"[UFW LIMIT BLOCK] \"", "");
+        if rest
+            .chars()
+            .any(|c| matches!(c, '"' | '\'' | '`' | '$' | ';' | '|' | '&' | '<' | '>'))
+        {
+            return fail(f, i, "a quote or shell syntax in an iptables line");
+        }
+    }
+    Ok(())
+}
+
+/// netc-ufw.sh: `ufw` commands whose only quoted part is a single-quoted comment.
+fn shell(f: &OutputFile) -> Result<(), String> {
+    for (i, line) in f.contents.lines().enumerate() {
+        if line.starts_with('#') || line.is_empty() || line == "set -e" {
+            continue;
+        }
+        if !line.starts_with("ufw ") {
+            return fail(f, i, "a line that is not a ufw command");
+        }
+        let (code, comment) = match line.split_once(" comment '") {
+            Some((code, rest)) => match rest.strip_suffix('\'') {
+                Some(c) => (code, c),
+                None => return fail(f, i, "an unterminated comment"),
+            },
+            None => (line, ""),
+        };
+        if comment.contains('\'') {
+            return fail(f, i, "a quote inside a comment");
+        }
+        if code
+            .chars()
+            .any(|c| !(c.is_ascii_alphanumeric() || " ./:-_,".contains(c)))
+        {
+            return fail(f, i, "shell syntax in a ufw command");
+        }
+    }
+    Ok(())
+}
+
+/// keepalived.conf: strings are plain, a check script is a plain command or netc's own TCP
+/// check.
+fn keepalived(f: &OutputFile) -> Result<(), String> {
+    for (i, line) in f.contents.lines().enumerate() {
+        let code = line.trim_start();
+        if code.starts_with('#') || code.starts_with('!') {
+            continue;
+        }
+        if let Some(script) = code.strip_prefix("script ") {
+            let inner = script
+                .strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
+                .unwrap_or("\u{0}");
+            let builtin = inner
+                .strip_prefix("/bin/bash -c '</dev/tcp/")
+                .and_then(|s| s.strip_suffix('\''))
+                .is_some_and(|s| {
+                    s.chars()
+                        .all(|c| c.is_ascii_hexdigit() || "./:".contains(c))
+                });
+            let plain = inner.starts_with('/')
+                && inner
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b" _./:=,+@%-".contains(&b));
+            if !(builtin || plain) {
+                return fail(f, i, "a check script that is not a plain command");
+            }
+            continue;
+        }
+        if code.contains('"') || code.contains('\'') {
+            return fail(f, i, "a quote outside a script");
+        }
+    }
+    Ok(())
+}
+
+/// Lines whose quoted strings hold no quote or backslash.
+fn quoted_lines(f: &OutputFile, quote: char) -> Result<(), String> {
+    for (i, line) in f.contents.lines().enumerate() {
+        let code = line.trim_start();
+        if code.starts_with('#') || code.starts_with("//") || code.starts_with("/*") {
+            continue;
+        }
+        if code.matches(quote).count() % 2 != 0 || code.contains('\\') {
+            return fail(f, i, "an unbalanced quote or a backslash");
+        }
+    }
+    Ok(())
+}
+
+/// A BIND zone file: every owner is `@`, a name relative to the origin, or an absolute name
+/// inside it; TXT strings balanced; the SOA mailbox a name.
+fn zone(f: &OutputFile) -> Result<(), String> {
+    let mut origin = String::new();
+    let mut in_soa = false;
+    for (i, line) in f.contents.lines().enumerate() {
+        if line.starts_with(';') || line.trim().is_empty() {
+            continue;
+        }
+        if let Some(o) = line.strip_prefix("$ORIGIN ") {
+            origin = o.trim().to_ascii_lowercase();
+            continue;
+        }
+        if line.starts_with("$TTL ") {
+            continue;
+        }
+        if in_soa {
+            if line.trim_start().starts_with(')') {
+                in_soa = false;
+            }
+            continue;
+        }
+        if line.starts_with(char::is_whitespace) {
+            return fail(
+                f,
+                i,
+                "a record without an owner (BIND would reuse the previous one)",
+            );
+        }
+        let owner = line.split_whitespace().next().unwrap_or("");
+        let ok_chars = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_*.-".contains(&b))
+                && !s.contains("..")
+        };
+        let inside = owner == "@"
+            || (ok_chars(owner) && !owner.ends_with('.'))
+            || (ok_chars(owner)
+                && owner.ends_with('.')
+                && (owner.eq_ignore_ascii_case(&origin)
+                    || owner.to_ascii_lowercase().ends_with(&format!(".{origin}"))));
+        if !inside {
+            return fail(f, i, &format!("owner `{owner}` outside zone {origin}"));
+        }
+        if line.contains("\tSOA\t") && line.trim_end().ends_with('(') {
+            in_soa = true;
+        }
+        // TXT strings: quotes balanced once escapes are taken out.
+        let unescaped = line.replace("\\\\", "").replace("\\\"", "");
+        if unescaped.matches('"').count() % 2 != 0 {
+            return fail(f, i, "an unbalanced quote");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn file(path: &str, contents: &str) -> OutputFile {
+        OutputFile {
+            path: PathBuf::from(path),
+            contents: contents.to_string(),
+        }
+    }
+
+    #[test]
+    fn each_guard_catches_its_injection() {
+        let bad = [
+            // The firewalld DOCTYPE that inverted every source, and an attribute netc never writes.
+            ("firewalld/h/zones/netc.xml", "<?xml version=\"1.0\"?>\n<!DOCTYPE zone [<!ATTLIST source invert CDATA \"true\">]>\n<zone/>\n"),
+            ("firewalld/h/zones/netc.xml", "<zone target=\"DROP\"><rule><source ipset=\"x\" invert=\"true\"/></rule></zone>\n"),
+            ("firewalld/h/zones/netc.xml", "<zone><!-- a -- b --></zone>\n"),
+            ("firewalld/h/zones/netc.xml", "<zone><description>&xxe;</description></zone>\n"),
+            ("nftables/hosts/h.nft", "table inet netc {\n\tchain c { log prefix \"$evil\" drop }\n}\n"),
+            ("nftables/hosts/h.nft", "table inet netc {\n\tchain c { ip saddr 1.2.3.4 # hidden accept\n}\n"),
+            ("nftables/hosts/h.nft", "table inet netc {\n\tchain c { comment \"open\n}\n"),
+            ("ufw/h/user.rules", "-A ufw-user-input -s 1.2.3.4 -j ACCEPT; rm -rf /\n"),
+            ("ufw/h/netc-ufw.sh", "ufw allow from any to any comment 'x'\\''$(id)'\n"),
+            ("ufw/h/netc-ufw.sh", "rm -rf /\n"),
+            ("keepalived/h/keepalived.conf", "vrrp_script c {\n\tscript \"/bin/sh -c id>/tmp/x\"\n}\n"),
+            ("bind/zones/db.example.com", "$ORIGIN example.com.\nxexample.com.\tIN\tA\t6.6.6.6\n"),
+            ("bind/zones/db.example.com", "$ORIGIN example.com.\n\tIN\tA\t6.6.6.6\n"),
+            ("bind/zones/db.example.com", "$ORIGIN example.com.\n@\tIN\tTXT\t\"a\\\" b\n"),
+            ("switches/tor.junos", "description \"a\" b\";\n"),
+            ("switches/tor.ios", "description a\r hidden\n"),
+        ];
+        for (path, text) in bad {
+            assert!(check(&file(path, text)).is_err(), "{path}: {text:?} passed");
+        }
+        let good = [
+            ("firewalld/h/zones/netc.xml", "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!-- header -->\n<zone target=\"DROP\">\n  <description>the plan&#x27;s &amp; more</description>\n</zone>\n"),
+            ("nftables/hosts/h.nft", "#!/usr/sbin/nft -f\n# a comment with \"quotes\" and $x\ntable inet netc {\n\tchain c { log prefix \"netc deny a.netc:3 \" drop }\n}\n"),
+            ("bind/zones/db.example.com", "; header\n$ORIGIN example.com.\n$TTL 3600\n@\tIN\tSOA\tns1.example.com. hostmaster.example.com. (\n\t\t1\t; serial\n\t\t)\nwww\tIN\tTXT\t\"a \\\" b\"\nmail.example.com.\tIN\tA\t10.0.0.1\n"),
+        ];
+        for (path, text) in good {
+            assert!(
+                check(&file(path, text)).is_ok(),
+                "{path}: {:?}",
+                check(&file(path, text))
+            );
+        }
+    }
+}
