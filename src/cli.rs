@@ -32,9 +32,17 @@ pub enum Command {
         plan: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "human")]
         format: DiagFormat,
+        /// Exit 1 on warnings too, not only on errors (also `-D warnings`)
+        #[arg(long)]
+        deny_warnings: bool,
+        /// `-D warnings`: the same as --deny-warnings
+        #[arg(short = 'D', value_name = "warnings", value_parser = ["warnings"])]
+        deny: Option<String>,
     },
     /// Compile the plan into configs under --out (or compare with --check)
     Compile {
+        /// Plan files or directories of .netc files
+        #[arg(required = true)]
         plan: Vec<PathBuf>,
         #[arg(long)]
         out: PathBuf,
@@ -125,6 +133,9 @@ pub enum Command {
         /// accepts but no path of the plan delivers
         #[arg(long, requires = "fail_on_new_access")]
         reachable_only: bool,
+        /// Exit 1 on any change of access, opened or closed (as `git diff --exit-code`)
+        #[arg(long)]
+        exit_code: bool,
         #[arg(long, value_enum, default_value = "text")]
         format: DiffFormat,
     },
@@ -163,6 +174,12 @@ pub enum ExportFormat {
 
 /// Run the command line; returns the exit status.
 pub fn main() -> i32 {
+    // A closed pipe (`netc compile --check | head`) ends netc quietly, as it ends grep and
+    // diff, instead of a panic on the next write.
+    // SAFETY: restoring the default disposition of one signal, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -176,7 +193,12 @@ pub fn main() -> i32 {
 pub fn run(cli: Cli) -> i32 {
     crate::syntax::load::allow_includes_from(cli.include_from);
     match cli.command {
-        Command::Check { plan, format } => check(&plan, format),
+        Command::Check {
+            plan,
+            format,
+            deny_warnings,
+            deny,
+        } => check(&plan, format, deny_warnings || deny.is_some()),
         Command::Export {
             plan,
             format: ExportFormat::Json,
@@ -216,11 +238,13 @@ pub fn run(cli: Cli) -> i32 {
             new,
             fail_on_new_access,
             reachable_only,
+            exit_code,
             format,
         } => diff(
             &old,
             &new,
             fail_on_new_access.then_some(!reachable_only),
+            exit_code,
             format,
         ),
     }
@@ -275,12 +299,14 @@ pub fn load(
         if format == DiagFormat::Human {
             eprintln!("{}: {}", checked.plan.name, render::summary(&checked.diags));
         }
-        return Err(1);
+        // The command could not run on this plan: exit 2 (only `check` reports errors as
+        // findings, exit 1).
+        return Err(2);
     }
     Ok(checked)
 }
 
-fn check(plan: &[PathBuf], format: DiagFormat) -> i32 {
+fn check(plan: &[PathBuf], format: DiagFormat, deny_warnings: bool) -> i32 {
     let checked = match crate::load_and_check(plan) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
@@ -316,7 +342,7 @@ fn check(plan: &[PathBuf], format: DiagFormat) -> i32 {
             );
         }
     }
-    i32::from(checked.has_errors())
+    i32::from(checked.has_errors() || deny_warnings && !checked.diags.is_empty())
 }
 
 fn export(plan: &[PathBuf]) -> i32 {
@@ -423,7 +449,8 @@ fn listing(
         OutFormat::Text if cells.is_empty() => println!("nothing"),
         OutFormat::Text => print!("{}", matrix::text(&cells)),
     }
-    0
+    // As `query`: 0 something reaches, 1 nothing does.
+    i32::from(cells.iter().all(|c| c.permitted.is_empty()))
 }
 
 fn matrix(plan: &std::path::Path, format: MatrixFormat) -> i32 {
@@ -448,6 +475,7 @@ fn diff(
     old: &std::path::Path,
     new: &std::path::Path,
     gate: Option<bool>,
+    any_change: bool,
     format: DiffFormat,
 ) -> i32 {
     let load_one = |p: &std::path::Path| load(&[p.to_path_buf()], DiagFormat::Human, true);
@@ -468,7 +496,8 @@ fn diff(
             crate::report::diff_html(&old.display().to_string(), &new.display().to_string(), &d)
         ),
     }
-    i32::from(gate.is_some_and(|configured_too| d.opens(configured_too)))
+    let changed = !d.opened.is_empty() || !d.closed.is_empty();
+    i32::from(gate.is_some_and(|configured_too| d.opens(configured_too)) || any_change && changed)
 }
 
 fn compile(

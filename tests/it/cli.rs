@@ -1,5 +1,7 @@
 //! The command line: exit statuses and output formats.
 
+use super::{root, run_netc};
+
 fn netc(args: &[&str]) -> (i32, String, String) {
     super::run_netc(args)
 }
@@ -224,4 +226,75 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// One table of exit statuses for every command: 0 yes / clean / no change, 1 no / findings /
+/// changes, 2 could not run or the plan has errors (as grep and diff do).
+#[test]
+fn every_command_follows_one_table_of_exit_statuses() {
+    let bad = "fixtures/invalid/E030-overlapping-subnets/plan.netc";
+    let good = "fixtures/valid/three-tiers/plan.netc";
+    let d = "fixtures/datalyptica";
+    let out = root().join("target/it-exit-statuses");
+    let _ = std::fs::remove_dir_all(&out);
+    let o = out.to_str().unwrap();
+    let cases: &[(&[&str], i32)] = &[
+        (&["check", good], 0),
+        (&["check", bad], 1),
+        (&["check", d], 0),
+        (&["check", "-D", "warnings", d], 1),
+        (&["check", "--deny-warnings", good], 0),
+        (&["check", "no/such/plan.netc"], 2),
+        (&["query", d, "can processing reach catalog on postgres"], 0),
+        (&["query", d, "can internet reach catalog on postgres"], 1),
+        (&["query", bad, "can a reach b"], 2),
+        (&["query", d, "can nosuch reach catalog"], 2),
+        (&["who-can-reach", d, "catalog", "--on", "postgres"], 0),
+        (&["who-can-reach", d, "bastion", "--on", "tcp/1"], 1),
+        (&["who-can-reach", bad, "x"], 2),
+        (&["what-can-reach", d, "--from", "internet"], 0),
+        (&["matrix", d], 0),
+        (&["matrix", bad], 2),
+        (&["diff", d, d], 0),
+        (&["diff", d, d, "--exit-code"], 0),
+        (&["diff", good, d, "--exit-code"], 1),
+        (&["diff", good, d, "--fail-on-new-access"], 1),
+        (&["diff", bad, d], 2),
+        (&["export", bad, "--format", "json"], 2),
+        (&["compile", bad, "--out", o], 2),
+        (&["compile", "--out", o], 2),
+        (&["compile", good, "--out", o], 0),
+        (&["compile", good, "--out", o, "--check"], 0),
+        (&["compile", d, "--out", o, "--check"], 1),
+        (&["explain", "E030"], 0),
+        (&["explain", "E999"], 2),
+    ];
+    for (args, want) in cases {
+        let (code, _, err) = run_netc(args);
+        assert_eq!(code, *want, "netc {}: {err}", args.join(" "));
+    }
+    assert!(!out.join("nftables").exists() || out.join(".netc-manifest").exists());
+}
+
+#[test]
+fn a_closed_pipe_ends_netc_quietly() {
+    let out = root().join("target/it-pipe-empty");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} compile fixtures/datalyptica --out {} --check | head -1",
+            env!("CARGO_BIN_EXE_netc"),
+            out.display()
+        ))
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
 }

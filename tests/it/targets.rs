@@ -373,7 +373,11 @@ fn nothing_is_written_when_the_output_is_unusable() {
         .arg(&out)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a plan with errors: the command cannot run"
+    );
     assert!(!out.exists());
 }
 
