@@ -384,6 +384,30 @@ fn reverse_zones(plan: &Plan, records: &[DnsRecord], diags: &mut Vec<Diagnostic>
             ipnet::IpNet::V4(n) => n.prefix_len() < 16,
             ipnet::IpNet::V6(n) => n.prefix_len() % 4 != 0 || n.prefix_len() < 16,
         };
+        // A zone of the plan with the name of a reverse zone netc writes: two zone files of one
+        // name (netc's PTRs and the plan's records) would collide.
+        if !bad && (r.source.starts_with("host ") || r.source.starts_with("vip ")) {
+            let prefix = match addr {
+                IpAddr::V4(_) if net.prefix_len() == 16 => 16,
+                IpAddr::V4(_) => 24,
+                IpAddr::V6(_) => net.prefix_len(),
+            };
+            let (zone, _) = crate::targets::bind::reverse_name(addr, prefix);
+            if let Some(z) = plan.zones.iter().find(|z| z.name == zone) {
+                if !flagged.contains(&s) {
+                    flagged.push(s);
+                    diags.push(
+                        Diagnostic::error(
+                            "E063",
+                            format!("zone `{zone}` is the reverse zone netc generates for {net}"),
+                        )
+                        .with_primary(z.origin.span, "declared here too")
+                        .with_secondary(plan.subnets[s].origin.span, "its PTRs come from this subnet's hosts and VIPs")
+                        .with_help("remove the zone from the plan: netc writes it, one PTR per named address"),
+                    );
+                }
+            }
+        }
         if bad && !flagged.contains(&s) {
             flagged.push(s);
             diags.push(

@@ -14,6 +14,8 @@ pub const BAD_TEXT: &str = "E004";
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 pub const MAX_INCLUDE_DEPTH: usize = 32;
 pub const MAX_FILES: usize = 4096;
+/// All the files of a plan together.
+pub const MAX_PLAN_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Every file of a plan, parsed, in load order (root files first, each followed by what it
 /// includes, depth first).
@@ -77,6 +79,7 @@ pub fn load_with(roots: &[PathBuf], include_from: &[PathBuf]) -> Result<Loaded, 
         seen: Vec::new(),
         stack: Vec::new(),
         allowed,
+        total: 0,
     };
     for root in roots {
         let files = if root.is_dir() {
@@ -101,7 +104,19 @@ pub fn load_with(roots: &[PathBuf], include_from: &[PathBuf]) -> Result<Loaded, 
         };
         for path in files {
             match read_text(&path) {
-                Ok(bytes) => loader.add(path.display().to_string(), path, bytes, None),
+                Ok(bytes) if loader.total + bytes.len() as u64 > MAX_PLAN_BYTES => {
+                    return Err(LoadError {
+                        path,
+                        message: format!(
+                            "the plan would be larger than {} MiB in all",
+                            MAX_PLAN_BYTES / 1024 / 1024
+                        ),
+                    })
+                }
+                Ok(bytes) => {
+                    loader.total += bytes.len() as u64;
+                    loader.add(path.display().to_string(), path, bytes, None)
+                }
                 Err(message) => return Err(LoadError { path, message }),
             }
         }
@@ -117,6 +132,8 @@ struct Loader {
     stack: Vec<(PathBuf, String)>,
     /// Canonical directories includes may read from.
     allowed: Vec<PathBuf>,
+    /// Bytes read so far.
+    total: u64,
 }
 
 impl Loader {
@@ -221,7 +238,19 @@ impl Loader {
             return;
         }
         match read_text(&target) {
-            Ok(bytes) => self.add(target.display().to_string(), target, bytes, Some(span)),
+            Ok(bytes) if self.total + bytes.len() as u64 > MAX_PLAN_BYTES => {
+                self.loaded.diags.push(err(
+                    format!(
+                        "the plan would be larger than {} MiB in all with `{rel}`",
+                        MAX_PLAN_BYTES / 1024 / 1024
+                    ),
+                    "a plan this large is not a network plan; split it or remove generated files from it",
+                ))
+            }
+            Ok(bytes) => {
+                self.total += bytes.len() as u64;
+                self.add(target.display().to_string(), target, bytes, Some(span))
+            }
             Err(message) => self.loaded.diags.push(err(
                 format!("cannot include `{rel}`: {message}"),
                 "include paths are relative to the including file",

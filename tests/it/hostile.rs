@@ -545,3 +545,17 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_plan_has_a_total_size_limit() {
+    // Five files of 15 MiB each: every one under the file limit, the plan over its total.
+    let dir = scratch("total");
+    let chunk = format!("# {}\n", "x".repeat(1023)).repeat(15 * 1024);
+    for i in 0..5 {
+        std::fs::write(dir.join(format!("p{i}.netc")), &chunk).unwrap();
+    }
+    let (code, _, err) = netc(&["check", dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("larger than 64 MiB in all"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
