@@ -521,12 +521,33 @@ fn compile(
     };
     let serials =
         crate::output::read_safe(out, std::path::Path::new(crate::targets::bind::SERIALS));
+    // The zone files already written (read without following links), for their serials.
+    let mut existing_zones = std::collections::BTreeMap::new();
+    for zone in &checked.plan.zones {
+        let rel = std::path::PathBuf::from(format!("bind/zones/db.{}", zone.name));
+        if let Ok(Some(t)) = crate::output::read_safe(out, &rel) {
+            existing_zones.insert(zone.name.clone(), String::from_utf8_lossy(&t).into_owned());
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(out.join("bind/zones")) {
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if let Some(zone) = n.strip_prefix("db.").filter(|z| z.ends_with(".arpa")) {
+                let rel = std::path::PathBuf::from(format!("bind/zones/{n}"));
+                if let Ok(Some(t)) = crate::output::read_safe(out, &rel) {
+                    existing_zones
+                        .insert(zone.to_string(), String::from_utf8_lossy(&t).into_owned());
+                }
+            }
+        }
+    }
     let ctx = crate::targets::Context {
         zone_serials: serials
             .ok()
             .flatten()
             .map(|t| crate::targets::bind::parse_serials(&String::from_utf8_lossy(&t)))
             .unwrap_or_default(),
+        existing_zones,
     };
     // Files are streamed from the back ends to the checker or the writer: a large plan never
     // holds all of its output in memory, and nothing is moved into place before all is made.

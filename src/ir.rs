@@ -38,6 +38,12 @@ impl Origin {
 pub struct Plan {
     /// The plan's name: its root file or directory as given.
     pub name: String,
+    /// The plan's name in generated files: the last component of each root, whatever the
+    /// spelling or working directory (`fixtures/datalyptica/`, `./fixtures/datalyptica` and an
+    /// absolute path are all `datalyptica`), so that headers never change with how netc was
+    /// called.
+    #[serde(skip)]
+    pub label: String,
     pub vlans: Vec<Vlan>,
     pub subnets: Vec<Subnet>,
     pub tiers: Vec<Tier>,
@@ -317,6 +323,17 @@ pub struct Flow {
     /// The rule as written, on its line(s).
     pub text: String,
     pub origin: Origin,
+}
+
+impl Flow {
+    /// A stable identity for generated files: derived from the rule's own text (whitespace
+    /// normalised), not its position, so inserting a line above changes nothing.
+    pub fn id(&self) -> String {
+        use sha2::Digest;
+        let text = self.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let d = sha2::Sha256::digest(text.as_bytes());
+        format!("r{:02x}{:02x}{:02x}{:02x}", d[0], d[1], d[2], d[3])
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -49,7 +49,19 @@ pub fn load_and_check(roots: &[PathBuf]) -> Result<Checked, syntax::load::LoadEr
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" ");
-    Ok(check_loaded(name, loaded))
+    let label = roots
+        .iter()
+        .map(|p| {
+            p.canonicalize()
+                .ok()
+                .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| p.display().to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut checked = check_loaded(name, loaded);
+    checked.plan.label = label;
+    Ok(checked)
 }
 
 /// The same from text, for tests and the fuzzer: one file named `name`.

@@ -59,6 +59,7 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
         counts: [0; 7],
         built: Default::default(),
         plan: Plan {
+            label: name.clone(),
             name,
             vlans: Vec::new(),
             subnets: Vec::new(),

@@ -2,9 +2,11 @@
 //! of hosts and VIPs, and a `named.conf` fragment declaring them all.
 //!
 //! Serials are deterministic yet increase when a zone changes: netc keeps `bind/serials` in the
-//! output directory (zone, hash of the zone's content without its serial, serial). An unchanged
-//! zone keeps its serial; a changed one gets the previous serial plus one; a new zone starts at 1.
-//! Commit the output directory (or at least `bind/serials`) to keep the sequence.
+//! output directory (zone, hash of the zone's content without its header and serial, serial),
+//! and also reads the zone file already there. An unchanged zone keeps its serial; a changed
+//! one gets the larger of the two previous serials plus one; a new zone starts at 1. So a lost
+//! `bind/serials` never makes a serial go backwards while the zone files are there, and the
+//! way netc was called (the plan's path) never changes a serial.
 
 use super::{header, Context, OutputFile, Target};
 use crate::check::{DnsRecord, PlanInfo};
@@ -117,15 +119,20 @@ impl Target for Bind {
                 .map(super::with_final_newline)
                 .expect("template renders")
             };
-            let hash: String = sha2::Sha256::digest(render(0).as_bytes())
-                .iter()
-                .take(8)
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            let serial = match ctx.zone_serials.get(&z.name) {
-                Some((h, s)) if *h == hash => *s,
-                Some((_, s)) => s.wrapping_add(1).max(1),
-                None => 1,
+            let hash = content_hash(&render(0));
+            // The zone as it is in the output directory, if it is: its serial is the floor,
+            // so that a lost `bind/serials` never makes a serial smaller.
+            let on_disk = ctx
+                .existing_zones
+                .get(&z.name)
+                .and_then(|text| file_serial(text).map(|s| (content_hash(text), s)));
+            let serial = match (ctx.zone_serials.get(&z.name), on_disk) {
+                (_, Some((h, s))) if h == hash => s,
+                (Some((h, s)), None) if *h == hash => *s,
+                (state, disk) => {
+                    let before = state.map_or(0, |x| x.1).max(disk.map_or(0, |x| x.1));
+                    before.wrapping_add(1).max(1)
+                }
             };
             state.push_str(&format!("{} {hash} {serial}\n", z.name));
             let file = format!("zones/db.{}", z.name);
@@ -170,6 +177,36 @@ fn apex_ns(zone: &crate::ir::Zone) -> (Vec<String>, Vec<Rr>) {
         })
         .collect();
     (ns, records)
+}
+
+/// The hash of a zone file's meaning: without its header comment and with its serial as 0,
+/// so that neither how netc was called nor the serial itself changes it.
+pub fn content_hash(text: &str) -> String {
+    let body: String = text
+        .lines()
+        .skip_while(|l| l.starts_with(';'))
+        .map(|l| {
+            if l.trim_end().ends_with("; serial (see bind/serials)") {
+                "\t\t0\t; serial (see bind/serials)".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    sha2::Sha256::digest(body.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The serial of a zone file netc wrote.
+pub fn file_serial(text: &str) -> Option<u32> {
+    text.lines()
+        .find(|l| l.trim_end().ends_with("; serial (see bind/serials)"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
 }
 
 /// Read `bind/serials` back.

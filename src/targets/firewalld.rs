@@ -5,7 +5,7 @@
 //! (they run before anything else of the zone) and every allow priority 0.
 
 use super::hostrules::{self, host_rules};
-use super::{flow_ref, flow_text, header, Context, OutputFile, Target};
+use super::{flow_text, header, Context, OutputFile, Target};
 use crate::check::PlanInfo;
 use crate::ir::{Action, FirewallKind, Plan, Proto};
 use crate::space;
@@ -109,7 +109,7 @@ fn host_files(
                 views.push(RichRule {
                     comment: xml_comment(&format!(
                         "{}  {}",
-                        flow_ref(plan, r.flow),
+                        plan.flows[r.flow].id(),
                         short_text(&flow_text(plan, r.flow))
                     )),
                     family: if r.v4 { "ipv4" } else { "ipv6" },
@@ -120,12 +120,7 @@ fn host_files(
                     port: None,
                     port_protocol: None,
                     protocol: None,
-                    log: r.log.then(|| {
-                        format!(
-                            "netc {} ",
-                            super::quoted_ascii(&plan.flows[r.flow].origin.file_line(), 100)
-                        )
-                    }),
+                    log: r.log.then(|| format!("netc {} ", plan.flows[r.flow].id())),
                     verdict: if r.action == Action::Allow {
                         "accept"
                     } else {
@@ -155,7 +150,7 @@ fn host_files(
                 views.push(RichRule {
                     comment: xml_comment(&format!(
                         "{}  {}",
-                        flow_ref(plan, r.flow),
+                        plan.flows[r.flow].id(),
                         short_text(&flow_text(plan, r.flow))
                     )),
                     family: if r.v4 { "ipv4" } else { "ipv6" },
@@ -166,12 +161,7 @@ fn host_files(
                     port: port.as_ref().map(|p| p.0.clone()),
                     port_protocol: port.map(|p| p.1),
                     protocol,
-                    log: r.log.then(|| {
-                        format!(
-                            "netc {} ",
-                            super::quoted_ascii(&plan.flows[r.flow].origin.file_line(), 100)
-                        )
-                    }),
+                    log: r.log.then(|| format!("netc {} ", plan.flows[r.flow].id())),
                     verdict: if r.action == Action::Allow {
                         "accept"
                     } else {

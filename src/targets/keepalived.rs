@@ -112,11 +112,7 @@ impl Target for Keepalived {
                 let prefix = plan.subnets[vip.subnet].net.prefix_len();
                 instances.push(InstanceView {
                     name: ident(&vip.name),
-                    comment: super::safe_text(&format!(
-                        "vip {} ({})",
-                        vip.name,
-                        vip.origin.file_line()
-                    )),
+                    comment: super::safe_text(&format!("vip {}", vip.name)),
                     state: if vip.preempt && rank == 0 {
                         "MASTER"
                     } else {

@@ -263,16 +263,17 @@ enum Verdict {
 }
 
 impl Verdict {
-    fn tag(self) -> String {
+    /// The set-name part of a logged rule: its stable identity, not its position.
+    fn tag(self, plan: &Plan) -> String {
         match self {
             Verdict::Accept => String::new(),
-            Verdict::LogAccept(f) => format!("log{f}_"),
-            Verdict::LogDrop(f) => format!("deny_log{f}_"),
+            Verdict::LogAccept(f) => format!("log_{}_", plan.flows[f].id()),
+            Verdict::LogDrop(f) => format!("deny_{}_", plan.flows[f].id()),
         }
     }
 
     fn text(self, plan: &Plan) -> String {
-        let prefix = |f: usize| super::quoted_ascii(&plan.flows[f].origin.file_line(), 100);
+        let prefix = |f: usize| plan.flows[f].id();
         match self {
             Verdict::Accept => "accept".into(),
             Verdict::LogAccept(f) => format!("log prefix \"netc {} \" accept", prefix(f)),
@@ -430,7 +431,7 @@ fn atom_block(
                     }
                 }
             }
-            let suffix = format!("{}_{}{tag}", atom_label(info, atom), verdict.tag());
+            let suffix = format!("{}_{}{tag}", atom_label(info, atom), verdict.tag(plan));
             let verdict = verdict.text(plan);
             if !ports.is_empty() {
                 sets.push(ConcatSet {

@@ -129,10 +129,11 @@ fn mutations_are_caught_with_an_example_packet() {
         .unwrap()
         .clone();
     // Removing an element: app can no longer reach db on postgres.
-    let removed = db1_text.replace(
-        "\t\t\t10.99.2.10 . tcp . 5432 comment \"fixtures/valid/three-tiers/plan.netc:23\",\n",
-        "",
-    );
+    let removed: String = db1_text
+        .lines()
+        .filter(|l| !l.contains("10.99.2.10 . tcp . 5432 comment"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert_ne!(removed, db1_text);
     let d = differences(&c, db1, &removed);
     assert!(
