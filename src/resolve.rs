@@ -58,6 +58,7 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
         symbols: HashMap::new(),
         counts: [0; 7],
         built: Default::default(),
+        cabled: HashMap::new(),
         plan: Plan {
             label: name.clone(),
             name,
@@ -97,6 +98,8 @@ struct Resolver<'a> {
     /// declaration ordinal -> index in the model, per kind (None: dropped for its errors)
     built: [Vec<Option<usize>>; 7],
     plan: Plan,
+    /// (host, interface) -> (switch and port it is cabled to, where), across switches.
+    cabled: HashMap<(usize, String), (String, Span)>,
 }
 
 impl<'a> Resolver<'a> {
@@ -1141,27 +1144,58 @@ impl Resolver<'_> {
                         continue;
                     }
                     description = format!("{} {}", h.name, dev.name);
+                    // One NIC, one cable: the same host interface on two ports (of this switch
+                    // or another) is a plan that cannot be wired.
+                    let key = (host, dev.name.clone());
+                    let here = format!("{} {}", sw.name.name, p.name.0);
+                    match self.cabled.get(&key) {
+                        Some((there, span)) => {
+                            let span = *span;
+                            self.diags.push(
+                                Diagnostic::error(
+                                    "E064",
+                                    format!(
+                                        "`{} {}` is cabled twice: to {there} and to {here}",
+                                        h.name, dev.name
+                                    ),
+                                )
+                                .with_primary(p.name.1, "cabled again")
+                                .with_secondary(span, "first cabled here")
+                                .with_help("a NIC has one cable: remove one of the ports, or bond two NICs (`bond ... members`) on one switch"),
+                            );
+                        }
+                        None => {
+                            self.cabled.insert(key, (here, p.name.1));
+                        }
+                    }
                 }
             }
             if vlans.is_empty() {
                 continue;
             }
-            if let Some(prev) = ports.iter().find(|q| {
-                q.name.eq_ignore_ascii_case(&p.name.0)
-                    || q.members.iter().any(|m| m.eq_ignore_ascii_case(&p.name.0))
+            // Every physical port once: as a port of its own or as a member of one bond
+            // (trunk-then-bond, bond-then-trunk, two bonds sharing a member).
+            let mine: Vec<&str> = std::iter::once(p.name.0.as_str())
+                .chain(p.members.iter().map(|m| m.0.as_str()))
+                .collect();
+            if let Some((prev, shared)) = ports.iter().find_map(|q| {
+                std::iter::once(q.name.as_str())
+                    .chain(q.members.iter().map(String::as_str))
+                    .find(|n| mine.iter().any(|m| m.eq_ignore_ascii_case(n)))
+                    .map(|n| (q, n.to_string()))
             }) {
                 let prev_span = prev.origin.span;
                 self.diags.push(
                     Diagnostic::error(
                         "E064",
                         format!(
-                            "port `{}` is declared twice on switch `{}`",
-                            p.name.0, sw.name.name
+                            "port `{shared}` is used twice on switch `{}`",
+                            sw.name.name
                         ),
                     )
-                    .with_primary(p.name.1, "declared again")
-                    .with_secondary(prev_span, "first declared here")
-                    .with_help("each physical or aggregate port is declared once"),
+                    .with_primary(p.name.1, "used again here")
+                    .with_secondary(prev_span, "first used here")
+                    .with_help("each physical port is one port, or a member of one bond: Junos refuses a member that is also a trunk, and EOS configures it twice"),
                 );
                 continue;
             }

@@ -39,6 +39,24 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                     .with_help("merge the two declarations; each switch gets one config file"),
             );
         }
+        // One router, one switch that is it: two switches routing one router would each
+        // answer for its gateways.
+        if let Some(r) = sw.routes {
+            if let Some(first) = plan.switches[..i].iter().find(|o| o.routes == Some(r)) {
+                diags.push(
+                    Diagnostic::error(
+                        "E064",
+                        format!(
+                            "switches `{}` and `{}` both route router `{}`",
+                            first.name, sw.name, plan.routers[r].name
+                        ),
+                    )
+                    .with_primary(sw.origin.span, "routes it again")
+                    .with_secondary(first.origin.span, "routes it first")
+                    .with_help("a router is one device: name one switch with `routes`, or declare a second router (with its own addresses) for the second switch"),
+                );
+            }
+        }
         let prefix = aggregate_prefix(sw.platform);
         for port in &sw.ports {
             if !port.members.is_empty() && !numbered(&port.name, prefix) {

@@ -192,6 +192,8 @@ macro_rules! switch_target {
             aggregate_count: u32,
             vlans: Vec<$crate::targets::switch::VlanView>,
             svis: Vec<$crate::targets::switch::SviView>,
+            #[allow(dead_code)] // IOS only: `ipv6 unicast-routing`
+            routes_v6: bool,
             ports: Vec<$crate::targets::switch::PortView>,
             bonds: Vec<$crate::targets::switch::PortView>,
         }
@@ -221,6 +223,7 @@ macro_rules! switch_target {
                             hostname: v.hostname,
                             aggregate_count: v.aggregate_count,
                             vlans: v.vlans,
+                            routes_v6: v.svis.iter().any(|s| !s.v6.is_empty()),
                             svis: v.svis,
                             ports: v.ports,
                             bonds: v.bonds,
