@@ -387,11 +387,7 @@ fn reverse_zones(plan: &Plan, records: &[DnsRecord], diags: &mut Vec<Diagnostic>
         // A zone of the plan with the name of a reverse zone netc writes: two zone files of one
         // name (netc's PTRs and the plan's records) would collide.
         if !bad && (r.source.starts_with("host ") || r.source.starts_with("vip ")) {
-            let prefix = match addr {
-                IpAddr::V4(_) if net.prefix_len() == 16 => 16,
-                IpAddr::V4(_) => 24,
-                IpAddr::V6(_) => net.prefix_len(),
-            };
+            let prefix = crate::targets::bind::reverse_prefix(addr, net.prefix_len());
             let (zone, _) = crate::targets::bind::reverse_name(addr, prefix);
             if let Some(z) = plan.zones.iter().find(|z| z.name == zone) {
                 if !flagged.contains(&s) {

@@ -87,8 +87,9 @@ impl Target for Bind {
                 records,
             });
         }
-        zones.extend(reverse_zones(plan, &info.dns));
-        let mut files = Vec::new();
+        let reverse = reverse_zones(plan, &info.dns);
+        let mut files = rfc2317_parents(plan, &reverse);
+        zones.extend(reverse);
         let mut state = header(
             plan,
             "zone serials: netc reads this file back to keep serials increasing; commit it",
@@ -280,12 +281,33 @@ fn txt_chunks(s: &str) -> Vec<String> {
     out
 }
 
-/// The reverse zone an address belongs to, and the owner name inside it.
+/// The prefix of the reverse zone netc writes for an address of a subnet of `subnet_prefix`
+/// bits: IPv4 /16 for a /16, classless (RFC 2317) for longer than /24, else /24; IPv6 the
+/// subnet's own nibble boundary.
+pub fn reverse_prefix(addr: IpAddr, subnet_prefix: u8) -> u8 {
+    match addr {
+        IpAddr::V4(_) if subnet_prefix == 16 => 16,
+        IpAddr::V4(_) if subnet_prefix > 24 => subnet_prefix,
+        IpAddr::V4(_) => 24,
+        IpAddr::V6(_) => subnet_prefix,
+    }
+}
+
+/// The reverse zone an address belongs to, and the owner name inside it. IPv4 prefixes longer
+/// than /24 get an RFC 2317 zone named `FIRST-PREFIX.C.B.A.in-addr.arpa` (192.0.2.64/26:
+/// `64-26.2.0.192.in-addr.arpa`), which the parent /24's zone delegates with CNAMEs.
 pub fn reverse_name(addr: IpAddr, prefix: u8) -> (String, String) {
     match addr {
         IpAddr::V4(a) => {
             let o = a.octets();
-            if prefix == 16 {
+            if prefix > 24 {
+                let size = 1u16 << (32 - u16::from(prefix.min(32)));
+                let first = u16::from(o[3]) & !(size - 1);
+                (
+                    format!("{first}-{prefix}.{}.{}.{}.in-addr.arpa", o[2], o[1], o[0]),
+                    o[3].to_string(),
+                )
+            } else if prefix == 16 {
                 (
                     format!("{}.{}.in-addr.arpa", o[1], o[0]),
                     format!("{}.{}", o[3], o[2]),
@@ -331,11 +353,7 @@ fn reverse_zones(plan: &Plan, dns: &[DnsRecord]) -> Vec<Pending> {
         let prefix = plan
             .subnet_in_vlans(addr, &all)
             .map_or(24, |s| plan.subnets[s].net.prefix_len());
-        let prefix = match addr {
-            IpAddr::V4(_) if prefix == 16 => 16,
-            IpAddr::V4(_) => 24,
-            IpAddr::V6(_) => prefix,
-        };
+        let prefix = reverse_prefix(addr, prefix);
         let (zone, owner) = reverse_name(addr, prefix);
         let entry = zones.entry(zone).or_insert_with(|| (Vec::new(), r.zone));
         entry.0.push((owner, format!("{}.", r.fqdn)));
@@ -358,6 +376,48 @@ fn reverse_zones(plan: &Plan, dns: &[DnsRecord]) -> Vec<Pending> {
                 mailbox: mailbox(&fz.admin),
                 records,
             }
+        })
+        .collect()
+}
+
+/// For each classless (RFC 2317) reverse zone, what the administrator of its parent /24 zone
+/// must add: an NS delegation and a CNAME for every address of the block, in
+/// `bind/rfc2317/PARENT.txt` (zone-file lines, relative to the parent).
+fn rfc2317_parents(plan: &Plan, reverse: &[Pending]) -> Vec<OutputFile> {
+    let mut parents: BTreeMap<String, String> = BTreeMap::new();
+    for z in reverse {
+        let Some((label, parent)) = z.name.split_once('.') else {
+            continue;
+        };
+        let Some((first, prefix)) = label.split_once('-') else {
+            continue;
+        };
+        let (Ok(first), Ok(prefix)) = (first.parse::<u16>(), prefix.parse::<u16>()) else {
+            continue;
+        };
+        let text = parents.entry(parent.to_string()).or_insert_with(|| {
+            format!(
+                "{}; Add these lines to zone {parent} (RFC 2317 classless delegation).\n",
+                header(
+                    plan,
+                    &format!("delegation of classless reverse zones in {parent}"),
+                    ";"
+                )
+            )
+        });
+        for r in z.records.iter().filter(|r| r.rtype == "NS") {
+            text.push_str(&format!("{label}\tIN\tNS\t{}\n", r.data));
+        }
+        let size = 1u16 << (32 - prefix.min(32));
+        for a in first..first + size {
+            text.push_str(&format!("{a}\tIN\tCNAME\t{a}.{}.\n", z.name));
+        }
+    }
+    parents
+        .into_iter()
+        .map(|(parent, contents)| OutputFile {
+            path: PathBuf::from(format!("bind/rfc2317/{parent}.txt")),
+            contents,
         })
         .collect()
 }

@@ -968,3 +968,49 @@ fn zone_serials_never_go_backwards() {
         "changed: one more"
     );
 }
+
+#[test]
+fn a_subnet_smaller_than_a_24_gets_a_classless_reverse_zone() {
+    let c = checked("fixtures/valid/classless-reverse/plan.netc");
+    let files = files_of(&c, &[TargetKind::Bind]);
+    let zone = files
+        .iter()
+        .find(|f| f.path.ends_with("db.64-26.2.0.192.in-addr.arpa"))
+        .expect("an RFC 2317 zone, not the whole 2.0.192.in-addr.arpa");
+    assert!(zone.contents.contains("70\tIN\tPTR\tw1.example.com."));
+    assert!(!files
+        .iter()
+        .any(|f| f.path.ends_with("db.2.0.192.in-addr.arpa")));
+    let parent = files
+        .iter()
+        .find(|f| f.path.ends_with("rfc2317/2.0.192.in-addr.arpa.txt"))
+        .expect("the parent's delegation");
+    let cnames = parent
+        .contents
+        .lines()
+        .filter(|l| l.contains("\tCNAME\t"))
+        .count();
+    assert_eq!(cnames, 64, "one CNAME per address of the /26");
+    if have("named-checkzone") {
+        // The parent zone with the delegation pasted in, as its administrator would: valid.
+        let dir = root().join("target/it-rfc2317");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = format!(
+            "$ORIGIN 2.0.192.in-addr.arpa.\n$TTL 3600\n@ IN SOA ns.example.net. hostmaster.example.net. 1 3600 900 1209600 300\n@ IN NS ns.example.net.\n{}",
+            parent.contents
+        );
+        let p = dir.join("parent.zone");
+        std::fs::write(&p, text).unwrap();
+        let (ok, out) = run(Command::new("named-checkzone")
+            .args(["-k", "fail", "2.0.192.in-addr.arpa"])
+            .arg(&p));
+        assert!(ok, "{out}");
+        let z = dir.join("child.zone");
+        std::fs::write(&z, &zone.contents).unwrap();
+        let (ok, out) = run(Command::new("named-checkzone")
+            .args(["-k", "fail", "64-26.2.0.192.in-addr.arpa"])
+            .arg(&z));
+        assert!(ok, "{out}");
+    }
+}
