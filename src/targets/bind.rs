@@ -8,9 +8,10 @@
 //! `bind/serials` never makes a serial go backwards while the zone files are there, and the
 //! way netc was called (the plan's path) never changes a serial.
 
-use super::{header, Context, OutputFile, Target};
+use super::{header, Context, OutputFile};
 use crate::check::{DnsRecord, PlanInfo};
 use crate::ir::Plan;
+use crate::targets::RenderAll;
 use askama::Template;
 use sha2::Digest;
 use std::collections::BTreeMap;
@@ -60,11 +61,7 @@ struct Pending {
     records: Vec<Rr>,
 }
 
-impl Target for Bind {
-    fn name(&self) -> &'static str {
-        "bind"
-    }
-
+impl RenderAll for Bind {
     fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile> {
         let mut zones: Vec<Pending> = Vec::new();
         for (z, zone) in plan.zones.iter().enumerate() {

@@ -21,10 +21,6 @@ type Piece = (Proto, u16, u16);
 pub const MAX_IPSET_NAME: usize = 31;
 
 impl Target for Firewalld {
-    fn name(&self) -> &'static str {
-        "firewalld"
-    }
-
     fn render_each(
         &self,
         plan: &Plan,

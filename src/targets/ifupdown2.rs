@@ -6,9 +6,10 @@
 //! parser (`ifup --syntax-check`), not applied.
 
 use super::switch::{of_platform, view, PortView, SviView, VlanView};
-use super::{header, Context, OutputFile, Target};
+use super::{header, Context, OutputFile};
 use crate::check::PlanInfo;
 use crate::ir::{Plan, Platform};
+use crate::targets::RenderAll;
 use askama::Template;
 use std::path::PathBuf;
 
@@ -26,11 +27,7 @@ struct View {
     bridge_vids: String,
 }
 
-impl Target for Ifupdown2 {
-    fn name(&self) -> &'static str {
-        "ifupdown2"
-    }
-
+impl RenderAll for Ifupdown2 {
     fn render(&self, plan: &Plan, _info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
         of_platform(plan, Platform::Linux)
             .map(|s| {

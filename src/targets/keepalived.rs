@@ -7,9 +7,10 @@
 //! Health checks follow the seed's load-balancer checks: every 10 s, 5 s timeout, 3 failures
 //! to go down, 2 successes to come back.
 
-use super::{header, Context, OutputFile, Target};
+use super::{header, Context, OutputFile};
 use crate::check::PlanInfo;
 use crate::ir::{HealthCheck, Plan, Proto};
+use crate::targets::RenderAll;
 use askama::Template;
 use std::path::PathBuf;
 
@@ -50,11 +51,7 @@ fn ident(s: &str) -> String {
         .collect()
 }
 
-impl Target for Keepalived {
-    fn name(&self) -> &'static str {
-        "keepalived"
-    }
-
+impl RenderAll for Keepalived {
     fn render(&self, plan: &Plan, _info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
         let mut files = Vec::new();
         for (h, host) in plan.hosts.iter().enumerate() {

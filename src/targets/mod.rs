@@ -38,17 +38,25 @@ pub struct Context {
 /// Where streamed files go (the output writer, a checker, or a vector).
 pub type Sink<'a> = dyn FnMut(OutputFile) -> Result<(), crate::output::OutputError> + 'a;
 
-/// A back end. It implements `render` (every file at once) or, when it writes a file per
-/// host, `render_each` (files handed over as they are made, so that a large plan never holds
-/// all of its output in memory); each method's default is made of the other.
+/// A back end: it hands its files to `sink` as they are made (a back end that writes a file
+/// per host streams them, so that a large plan never holds all of its output in memory).
+/// Adding one: a file here, a variant of `TargetKind`, its templates under `targets/`.
 pub trait Target {
-    fn name(&self) -> &'static str;
+    fn render_each(
+        &self,
+        plan: &Plan,
+        info: &PlanInfo,
+        ctx: &Context,
+        sink: &mut Sink,
+    ) -> Result<(), crate::output::OutputError>;
+}
 
-    fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile> {
-        collect(|sink| self.render_each(plan, info, ctx, sink))
-    }
+/// A back end that makes all of its (few) files at once; it is a `Target` through this.
+pub trait RenderAll {
+    fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile>;
+}
 
-    /// Hand the files to `sink` as they are made.
+impl<T: RenderAll> Target for T {
     fn render_each(
         &self,
         plan: &Plan,
@@ -196,7 +204,7 @@ pub fn render(
 ) -> Vec<OutputFile> {
     let mut files: Vec<OutputFile> = kinds
         .iter()
-        .flat_map(|k| k.target().render(plan, info, ctx))
+        .flat_map(|k| collect(|sink| k.target().render_each(plan, info, ctx, sink)))
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files

@@ -18,10 +18,6 @@ use std::path::PathBuf;
 pub struct Nftables;
 
 impl Target for Nftables {
-    fn name(&self) -> &'static str {
-        "nftables"
-    }
-
     fn render_each(
         &self,
         plan: &Plan,

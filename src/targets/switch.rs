@@ -198,11 +198,7 @@ macro_rules! switch_target {
             bonds: Vec<$crate::targets::switch::PortView>,
         }
 
-        impl $crate::targets::Target for $ty {
-            fn name(&self) -> &'static str {
-                $name
-            }
-
+        impl $crate::targets::RenderAll for $ty {
             fn render(
                 &self,
                 plan: &$crate::ir::Plan,

@@ -20,10 +20,6 @@ use std::path::PathBuf;
 pub struct Ufw;
 
 impl Target for Ufw {
-    fn name(&self) -> &'static str {
-        "ufw"
-    }
-
     fn render_each(
         &self,
         plan: &Plan,
