@@ -42,6 +42,13 @@ struct ConfView {
     router_id: String,
     scripts: Vec<ScriptView>,
     instances: Vec<InstanceView>,
+    groups: Vec<GroupView>,
+}
+
+/// A `vrrp_sync_group`: instances that fail over together.
+struct GroupView {
+    name: String,
+    instances: Vec<String>,
 }
 
 /// keepalived names: letters, digits and `_`.
@@ -63,6 +70,7 @@ impl RenderAll for Keepalived {
             }
             let mut scripts = Vec::new();
             let mut instances = Vec::new();
+            let mut vips_kept = Vec::new();
             for v in vips {
                 let vip = &plan.vips[v];
                 let same_family = |i: &&crate::ir::Interface| {
@@ -107,6 +115,7 @@ impl RenderAll for Keepalived {
                     name
                 });
                 let prefix = plan.subnets[vip.subnet].net.prefix_len();
+                vips_kept.push(v);
                 instances.push(InstanceView {
                     name: ident(&vip.name),
                     comment: super::safe_text(&format!("vip {}", vip.name)),
@@ -125,11 +134,29 @@ impl RenderAll for Keepalived {
                     script,
                 });
             }
+            // VIPs with the same members in the same order move together: one sync group, so
+            // that a failover never leaves lb-vip on one host and lb-int-vip on another.
+            let mut groups: Vec<GroupView> = Vec::new();
+            let mut by_members: Vec<(&Vec<usize>, Vec<String>)> = Vec::new();
+            for (&v, inst) in vips_kept.iter().zip(&instances) {
+                let members = &plan.vips[v].members;
+                match by_members.iter_mut().find(|(m, _)| *m == members) {
+                    Some((_, names)) => names.push(inst.name.clone()),
+                    None => by_members.push((members, vec![inst.name.clone()])),
+                }
+            }
+            for (_, names) in by_members.into_iter().filter(|(_, n)| n.len() > 1) {
+                groups.push(GroupView {
+                    name: format!("sync_{}", names[0]),
+                    instances: names,
+                });
+            }
             let view = ConfView {
                 header: header(plan, &format!("keepalived of host {}", host.name), "#"),
                 router_id: ident(&host.name),
                 scripts,
                 instances,
+                groups,
             };
             files.push(OutputFile {
                 path: PathBuf::from(format!("keepalived/{}/keepalived.conf", host.name)),

@@ -255,9 +255,15 @@ fn probe_all(c: &netc::Checked, host_ns: &[String], probes: &[Probe]) -> Vec<Str
                                 // verdict; and a loaded machine can miss a probe's short
                                 // timeout. Ask again before calling it dropped (a drop that
                                 // should not happen fails twice; an "ok" cannot be spurious).
-                                let out = Command::new("sh").arg("-c").arg(p.command(&host_ns[*s], addr)).output().unwrap();
-                                got = String::from_utf8_lossy(&out.stdout).contains("ok");
-                                eprintln!("retried {addr} {p:?}: {got}");
+                                for _ in 0..3 {
+                                    std::thread::sleep(std::time::Duration::from_millis(300));
+                                    let out = Command::new("sh").arg("-c").arg(p.command(&host_ns[*s], addr)).output().unwrap();
+                                    got = String::from_utf8_lossy(&out.stdout).contains("ok");
+                                    eprintln!("retried {addr} {p:?}: {got}");
+                                    if got {
+                                        break;
+                                    }
+                                }
                             }
                             (got == *expected, format!("{} -> {} ({addr}) {p:?}: netc says {expected}, packets say {got}", plan.hosts[*s].name, plan.hosts[*d].name))
                         })
@@ -570,6 +576,9 @@ fn fails_over(kind: FirewallKind) {
             })
             .sum()
     };
+    // Let the election settle (under load, the first seconds may still see a transition),
+    // then watch.
+    std::thread::sleep(std::time::Duration::from_secs(3));
     let master = holders();
     let before = masters();
     let until = std::time::Instant::now() + std::time::Duration::from_secs(8);

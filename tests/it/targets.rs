@@ -1014,3 +1014,29 @@ fn a_subnet_smaller_than_a_24_gets_a_classless_reverse_zone() {
         assert!(ok, "{out}");
     }
 }
+
+#[test]
+fn vips_with_the_same_members_move_together() {
+    let files = files_of(datalyptica(), &[TargetKind::Keepalived]);
+    let lb01 = files
+        .iter()
+        .find(|f| f.path.ends_with("lb01/keepalived.conf"))
+        .unwrap();
+    assert!(
+        lb01.contents.contains(
+            "vrrp_sync_group sync_lb_vip {\n\tgroup {\n\t\tlb_vip\n\t\tlb_int_vip\n\t}\n}"
+        ),
+        "{}",
+        lb01.contents
+    );
+    // A VIP alone (pg-vip's members share no other VIP) is in no group.
+    let pg01 = files
+        .iter()
+        .find(|f| f.path.ends_with("pg01/keepalived.conf"))
+        .unwrap();
+    assert!(
+        !pg01.contents.contains("vrrp_sync_group"),
+        "{}",
+        pg01.contents
+    );
+}
