@@ -223,7 +223,13 @@ impl<'a> Resolver<'a> {
                 };
                 self.diags.push(
                     Diagnostic::error("E011", format!("`{}` is not defined", ident.name))
-                        .with_primary(ident.span, format!("no {what} of this name"))
+                        .with_primary(ident.span, {
+                            let bare = what
+                                .strip_prefix("an ")
+                                .or_else(|| what.strip_prefix("a "))
+                                .unwrap_or(what);
+                            format!("no {bare} of this name")
+                        })
                         .with_help(help),
                 );
                 None

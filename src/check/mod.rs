@@ -54,7 +54,11 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
     duplicate_vrid::check(plan, &mut diags);
     empty_endpoint::check(plan, &mut diags);
     let dns = dns::check(plan, &mut diags);
-    unused::check(plan, &mut diags);
+    // An object a broken statement would have used is not unused: report unused objects only
+    // of plans without errors (no cascade of W070 after an error).
+    if !prior_errors && !diags.iter().any(|d| d.is_error()) {
+        unused::check(plan, &mut diags);
+    }
     shadowed_rule::check(plan, &policy, &mut diags);
     redundant_rule::check(plan, &policy, &mut diags);
     overbroad_rule::check(plan, &mut diags);

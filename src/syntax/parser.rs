@@ -49,6 +49,65 @@ fn fail<T>(d: Diagnostic) -> PResult<T> {
     Err(Box::new(d))
 }
 
+/// Every keyword and fixed value of the language, for did-you-mean hints on a misspelling.
+const KEYWORDS: &[&str] = &[
+    "include",
+    "vlan",
+    "tier",
+    "host",
+    "vip",
+    "service",
+    "network",
+    "router",
+    "zone",
+    "allow",
+    "deny",
+    "management",
+    "switch",
+    "subnet",
+    "gateway",
+    "pool",
+    "mtu",
+    "vrf",
+    "on",
+    "dev",
+    "firewall",
+    "domain",
+    "in",
+    "for",
+    "check",
+    "vrid",
+    "nopreempt",
+    "dns",
+    "upstream",
+    "ttl",
+    "admin",
+    "ns",
+    "record",
+    "local-ok",
+    "log",
+    "trunk",
+    "access",
+    "bond",
+    "members",
+    "vlans",
+    "routes",
+    "except",
+    "nftables",
+    "firewalld",
+    "ufw",
+    "none",
+    "ios",
+    "eos",
+    "junos",
+    "linux",
+    "tcp",
+    "udp",
+    "icmp",
+    "any",
+    "internet",
+];
+
 const STATEMENTS: &str =
     "include, vlan, tier, host, vip, service, network, router, zone, allow, deny, management, switch";
 
@@ -197,6 +256,10 @@ impl Parser {
             Some(Tok::Bad(_)) => {
                 "names use letters, digits, `-`, `_` and `.`; put free text in a \"string\"".into()
             }
+            Some(Tok::Word(w)) => match crate::names::did_you_mean(w, KEYWORDS.iter().copied()) {
+                Some(k) if k != w.as_str() => format!("did you mean `{k}`?"),
+                _ => format!("see grammar/netc.ebnf for the form of each statement ({STATEMENTS})"),
+            },
             _ => format!("see grammar/netc.ebnf for the form of each statement ({STATEMENTS})"),
         });
         d
@@ -365,10 +428,16 @@ impl Parser {
             "ufw" => FirewallKind::Ufw,
             "none" => FirewallKind::None,
             _ => {
+                let kinds = ["nftables", "firewalld", "ufw", "none"];
+                let help = match crate::names::did_you_mean(&w, kinds) {
+                    Some(k) => format!("did you mean `{k}`?"),
+                    None => "a tier's firewall is nftables, firewalld, ufw or none".into(),
+                };
                 return fail(
                     Diagnostic::error(SYNTAX, format!("unknown firewall `{w}`"))
-                        .with_primary(span, "expected nftables, firewalld, ufw or none"),
-                )
+                        .with_primary(span, "expected nftables, firewalld, ufw or none")
+                        .with_help(help),
+                );
             }
         };
         Ok((kind, span))
