@@ -39,6 +39,7 @@ fn sized(flows: usize, hosts: usize, tiers: usize, vlans: usize, infra: bool) ->
         seed: 7,
         host_firewall: netc::ir::FirewallKind::Nftables,
         infra,
+        scattered: false,
     }
 }
 

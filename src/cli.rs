@@ -612,6 +612,16 @@ pub struct GenArgs {
     /// Also a DNS zone, a VIP per tier and a switch per VLAN, so every target has work
     #[arg(long)]
     infra: bool,
+    /// `scattered`: hosts at random addresses of their VLANs, tiers on one or two shared
+    /// VLANs, overlapping outside networks, port ranges (the layout of real networks)
+    #[arg(long, value_enum, default_value = "contiguous")]
+    layout: GenLayout,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GenLayout {
+    Contiguous,
+    Scattered,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -641,6 +651,7 @@ fn generate(a: GenArgs) -> i32 {
             GenFirewall::None => FirewallKind::None,
         },
         infra: a.infra,
+        scattered: a.layout == GenLayout::Scattered,
     };
     print!("{}", crate::generate::generate(&opts));
     0

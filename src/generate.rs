@@ -16,6 +16,11 @@ pub struct GenOptions {
     /// two hosts of each tier, and an access switch per VLAN (IOS, EOS and Junos in turn),
     /// so that every target has work.
     pub infra: bool,
+    /// The layout of real networks instead of contiguous tiers: hosts of a tier at random
+    /// addresses of their VLANs (in the order they were racked), tiers on one or two VLANs and
+    /// several tiers per VLAN, 200 overlapping outside networks as sources, services with port
+    /// ranges, 2% denies.
+    pub scattered: bool,
 }
 
 /// A small, fast, deterministic generator (SplitMix64).
@@ -107,6 +112,9 @@ pub fn generate(o: &GenOptions) -> String {
         s.push_str(&format!(" v{v}"));
     }
     s.push_str(" upstream }\n");
+    if o.scattered {
+        return scattered(o, vlans, tiers, rng, s);
+    }
     for t in 0..tiers {
         let fw = match o.host_firewall {
             crate::ir::FirewallKind::Nftables => "nftables",
@@ -160,6 +168,107 @@ pub fn generate(o: &GenOptions) -> String {
             s.push_str(&format!("allow t{a} -> vip-t{b} : s{c}\n"));
         } else if f % 50 == 0 {
             s.push_str(&format!("allow partners -> t{b} : s{c}\n"));
+        } else {
+            s.push_str(&format!("allow t{a} -> t{b} : s{c}\n"));
+        }
+    }
+    s
+}
+
+/// The scattered layout (see `GenOptions::scattered`).
+fn scattered(o: &GenOptions, vlans: usize, tiers: usize, mut rng: Rng, mut s: String) -> String {
+    let fw = match o.host_firewall {
+        crate::ir::FirewallKind::Nftables => "nftables",
+        crate::ir::FirewallKind::Firewalld => "firewalld",
+        crate::ir::FirewallKind::Ufw => "ufw",
+        crate::ir::FirewallKind::None => "none",
+    };
+    // Tiers on one or two VLANs; several tiers share each VLAN.
+    let mut tier_vlans: Vec<Vec<usize>> = Vec::new();
+    for t in 0..tiers {
+        let first = t % vlans;
+        let mut vs = vec![first];
+        if vlans > 1 && rng.below(2) == 0 {
+            let second = (first + 1 + rng.below(vlans - 1)) % vlans;
+            vs.push(second);
+        }
+        let on: Vec<String> = vs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("v{v} dev eth{i}"))
+            .collect();
+        s.push_str(&format!("tier t{t} on {} firewall {fw}\n", on.join(", ")));
+        tier_vlans.push(vs);
+    }
+    // Hosts at random free addresses of their VLANs (.10 to .1010 of each /22).
+    let mut used: Vec<std::collections::HashSet<usize>> = vec![Default::default(); vlans];
+    let mut take = |v: usize, rng: &mut Rng| loop {
+        let k = 10 + rng.below(1000);
+        if used[v].insert(k) {
+            return k;
+        }
+    };
+    let mut tier_hosts: Vec<Vec<usize>> = vec![Vec::new(); tiers];
+    for h in 0..o.hosts {
+        let t = rng.below(tiers);
+        let ifaces: Vec<String> = tier_vlans[t]
+            .iter()
+            .map(|&v| format!("v{v} {}", addr(v, take(v, &mut rng))))
+            .collect();
+        s.push_str(&format!("host h{h} in t{t} {{ {} }}\n", ifaces.join(" ")));
+        tier_hosts[t].push(h);
+    }
+    // VIPs for the first two hosts of some tiers (at most 100), on the tier's first VLAN.
+    let mut vips = 0;
+    let mut per_vlan = vec![0usize; vlans];
+    for (t, hosts) in tier_hosts.iter().enumerate() {
+        let v = tier_vlans[t][0];
+        if let [a, b, ..] = hosts[..] {
+            if vips < 100 && per_vlan[v] < 200 {
+                s.push_str(&format!(
+                    "vip vip-t{t} {} for h{a}, h{b} check tcp/22\n",
+                    addr(v, take(v, &mut rng))
+                ));
+                vips += 1;
+                per_vlan[v] += 1;
+            }
+        }
+    }
+    // Services with single ports and port ranges.
+    for i in 0..o.services.max(1) {
+        let port = 10000 + 7 * i;
+        match i % 6 {
+            0 => s.push_str(&format!(
+                "service s{i} tcp/{port}-{}\n",
+                port + 1 + rng.below(40)
+            )),
+            1 => s.push_str(&format!("service s{i} udp/{port}\n")),
+            2 => s.push_str(&format!("service s{i} tcp/{port}, tcp/{}\n", port + 3)),
+            3 if i % 18 == 3 => s.push_str(&format!("service s{i} icmp\n")),
+            _ => s.push_str(&format!("service s{i} tcp/{port}\n")),
+        }
+    }
+    // 200 outside networks that overlap each other (prefixes /16 to /28 inside 198.18.0.0/15).
+    let nets = 200;
+    for n in 0..nets {
+        let len = 16 + rng.below(13) as u32;
+        let base: u32 = (198 << 24) | (18 << 16) | ((rng.next() as u32) & 0x0001_ffff) << 0;
+        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+        s.push_str(&format!(
+            "network n{n} {}/{len}\n",
+            std::net::Ipv4Addr::from(base & mask)
+        ));
+    }
+    for f in 0..o.flows {
+        let (a, b, c) = (
+            rng.below(tiers),
+            rng.below(tiers),
+            rng.below(o.services.max(1)),
+        );
+        if f % 50 == 7 {
+            s.push_str(&format!("deny t{a} -> t{b} : s{c}\n"));
+        } else if f % 50 == 0 {
+            s.push_str(&format!("allow n{} -> t{b} : s{c}\n", rng.below(nets)));
         } else {
             s.push_str(&format!("allow t{a} -> t{b} : s{c}\n"));
         }

@@ -184,6 +184,19 @@ allow app -> db1, db2 : tcp/5432
                 seed,
                 host_firewall: fw,
                 infra: true,
+                scattered: false,
+            }));
+            // The scattered layout checks clean too.
+            plans.push(generate(&GenOptions {
+                vlans: 6,
+                tiers: 30,
+                hosts: 240,
+                services: 30,
+                flows: 600,
+                seed,
+                host_firewall: fw,
+                infra: false,
+                scattered: true,
             }));
         }
     }
