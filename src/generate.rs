@@ -252,8 +252,8 @@ fn scattered(o: &GenOptions, vlans: usize, tiers: usize, mut rng: Rng, mut s: St
     let nets = 200;
     for n in 0..nets {
         let len = 16 + rng.below(13) as u32;
-        let base: u32 = (198 << 24) | (18 << 16) | ((rng.next() as u32) & 0x0001_ffff) << 0;
-        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+        let base: u32 = (198 << 24) | (18 << 16) | ((rng.next() as u32) & 0x0001_ffff);
+        let mask = u32::MAX << (32 - len);
         s.push_str(&format!(
             "network n{n} {}/{len}\n",
             std::net::Ipv4Addr::from(base & mask)
