@@ -666,48 +666,15 @@ impl Ruleset {
     /// protocols, ports) as interval starts.
     pub fn boundaries(&self) -> [Vec<u128>; 4] {
         let mut b: [Vec<u128>; 4] = Default::default();
-        let mut add = |dim: usize, (lo, hi): (u128, u128)| {
-            b[dim].push(lo);
-            if hi < u128::MAX {
-                b[dim].push(hi + 1);
-            }
-        };
-        for s in self.sets.values() {
-            for e in &s.elems {
-                for &r in e {
-                    // Without the type, every component's ends go into every dimension that
-                    // could hold it: harmless, cells only get finer.
-                    add(0, r);
-                    add(1, r);
-                    if r.1 <= 255 {
-                        add(2, r);
-                    }
-                    if r.1 <= 65535 {
-                        add(3, r);
-                    }
-                }
-            }
-        }
-        for c in self.chains.values() {
-            for rule in &c.rules {
-                for e in rule {
-                    if let Expr::Match {
-                        right: Right::Values(v),
-                        ..
-                    } = e
-                    {
-                        for e in v {
-                            for &r in e {
-                                add(0, r);
-                                add(1, r);
-                                if r.1 <= 255 {
-                                    add(2, r);
-                                }
-                                if r.1 <= 65535 {
-                                    add(3, r);
-                                }
-                            }
-                        }
+        // Without the sets' types, every component's ends go into every dimension that could
+        // hold it: harmless, cells only get finer.
+        for (lo, hi) in self.components() {
+            let dims = [true, true, hi <= 255, hi <= 65535];
+            for (dim, fits) in dims.into_iter().enumerate() {
+                if fits {
+                    b[dim].push(lo);
+                    if hi < u128::MAX {
+                        b[dim].push(hi + 1);
                     }
                 }
             }

@@ -101,28 +101,32 @@ fn host_files(
             } else {
                 dst.to_string()
             };
+            // One rich rule: what every rule of this plan rule shares, and what matches.
+            let rule = |service: Option<String>,
+                        port: Option<(String, &'static str)>,
+                        protocol: Option<&'static str>| RichRule {
+                comment: xml_comment(&format!(
+                    "{}  {}",
+                    plan.flows[r.flow].id(),
+                    short_text(&flow_text(plan, r.flow))
+                )),
+                family: if r.v4 { "ipv4" } else { "ipv6" },
+                priority: if r.action == Action::Deny { -100 } else { 0 },
+                ipset: ipset_name(&r.source.name),
+                destination: destination.clone(),
+                service,
+                port: port.as_ref().map(|p| p.0.clone()),
+                port_protocol: port.map(|p| p.1),
+                protocol,
+                log: r.log.then(|| format!("netc {} ", plan.flows[r.flow].id())),
+                verdict: if r.action == Action::Allow {
+                    "accept"
+                } else {
+                    "drop"
+                },
+            };
             if let Some(name) = &service {
-                views.push(RichRule {
-                    comment: xml_comment(&format!(
-                        "{}  {}",
-                        plan.flows[r.flow].id(),
-                        short_text(&flow_text(plan, r.flow))
-                    )),
-                    family: if r.v4 { "ipv4" } else { "ipv6" },
-                    priority: if r.action == Action::Deny { -100 } else { 0 },
-                    ipset: ipset_name(&r.source.name),
-                    destination: destination.clone(),
-                    service: Some(name.clone()),
-                    port: None,
-                    port_protocol: None,
-                    protocol: None,
-                    log: r.log.then(|| format!("netc {} ", plan.flows[r.flow].id())),
-                    verdict: if r.action == Action::Allow {
-                        "accept"
-                    } else {
-                        "drop"
-                    },
-                });
+                views.push(rule(Some(name.clone()), None, None));
             }
             for svc in &pieces {
                 let (port, protocol) = match *svc {
@@ -143,27 +147,7 @@ fn host_files(
                         None,
                     ),
                 };
-                views.push(RichRule {
-                    comment: xml_comment(&format!(
-                        "{}  {}",
-                        plan.flows[r.flow].id(),
-                        short_text(&flow_text(plan, r.flow))
-                    )),
-                    family: if r.v4 { "ipv4" } else { "ipv6" },
-                    priority: if r.action == Action::Deny { -100 } else { 0 },
-                    ipset: ipset_name(&r.source.name),
-                    destination: destination.clone(),
-                    service: None,
-                    port: port.as_ref().map(|p| p.0.clone()),
-                    port_protocol: port.map(|p| p.1),
-                    protocol,
-                    log: r.log.then(|| format!("netc {} ", plan.flows[r.flow].id())),
-                    verdict: if r.action == Action::Allow {
-                        "accept"
-                    } else {
-                        "drop"
-                    },
-                });
+                views.push(rule(None, port, protocol));
             }
         }
     }

@@ -32,26 +32,6 @@ fn compile(plan: &str, out: &std::path::Path, extra: &[&str]) -> (i32, String, S
 
 const PLAN: &str = "fixtures/valid/three-tiers/plan.netc";
 
-/// Every file of a tree (relative path, contents), sorted.
-fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    fn go(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let e = e.unwrap();
-            let p = e.path();
-            if e.file_type().unwrap().is_dir() {
-                go(base, &p, out);
-            } else {
-                let rel = p.strip_prefix(base).unwrap().display().to_string();
-                out.push((rel, std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    go(dir, dir, &mut out);
-    out.sort();
-    out
-}
-
 #[test]
 fn a_symlinked_directory_and_a_forged_manifest_delete_nothing_outside() {
     let base = scratch("manifest");

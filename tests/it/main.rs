@@ -76,3 +76,23 @@ pub fn plan_dir(name: &str, text: &str) -> std::path::PathBuf {
     std::fs::write(dir.join("plan.netc"), text).unwrap();
     dir
 }
+
+/// Every file of a tree (relative path, contents), sorted.
+pub fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    fn go(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                go(base, &p, out);
+            } else {
+                let rel = p.strip_prefix(base).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(dir, dir, &mut out);
+    out.sort();
+    out
+}

@@ -827,25 +827,6 @@ fn unrelated_hosts_keep_their_nftables_file_when_the_plan_grows() {
     assert!(web.contains("1.2.3.0/24 . tcp . 8080"), "{web}");
 }
 
-/// Every file (relative path, contents) under a directory, sorted.
-fn tree_of(dir: &Path) -> Vec<(String, String)> {
-    fn go(base: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                go(base, &p, out);
-            } else {
-                let rel = p.strip_prefix(base).unwrap().display().to_string();
-                out.push((rel, std::fs::read_to_string(&p).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    go(dir, dir, &mut out);
-    out.sort();
-    out
-}
-
 #[test]
 fn golden_files_depend_only_on_what_the_plan_means() {
     let bin = env!("CARGO_BIN_EXE_netc");
@@ -872,7 +853,7 @@ fn golden_files_depend_only_on_what_the_plan_means() {
     for (i, p) in spellings.iter().enumerate() {
         let out = base.join(format!("spelled-{i}"));
         assert_eq!(compile(p, &out, &[]).status.code(), Some(0));
-        trees.push(tree_of(&out));
+        trees.push(super::tree(&out));
     }
     assert!(trees[0] == trees[1] && trees[1] == trees[2]);
     // A comment line added above the rules changes no generated file.
@@ -895,13 +876,16 @@ fn golden_files_depend_only_on_what_the_plan_means() {
         compile(moved.to_str().unwrap(), &out, &[]).status.code(),
         Some(0)
     );
-    let strip = |t: &[(String, String)]| -> Vec<(String, String)> {
+    let strip = |t: &[(String, Vec<u8>)]| -> Vec<(String, Vec<u8>)> {
         t.iter()
-            .map(|(p, c)| (p.clone(), c.replace("from moved ", "from datalyptica ")))
+            .map(|(p, c)| {
+                let text = String::from_utf8_lossy(c).replace("from moved ", "from datalyptica ");
+                (p.clone(), text.into_bytes())
+            })
             .collect()
     };
     assert!(
-        strip(&tree_of(&out)) == trees[0],
+        strip(&super::tree(&out)) == trees[0],
         "a comment line moved every rule, and the files changed"
     );
 }
