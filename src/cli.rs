@@ -55,6 +55,9 @@ pub enum Command {
         /// Refuse to write more than this many bytes in all (a limit against runaway plans)
         #[arg(long, default_value_t = crate::output::DEFAULT_MAX_OUTPUT)]
         max_output_bytes: u64,
+        /// `json`: what was written and removed, as data
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
     },
     /// Print a synthetic plan of the given size (for benchmarks)
     Generate(GenArgs),
@@ -67,6 +70,7 @@ pub enum Command {
     /// One self-contained HTML report: topology, reachability matrix, address plan, DNS, VIPs, findings
     Report {
         plan: PathBuf,
+        /// The HTML file to write, or `-` for standard output
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -209,7 +213,8 @@ pub fn run(cli: Cli) -> i32 {
             target,
             check,
             max_output_bytes,
-        } => compile(&plan, &out, &target, check, max_output_bytes),
+            format,
+        } => compile(&plan, &out, &target, check, max_output_bytes, format),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Verify { plan, out, format } => verify(&plan, &out, format),
         Command::Graph { plan, format } => graph(&plan, format),
@@ -506,6 +511,7 @@ fn compile(
     kinds: &[crate::targets::TargetKind],
     check_only: bool,
     max_output: u64,
+    format: OutFormat,
 ) -> i32 {
     let checked = match load(plan, DiagFormat::Human, true) {
         Ok(c) => c,
@@ -582,10 +588,23 @@ fn compile(
         staged.abort();
         return usage_error(e);
     }
-    let n = staged.len();
-    match staged.commit() {
-        Ok(changed) => {
-            println!("{}: {n} files, {changed} changed", out.display());
+    match staged.commit_summary() {
+        Ok(summary) => {
+            match format {
+                OutFormat::Json => json_out(&serde_json::json!({
+                    "schema": "netc-compile/1",
+                    "out": out.display().to_string(),
+                    "files": summary.files,
+                    "written": summary.written,
+                    "removed": summary.removed,
+                })),
+                OutFormat::Text => println!(
+                    "{}: {} files, {} changed",
+                    out.display(),
+                    summary.files,
+                    summary.written.len() + summary.removed.len()
+                ),
+            }
             0
         }
         Err(e) => usage_error(e),
@@ -689,6 +708,10 @@ fn report(plan: &std::path::Path, output: &std::path::Path) -> i32 {
         }
     };
     let html = crate::report::html(&checked.plan, info, &checked.diags, &svg);
+    if output == std::path::Path::new("-") {
+        print!("{html}");
+        return 0;
+    }
     let file = crate::targets::OutputFile {
         path: PathBuf::from(output.file_name().unwrap_or_default()),
         contents: html,

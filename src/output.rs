@@ -278,6 +278,18 @@ pub struct Staged {
     limit: u64,
     /// The output directory did not exist: an aborted run leaves none.
     created: bool,
+    summary: Summary,
+}
+
+/// What a compile changed (`netc compile --format json`).
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Summary {
+    /// Files the plan produces.
+    pub files: usize,
+    /// Files written because they are new or differ.
+    pub written: Vec<PathBuf>,
+    /// Files removed because the plan no longer produces them.
+    pub removed: Vec<PathBuf>,
 }
 
 fn over_limit(limit: u64) -> OutputError {
@@ -377,6 +389,7 @@ impl Staged {
             written: 0,
             limit: DEFAULT_MAX_OUTPUT,
             created,
+            summary: Summary::default(),
         })
     }
 
@@ -409,12 +422,19 @@ impl Staged {
             return Ok(());
         }
         self.changed += 1;
+        self.summary.written.push(f.path.clone());
         write_new(&dest, f.contents.as_bytes())
     }
 
     /// Put the new tree in place. Returns how many files changed (written, or removed
     /// because the plan no longer produces them).
-    pub fn commit(mut self) -> Result<usize, OutputError> {
+    pub fn commit(self) -> Result<usize, OutputError> {
+        self.commit_summary()
+            .map(|s| s.written.len() + s.removed.len())
+    }
+
+    /// The same, with what changed: every file written (new or different) and removed.
+    pub fn commit_summary(mut self) -> Result<Summary, OutputError> {
         let now: BTreeSet<PathBuf> = self.files.iter().cloned().collect();
         let mut carried = Vec::new();
         for old in previous(&self.out) {
@@ -429,6 +449,7 @@ impl Staged {
                 // The plan no longer produces it: it is not in the new tree.
                 if read_safe(&self.out, &old).ok().flatten().is_some() {
                     self.changed += 1;
+                    self.summary.removed.push(old.clone());
                 }
                 continue;
             }
@@ -470,7 +491,8 @@ impl Staged {
         self.done = true;
         // The old tree, now at the staging path (links inside it are removed, not followed).
         let _ = std::fs::remove_dir_all(&self.stage);
-        Ok(self.changed)
+        self.summary.files = self.files.len();
+        Ok(std::mem::take(&mut self.summary))
     }
 
     pub fn abort(self) {}

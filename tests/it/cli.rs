@@ -298,3 +298,57 @@ fn a_closed_pipe_ends_netc_quietly() {
     );
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
 }
+
+#[test]
+fn compile_reports_what_it_wrote_and_removed_as_json() {
+    let base = root().join("target/it-compile-json");
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let plan = base.join("plan.netc");
+    let text =
+        std::fs::read_to_string(root().join("fixtures/valid/three-tiers/plan.netc")).unwrap();
+    std::fs::write(&plan, &text).unwrap();
+    let out = base.join("out");
+    let run = || {
+        let (code, stdout, err) = netc(&[
+            "compile",
+            plan.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
+    };
+    let first = run();
+    assert_eq!(first["schema"], "netc-compile/1");
+    assert_eq!(
+        first["written"].as_array().unwrap().len(),
+        first["files"].as_u64().unwrap() as usize
+    );
+    let again = run();
+    assert!(
+        again["written"].as_array().unwrap().is_empty()
+            && again["removed"].as_array().unwrap().is_empty()
+    );
+    // A host taken out of nftables: its file is removed, and said so.
+    std::fs::write(
+        &plan,
+        text.replace(
+            "tier web on web-net dev eth0 firewall nftables",
+            "tier web on web-net dev eth0 firewall none",
+        ),
+    )
+    .unwrap();
+    let third = run();
+    assert_eq!(
+        third["removed"],
+        serde_json::json!(["nftables/hosts/web1.nft"]),
+        "{third}"
+    );
+    // And a report to standard output.
+    let (code, html, _) = netc(&["report", plan.to_str().unwrap(), "-o", "-"]);
+    assert_eq!(code, 0);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+}
