@@ -126,6 +126,18 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
     },
+    /// Compare what a live host or router runs (a saved `nft -j list ruleset`, or `-` for
+    /// standard input) with what the plan says it must; tables netc did not write are
+    /// evaluated too. Exit 0 equal, 1 drift, 2 could not read
+    Drift {
+        plan: PathBuf,
+        /// The host or router the ruleset comes from
+        #[arg(long)]
+        host: String,
+        ruleset: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+    },
     /// The access a change of plan opens and closes
     Diff {
         old: PathBuf,
@@ -217,6 +229,12 @@ pub fn run(cli: Cli) -> i32 {
         } => compile(&plan, &out, &target, check, max_output_bytes, format),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Verify { plan, out, format } => verify(&plan, &out, format),
+        Command::Drift {
+            plan,
+            host,
+            ruleset,
+            format,
+        } => drift(&plan, &host, &ruleset, format),
         Command::Graph { plan, format } => graph(&plan, format),
         Command::Report { plan, output } => report(&plan, &output),
         Command::Generate(args) => generate(args),
@@ -837,4 +855,88 @@ fn point_name(plan: &crate::ir::Plan, point: crate::readback::Point) -> String {
         crate::readback::Point::Host(h) => format!("host {}", plan.hosts[h].name),
         crate::readback::Point::Router(r) => format!("router {}", plan.routers[r].name),
     }
+}
+
+fn drift(plan: &std::path::Path, name: &str, ruleset: &std::path::Path, format: OutFormat) -> i32 {
+    use crate::readback::{self, Point};
+    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
+    let (p, info) = (
+        &checked.plan,
+        checked.info.as_ref().expect("checked plans have info"),
+    );
+    let point = if let Some(h) = p.hosts.iter().position(|h| h.name == name) {
+        Point::Host(h)
+    } else if let Some(r) = p.routers.iter().position(|r| r.name == name) {
+        Point::Router(r)
+    } else {
+        return usage_error(format!("`{name}` is not a host or router of the plan"));
+    };
+    let text = if ruleset == std::path::Path::new("-") {
+        let mut t = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut t) {
+            return usage_error(format!("standard input: {e}"));
+        }
+        t
+    } else {
+        match std::fs::read_to_string(ruleset) {
+            Ok(t) => t,
+            Err(e) => return usage_error(format!("{}: {e}", ruleset.display())),
+        }
+    };
+    let rs = match readback::Ruleset::from_json(&text) {
+        Ok(r) => r,
+        Err(e) => return usage_error(format!("{}: {e}", ruleset.display())),
+    };
+    let diffs = readback::verify(p, info, point, &rs, 20);
+    let foreign = rs.foreign_tables();
+    match format {
+        OutFormat::Json => json_out(&serde_json::json!({
+            "schema": "netc-drift/1",
+            "point": point_name(p, point),
+            "equal": diffs.is_empty(),
+            "foreign_tables": foreign,
+            "differences": diffs.iter().map(|(d, plan)| serde_json::json!({
+                "src": d.src, "dst": d.dst, "service": d.service,
+                "ruleset_accepts": d.ruleset_accepts, "dropped_by": d.dropped_by, "plan": plan,
+            })).collect::<Vec<_>>(),
+        })),
+        OutFormat::Text => {
+            if !foreign.is_empty() {
+                println!(
+                    "tables netc did not write (evaluated with netc's): {}",
+                    foreign.join(", ")
+                );
+            }
+            if diffs.is_empty() {
+                println!(
+                    "{}: what it runs is what the plan says",
+                    point_name(p, point)
+                );
+            } else {
+                println!("{}: drift from the plan", point_name(p, point));
+                for (d, plan) in &diffs {
+                    let by = d
+                        .dropped_by
+                        .as_ref()
+                        .map(|b| format!(" (by {b})"))
+                        .unwrap_or_default();
+                    println!(
+                        "  {} -> {} {}: the host {} it{by}; {plan}",
+                        d.src,
+                        d.dst,
+                        d.service,
+                        if d.ruleset_accepts {
+                            "accepts"
+                        } else {
+                            "drops"
+                        },
+                    );
+                }
+            }
+        }
+    }
+    i32::from(!diffs.is_empty())
 }

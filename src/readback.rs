@@ -120,6 +120,7 @@ pub struct Ruleset {
     /// (family, table, chain) -> chain.
     chains: BTreeMap<(String, String, String), Chain>,
     sets: BTreeMap<(String, String, String), SetDef>,
+    unmodelled: Vec<String>,
 }
 
 fn ip_value(s: &str) -> Option<(bool, u128)> {
@@ -307,6 +308,7 @@ impl Ruleset {
             )
         };
         let mut rules: Vec<(Value, String)> = Vec::new();
+        let mut broken: Vec<(String, String)> = Vec::new();
         for item in items {
             if let Some(c) = item.get("chain") {
                 let hook = match c.get("hook").and_then(Value::as_str) {
@@ -382,93 +384,16 @@ impl Ruleset {
                 "rule {} of chain {chain_name}",
                 r.get("handle").and_then(Value::as_u64).unwrap_or(0)
             );
-            let mut exprs = Vec::new();
-            for e in r
-                .get("expr")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(m) = e.get("match") {
-                    let op = m.get("op").and_then(Value::as_str).unwrap_or("==");
-                    let negate = match op {
-                        "==" | "in" => false,
-                        "!=" => true,
-                        _ => return err(format!("{where_}: operator `{op}` is not modelled")),
-                    };
-                    let fields = field(
-                        m.get("left").unwrap_or(&Value::Null),
-                        &family,
-                        &format!(
-                            "{where_}{}",
-                            if e.to_string().contains("iif") {
-                                " iif"
-                            } else {
-                                ""
-                            }
-                        ),
-                    )?;
-                    let w = if fields.contains(&Field::Iif) {
-                        format!("{where_} iif")
-                    } else {
-                        where_.clone()
-                    };
-                    let right = match m.get("right") {
-                        Some(Value::String(s)) if s.starts_with('@') => {
-                            Right::Set(s[1..].to_string())
-                        }
-                        Some(Value::Array(vals)) => Right::Values(
-                            vals.iter()
-                                .map(|v| element(v, &w))
-                                .collect::<Result<_, _>>()?,
-                        ),
-                        Some(v) if v.get("set").is_some() => Right::Values(
-                            v["set"]
-                                .as_array()
-                                .into_iter()
-                                .flatten()
-                                .map(|x| element(x, &w))
-                                .collect::<Result<_, _>>()?,
-                        ),
-                        Some(v) => Right::Values(vec![element(v, &w)?]),
-                        None => return err(format!("{where_}: a match without a value")),
-                    };
-                    exprs.push(Expr::Match {
-                        fields,
-                        negate,
-                        right,
-                    });
-                } else if let Some(vm) = e.get("vmap") {
-                    let fields = field(vm.get("key").unwrap_or(&Value::Null), &family, &where_)?;
-                    let map = match vm.get("data") {
-                        Some(Value::String(s)) if s.starts_with('@') => {
-                            VmapRef::Named(s[1..].to_string())
-                        }
-                        Some(d) if d.get("set").is_some() => {
-                            let mut items = Vec::new();
-                            for p in d["set"].as_array().into_iter().flatten() {
-                                let pair =
-                                    p.as_array().filter(|p| p.len() == 2).ok_or_else(|| {
-                                        ReadError(format!("{where_}: vmap element {p}"))
-                                    })?;
-                                let v = verdict(&pair[1], &where_)?.ok_or_else(|| {
-                                    ReadError(format!("{where_}: vmap element without a verdict"))
-                                })?;
-                                items.push((element(&pair[0], &where_)?, v));
-                            }
-                            VmapRef::Inline(items)
-                        }
-                        _ => return err(format!("{where_}: vmap {vm} is not modelled")),
-                    };
-                    exprs.push(Expr::Vmap { fields, map });
-                } else if let Some(v) = verdict(e, &where_)? {
-                    exprs.push(Expr::Verdict(v));
-                } else if e.get("log").is_some() || e.get("counter").is_some() {
-                    // Statements that do not change the verdict.
-                } else {
-                    return err(format!("{where_}: statement {e} is not modelled"));
+            // A rule the reader cannot model is an error only if a packet can reach it (a
+            // chain of the input or forward hooks, or one they jump to); elsewhere (a NAT
+            // chain of Docker's) it is named in `unmodelled` and not evaluated.
+            let exprs = match parse_rule(&r, &family, &where_) {
+                Ok(e) => e,
+                Err(e) => {
+                    broken.push((chain_name.clone(), e.0));
+                    Vec::new()
                 }
-            }
+            };
             let parts: Vec<&str> = chain_name.splitn(3, ' ').collect();
             let k = (
                 parts[0].to_string(),
@@ -480,7 +405,73 @@ impl Ruleset {
                 None => return err(format!("{where_}: the chain is not in the ruleset")),
             }
         }
+        // Chains a packet of the input or forward hook can reach.
+        let mut reach: Vec<(String, String, String)> = rs
+            .chains
+            .iter()
+            .filter(|(_, c)| c.hook.is_some_and(|h| h.0 != Hook::Other))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut i = 0;
+        while i < reach.len() {
+            let k = reach[i].clone();
+            let mut targets: Vec<String> = Vec::new();
+            if let Some(c) = rs.chains.get(&k) {
+                for rule in &c.rules {
+                    for e in rule {
+                        match e {
+                            Expr::Verdict(Verdict::Jump(t) | Verdict::Goto(t)) => {
+                                targets.push(t.clone())
+                            }
+                            Expr::Vmap { map, .. } => {
+                                let verdicts: Vec<Verdict> = match map {
+                                    VmapRef::Named(n) => rs
+                                        .set(&k.0, &k.1, n)
+                                        .map(|s| s.verdicts.clone())
+                                        .unwrap_or_default(),
+                                    VmapRef::Inline(items) => {
+                                        items.iter().map(|x| x.1.clone()).collect()
+                                    }
+                                };
+                                for v in verdicts {
+                                    if let Verdict::Jump(t) | Verdict::Goto(t) = v {
+                                        targets.push(t);
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            for t in targets {
+                let tk = (k.0.clone(), k.1.clone(), t);
+                if !reach.contains(&tk) {
+                    reach.push(tk);
+                }
+            }
+            i += 1;
+        }
+        for (chain, e) in broken {
+            let parts: Vec<&str> = chain.splitn(3, ' ').collect();
+            let k = (
+                parts[0].to_string(),
+                parts.get(1).unwrap_or(&"").to_string(),
+                parts.get(2).unwrap_or(&"").to_string(),
+            );
+            if reach.contains(&k) {
+                return err(e);
+            }
+            rs.unmodelled.push(format!(
+                "{e} (chain {chain} is not on the input or forward path: not evaluated)"
+            ));
+        }
         Ok(rs)
+    }
+
+    /// Rules the reader could not model, on chains no filtered packet reaches.
+    pub fn unmodelled(&self) -> &[String] {
+        &self.unmodelled
     }
 
     /// Whether a packet passes every base chain of `hook` (accept in one base chain passes
@@ -502,6 +493,39 @@ impl Ruleset {
             .collect();
         bases.sort_by_key(|b| (b.2, b.0.clone()));
         bases
+    }
+
+    /// The base chain that drops a packet on `hook` (family, table, chain), if one does.
+    pub fn dropped_by(&self, hook: Hook, p: &Packet) -> Option<(String, String, String)> {
+        for &(k, chain, _, policy_drop) in &self.bases(hook) {
+            let family_ok = match k.0.as_str() {
+                "inet" => true,
+                "ip" => p.v4,
+                "ip6" => !p.v4,
+                _ => false,
+            };
+            if !family_ok {
+                continue;
+            }
+            match self.run(&k.0, &k.1, chain, p, 0) {
+                Some(false) => return Some(k.clone()),
+                None if policy_drop => return Some(k.clone()),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Tables other than netc's own `inet netc`, as `family name`.
+    pub fn foreign_tables(&self) -> Vec<String> {
+        let mut t: Vec<String> = self
+            .chains
+            .keys()
+            .filter(|k| !(k.0 == "inet" && k.1 == "netc"))
+            .map(|k| format!("{} {}", k.0, k.1))
+            .collect();
+        t.dedup();
+        t
     }
 
     fn accepts_with(&self, bases: &[Base<'_>], p: &Packet) -> bool {
@@ -724,6 +748,9 @@ pub struct Difference {
     pub service: String,
     /// What the ruleset does with it.
     pub ruleset_accepts: bool,
+    /// The table and chain that drop it, when the ruleset drops it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped_by: Option<String>,
 }
 
 /// Compare a ruleset's `hook` with `expected` for every packet from `sources` to
@@ -826,6 +853,10 @@ pub fn compare(
                                 dst: space::raw_range_text(v4, d, d),
                                 service: space::service_text(&Set::point(svc)),
                                 ruleset_accepts: got,
+                                dropped_by: (!got)
+                                    .then(|| rs.dropped_by(hook, &p))
+                                    .flatten()
+                                    .map(|k| format!("table {} {} chain {}", k.0, k.1, k.2)),
                             });
                             if out.len() >= limit {
                                 return out;
@@ -1097,4 +1128,92 @@ pub fn load_in_namespace(ruleset: &[u8], n: usize) -> Result<String, ReadError> 
         ));
     }
     String::from_utf8(o.stdout).map_err(|e| ReadError(e.to_string()))
+}
+
+/// One rule's expressions.
+fn parse_rule(r: &Value, family: &str, where_: &str) -> Result<Vec<Expr>, ReadError> {
+    let mut exprs = Vec::new();
+    for e in r
+        .get("expr")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(m) = e.get("match") {
+            let op = m.get("op").and_then(Value::as_str).unwrap_or("==");
+            let negate = match op {
+                "==" | "in" => false,
+                "!=" => true,
+                _ => return err(format!("{where_}: operator `{op}` is not modelled")),
+            };
+            let fields = field(
+                m.get("left").unwrap_or(&Value::Null),
+                family,
+                &format!(
+                    "{where_}{}",
+                    if e.to_string().contains("iif") {
+                        " iif"
+                    } else {
+                        ""
+                    }
+                ),
+            )?;
+            let w = if fields.contains(&Field::Iif) {
+                format!("{where_} iif")
+            } else {
+                where_.to_string()
+            };
+            let right = match m.get("right") {
+                Some(Value::String(s)) if s.starts_with('@') => Right::Set(s[1..].to_string()),
+                Some(Value::Array(vals)) => Right::Values(
+                    vals.iter()
+                        .map(|v| element(v, &w))
+                        .collect::<Result<_, _>>()?,
+                ),
+                Some(v) if v.get("set").is_some() => Right::Values(
+                    v["set"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|x| element(x, &w))
+                        .collect::<Result<_, _>>()?,
+                ),
+                Some(v) => Right::Values(vec![element(v, &w)?]),
+                None => return err(format!("{where_}: a match without a value")),
+            };
+            exprs.push(Expr::Match {
+                fields,
+                negate,
+                right,
+            });
+        } else if let Some(vm) = e.get("vmap") {
+            let fields = field(vm.get("key").unwrap_or(&Value::Null), family, where_)?;
+            let map = match vm.get("data") {
+                Some(Value::String(s)) if s.starts_with('@') => VmapRef::Named(s[1..].to_string()),
+                Some(d) if d.get("set").is_some() => {
+                    let mut items = Vec::new();
+                    for p in d["set"].as_array().into_iter().flatten() {
+                        let pair = p
+                            .as_array()
+                            .filter(|p| p.len() == 2)
+                            .ok_or_else(|| ReadError(format!("{where_}: vmap element {p}")))?;
+                        let v = verdict(&pair[1], where_)?.ok_or_else(|| {
+                            ReadError(format!("{where_}: vmap element without a verdict"))
+                        })?;
+                        items.push((element(&pair[0], where_)?, v));
+                    }
+                    VmapRef::Inline(items)
+                }
+                _ => return err(format!("{where_}: vmap {vm} is not modelled")),
+            };
+            exprs.push(Expr::Vmap { fields, map });
+        } else if let Some(v) = verdict(e, where_)? {
+            exprs.push(Expr::Verdict(v));
+        } else if e.get("log").is_some() || e.get("counter").is_some() {
+            // Statements that do not change the verdict.
+        } else {
+            return err(format!("{where_}: statement {e} is not modelled"));
+        }
+    }
+    Ok(exprs)
 }

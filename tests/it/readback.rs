@@ -225,3 +225,74 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn drift_names_what_a_foreign_table_changes() {
+    if !lab_ready() {
+        return;
+    }
+    let c = checked("fixtures/valid/three-tiers/plan.netc");
+    let db1 = files_of(&c, &[TargetKind::Nftables])
+        .into_iter()
+        .find(|f| f.path.ends_with("hosts/db1.nft"))
+        .unwrap();
+    // netc's ruleset, with a Docker-like NAT and forward table and a fail2ban-like table
+    // added by hand beside it.
+    let live = format!(
+        "{}\ntable ip dockerlike {{\n\tchain prerouting {{\n\t\ttype nat hook prerouting priority -100; policy accept;\n\t\ttcp dport 8080 dnat to 172.17.0.2:80\n\t}}\n\tchain forward {{\n\t\ttype filter hook forward priority 0; policy accept;\n\t}}\n}}\ntable inet f2b {{\n\tset banned {{\n\t\ttype ipv4_addr\n\t\telements = {{ 10.99.2.10 }}\n\t}}\n\tchain input {{\n\t\ttype filter hook input priority -1; policy accept;\n\t\tip saddr @banned tcp dport 5432 drop\n\t}}\n}}\n",
+        db1.contents
+    );
+    let json = readback::load_in_namespace(live.as_bytes(), 9700).expect("loads");
+    let dir = root().join("target/it-drift");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let saved = dir.join("db1.json");
+    std::fs::write(&saved, &json).unwrap();
+    let (code, out, err) = run_netc(&[
+        "drift",
+        "fixtures/valid/three-tiers/plan.netc",
+        "--host",
+        "db1",
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("tables netc did not write (evaluated with netc's): inet f2b, ip dockerlike"),
+        "{out}"
+    );
+    assert!(
+        out.contains("10.99.2.10 -> 10.99.3.10 tcp/5432: the host drops it (by table inet f2b chain input); the plan allows it"),
+        "{out}"
+    );
+    // The same ruleset without the fail2ban table: only Docker's, which filters nothing netc
+    // decides on the host's input: no drift (its NAT rule is named as not evaluated).
+    let calm = live[..live.find("table inet f2b").unwrap()].to_string();
+    let json = readback::load_in_namespace(calm.as_bytes(), 9701).expect("loads");
+    let rs = Ruleset::from_json(&json).unwrap();
+    assert!(
+        rs.unmodelled()
+            .iter()
+            .any(|u| u.contains("dockerlike") && u.contains("not evaluated")),
+        "{:?}",
+        rs.unmodelled()
+    );
+    std::fs::write(&saved, &json).unwrap();
+    let (code, out, _) = run_netc(&[
+        "drift",
+        "fixtures/valid/three-tiers/plan.netc",
+        "--host",
+        "db1",
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // An unreadable ruleset: exit 2.
+    std::fs::write(&saved, "not json").unwrap();
+    let (code, _, _) = run_netc(&[
+        "drift",
+        "fixtures/valid/three-tiers/plan.netc",
+        "--host",
+        "db1",
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+}
