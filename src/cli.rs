@@ -140,8 +140,14 @@ pub enum Command {
     },
     /// The access a change of plan opens and closes
     Diff {
+        /// The old plan (with --git: the plan, compared with itself at REV)
         old: PathBuf,
-        new: PathBuf,
+        /// The new plan (not with --git)
+        new: Option<PathBuf>,
+        /// Compare PLAN as it is with PLAN at git revision REV (a pull request's base), without
+        /// a second checkout
+        #[arg(long, value_name = "REV")]
+        git: Option<String>,
         /// Exit 1 when the new plan opens any access, reachable or configured (the CI gate)
         #[arg(long)]
         fail_on_new_access: bool,
@@ -259,17 +265,24 @@ pub fn run(cli: Cli) -> i32 {
         Command::Diff {
             old,
             new,
+            git,
             fail_on_new_access,
             reachable_only,
             exit_code,
             format,
-        } => diff(
-            &old,
-            &new,
-            fail_on_new_access.then_some(!reachable_only),
-            exit_code,
-            format,
-        ),
+        } => {
+            let gate = fail_on_new_access.then_some(!reachable_only);
+            match (git, new) {
+                (Some(rev), None) => diff_git(&rev, &old, gate, exit_code, format),
+                (None, Some(new)) => diff(&old, &new, gate, exit_code, format),
+                (Some(_), Some(_)) => {
+                    usage_error("with --git REV, give one plan: it is compared with itself at REV")
+                }
+                (None, None) => {
+                    usage_error("give the old and the new plan (or --git REV and one plan)")
+                }
+            }
+        }
     }
 }
 
@@ -494,6 +507,87 @@ fn matrix(plan: &std::path::Path, format: MatrixFormat) -> i32 {
     0
 }
 
+/// `diff --git REV PLAN`: the plan's files at REV are taken out of git (`git archive`) into a
+/// fresh private temporary directory, compared with the plan as it is, and removed.
+fn diff_git(
+    rev: &str,
+    plan: &std::path::Path,
+    gate: Option<bool>,
+    any_change: bool,
+    format: DiffFormat,
+) -> i32 {
+    use std::process::{Command, Stdio};
+    let Ok(abs) = plan.canonicalize() else {
+        return usage_error(format!("{}: no such plan", plan.display()));
+    };
+    let dir = if abs.is_dir() {
+        abs.clone()
+    } else {
+        abs.parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default()
+    };
+    let top = Command::new("git")
+        .arg("-C")
+        .arg(&dir)
+        .args(["rev-parse", "--show-toplevel"])
+        .output();
+    let root = match top {
+        Ok(o) if o.status.success() => {
+            PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_string())
+        }
+        _ => return usage_error(format!("{}: not in a git repository", plan.display())),
+    };
+    let Ok(rel) = abs.strip_prefix(root.canonicalize().unwrap_or(root.clone())) else {
+        return usage_error("the plan is outside its git repository");
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = std::env::temp_dir().join(format!("netc-git-{}-{nanos}", std::process::id()));
+    if let Err(e) = std::fs::create_dir(&tmp) {
+        return usage_error(format!("{}: {e}", tmp.display()));
+    }
+    struct Gone(PathBuf);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _gone = Gone(tmp.clone());
+    let archive = Command::new("git")
+        .arg("-C")
+        .arg(&root)
+        .args(["archive", "--format=tar", rev, "--"])
+        .arg(rel)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(mut archive) = archive else {
+        return usage_error("cannot run git");
+    };
+    let untar = Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(&tmp)
+        .stdin(archive.stdout.take().expect("piped"))
+        .status();
+    let archived = archive.wait_with_output();
+    match (archived, untar) {
+        (Ok(a), Ok(t)) if a.status.success() && t.success() => {}
+        (Ok(a), _) => {
+            return usage_error(format!(
+                "git archive {rev} -- {}: {}",
+                rel.display(),
+                String::from_utf8_lossy(&a.stderr).trim()
+            ))
+        }
+        _ => return usage_error("cannot unpack the plan at that revision"),
+    }
+    let shown = Some((format!("{}/", tmp.display()), format!("{rev}:")));
+    diff_shown(&tmp.join(rel), plan, gate, any_change, format, shown)
+}
+
 fn diff(
     old: &std::path::Path,
     new: &std::path::Path,
@@ -501,6 +595,22 @@ fn diff(
     any_change: bool,
     format: DiffFormat,
 ) -> i32 {
+    diff_shown(old, new, gate, any_change, format, None)
+}
+
+/// `diff`, with `rename` (a path prefix and what to show instead) applied to what it prints.
+fn diff_shown(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    gate: Option<bool>,
+    any_change: bool,
+    format: DiffFormat,
+    rename: Option<(String, String)>,
+) -> i32 {
+    let shown = |t: String| match &rename {
+        Some((from, to)) => t.replace(from.as_str(), to),
+        None => t,
+    };
     let load_one = |p: &std::path::Path| load(&[p.to_path_buf()], DiagFormat::Human, true);
     let (Ok(a), Ok(b)) = (load_one(old), load_one(new)) else {
         return 2;
@@ -512,11 +622,18 @@ fn diff(
         b.info.as_ref().expect("info"),
     );
     match format {
-        DiffFormat::Json => json_out(&d),
-        DiffFormat::Text => print!("{}", crate::query::diff::human(&d)),
+        DiffFormat::Json => println!(
+            "{}",
+            shown(serde_json::to_string_pretty(&d).expect("answers serialize"))
+        ),
+        DiffFormat::Text => print!("{}", shown(crate::query::diff::human(&d))),
         DiffFormat::Html => print!(
             "{}",
-            crate::report::diff_html(&old.display().to_string(), &new.display().to_string(), &d)
+            shown(crate::report::diff_html(
+                &old.display().to_string(),
+                &new.display().to_string(),
+                &d
+            ))
         ),
     }
     let changed = !d.opened.is_empty() || !d.closed.is_empty();

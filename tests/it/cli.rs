@@ -352,3 +352,47 @@ fn compile_reports_what_it_wrote_and_removed_as_json() {
     assert_eq!(code, 0);
     assert!(html.starts_with("<!DOCTYPE html>"));
 }
+
+#[test]
+fn diff_against_a_git_revision_needs_no_second_checkout() {
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return;
+    }
+    let repo = root().join("target/it-diff-git");
+    let _ = std::fs::remove_dir_all(&repo);
+    std::fs::create_dir_all(repo.join("net")).unwrap();
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["-c", "user.email=ci@example.com", "-c", "user.name=ci"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    let plan = repo.join("net/plan.netc");
+    let text =
+        std::fs::read_to_string(root().join("fixtures/valid/three-tiers/plan.netc")).unwrap();
+    std::fs::write(&plan, &text).unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-qm", "base"]);
+    let p = plan.to_str().unwrap();
+    let (code, out, err) = netc(&["diff", "--git", "HEAD", p, "--fail-on-new-access"]);
+    assert_eq!((code, out.as_str()), (0, "no change in access\n"), "{err}");
+    std::fs::write(&plan, format!("{text}allow web -> db : tcp/6000\n")).unwrap();
+    let (code, out, err) = netc(&["diff", "--git", "HEAD", p, "--fail-on-new-access"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("+ web -> db: tcp/6000"), "{out}");
+    let (code, _, err) = netc(&["diff", "--git", "no-such-rev", p]);
+    assert_eq!(code, 2, "{err}");
+}
