@@ -52,6 +52,12 @@ pub enum Command {
         /// Write nothing; exit 1 with a unified diff when --out differs from the plan
         #[arg(long)]
         check: bool,
+        /// With --check: each differing file with its lines added and removed, not the diff
+        #[arg(long, requires = "check")]
+        stat: bool,
+        /// With --check: only the names of the differing files
+        #[arg(long, requires = "check", conflicts_with = "stat")]
+        name_only: bool,
         /// Refuse to write more than this many bytes in all (a limit against runaway plans)
         #[arg(long, default_value_t = crate::output::DEFAULT_MAX_OUTPUT)]
         max_output_bytes: u64,
@@ -230,9 +236,25 @@ pub fn run(cli: Cli) -> i32 {
             out,
             target,
             check,
+            stat,
+            name_only,
             max_output_bytes,
             format,
-        } => compile(&plan, &out, &target, check, max_output_bytes, format),
+        } => {
+            let shape = match (stat, name_only) {
+                (true, _) => CheckShape::Stat,
+                (_, true) => CheckShape::Names,
+                _ => CheckShape::Diff,
+            };
+            compile(
+                &plan,
+                &out,
+                &target,
+                check.then_some(shape),
+                max_output_bytes,
+                format,
+            )
+        }
         Command::Explain { code } => explain(code.as_deref()),
         Command::Verify { plan, out, format } => verify(&plan, &out, format),
         Command::Drift {
@@ -644,7 +666,7 @@ fn compile(
     plan: &[PathBuf],
     out: &std::path::Path,
     kinds: &[crate::targets::TargetKind],
-    check_only: bool,
+    check_only: Option<CheckShape>,
     max_output: u64,
     format: OutFormat,
 ) -> i32 {
@@ -693,7 +715,7 @@ fn compile(
     // Files are streamed from the back ends to the checker or the writer: a large plan never
     // holds all of its output in memory, and nothing is moved into place before all is made.
     let plan = &checked.plan;
-    if check_only {
+    if let Some(shape) = check_only {
         let mut checker = match crate::output::Checker::new_for(out, some) {
             Ok(c) => c,
             Err(e) => return usage_error(e),
@@ -703,12 +725,30 @@ fn compile(
         {
             return usage_error(e);
         }
-        let (diff, n) = checker.finish();
+        let (diff, n, stat) = checker.finish_stat();
         if diff.is_empty() {
             println!("{}: {n} files up to date", out.display());
             return 0;
         }
-        print!("{diff}");
+        match shape {
+            CheckShape::Diff => print!("{diff}"),
+            CheckShape::Names => {
+                for (p, _, _) in &stat {
+                    println!("{}", p.display());
+                }
+            }
+            CheckShape::Stat => {
+                let width = stat
+                    .iter()
+                    .map(|s| s.0.display().to_string().len())
+                    .max()
+                    .unwrap_or(0);
+                for (p, added, removed) in &stat {
+                    println!("{:<width$}  +{added} -{removed}", p.display().to_string());
+                }
+                println!("{} files differ", stat.len());
+            }
+        }
         eprintln!(
             "{}: generated configs differ from the plan; run `netc compile` without --check",
             out.display()
@@ -1056,4 +1096,12 @@ fn drift(plan: &std::path::Path, name: &str, ruleset: &std::path::Path, format: 
         }
     }
     i32::from(!diffs.is_empty())
+}
+
+/// How `compile --check` shows a difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CheckShape {
+    Diff,
+    Stat,
+    Names,
 }

@@ -547,6 +547,8 @@ pub struct Checker {
     seen: BTreeSet<String>,
     files: Vec<PathBuf>,
     diff: String,
+    /// Each differing file with its lines added and removed (`--check --stat`).
+    pub stat: Vec<(PathBuf, usize, usize)>,
 }
 
 impl Checker {
@@ -563,6 +565,7 @@ impl Checker {
             seen: BTreeSet::new(),
             files: Vec::new(),
             diff: String::new(),
+            stat: Vec::new(),
         })
     }
 
@@ -582,6 +585,15 @@ impl Checker {
                     .unwrap_or_default();
                 if old != f.contents {
                     let text = similar::TextDiff::from_lines(&old, &f.contents);
+                    let (mut added, mut removed) = (0, 0);
+                    for change in text.iter_all_changes() {
+                        match change.tag() {
+                            similar::ChangeTag::Insert => added += 1,
+                            similar::ChangeTag::Delete => removed += 1,
+                            similar::ChangeTag::Equal => {}
+                        }
+                    }
+                    self.stat.push((f.path.clone(), added, removed));
                     self.diff.push_str(
                         &text
                             .unified_diff()
@@ -597,7 +609,13 @@ impl Checker {
     }
 
     /// The unified diff of everything (empty when up to date), and the number of files.
-    pub fn finish(mut self) -> (String, usize) {
+    pub fn finish(self) -> (String, usize) {
+        let (diff, n, _) = self.finish_stat();
+        (diff, n)
+    }
+
+    /// The same, with each differing file's lines added and removed.
+    pub fn finish_stat(mut self) -> (String, usize, Vec<(PathBuf, usize, usize)>) {
         let now: BTreeSet<&Path> = self.files.iter().map(PathBuf::as_path).collect();
         for old in previous(&self.out) {
             let ours = self
@@ -609,9 +627,14 @@ impl Checker {
                 && std::fs::symlink_metadata(self.out.join(&old)).is_ok()
             {
                 self.diff.push_str(&format!("--- a/{0}\n+++ /dev/null\n(would be removed: the plan no longer generates {0})\n", old.display()));
+                let lines = read_safe(&self.out, &old)
+                    .ok()
+                    .flatten()
+                    .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
+                self.stat.push((old.clone(), 0, lines));
             }
         }
-        (self.diff, self.files.len())
+        (self.diff, self.files.len(), self.stat)
     }
 }
 

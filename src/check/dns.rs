@@ -387,8 +387,8 @@ fn reverse_zones(plan: &Plan, records: &[DnsRecord], diags: &mut Vec<Diagnostic>
         // A zone of the plan with the name of a reverse zone netc writes: two zone files of one
         // name (netc's PTRs and the plan's records) would collide.
         if !bad && (r.source.starts_with("host ") || r.source.starts_with("vip ")) {
-            let prefix = crate::targets::bind::reverse_prefix(addr, net.prefix_len());
-            let (zone, _) = crate::targets::bind::reverse_name(addr, prefix);
+            let prefix = crate::names::reverse_prefix(addr, net.prefix_len());
+            let (zone, _) = crate::names::reverse_name(addr, prefix);
             if let Some(z) = plan.zones.iter().find(|z| z.name == zone) {
                 if !flagged.contains(&s) {
                     flagged.push(s);

@@ -11,6 +11,7 @@
 use super::{header, Context, OutputFile};
 use crate::check::{DnsRecord, PlanInfo};
 use crate::ir::Plan;
+use crate::names::{reverse_name, reverse_prefix};
 use crate::targets::RenderAll;
 use askama::Template;
 use sha2::Digest;
@@ -276,59 +277,6 @@ fn txt_chunks(s: &str) -> Vec<String> {
         out.push("\"\"".into());
     }
     out
-}
-
-/// The prefix of the reverse zone netc writes for an address of a subnet of `subnet_prefix`
-/// bits: IPv4 /16 for a /16, classless (RFC 2317) for longer than /24, else /24; IPv6 the
-/// subnet's own nibble boundary.
-pub fn reverse_prefix(addr: IpAddr, subnet_prefix: u8) -> u8 {
-    match addr {
-        IpAddr::V4(_) if subnet_prefix == 16 => 16,
-        IpAddr::V4(_) if subnet_prefix > 24 => subnet_prefix,
-        IpAddr::V4(_) => 24,
-        IpAddr::V6(_) => subnet_prefix,
-    }
-}
-
-/// The reverse zone an address belongs to, and the owner name inside it. IPv4 prefixes longer
-/// than /24 get an RFC 2317 zone named `FIRST-PREFIX.C.B.A.in-addr.arpa` (192.0.2.64/26:
-/// `64-26.2.0.192.in-addr.arpa`), which the parent /24's zone delegates with CNAMEs.
-pub fn reverse_name(addr: IpAddr, prefix: u8) -> (String, String) {
-    match addr {
-        IpAddr::V4(a) => {
-            let o = a.octets();
-            if prefix > 24 {
-                let size = 1u16 << (32 - u16::from(prefix.min(32)));
-                let first = u16::from(o[3]) & !(size - 1);
-                (
-                    format!("{first}-{prefix}.{}.{}.{}.in-addr.arpa", o[2], o[1], o[0]),
-                    o[3].to_string(),
-                )
-            } else if prefix == 16 {
-                (
-                    format!("{}.{}.in-addr.arpa", o[1], o[0]),
-                    format!("{}.{}", o[3], o[2]),
-                )
-            } else {
-                (
-                    format!("{}.{}.{}.in-addr.arpa", o[2], o[1], o[0]),
-                    o[3].to_string(),
-                )
-            }
-        }
-        IpAddr::V6(a) => {
-            let nibbles: Vec<String> = a
-                .octets()
-                .iter()
-                .flat_map(|b| [b >> 4, b & 0xf])
-                .map(|n| format!("{n:x}"))
-                .collect();
-            let keep = (prefix / 4) as usize;
-            let zone: Vec<&str> = nibbles[..keep].iter().rev().map(String::as_str).collect();
-            let owner: Vec<&str> = nibbles[keep..].iter().rev().map(String::as_str).collect();
-            (format!("{}.ip6.arpa", zone.join(".")), owner.join("."))
-        }
-    }
 }
 
 /// PTR records for every host and VIP name, grouped into zones: IPv4 /24 zones (one /16 zone

@@ -396,3 +396,27 @@ fn diff_against_a_git_revision_needs_no_second_checkout() {
     let (code, _, err) = netc(&["diff", "--git", "no-such-rev", p]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn check_can_say_only_which_files_differ() {
+    let out = root().join("target/it-check-stat");
+    let _ = std::fs::remove_dir_all(&out);
+    let o = out.to_str().unwrap();
+    let plan = "fixtures/valid/three-tiers/plan.netc";
+    assert_eq!(netc(&["compile", plan, "--out", o]).0, 0);
+    let f = out.join("nftables/hosts/db1.nft");
+    let text = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, text.replace("tcp . 5432 comment", "tcp . 5433 comment")).unwrap();
+    let (code, stat, _) = netc(&["compile", plan, "--out", o, "--check", "--stat"]);
+    assert_eq!(
+        (code, stat.as_str()),
+        (1, "nftables/hosts/db1.nft  +1 -1\n1 files differ\n")
+    );
+    let (code, names, _) = netc(&["compile", plan, "--out", o, "--check", "--name-only"]);
+    assert_eq!((code, names.as_str()), (1, "nftables/hosts/db1.nft\n"));
+    assert_eq!(
+        netc(&["compile", plan, "--out", o, "--stat"]).0,
+        2,
+        "--stat needs --check"
+    );
+}
