@@ -98,39 +98,26 @@ fn family(plan: &Plan, v4: bool) -> Set {
 /// Split an address set by segment: one unit for each subnet it touches and one per family
 /// for the rest (outside the plan).
 fn by_segment(plan: &Plan, label: &str, set: &Set, external_only: bool) -> Vec<Unit> {
-    let mut units = Vec::new();
-    let mut rest = set.clone();
-    let mut order: Vec<usize> = (0..plan.subnets.len()).collect();
-    order.sort_by_key(|&s| std::cmp::Reverse(plan.subnets[s].net.prefix_len()));
+    let (parts, rest) = Topology::split(plan, set);
     let many_domains = plan.domains.count > 1;
-    for s in order {
-        let part = rest.intersect(&plan.subnet_set(s));
-        if part.is_empty() {
-            continue;
-        }
-        rest = rest.difference(&part);
-        if !external_only {
+    let mut units: Vec<Unit> = Vec::new();
+    if !external_only {
+        for (s, part) in parts {
             let vlan = &plan.vlans[plan.subnets[s].vlan];
             let vrf = if many_domains {
                 format!(" (vrf {})", vlan.vrf)
             } else {
                 String::new()
             };
-            units.push((
-                s,
-                Unit {
-                    label: format!("{label} in {}{vrf}", vlan.name),
-                    host: None,
-                    addrs: part,
-                },
-            ));
+            units.push(Unit {
+                label: format!("{label} in {}{vrf}", vlan.name),
+                host: None,
+                addrs: part,
+            });
         }
     }
-    units.sort_by_key(|(s, _)| *s);
-    let mut units: Vec<Unit> = units.into_iter().map(|(_, u)| u).collect();
     // What is left is the internet (domain 0 outside every subnet); addresses of a domain that
     // fall in no subnet of it are nowhere and form no unit.
-    let rest = rest.intersect(&plan.internet_set());
     for v4 in [true, false] {
         let part = rest.intersect(&family(plan, v4));
         if !part.is_empty() {

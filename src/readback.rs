@@ -497,23 +497,7 @@ impl Ruleset {
 
     /// The base chain that drops a packet on `hook` (family, table, chain), if one does.
     pub fn dropped_by(&self, hook: Hook, p: &Packet) -> Option<(String, String, String)> {
-        for &(k, chain, _, policy_drop) in &self.bases(hook) {
-            let family_ok = match k.0.as_str() {
-                "inet" => true,
-                "ip" => p.v4,
-                "ip6" => !p.v4,
-                _ => false,
-            };
-            if !family_ok {
-                continue;
-            }
-            match self.run(&k.0, &k.1, chain, p, 0) {
-                Some(false) => return Some(k.clone()),
-                None if policy_drop => return Some(k.clone()),
-                _ => {}
-            }
-        }
-        None
+        self.first_drop(&self.bases(hook), p).cloned()
     }
 
     /// Tables other than netc's own `inet netc`, as `family name`.
@@ -529,6 +513,16 @@ impl Ruleset {
     }
 
     fn accepts_with(&self, bases: &[Base<'_>], p: &Packet) -> bool {
+        self.first_drop(bases, p).is_none()
+    }
+
+    /// The first base chain (in priority order) that drops the packet: accept in one base
+    /// chain passes it on to the next, a drop anywhere is final.
+    fn first_drop<'a>(
+        &self,
+        bases: &[Base<'a>],
+        p: &Packet,
+    ) -> Option<&'a (String, String, String)> {
         for &(k, chain, _, policy_drop) in bases {
             let family_ok = match k.0.as_str() {
                 "inet" => true,
@@ -540,13 +534,12 @@ impl Ruleset {
                 continue;
             }
             match self.run(&k.0, &k.1, chain, p, 0) {
-                Some(true) => {}
-                Some(false) => return false,
-                None if policy_drop => return false,
-                None => {}
+                Some(false) => return Some(k),
+                None if policy_drop => return Some(k),
+                _ => {}
             }
         }
-        true
+        None
     }
 
     /// The verdict of a chain: Some(accept?) or None (fell through / returned).
@@ -1146,18 +1139,8 @@ fn parse_rule(r: &Value, family: &str, where_: &str) -> Result<Vec<Expr>, ReadEr
                 "!=" => true,
                 _ => return err(format!("{where_}: operator `{op}` is not modelled")),
             };
-            let fields = field(
-                m.get("left").unwrap_or(&Value::Null),
-                family,
-                &format!(
-                    "{where_}{}",
-                    if e.to_string().contains("iif") {
-                        " iif"
-                    } else {
-                        ""
-                    }
-                ),
-            )?;
+            let fields = field(m.get("left").unwrap_or(&Value::Null), family, where_)?;
+            // Interface names are read as "some interface other than lo" (see `scalar`).
             let w = if fields.contains(&Field::Iif) {
                 format!("{where_} iif")
             } else {

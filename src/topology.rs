@@ -147,6 +147,31 @@ impl Topology {
         Self::in_set(&self.owners, set)
     }
 
+    /// A set cut by segment: its part in each subnet (the most specific subnet first, then
+    /// in subnet order; returned in subnet order), and what is left of it in the internet.
+    /// Addresses of a domain outside its subnets are nowhere and are in neither.
+    pub fn split(
+        plan: &Plan,
+        set: &crate::space::Set,
+    ) -> (Vec<(usize, crate::space::Set)>, crate::space::Set) {
+        let mut parts = Vec::new();
+        let mut rest = set.clone();
+        let mut order: Vec<usize> = (0..plan.subnets.len()).collect();
+        order.sort_by_key(|&s| (std::cmp::Reverse(plan.subnets[s].net.prefix_len()), s));
+        for s in order {
+            if rest.is_empty() {
+                break;
+            }
+            let part = rest.intersect(&plan.subnet_set(s));
+            if !part.is_empty() {
+                rest = rest.difference(&part);
+                parts.push((s, part));
+            }
+        }
+        parts.sort_by_key(|(s, _)| *s);
+        (parts, rest.intersect(&plan.internet_set()))
+    }
+
     pub fn segment_of(plan: &Plan, addr: Key) -> Segment {
         plan.subnet_of(addr)
             .map_or(Segment::Upstream, Segment::Subnet)

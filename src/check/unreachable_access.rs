@@ -17,21 +17,11 @@ use std::collections::HashMap;
 
 /// An endpoint set cut by segment: (segment, the part of the set in it).
 fn segments(plan: &Plan, set: &Set) -> Vec<(Segment, Set)> {
-    let mut out = Vec::new();
-    let mut rest = set.clone();
-    let mut order: Vec<usize> = (0..plan.subnets.len()).collect();
-    order.sort_by_key(|&s| std::cmp::Reverse(plan.subnets[s].net.prefix_len()));
-    for s in order {
-        if rest.is_empty() {
-            break;
-        }
-        let part = rest.intersect(&plan.subnet_set(s));
-        if !part.is_empty() {
-            rest = rest.difference(&part);
-            out.push((Segment::Subnet(s), part));
-        }
-    }
-    let outside = rest.intersect(&plan.internet_set());
+    let (parts, outside) = Topology::split(plan, set);
+    let mut out: Vec<(Segment, Set)> = parts
+        .into_iter()
+        .map(|(s, part)| (Segment::Subnet(s), part))
+        .collect();
     if !outside.is_empty() {
         out.push((Segment::Upstream, outside));
     }

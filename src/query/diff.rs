@@ -423,34 +423,26 @@ fn diff_with(
                 }
                 v
             };
-            if let (Some(s), Some(d)) = (sn, d_new) {
-                let (rs, rd) = region_of(&new_side, *s, *d);
+            // Opened: the new plan's access minus the old's, labelled by the new plan's
+            // regions; closed: the reverse. Configured-only access is measured against both
+            // kinds of the other side.
+            for (rows, side, parts, ours, theirs) in [
+                (&mut opened, &new_side, (sn, d_new), &b, &a),
+                (&mut closed, &old_side, (so, d_old), &a, &b),
+            ] {
+                let (Some(s), Some(d)) = parts else { continue };
+                let (rs, rd) = region_of(side, *s, *d);
                 subtract_into(
-                    &mut opened,
+                    rows,
                     (rs, rd, false),
-                    b.reachable.iter().cloned(),
-                    &boxes(&a, false),
+                    ours.reachable.iter().cloned(),
+                    &boxes(theirs, false),
                 );
                 subtract_into(
-                    &mut opened,
+                    rows,
                     (rs, rd, true),
-                    b.configured.iter().map(|(x, f)| (x.clone(), Some(*f))),
-                    &boxes(&a, true),
-                );
-            }
-            if let (Some(s), Some(d)) = (so, d_old) {
-                let (rs, rd) = region_of(&old_side, *s, *d);
-                subtract_into(
-                    &mut closed,
-                    (rs, rd, false),
-                    a.reachable.iter().cloned(),
-                    &boxes(&b, false),
-                );
-                subtract_into(
-                    &mut closed,
-                    (rs, rd, true),
-                    a.configured.iter().map(|(x, f)| (x.clone(), Some(*f))),
-                    &boxes(&b, true),
+                    ours.configured.iter().map(|(x, f)| (x.clone(), Some(*f))),
+                    &boxes(theirs, true),
                 );
             }
         }

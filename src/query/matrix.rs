@@ -139,21 +139,8 @@ pub fn regions(plan: &Plan) -> Vec<Region> {
 /// A set split by segment: its part in each subnet, and its part in the internet per family.
 /// Addresses of a domain outside its subnets are nowhere and belong to no part.
 pub fn by_segment(plan: &Plan, set: &Set) -> Vec<Set> {
-    let mut out = Vec::new();
-    let mut rest = set.clone();
-    let mut order: Vec<usize> = (0..plan.subnets.len()).collect();
-    order.sort_by_key(|&s| (std::cmp::Reverse(plan.subnets[s].net.prefix_len()), s));
-    for s in order {
-        if rest.is_empty() {
-            break;
-        }
-        let part = rest.intersect(&plan.subnet_set(s));
-        if !part.is_empty() {
-            rest = rest.difference(&part);
-            out.push(part);
-        }
-    }
-    let rest = rest.intersect(&plan.internet_set());
+    let (parts, rest) = crate::topology::Topology::split(plan, set);
+    let mut out: Vec<Set> = parts.into_iter().map(|(_, p)| p).collect();
     for v4 in [true, false] {
         let part = rest.intersect(&plan.family(v4));
         if !part.is_empty() {
@@ -180,10 +167,11 @@ pub fn layout(plan: &Plan) -> Layout {
         .flat_map(|(h, host)| host.interfaces.iter().map(move |x| (plan.iface_key(x), h)))
         .collect();
     for (i, r) in regions.iter().enumerate() {
-        for part in by_segment(plan, &r.set) {
+        let parts = by_segment(plan, &r.set);
+        for part in &parts {
             sources.push(Part {
                 region: i,
-                unit: unit(&r.name, None, part),
+                unit: unit(&r.name, None, part.clone()),
             });
         }
         match r.kind {
@@ -205,7 +193,7 @@ pub fn layout(plan: &Plan) -> Layout {
                 }
             }
             _ => {
-                for part in by_segment(plan, &r.set) {
+                for part in parts {
                     destinations.push(Part {
                         region: i,
                         unit: unit(&r.name, None, part),
@@ -232,25 +220,22 @@ pub fn outcome(
     svc: &Set,
 ) -> Option<PairOutcome> {
     // The host's own addresses, or the one address of the destination.
-    let own = match dst.host {
-        Some(h) => plan.host_set(h),
-        None => match dst.addrs.ranges() {
-            [(a, b)] if a == b => dst.addrs.clone(),
-            _ => Set::empty(),
-        },
+    let own = match (dst.host, dst.addrs.ranges()) {
+        (Some(h), _) => plan.host_set(h),
+        (None, [(a, b)]) if a == b => dst.addrs.clone(),
+        _ => Set::empty(),
     };
-    let src: Cow<Unit> = match dst.host {
-        _ if src.host.is_none() && src.addrs.intersects(&own) => {
-            let addrs = src.addrs.difference(&own);
-            if addrs.is_empty() {
-                return None;
-            }
-            Cow::Owned(Unit {
-                addrs,
-                ..src.clone()
-            })
+    let src: Cow<Unit> = if src.host.is_none() && src.addrs.intersects(&own) {
+        let addrs = src.addrs.difference(&own);
+        if addrs.is_empty() {
+            return None;
         }
-        _ => Cow::Borrowed(src),
+        Cow::Owned(Unit {
+            addrs,
+            ..src.clone()
+        })
+    } else {
+        Cow::Borrowed(src)
     };
     reach::evaluate_pair(plan, &info.policy, &info.topology, &src, dst, svc)
 }
@@ -402,19 +387,14 @@ pub fn who_can_reach(
     text: &str,
     svc: &Set,
 ) -> Vec<Cell> {
-    let l = layout(plan);
-    let dst_units = reach::dst_units(plan, dst, text);
-    let mut rows: Vec<Vec<PairOutcome>> = vec![Vec::new(); l.regions.len()];
-    for s in &l.sources {
-        for d in &dst_units {
-            rows[s.region].extend(outcome(plan, info, &s.unit, d, svc));
-        }
-    }
-    rows.iter()
-        .enumerate()
-        .map(|(i, os)| make_cell(&l.regions[i].name, text, os))
-        .filter(|c| !c.is_empty())
-        .collect()
+    listing(
+        plan,
+        info,
+        &reach::dst_units(plan, dst, text),
+        text,
+        svc,
+        true,
+    )
 }
 
 /// What `src` (as a query names it) can reach: one row per destination region.
@@ -425,17 +405,53 @@ pub fn what_can_reach(
     text: &str,
     svc: &Set,
 ) -> Vec<Cell> {
+    listing(
+        plan,
+        info,
+        &reach::src_units(plan, src, text),
+        text,
+        svc,
+        false,
+    )
+}
+
+/// One endpoint's units against every region: as the destination (`fixed_is_dst`), rows are
+/// source regions; as the source, rows are destination regions.
+fn listing(
+    plan: &Plan,
+    info: &PlanInfo,
+    fixed: &[Unit],
+    text: &str,
+    svc: &Set,
+    fixed_is_dst: bool,
+) -> Vec<Cell> {
     let l = layout(plan);
-    let src_units = reach::src_units(plan, src, text);
+    let others = if fixed_is_dst {
+        &l.sources
+    } else {
+        &l.destinations
+    };
     let mut rows: Vec<Vec<PairOutcome>> = vec![Vec::new(); l.regions.len()];
-    for d in &l.destinations {
-        for s in &src_units {
-            rows[d.region].extend(outcome(plan, info, s, &d.unit, svc));
+    for o in others {
+        for f in fixed {
+            let (s, d) = if fixed_is_dst {
+                (&o.unit, f)
+            } else {
+                (f, &o.unit)
+            };
+            rows[o.region].extend(outcome(plan, info, s, d, svc));
         }
     }
     rows.iter()
         .enumerate()
-        .map(|(i, os)| make_cell(text, &l.regions[i].name, os))
+        .map(|(i, os)| {
+            let region = &l.regions[i].name;
+            if fixed_is_dst {
+                make_cell(region, text, os)
+            } else {
+                make_cell(text, region, os)
+            }
+        })
         .filter(|c| !c.is_empty())
         .collect()
 }
