@@ -400,7 +400,11 @@ fn check(plan: &[PathBuf], format: DiagFormat, deny_warnings: bool) -> i32 {
             );
         }
     }
-    i32::from(checked.has_errors() || deny_warnings && !checked.diags.is_empty())
+    let code = i32::from(checked.has_errors() || deny_warnings && !checked.diags.is_empty());
+    // The process ends right after: freeing a large plan's model piece by piece would only
+    // add to the command's time (~5% at 100,000 flows).
+    std::mem::forget(checked);
+    code
 }
 
 fn export(plan: &[PathBuf]) -> i32 {

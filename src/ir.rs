@@ -64,6 +64,10 @@ pub struct Plan {
     /// Routing domains: VRFs joined by routers (see `Domains`).
     #[serde(skip)]
     pub domains: Domains,
+    /// Where each subnet's most specific addresses are: interval starts, each with the
+    /// subnet that holds the keys from there to the next start (see `subnet_of`).
+    #[serde(skip)]
+    pub subnet_index: Vec<(Key, Option<usize>)>,
 }
 
 /// Routing domains. A packet stays in its VRF unless a router with interfaces in both joins
@@ -492,6 +496,38 @@ impl Plan {
         self.tier_sets = (0..self.tiers.len())
             .map(|t| self.compute_tier_set(t))
             .collect();
+        self.subnet_index = self.compute_subnet_index();
+    }
+
+    /// Subnets painted onto the key space from the least specific to the most (ties: the
+    /// later subnet wins, as in a linear search for the longest prefix).
+    fn compute_subnet_index(&self) -> Vec<(Key, Option<usize>)> {
+        let mut order: Vec<usize> = (0..self.subnets.len()).collect();
+        order.sort_by_key(|&s| (self.subnets[s].net.prefix_len(), s));
+        let mut map: std::collections::BTreeMap<Key, Option<usize>> =
+            std::collections::BTreeMap::from([(Key::MIN, None)]);
+        for s in order {
+            let set = space::net_set(self.vlan_domain(self.subnets[s].vlan), &self.subnets[s].net);
+            let Some(&(lo, hi)) = set.ranges().first() else {
+                continue;
+            };
+            let after = (hi < Key::MAX).then(|| {
+                let next = hi.succ();
+                (
+                    next,
+                    *map.range(..=next).next_back().expect("MIN is mapped").1,
+                )
+            });
+            let inside: Vec<Key> = map.range(lo..=hi).map(|(k, _)| *k).collect();
+            for k in inside {
+                map.remove(&k);
+            }
+            map.insert(lo, Some(s));
+            if let Some((next, v)) = after {
+                map.entry(next).or_insert(v);
+            }
+        }
+        map.into_iter().collect()
     }
 
     fn compute_domains(&self) -> Domains {
@@ -635,6 +671,10 @@ impl Plan {
 
     /// The subnet an address belongs to (the most specific one).
     pub fn subnet_of(&self, k: Key) -> Option<usize> {
+        if !self.subnet_index.is_empty() {
+            let i = self.subnet_index.partition_point(|(start, _)| *start <= k);
+            return self.subnet_index[i - 1].1;
+        }
         let (d, addr) = (space::key_domain(k), space::key_addr(k));
         self.subnets
             .iter()

@@ -76,6 +76,7 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
             switches: Vec::new(),
             sources: Sources::default(),
             tier_sets: Vec::new(),
+            subnet_index: Vec::new(),
             domains: Default::default(),
         },
     };

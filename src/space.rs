@@ -63,19 +63,36 @@ impl From<u128> for Key {
 }
 
 /// A set of keys as sorted, disjoint, non-adjacent inclusive ranges.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Set {
-    ranges: Vec<(Key, Key)>,
+    /// Shared: endpoint sets are cloned into every rule, box and piece that uses them.
+    ranges: std::sync::Arc<[(Key, Key)]>,
+}
+
+/// Hashes a few ranges, not all: sets are hashed as memo keys, often with hundreds of ranges
+/// each, and equal sets still hash alike.
+impl std::hash::Hash for Set {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let r = &self.ranges;
+        r.len().hash(state);
+        if let (Some(first), Some(last)) = (r.first(), r.last()) {
+            first.hash(state);
+            r[r.len() / 2].hash(state);
+            last.hash(state);
+        }
+    }
 }
 
 impl Set {
     pub fn empty() -> Set {
-        Set { ranges: Vec::new() }
+        Set {
+            ranges: std::sync::Arc::from([]),
+        }
     }
 
     pub fn full() -> Set {
         Set {
-            ranges: vec![(Key::MIN, Key::MAX)],
+            ranges: std::sync::Arc::from([(Key::MIN, Key::MAX)]),
         }
     }
 
@@ -85,7 +102,7 @@ impl Set {
             return Set::empty();
         }
         Set {
-            ranges: vec![(lo, hi)],
+            ranges: std::sync::Arc::from([(lo, hi)]),
         }
     }
 
@@ -107,7 +124,7 @@ impl Set {
             }
             out.push((lo, hi));
         }
-        Set { ranges: out }
+        Set { ranges: out.into() }
     }
 
     pub fn ranges(&self) -> &[(Key, Key)] {
@@ -129,7 +146,30 @@ impl Set {
     }
 
     pub fn union(&self, other: &Set) -> Set {
-        Set::from_ranges(self.ranges.iter().chain(other.ranges.iter()).copied())
+        if other.is_empty() || self.ranges == other.ranges {
+            return self.clone();
+        }
+        if self.is_empty() {
+            return other.clone();
+        }
+        // Both sorted: merge them, joining ranges that touch.
+        let (a, b) = (&self.ranges, &other.ranges);
+        let mut out: Vec<(Key, Key)> = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let next = if j >= b.len() || (i < a.len() && a[i].0 <= b[j].0) {
+                i += 1;
+                a[i - 1]
+            } else {
+                j += 1;
+                b[j - 1]
+            };
+            match out.last_mut() {
+                Some(last) if next.0 <= last.1.succ() => last.1 = last.1.max(next.1),
+                _ => out.push(next),
+            }
+        }
+        Set { ranges: out.into() }
     }
 
     pub fn intersect(&self, other: &Set) -> Set {
@@ -148,7 +188,7 @@ impl Set {
                 j += 1;
             }
         }
-        Set { ranges: out }
+        Set { ranges: out.into() }
     }
 
     pub fn intersects(&self, other: &Set) -> bool {
@@ -170,7 +210,7 @@ impl Set {
     pub fn difference(&self, other: &Set) -> Set {
         let mut out = Vec::new();
         let mut j = 0;
-        for &(lo, hi) in &self.ranges {
+        for &(lo, hi) in self.ranges.iter() {
             let mut cur = lo;
             let mut done = false;
             while j < other.ranges.len() && other.ranges[j].1 < cur {
@@ -193,7 +233,7 @@ impl Set {
                 out.push((cur, hi));
             }
         }
-        Set { ranges: out }
+        Set { ranges: out.into() }
     }
 
     pub fn is_subset(&self, other: &Set) -> bool {

@@ -42,30 +42,48 @@ pub struct PlanInfo {
 /// Run every check. `prior_errors` says whether earlier stages already found errors (then no
 /// `PlanInfo` is returned, but the checks still run so that one run shows every problem).
 pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic>) {
-    let mut diags = Vec::new();
-    let policy = Policy::new(plan);
-    let topology = Topology::new(plan);
-    duplicate_vlan_id::check(plan, &mut diags);
-    overlapping_subnets::check(plan, &mut diags);
-    network_or_broadcast::check(plan, &mut diags);
-    duplicate_address::check(plan, &mut diags);
-    overlapping_vrfs_on_host::check(plan, &mut diags);
-    outside_pool::check(plan, &mut diags);
-    duplicate_vrid::check(plan, &mut diags);
-    empty_endpoint::check(plan, &mut diags);
-    let dns = dns::check(plan, &mut diags);
-    // An object a broken statement would have used is not unused: report unused objects only
-    // of plans without errors (no cascade of W070 after an error).
-    if !prior_errors && !diags.iter().any(|d| d.is_error()) {
-        unused::check(plan, &mut diags);
+    // On two threads: the policy, and later the reachability analysis (the two costly
+    // steps), beside the other checks. Diagnostics keep one order whatever the timing.
+    fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+        h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
     }
-    shadowed_rule::check(plan, &policy, &mut diags);
-    redundant_rule::check(plan, &policy, &mut diags);
-    overbroad_rule::check(plan, &mut diags);
-    switch_config::check(plan, &mut diags);
-    vip_contradiction::check(plan, &policy, &topology, &mut diags);
-    management_lockout::check(plan, &policy, &topology, &mut diags);
-    unreachable_access::check(plan, &policy, &topology, &mut diags);
+    let (policy, topology, mut diags, dns, mut later) = std::thread::scope(|scope| {
+        let policy = scope.spawn(|| Policy::new(plan));
+        let mut diags = Vec::new();
+        let topology = Topology::new(plan);
+        duplicate_vlan_id::check(plan, &mut diags);
+        overlapping_subnets::check(plan, &mut diags);
+        network_or_broadcast::check(plan, &mut diags);
+        duplicate_address::check(plan, &mut diags);
+        overlapping_vrfs_on_host::check(plan, &mut diags);
+        outside_pool::check(plan, &mut diags);
+        duplicate_vrid::check(plan, &mut diags);
+        empty_endpoint::check(plan, &mut diags);
+        let dns = dns::check(plan, &mut diags);
+        // An object a broken statement would have used is not unused: report unused objects
+        // only of plans without errors (no cascade of W070 after an error).
+        if !prior_errors && !diags.iter().any(|d| d.is_error()) {
+            unused::check(plan, &mut diags);
+        }
+        let mut later = Vec::new();
+        overbroad_rule::check(plan, &mut later);
+        switch_config::check(plan, &mut later);
+        (join(policy), topology, diags, dns, later)
+    });
+    let mut unreachable = std::thread::scope(|scope| {
+        let unreachable = scope.spawn(|| {
+            let mut d = Vec::new();
+            unreachable_access::check(plan, &policy, &topology, &mut d);
+            d
+        });
+        shadowed_rule::check(plan, &policy, &mut diags);
+        redundant_rule::check(plan, &policy, &mut diags);
+        diags.append(&mut later);
+        vip_contradiction::check(plan, &policy, &topology, &mut diags);
+        management_lockout::check(plan, &policy, &topology, &mut diags);
+        join(unreachable)
+    });
+    diags.append(&mut unreachable);
     let errors = prior_errors || diags.iter().any(|d| d.is_error());
     let info = (!errors).then_some(PlanInfo {
         policy,

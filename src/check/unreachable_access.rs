@@ -15,8 +15,10 @@ use crate::space::{self, Set};
 use crate::topology::{Segment, Topology};
 use std::collections::HashMap;
 
-/// An endpoint set cut by segment: (segment, the part of the set in it).
-fn segments(plan: &Plan, set: &Set) -> Vec<(Segment, Set)> {
+/// An endpoint set cut by segment and family: (segment, [IPv4 part, IPv6 part]).
+type Parts = Vec<(Segment, [Set; 2])>;
+
+fn segments(plan: &Plan, set: &Set) -> Parts {
     let (parts, outside) = Topology::split(plan, set);
     let mut out: Vec<(Segment, Set)> = parts
         .into_iter()
@@ -26,14 +28,39 @@ fn segments(plan: &Plan, set: &Set) -> Vec<(Segment, Set)> {
         out.push((Segment::Upstream, outside));
     }
     out.sort_by_key(|(s, _)| *s);
-    out
+    let fams = [plan.family(true), plan.family(false)];
+    out.into_iter()
+        .map(|(s, set)| (s, [set.intersect(&fams[0]), set.intersect(&fams[1])]))
+        .collect()
+}
+
+/// The number of an endpoint set, its parts made the first time it is seen.
+fn intern<'a>(
+    plan: &Plan,
+    ids: &mut HashMap<&'a Set, usize>,
+    parts: &mut Vec<Parts>,
+    set: &'a Set,
+) -> usize {
+    *ids.entry(set).or_insert_with(|| {
+        parts.push(segments(plan, set));
+        parts.len() - 1
+    })
 }
 
 pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<Diagnostic>) {
-    let mut memo: HashMap<&Set, Vec<(Segment, Set)>> = HashMap::new();
+    // Each distinct endpoint set once: its number and its parts.
+    let mut ids: HashMap<&Set, usize> = HashMap::new();
+    let mut parts: Vec<Parts> = Vec::new();
     // Which hosts answer in which segment: only multi-homed ones can answer elsewhere.
     let multi: Vec<bool> = plan.hosts.iter().map(|h| h.interfaces.len() > 1).collect();
-    let mut reply_memo: HashMap<(usize, Segment, Segment), Option<String>> = HashMap::new();
+    // The first reply problem of a destination part, by (destination set, part, source
+    // segment, family): it depends on the source only through its segment.
+    type ReplyKey = (usize, usize, Segment, usize);
+    let mut reply_memo: HashMap<ReplyKey, Option<(String, space::Key)>> = HashMap::new();
+    // Whether replies leaving by a subnet fail, by (that subnet, request's segments).
+    let mut fails_via: HashMap<(usize, Segment, Segment), bool> = HashMap::new();
+    // The multi-homed answerers of a destination part, by (destination set, part, family).
+    let mut multi_in: HashMap<(usize, usize, usize), Vec<(space::Key, usize)>> = HashMap::new();
     // What each router can receive, once.
     let router_visible: Vec<Set> = (0..plan.routers.len())
         .map(|r| plan.visible(&[plan.router_domain(r)]))
@@ -46,14 +73,9 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
         if b.is_empty() {
             continue;
         }
-        let src_parts = memo
-            .entry(&b.src)
-            .or_insert_with(|| segments(plan, &b.src))
-            .clone();
-        let dst_parts = memo
-            .entry(&b.dst)
-            .or_insert_with(|| segments(plan, &b.dst))
-            .clone();
+        let src_id = intern(plan, &mut ids, &mut parts, &b.src);
+        let dst_id = intern(plan, &mut ids, &mut parts, &b.dst);
+        let (src_parts, dst_parts) = (&parts[src_id], &parts[dst_id]);
         let mut unreachable: Option<(Set, Set, Vec<String>)> = None;
         let mut reply: Option<(String, Set, Set)> = None;
         // A part of the rule is unreachable when a source segment reaches none of the rule's
@@ -62,11 +84,10 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
         // a path; those alone are no finding.
         let mut src_ok = vec![[false; 2]; src_parts.len()];
         let mut dst_ok = vec![[false; 2]; dst_parts.len()];
-        for (i, (ss, sset)) in src_parts.iter().enumerate() {
-            for (j, (ds, dset)) in dst_parts.iter().enumerate() {
-                for (f, v4) in [true, false].into_iter().enumerate() {
-                    let fam = plan.family(v4);
-                    if !sset.intersects(&fam) || !dset.intersects(&fam) {
+        for (i, (ss, sfam)) in src_parts.iter().enumerate() {
+            for (j, (ds, dfam)) in dst_parts.iter().enumerate() {
+                for f in 0..2 {
+                    if sfam[f].is_empty() || dfam[f].is_empty() {
                         continue;
                     }
                     let routed = !(*ss == Segment::Upstream && *ds == Segment::Upstream)
@@ -78,26 +99,39 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                 }
             }
         }
-        for (i, (ss, sset)) in src_parts.iter().enumerate() {
-            for (j, (ds, dset)) in dst_parts.iter().enumerate() {
+        let outside = src_parts.iter().all(|(s, _)| *s == Segment::Upstream);
+        for (i, (ss, sfam)) in src_parts.iter().enumerate() {
+            for (j, (ds, dfam)) in dst_parts.iter().enumerate() {
                 if *ss == Segment::Upstream && *ds == Segment::Upstream {
                     continue;
                 }
-                for (f, v4) in [true, false].into_iter().enumerate() {
-                    let fam = plan.family(v4);
-                    let (sset, dset) = (sset.intersect(&fam), dset.intersect(&fam));
+                for f in 0..2 {
+                    let (sset, dset) = (&sfam[f], &dfam[f]);
                     if sset.is_empty() || dset.is_empty() {
                         continue;
                     }
                     match topology.path(*ss, *ds) {
                         None => {
+                            if unreachable.is_some() {
+                                continue;
+                            }
+                            // Hosts on several VLANs send from the address that has a path,
+                            // so only outside sources (the internet, networks) count as
+                            // stranded, or a rule that delivers nothing of the family.
+                            let nothing = src_ok.iter().all(|o| !o[f]);
+                            let stranded = nothing
+                                || (*ss == Segment::Upstream && !src_ok[i][f])
+                                || (outside && !dst_ok[j][f]);
+                            if !stranded {
+                                continue;
+                            }
                             // Who would accept it: the managed hosts of the destination and
                             // the routers of its domain that see both ends.
                             let mut who: Vec<String> = Vec::new();
-                            for (_, h) in topology.owners_in(&dset) {
+                            for (_, h) in topology.owners_in(dset) {
                                 let host = &plan.hosts[h];
                                 if host.firewall != FirewallKind::None
-                                    && plan.visible(&plan.host_domains(h)).intersects(&sset)
+                                    && plan.visible(&plan.host_domains(h)).intersects(sset)
                                 {
                                     let w = format!("host {}", host.name);
                                     if !who.contains(&w) {
@@ -106,43 +140,49 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                                 }
                             }
                             for (r, vis) in router_visible.iter().enumerate() {
-                                if vis.intersects(&sset) && vis.intersects(&dset) {
+                                if vis.intersects(sset) && vis.intersects(dset) {
                                     who.push(format!("router {}", plan.routers[r].name));
                                 }
                             }
-                            // Hosts on several VLANs send from the address that has a path,
-                            // so only outside sources (the internet, networks) count as
-                            // stranded, or a rule that delivers nothing of the family.
-                            let nothing = src_ok.iter().all(|o| !o[f]);
-                            let outside = src_parts.iter().all(|(s, _)| *s == Segment::Upstream);
-                            let stranded = nothing
-                                || (*ss == Segment::Upstream && !src_ok[i][f])
-                                || (outside && !dst_ok[j][f]);
-                            if stranded && unreachable.is_none() {
-                                unreachable = Some((sset.clone(), dset.clone(), who));
-                            }
+                            unreachable = Some((sset.clone(), dset.clone(), who));
                         }
                         Some(forward) => {
                             if reply.is_some() {
                                 continue;
                             }
-                            let Some(src_key) = space::example(&sset) else {
+                            let Some(src_key) = space::example(sset) else {
                                 continue;
                             };
-                            for (addr, h) in topology.answerers_in(&dset) {
-                                if !multi[h] {
-                                    continue;
-                                }
-                                let why = reply_memo
-                                    .entry((h, *ss, *ds))
-                                    .or_insert_with(|| {
-                                        reach::reply_problem(plan, topology, h, src_key, &forward)
+                            let found =
+                                reply_memo.entry((dst_id, j, *ss, f)).or_insert_with(|| {
+                                    let hosts =
+                                        multi_in.entry((dst_id, j, f)).or_insert_with(|| {
+                                            topology
+                                                .answerers_in(dset)
+                                                .filter(|&(_, h)| multi[h])
+                                                .collect()
+                                        });
+                                    // Whether replies fail depends on the interface they
+                                    // leave by: asked once per (interface's subnet, path).
+                                    hosts.iter().find_map(|&(addr, h)| {
+                                        let out = reach::reply_interface(plan, h, src_key)
+                                            .map(|i| i.subnet);
+                                        let fails = out
+                                            .and_then(|o| fails_via.get(&(o, *ss, *ds)).copied());
+                                        if fails == Some(false) {
+                                            return None;
+                                        }
+                                        let why = reach::reply_problem(
+                                            plan, topology, h, src_key, &forward,
+                                        );
+                                        if let Some(o) = out {
+                                            fails_via.insert((o, *ss, *ds), why.is_some());
+                                        }
+                                        why.map(|why| (why, addr))
                                     })
-                                    .clone();
-                                if let Some(why) = why {
-                                    reply = Some((why, sset.clone(), Set::point(addr)));
-                                    break;
-                                }
+                                });
+                            if let Some((why, addr)) = found {
+                                reply = Some((why.clone(), sset.clone(), Set::point(*addr)));
                             }
                         }
                     }
