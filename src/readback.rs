@@ -6,7 +6,8 @@
 //! with hooks, priorities and policies, regular chains, rules of matches and statements
 //! (`accept`, `drop`, `reject`, `jump`, `goto`, `return`, `log` and `counter`), sets and
 //! verdict maps with intervals and concatenations, anonymous sets, `ct state`, `iif`,
-//! `meta l4proto`, address and port payloads. Anything else is an error that names the
+//! `meta l4proto`, `meta nfproto`, the packet mark (matched under a mask, and set as `meta mark
+//! set meta mark & A | B`), address and port payloads. Anything else is an error that names the
 //! construct and where it is (never silently skipped).
 //!
 //! The comparison is exact, not a sample: along each dimension (source, destination, protocol
@@ -61,6 +62,8 @@ enum Field {
     CtState,
     Iif,
     NfProto,
+    /// The packet mark under a mask (`meta mark & MASK`).
+    Mark(u32),
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +94,11 @@ enum Expr {
         map: VmapRef,
     },
     Verdict(Verdict),
+    /// `meta mark set meta mark & AND | OR`.
+    SetMark {
+        and: u32,
+        or: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -265,9 +273,20 @@ fn field(v: &Value, family: &str, where_: &str) -> Result<Vec<Field>, ReadError>
             _ => return err(format!("{where_}: payload {proto} {name} is not modelled")),
         }]);
     }
+    if let Some(Value::Array(pair)) = v.get("&") {
+        if let ([m, mask], true) = (pair.as_slice(), pair.len() == 2) {
+            if is_meta_mark(m) {
+                if let Some(mask) = mask.as_u64().and_then(|x| u32::try_from(x).ok()) {
+                    return Ok(vec![Field::Mark(mask)]);
+                }
+            }
+        }
+        return err(format!("{where_}: match on {v} is not modelled"));
+    }
     if let Some(m) = v.get("meta") {
         let key = m.get("key").and_then(Value::as_str).unwrap_or("");
         return Ok(vec![match key {
+            "mark" => Field::Mark(u32::MAX),
             "l4proto" | "protocol" if key == "l4proto" || family != "bridge" => Field::L4proto,
             "iif" | "iifname" => Field::Iif,
             "nfproto" => Field::NfProto,
@@ -523,6 +542,8 @@ impl Ruleset {
         bases: &[Base<'a>],
         p: &Packet,
     ) -> Option<&'a (String, String, String)> {
+        // The packet's mark, as the chains set it (it enters with none).
+        let mut mark = 0u32;
         for &(k, chain, _, policy_drop) in bases {
             let family_ok = match k.0.as_str() {
                 "inet" => true,
@@ -533,7 +554,7 @@ impl Ruleset {
             if !family_ok {
                 continue;
             }
-            match self.run(&k.0, &k.1, chain, p, 0) {
+            match self.run(&k.0, &k.1, chain, p, 0, &mut mark) {
                 Some(false) => return Some(k),
                 None if policy_drop => return Some(k),
                 _ => {}
@@ -550,6 +571,7 @@ impl Ruleset {
         chain: &Chain,
         p: &Packet,
         depth: usize,
+        mark: &mut u32,
     ) -> Option<bool> {
         if depth > 64 {
             return Some(false);
@@ -562,7 +584,7 @@ impl Ruleset {
                         negate,
                         right,
                     } => {
-                        let Some(vals) = values(fields, p) else {
+                        let Some(vals) = values(fields, p, *mark) else {
                             break;
                         };
                         let elems: &[Vec<(u128, u128)>] = match right {
@@ -582,8 +604,9 @@ impl Ruleset {
                             break;
                         }
                     }
+                    Expr::SetMark { and, or } => *mark = (*mark & and) | or,
                     Expr::Vmap { fields, map } => {
-                        let Some(vals) = values(fields, p) else {
+                        let Some(vals) = values(fields, p, *mark) else {
                             break;
                         };
                         let found = match map {
@@ -601,14 +624,14 @@ impl Ruleset {
                         match found {
                             None => break,
                             Some(v) => {
-                                if let Some(r) = self.verdict(family, table, &v, p, depth) {
+                                if let Some(r) = self.verdict(family, table, &v, p, depth, mark) {
                                     return r;
                                 }
                             }
                         }
                     }
                     Expr::Verdict(v) => {
-                        if let Some(r) = self.verdict(family, table, v, p, depth) {
+                        if let Some(r) = self.verdict(family, table, v, p, depth, mark) {
                             return r;
                         }
                     }
@@ -627,6 +650,7 @@ impl Ruleset {
         v: &Verdict,
         p: &Packet,
         depth: usize,
+        mark: &mut u32,
     ) -> Option<Option<bool>> {
         match v {
             Verdict::Accept => Some(Some(true)),
@@ -636,7 +660,7 @@ impl Ruleset {
                 let chain = self
                     .chains
                     .get(&(family.to_string(), table.to_string(), t.clone()))?;
-                match self.run(family, table, chain, p, depth + 1) {
+                match self.run(family, table, chain, p, depth + 1, mark) {
                     Some(r) => Some(Some(r)),
                     // A goto that falls through ends the calling chain too.
                     None if matches!(v, Verdict::Goto(_)) => Some(None),
@@ -706,7 +730,7 @@ fn contains(e: &[(u128, u128)], vals: &[u128]) -> bool {
 
 /// The packet's values for a match's fields; None when a field does not apply (an IPv6
 /// field of an IPv4 packet, a port of an ICMP packet).
-fn values(fields: &[Field], p: &Packet) -> Option<Vec<u128>> {
+fn values(fields: &[Field], p: &Packet, mark: u32) -> Option<Vec<u128>> {
     fields
         .iter()
         .map(|f| match *f {
@@ -720,6 +744,7 @@ fn values(fields: &[Field], p: &Packet) -> Option<Vec<u128>> {
             Field::CtState => Some(8),
             Field::Iif => Some(u128::MAX - 1),
             Field::NfProto => Some(if p.v4 { 2 } else { 10 }),
+            Field::Mark(mask) => Some(u128::from(mark & mask)),
         })
         .collect()
 }
@@ -1124,6 +1149,38 @@ pub fn load_in_namespace(ruleset: &[u8], n: usize) -> Result<String, ReadError> 
 }
 
 /// One rule's expressions.
+fn is_meta_mark(v: &Value) -> bool {
+    v.get("meta")
+        .and_then(|m| m.get("key"))
+        .and_then(Value::as_str)
+        == Some("mark")
+}
+
+/// The value of `meta mark set VALUE` as (and, or) masks: a number, `meta mark & A`,
+/// `meta mark | B` or `(meta mark & A) | B`.
+fn mark_value(v: &Value) -> Option<(u32, u32)> {
+    let num = |v: &Value| v.as_u64().and_then(|x| u32::try_from(x).ok());
+    if let Some(n) = num(v) {
+        return Some((0, n));
+    }
+    if is_meta_mark(v) {
+        return Some((u32::MAX, 0));
+    }
+    let pair = |k: &str| -> Option<(Value, u32)> {
+        let p = v.get(k)?.as_array()?;
+        (p.len() == 2).then(|| Some((p[0].clone(), num(&p[1])?)))?
+    };
+    if let Some((inner, a)) = pair("&") {
+        let (and, or) = mark_value(&inner)?;
+        return Some((and & a, or & a));
+    }
+    if let Some((inner, b)) = pair("|") {
+        let (and, or) = mark_value(&inner)?;
+        return Some((and & !b, or | b));
+    }
+    None
+}
+
 fn parse_rule(r: &Value, family: &str, where_: &str) -> Result<Vec<Expr>, ReadError> {
     let mut exprs = Vec::new();
     for e in r
@@ -1192,6 +1249,12 @@ fn parse_rule(r: &Value, family: &str, where_: &str) -> Result<Vec<Expr>, ReadEr
             exprs.push(Expr::Vmap { fields, map });
         } else if let Some(v) = verdict(e, where_)? {
             exprs.push(Expr::Verdict(v));
+        } else if let Some(m) = e.get("mangle") {
+            let key = m.get("key").unwrap_or(&Value::Null);
+            match (is_meta_mark(key), m.get("value").and_then(mark_value)) {
+                (true, Some((and, or))) => exprs.push(Expr::SetMark { and, or }),
+                _ => return err(format!("{where_}: statement {e} is not modelled")),
+            }
         } else if e.get("log").is_some() || e.get("counter").is_some() {
             // Statements that do not change the verdict.
         } else {

@@ -1,19 +1,45 @@
 //! nftables: one table `inet netc`, replaced atomically in one transaction (`table` +
 //! `delete table` + the new table in one file), never touching other tables.
 //!
-//! Hosts filter input: one rule per (plan rule, source) with named interval sets for sources.
-//! Routers filter forwarding (and their own input) with one lookup in a concatenated interval
-//! set of (source, destination, protocol, port): the per-packet cost does not grow with the
-//! number of flows. The set's elements are the plan's permitted space (allows minus denies),
-//! computed exactly, each element commented with the plan rule it comes from.
+//! Every ruleset classifies a packet once, then decides with one lookup, so that its size
+//! grows with address ranges plus (class pair × service) pieces, never with their product,
+//! and a packet costs a fixed number of lookups whatever the plan's size. The classes are the
+//! policy's address atoms (`atoms`): addresses with the same membership in every endpoint set,
+//! contiguous or not.
+//!
+//! - **Routers** (forward and their own input): the destination is classified first, by an
+//!   interval verdict map jumping to a one-rule chain that writes the class into bits 16-31
+//!   of the packet mark (`MARK_MASK`; the other bits are kept); then the source, by a second
+//!   verdict map jumping to the chain of its class, where one lookup of (destination class .
+//!   protocol . port) decides and clears the class bits again on accept.
+//! - **Hosts** (input): the host's own address picks the chain of its destination atom (a
+//!   small verdict map); there one verdict map of source addresses jumps to the chain of the
+//!   source's class (sources the policy treats alike toward that atom share a class), where
+//!   one lookup of (protocol . port) decides. No mark is used on hosts. The per-atom blocks
+//!   are rendered once and shared by every host with an address in the atom.
+//!
+//! Every element and rule is commented with the plan rule it comes from; logged rules have
+//! sets of their own so that the log prefix names the rule.
 
 use super::hostrules;
 use super::{flow_ref, header, Context, OutputFile, Target};
 use crate::check::PlanInfo;
 use crate::ir::{FirewallKind, Plan, Proto};
+use crate::output::OutputError;
 use crate::space::{self, Set};
 use askama::Template;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
 use std::path::PathBuf;
+
+/// The bits of the packet mark a router's chains use to carry the destination class. A
+/// packet's other mark bits are never changed; these are cleared before classification and
+/// again when netc accepts the packet.
+pub const MARK_MASK: u32 = 0xffff_0000;
+/// Bits 16-31 hold a class number from 1 to 65535 (0: no class).
+const MAX_CLASSES: usize = 0xffff;
+const MARK_KEEP: &str = "0x0000ffff";
+const MARK_BITS: &str = "0xffff0000";
 
 pub struct Nftables;
 
@@ -24,15 +50,14 @@ impl Target for Nftables {
         info: &PlanInfo,
         _ctx: &Context,
         sink: &mut super::Sink,
-    ) -> Result<(), crate::output::OutputError> {
+    ) -> Result<(), OutputError> {
         let hosts = super::hosts_running(plan, FirewallKind::Nftables);
         if hosts.is_empty() && plan.routers.is_empty() {
             return Ok(());
         }
         let prep = Prepared::new(plan, info);
-        // Routers first: every router enforces the whole policy, so their rulesets share one
-        // body, made once and dropped before the hosts are made.
-        // Routers of one routing domain share one body.
+        // Routers first: every router of one routing domain enforces the same policy, so
+        // their rulesets share one body, made once and dropped before the hosts are made.
         for domain in 0..plan.domains.count {
             let routers: Vec<usize> = (0..plan.routers.len())
                 .filter(|&r| plan.router_domain(r) == domain)
@@ -40,31 +65,46 @@ impl Target for Nftables {
             if routers.is_empty() {
                 continue;
             }
-            let body = RouterBody::new(plan, info, &prep, domain);
+            let body = RouterBody::new(plan, info, &prep, domain)?;
             for r in routers {
                 sink(OutputFile {
                     path: PathBuf::from(format!("nftables/routers/{}.nft", plan.routers[r].name)),
-                    contents: router_ruleset(plan, &body, r),
+                    contents: router_ruleset(plan, &body, r)?,
                 })?;
             }
         }
-        let blocks = HostBlocks::new(plan, info, &prep, &hosts);
+        let blocks = HostBlocks::new(plan, info, &prep, &hosts)?;
+        let mut failed: Option<OutputError> = None;
         super::stream_hosts(
             &hosts,
-            |_, h| {
-                vec![OutputFile {
+            |_, h| match host_ruleset(plan, info, &blocks, h) {
+                Ok(contents) => vec![OutputFile {
                     path: PathBuf::from(format!("nftables/hosts/{}.nft", plan.hosts[h].name)),
-                    contents: host_ruleset(plan, info, &blocks, h),
-                }]
+                    contents,
+                }],
+                Err(e) => {
+                    // Reported after the stream (a template error is a bug, never silent).
+                    eprintln!("netc: {e}");
+                    Vec::new()
+                }
             },
-            sink,
-        )
+            &mut |f| {
+                if failed.is_none() {
+                    sink(f).inspect_err(|e| failed = Some(OutputError(e.0.clone())))
+                } else {
+                    Ok(())
+                }
+            },
+        )?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 
-struct RuleView {
-    comment: String,
-    text: String,
+fn template_error(what: &str, e: askama::Error) -> OutputError {
+    OutputError(format!("nftables: the {what} template failed: {e}"))
 }
 
 /// A set's address ranges as nft writes them, without domains: callers restrict the set to
@@ -73,16 +113,127 @@ fn ranges(set: &Set) -> Vec<String> {
     space::range_texts(set)
 }
 
-/// What a host's firewall needs beyond the plan: the policy's pieces grouped by destination
-/// atom, rendered once per atom and shared by every host with an address in it.
+/// `# names` above a group of elements.
+fn names_line(out: &mut String, prep: &Prepared, atom: u32) {
+    let names = prep
+        .names
+        .get(&atom)
+        .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
+    let _ = writeln!(out, "\t\t\t# {}", super::safe_text(&names));
+}
+
+/// A named set or verdict map, rendered (`elements` one per line, each ending in a comma).
+fn render_set(out: &mut String, keyword: &str, name: &str, kind: &str, elements: &str) {
+    let _ = writeln!(
+        out,
+        "\t{keyword} {name} {{\n\t\ttype {kind}\n\t\tflags interval"
+    );
+    if !elements.is_empty() {
+        let _ = write!(out, "\t\telements = {{\n{elements}\t\t}}\n");
+    }
+    out.push_str("\t}\n\n");
+}
+
+/// A chain with its comment and rules.
+fn render_chain(out: &mut String, comment: &str, name: &str, rules: &[String]) {
+    let _ = writeln!(out, "\t# {}\n\tchain {name} {{", super::safe_text(comment));
+    for r in rules {
+        let _ = writeln!(out, "\t\t{r}");
+    }
+    out.push_str("\t}\n\n");
+}
+
+/// Interval verdict maps per family: address ranges jumping to chains, grouped under the
+/// names of the atoms they belong to.
+#[derive(Default)]
+struct VerdictMaps {
+    elements: [String; 2],
+}
+
+impl VerdictMaps {
+    /// Add an atom's addresses; `prep` names the group (`None`: no comment line).
+    fn add(&mut self, plan: &Plan, prep: Option<&Prepared>, atom: u32, addrs: &Set, chain: &str) {
+        for (f, v4) in [true, false].into_iter().enumerate() {
+            let part = addrs.intersect(&hostrules::family(plan, v4));
+            if part.is_empty() {
+                continue;
+            }
+            if let Some(prep) = prep {
+                names_line(&mut self.elements[f], prep, atom);
+            }
+            for r in ranges(&part) {
+                let _ = writeln!(self.elements[f], "\t\t\t{r} : jump {chain},");
+            }
+        }
+    }
+
+    /// `{name}_v4` and `{name}_v6` rendered into `out`, and their lookups by `ip {dir}
+    /// vmap` and `ip6 {dir} vmap`.
+    fn render(&self, out: &mut String, name: &str, dir: &str) -> [String; 2] {
+        render_set(
+            out,
+            "map",
+            &format!("{name}_v4"),
+            "ipv4_addr : verdict",
+            &self.elements[0],
+        );
+        render_set(
+            out,
+            "map",
+            &format!("{name}_v6"),
+            "ipv6_addr : verdict",
+            &self.elements[1],
+        );
+        [
+            format!("ip {dir} vmap @{name}_v4"),
+            format!("ip6 {dir} vmap @{name}_v6"),
+        ]
+    }
+}
+
+/// The ICMP protocol of a family as nft names it.
+fn icmp_match(v4: bool) -> &'static str {
+    if v4 {
+        "meta nfproto ipv4 meta l4proto icmp"
+    } else {
+        "meta nfproto ipv6 meta l4proto ipv6-icmp"
+    }
+}
+
+fn port_text(lo: u16, hi: u16) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}-{hi}")
+    }
+}
+
+/// The verdicts that occur in a list of pieces, in order.
+fn verdicts_of<'a>(pieces: impl IntoIterator<Item = &'a PairPiece>) -> Vec<Verdict> {
+    let mut v: Vec<Verdict> = pieces.into_iter().map(|p| p.2).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+// ---- hosts ----
+
+/// What a host's firewall needs beyond its own addresses: for each destination atom, the
+/// classes of the sources that may reach it and what each class may do, rendered once and
+/// shared by every host with an address in that atom.
 pub struct HostBlocks {
     /// By (destination atom, the domains the host can receive from).
-    blocks: std::collections::HashMap<(u32, Vec<u32>), String>,
+    blocks: HashMap<(u32, Vec<u32>), String>,
 }
 
 impl HostBlocks {
     /// The blocks of every destination atom the given hosts have an address in.
-    pub fn new(plan: &Plan, info: &PlanInfo, prep: &Prepared, hosts: &[usize]) -> HostBlocks {
+    pub fn new(
+        plan: &Plan,
+        info: &PlanInfo,
+        prep: &Prepared,
+        hosts: &[usize],
+    ) -> Result<HostBlocks, OutputError> {
         let policy = &info.policy;
         let by_dst = policy.sources_by_destination();
         let mut needed: Vec<(u32, Vec<u32>)> = hosts
@@ -101,42 +252,166 @@ impl HostBlocks {
         needed.dedup();
         let blocks = super::par_map(&needed, |_, (da, domains)| {
             let visible = plan.visible(domains);
-            let others: Vec<u32> = by_dst[da]
+            let sources: Vec<u32> = by_dst[da]
                 .iter()
                 .copied()
                 .filter(|&sa| policy.atoms.set(sa).intersects(&visible))
                 .collect();
-            let groups = chain_groups(plan, info, &others, |sa| (sa, *da));
-            (
-                (*da, domains.clone()),
-                atom_block(plan, info, prep, Side::Host, *da, &groups, &visible),
-            )
+            let block = host_block(plan, info, prep, *da, &sources, &visible);
+            ((*da, domains.clone()), block)
         });
-        HostBlocks {
+        Ok(HostBlocks {
             blocks: blocks
                 .into_iter()
-                .filter_map(|(da, b)| b.map(|b| (da, b)))
+                .filter_map(|(k, b)| b.map(|b| (k, b)))
                 .collect(),
+        })
+    }
+}
+
+/// The block of one destination atom on hosts: the verdict maps of its source classes, a
+/// chain per class with the (protocol . port) sets of what the class may reach, and the
+/// atom's chain `to_ATOM` that looks the source up. `None` when nothing may reach it.
+fn host_block(
+    plan: &Plan,
+    info: &PlanInfo,
+    prep: &Prepared,
+    da: u32,
+    sources: &[u32],
+    visible: &Set,
+) -> Option<String> {
+    let policy = &info.policy;
+    // Source atoms the policy treats alike toward this atom form one class.
+    let mut classes: BTreeMap<Vec<PairPiece>, Vec<u32>> = BTreeMap::new();
+    for &sa in sources {
+        let pieces = pair_pieces(plan, &policy.pairs[&(sa, da)]);
+        if !pieces.is_empty() {
+            classes.entry(pieces).or_default().push(sa);
         }
     }
+    let mut classes: Vec<(Vec<u32>, Vec<PairPiece>)> = classes
+        .into_iter()
+        .map(|(pieces, mut atoms)| {
+            atoms.sort_unstable_by_key(|&a| atom_start(info, a));
+            (atoms, pieces)
+        })
+        .collect();
+    classes.sort_unstable_by_key(|(atoms, _)| atom_start(info, atoms[0]));
+    let dlabel = atom_label(info, da);
+    let mut out = String::new();
+    let mut maps = VerdictMaps::default();
+    for (atoms, pieces) in &classes {
+        let chain = format!("from_{}_to_{dlabel}", atom_label(info, atoms[0]));
+        let mut rules = Vec::new();
+        let fams: Vec<bool> = [true, false]
+            .into_iter()
+            .filter(|&v4| {
+                atoms.iter().any(|&a| {
+                    policy
+                        .atoms
+                        .set(a)
+                        .intersects(&hostrules::family(plan, v4).intersect(visible))
+                })
+            })
+            .collect();
+        for verdict in verdicts_of(pieces) {
+            let mut ports = String::new();
+            for (svc, flow, _) in pieces.iter().filter(|p| p.2 == verdict) {
+                let comment = &prep.comments[*flow];
+                for (proto, lo, hi) in space::service_pieces(svc) {
+                    if proto == Proto::Icmp {
+                        for &v4 in &fams {
+                            rules.push(format!(
+                                "{} {}{comment}",
+                                icmp_match(v4),
+                                verdict.text(plan)
+                            ));
+                        }
+                    } else {
+                        let _ = writeln!(
+                            ports,
+                            "\t\t\t{} . {}{comment},",
+                            proto.name(),
+                            port_text(lo, hi)
+                        );
+                    }
+                }
+            }
+            if !ports.is_empty() {
+                let set = format!("{chain}_{}ports", verdict.tag(plan));
+                render_set(&mut out, "set", &set, "inet_proto . inet_service", &ports);
+                rules.insert(
+                    0,
+                    format!("meta l4proto . th dport @{set} {}", verdict.text(plan)),
+                );
+            }
+        }
+        let names: Vec<String> = atoms
+            .iter()
+            .flat_map(|a| prep.names.get(a).cloned().unwrap_or_default())
+            .take(3)
+            .collect();
+        render_chain(
+            &mut out,
+            &format!("sources in {}", names.join(", ")),
+            &chain,
+            &rules,
+        );
+        for &a in atoms {
+            maps.add(
+                plan,
+                Some(prep),
+                a,
+                &policy.atoms.set(a).intersect(visible),
+                &chain,
+            );
+        }
+    }
+    if classes.is_empty() {
+        return None;
+    }
+    let lookups = maps.render(&mut out, &format!("src_{dlabel}"), "saddr");
+    let of = prep
+        .names
+        .get(&da)
+        .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
+    render_chain(
+        &mut out,
+        &format!("addresses of {of}"),
+        &format!("to_{dlabel}"),
+        &lookups,
+    );
+    out.truncate(out.trim_end_matches('\n').len());
+    Some(out)
 }
 
 #[derive(Template)]
 #[template(path = "nftables/host.nft")]
 struct HostView<'a> {
     header: String,
-    maps: Vec<AddrMap>,
+    maps: &'a str,
     blocks: Vec<&'a str>,
     vrrp: Vec<RuleView>,
+    lookups: [String; 2],
 }
 
-/// A host's ruleset: its own addresses, by destination atom, jump to the chain of that
-/// atom (one verdict-map lookup), where one concatenated-set lookup on (source, protocol,
-/// port) decides, as on routers.
-pub fn host_ruleset(plan: &Plan, info: &PlanInfo, blocks: &HostBlocks, h: usize) -> String {
+struct RuleView {
+    comment: String,
+    text: String,
+}
+
+/// A host's ruleset: its own addresses, by destination atom, jump to the block of that atom
+/// (one small verdict map), which classifies the source (one verdict map) and decides by
+/// (protocol . port) (one set lookup).
+pub fn host_ruleset(
+    plan: &Plan,
+    info: &PlanInfo,
+    blocks: &HostBlocks,
+    h: usize,
+) -> Result<String, OutputError> {
     let host = &plan.hosts[h];
     let mut used: Vec<&str> = Vec::new();
-    let mut map = VerdictMap::default();
+    let mut map = VerdictMaps::default();
     let domains = plan.host_domains(h);
     let mut parts = info.policy.atoms.split(&plan.host_local_set(h));
     parts.sort_unstable_by_key(|(a, _)| atom_start(info, *a));
@@ -144,10 +419,18 @@ pub fn host_ruleset(plan: &Plan, info: &PlanInfo, blocks: &HostBlocks, h: usize)
         let Some(block) = blocks.blocks.get(&(da, domains.clone())) else {
             continue;
         };
-        map.add(plan, &part, &format!("to_{}", atom_label(info, da)));
+        map.add(
+            plan,
+            None,
+            da,
+            &part,
+            &format!("to_{}", atom_label(info, da)),
+        );
         used.push(block);
     }
-    let maps = map.maps("dst", "daddr");
+    let mut maps = String::new();
+    let lookups = map.render(&mut maps, "dst", "daddr");
+    maps.truncate(maps.trim_end_matches('\n').len());
     let mut vrrp = Vec::new();
     for v in hostrules::vrrp_peers(plan, h) {
         let (ip, peers, local) = (
@@ -175,19 +458,276 @@ pub fn host_ruleset(plan: &Plan, info: &PlanInfo, blocks: &HostBlocks, h: usize)
             ),
             "#",
         ),
-        maps,
+        maps: &maps,
         blocks: used,
         vrrp,
+        lookups,
     }
     .render()
     .map(super::with_final_newline)
-    .expect("template renders")
+    .map_err(|e| template_error("host", e))
+}
+
+// ---- routers ----
+
+/// The class number of each destination atom at a router, in bits 16-31 of the mark. Numbers
+/// come from a hash of where the atom starts (probing on a collision), so that a change of
+/// the plan renumbers only the atoms it changes, and golden files stay quiet.
+fn class_numbers(info: &PlanInfo, atoms: &[u32]) -> Result<HashMap<u32, u32>, OutputError> {
+    if atoms.len() > MAX_CLASSES {
+        return Err(OutputError(format!(
+            "nftables: a router would need {} destination classes, more than the {MAX_CLASSES} the packet mark's 16 bits can number (E110: split the plan's routing domain, or group hosts into fewer tiers)",
+            atoms.len()
+        )));
+    }
+    let mut order: Vec<u32> = atoms.to_vec();
+    order.sort_unstable_by_key(|&a| atom_start(info, a));
+    let mut taken = vec![false; MAX_CLASSES + 1];
+    let mut out = HashMap::new();
+    for a in order {
+        let k = atom_start(info, a);
+        // FNV-1a of the start key.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in k.hi.to_le_bytes().iter().chain(k.lo.to_le_bytes().iter()) {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let mut n = (h % MAX_CLASSES as u64) as usize + 1;
+        while taken[n] {
+            n = n % MAX_CLASSES + 1;
+        }
+        taken[n] = true;
+        out.insert(a, (n as u32) << 16);
+    }
+    Ok(out)
+}
+
+/// What every router of one routing domain holds, restricted to what its routers can
+/// receive (its addresses and the internet's): the destination and source verdict maps, the
+/// destination classes' marking chains, and a chain per source atom with its sets.
+struct RouterBody {
+    text: String,
+    lookups: Vec<String>,
+}
+
+impl RouterBody {
+    fn new(
+        plan: &Plan,
+        info: &PlanInfo,
+        prep: &Prepared,
+        domain: u32,
+    ) -> Result<RouterBody, OutputError> {
+        let policy = &info.policy;
+        let visible = plan.visible(&[domain]);
+        // Destinations by source atom, sources in address order (atom numbers change when
+        // the plan does; where an atom starts changes only when that atom does).
+        let mut by_src: BTreeMap<(space::Key, u32), Vec<u32>> = BTreeMap::new();
+        let mut dsts: Vec<u32> = Vec::new();
+        for &(sa, da) in policy.pairs.keys() {
+            if !policy.atoms.set(sa).intersects(&visible)
+                || !policy.atoms.set(da).intersects(&visible)
+            {
+                continue;
+            }
+            by_src
+                .entry((atom_start(info, sa), sa))
+                .or_default()
+                .push(da);
+            dsts.push(da);
+        }
+        dsts.sort_unstable_by_key(|&a| atom_start(info, a));
+        dsts.dedup();
+        let numbers = class_numbers(info, &dsts)?;
+        let by_src: Vec<(u32, Vec<u32>)> = by_src.into_iter().map(|((_, sa), d)| (sa, d)).collect();
+        // The chains of the source atoms, made on every core.
+        let made = super::par_map(&by_src, |_, (sa, dsts)| {
+            router_block(plan, info, prep, *sa, dsts, &numbers, &visible)
+        });
+        let mut blocks = String::new();
+        let mut src_maps = VerdictMaps::default();
+        let mut used_dsts: Vec<u32> = Vec::new();
+        for ((sa, dsts), block) in by_src.iter().zip(made) {
+            let Some(block) = block else {
+                continue;
+            };
+            src_maps.add(
+                plan,
+                Some(prep),
+                *sa,
+                &policy.atoms.set(*sa).intersect(&visible),
+                &format!("from_{}", atom_label(info, *sa)),
+            );
+            blocks.push_str(&block);
+            used_dsts.extend(dsts);
+        }
+        used_dsts.sort_unstable_by_key(|&a| atom_start(info, a));
+        used_dsts.dedup();
+        let mut text = String::new();
+        let mut dst_maps = VerdictMaps::default();
+        for &da in &used_dsts {
+            let chain = format!("dst_{}", atom_label(info, da));
+            dst_maps.add(
+                plan,
+                Some(prep),
+                da,
+                &policy.atoms.set(da).intersect(&visible),
+                &chain,
+            );
+            let of = prep
+                .names
+                .get(&da)
+                .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
+            render_chain(
+                &mut text,
+                &format!("destination class of {of}"),
+                &chain,
+                &[format!(
+                    "meta mark set meta mark and {MARK_KEEP} or 0x{:08x}",
+                    numbers[&da]
+                )],
+            );
+        }
+        let mut lookups = vec![format!("meta mark set meta mark and {MARK_KEEP}")];
+        lookups.extend(dst_maps.render(&mut text, "dst", "daddr"));
+        lookups.extend(src_maps.render(&mut text, "src", "saddr"));
+        text.push_str(&blocks);
+        text.truncate(text.trim_end_matches('\n').len());
+        Ok(RouterBody { text, lookups })
+    }
+}
+
+/// The sets and the chain of one source atom at a router: for each verdict, one set of
+/// (destination class . protocol . port) and one of destination classes for ICMP, each
+/// element commented with the plan rule it comes from and grouped under the names of the
+/// destination. `None` when the plan permits nothing for the atom.
+fn router_block(
+    plan: &Plan,
+    info: &PlanInfo,
+    prep: &Prepared,
+    sa: u32,
+    dsts: &[u32],
+    numbers: &HashMap<u32, u32>,
+    visible: &Set,
+) -> Option<String> {
+    let policy = &info.policy;
+    let groups = chain_groups(plan, info, dsts, |da| (sa, da));
+    let label = atom_label(info, sa);
+    let fams: Vec<bool> = [true, false]
+        .into_iter()
+        .filter(|&v4| {
+            policy
+                .atoms
+                .set(sa)
+                .intersects(&hostrules::family(plan, v4).intersect(visible))
+        })
+        .collect();
+    let mut out = String::new();
+    let mut rules = Vec::new();
+    let clear = format!("meta mark set meta mark and {MARK_KEEP}");
+    for verdict in verdicts_of(groups.iter().flat_map(|(_, l)| l)) {
+        let (mut ports, mut icmps) = (String::new(), String::new());
+        for (da, list) in &groups {
+            let number = numbers[da];
+            let mut named = [false, false];
+            for (svc, flow, _) in list.iter().filter(|p| p.2 == verdict) {
+                let comment = &prep.comments[*flow];
+                for (proto, lo, hi) in space::service_pieces(svc) {
+                    let (text, done) = if proto == Proto::Icmp {
+                        (&mut icmps, &mut named[1])
+                    } else {
+                        (&mut ports, &mut named[0])
+                    };
+                    if !*done {
+                        *done = true;
+                        names_line(text, prep, *da);
+                    }
+                    if proto == Proto::Icmp {
+                        let _ = writeln!(text, "\t\t\t0x{number:08x}{comment},");
+                    } else {
+                        let _ = writeln!(
+                            text,
+                            "\t\t\t0x{number:08x} . {} . {}{comment},",
+                            proto.name(),
+                            port_text(lo, hi)
+                        );
+                    }
+                }
+            }
+        }
+        let tag = verdict.tag(plan);
+        let then = match verdict {
+            Verdict::LogDrop(_) => verdict.text(plan),
+            _ => format!("{clear} {}", verdict.text(plan)),
+        };
+        if !ports.is_empty() {
+            let set = format!("to_{label}_{tag}ports");
+            render_set(
+                &mut out,
+                "set",
+                &set,
+                "mark . inet_proto . inet_service",
+                &ports,
+            );
+            rules.push(format!(
+                "meta mark and {MARK_BITS} . meta l4proto . th dport @{set} {then}"
+            ));
+        }
+        if !icmps.is_empty() {
+            let set = format!("to_{label}_{tag}icmp");
+            render_set(&mut out, "set", &set, "mark", &icmps);
+            for &v4 in &fams {
+                rules.push(format!(
+                    "{} meta mark and {MARK_BITS} @{set} {then}",
+                    icmp_match(v4)
+                ));
+            }
+        }
+    }
+    if rules.is_empty() {
+        return None;
+    }
+    let of = prep
+        .names
+        .get(&sa)
+        .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
+    render_chain(
+        &mut out,
+        &format!("sources in {of}"),
+        &format!("from_{label}"),
+        &rules,
+    );
+    Some(out)
+}
+
+#[derive(Template)]
+#[template(path = "nftables/router.nft")]
+struct RouterView<'a> {
+    header: String,
+    body: &'a str,
+    lookups: &'a [String],
+}
+
+fn router_ruleset(plan: &Plan, body: &RouterBody, r: usize) -> Result<String, OutputError> {
+    // Sized up front: a large router's ruleset is megabytes, and a growing string would hold
+    // its old and new buffers at once at every doubling.
+    let mut out = String::with_capacity(body.text.len() + 8192);
+    RouterView {
+        header: header(
+            plan,
+            &format!("nftables forward filter of router {}", plan.routers[r].name),
+            "#",
+        ),
+        body: &body.text,
+        lookups: &body.lookups,
+    }
+    .render_into(&mut out)
+    .map_err(|e| template_error("router", e))?;
+    Ok(super::with_final_newline(out))
 }
 
 /// What the host and router rulesets share, worked out once per compile.
 pub struct Prepared {
     /// The names of the endpoints each atom belongs to (for comments).
-    names: std::collections::BTreeMap<u32, Vec<String>>,
+    names: BTreeMap<u32, Vec<String>>,
     /// ` comment "FILE:LINE"` for each flow.
     comments: Vec<String>,
 }
@@ -248,7 +788,7 @@ fn atom_label(info: &PlanInfo, atom: u32) -> String {
 
 /// What a matching packet gets.
 /// Logged rules get sets of their own so that the log prefix names the plan rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Verdict {
     Accept,
     /// An allow the plan asks to log (the flow).
@@ -307,242 +847,6 @@ fn pair_pieces(plan: &Plan, rules: &crate::policy::PairRules) -> Vec<PairPiece> 
     out
 }
 
-/// Which end of the packet an atom's chain is for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
-    /// A router's chain per source atom: elements are destinations.
-    Router,
-    /// A host's chain per destination atom: elements are sources.
-    Host,
-}
-
-#[derive(Template)]
-#[template(path = "nftables/block.nft")]
-struct BlockView {
-    sets: Vec<ConcatSet>,
-    chain: FromChain,
-}
-
-/// The sets and the chain of one atom: for each family and verdict, one concatenated set of
-/// (other address . protocol . port) and one of ICMP addresses, each element commented with
-/// the plan rule it comes from, grouped under the names of the other end. `None` when the
-/// plan permits nothing for the atom.
-fn atom_block(
-    plan: &Plan,
-    info: &PlanInfo,
-    prep: &Prepared,
-    side: Side,
-    atom: u32,
-    groups: &[(u32, Vec<PairPiece>)],
-    visible: &Set,
-) -> Option<String> {
-    let policy = &info.policy;
-    let (chain, set_prefix, other, who) = match side {
-        Side::Router => (
-            format!("from_{}", atom_label(info, atom)),
-            "to",
-            "daddr",
-            "sources in",
-        ),
-        Side::Host => (
-            format!("to_{}", atom_label(info, atom)),
-            "from",
-            "saddr",
-            "addresses of",
-        ),
-    };
-    let mut sets = Vec::new();
-    let mut lookups = Vec::new();
-    for v4 in [true, false] {
-        let fam = hostrules::family(plan, v4).intersect(visible);
-        if policy.atoms.set(atom).intersect(&fam).is_empty() {
-            continue;
-        }
-        let (ip, addr, icmp, tag) = if v4 {
-            ("ip", "ipv4_addr", "icmp", "v4")
-        } else {
-            ("ip6", "ipv6_addr", "ipv6-icmp", "v6")
-        };
-        // The other atoms' addresses of this family, once each.
-        let addrs: Vec<Vec<String>> = groups
-            .iter()
-            .map(|(oa, _)| ranges(&policy.atoms.set(*oa).intersect(&fam)))
-            .collect();
-        let mut verdicts: Vec<Verdict> = groups
-            .iter()
-            .flat_map(|(_, list)| list.iter().map(|p| p.2))
-            .collect();
-        verdicts.sort_unstable();
-        verdicts.dedup();
-        for verdict in verdicts {
-            // Element lines, written straight into one text per set (hundreds of thousands
-            // of elements on a large router: no string of its own for each).
-            use std::fmt::Write;
-            let mut ports = String::new();
-            let mut icmps = String::new();
-            for ((oa, list), addrs) in groups.iter().zip(&addrs) {
-                if addrs.is_empty() {
-                    continue;
-                }
-                // A `# names` line above the first element of this atom in each set.
-                let mut named = [false, false];
-                let name = |text: &mut String, done: &mut bool| {
-                    if !*done {
-                        *done = true;
-                        let _ = writeln!(
-                            text,
-                            "\t\t\t# {}",
-                            super::safe_text(
-                                &prep
-                                    .names
-                                    .get(oa)
-                                    .map_or_else(|| "addresses".to_string(), |n| n.join(", "))
-                            )
-                        );
-                    }
-                };
-                for (svc, flow, _) in list.iter().filter(|p| p.2 == verdict) {
-                    let comment = &prep.comments[*flow];
-                    for (proto, lo, hi) in space::service_pieces(svc) {
-                        if proto == Proto::Icmp {
-                            name(&mut icmps, &mut named[1]);
-                            for a in addrs {
-                                let _ = writeln!(icmps, "\t\t\t{a}{comment},");
-                            }
-                        } else {
-                            name(&mut ports, &mut named[0]);
-                            let port = if lo == hi {
-                                lo.to_string()
-                            } else {
-                                format!("{lo}-{hi}")
-                            };
-                            for a in addrs {
-                                let _ = writeln!(
-                                    ports,
-                                    "\t\t\t{a} . {} . {port}{comment},",
-                                    proto.name()
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-            let suffix = format!("{}_{}{tag}", atom_label(info, atom), verdict.tag(plan));
-            let verdict = verdict.text(plan);
-            if !ports.is_empty() {
-                sets.push(ConcatSet {
-                    name: format!("{set_prefix}_{suffix}"),
-                    kind: format!("{addr} . inet_proto . inet_service"),
-                    elements: ports,
-                });
-                lookups.push(format!(
-                    "{ip} {other} . meta l4proto . th dport @{set_prefix}_{suffix} {verdict}"
-                ));
-            }
-            if !icmps.is_empty() {
-                sets.push(ConcatSet {
-                    name: format!("icmp_{suffix}"),
-                    kind: addr.to_string(),
-                    elements: icmps,
-                });
-                lookups.push(format!(
-                    "meta l4proto {icmp} {ip} {other} @icmp_{suffix} {verdict}"
-                ));
-            }
-        }
-    }
-    if lookups.is_empty() {
-        return None;
-    }
-    let of = prep
-        .names
-        .get(&atom)
-        .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
-    BlockView {
-        sets,
-        chain: FromChain {
-            name: chain,
-            comment: super::safe_text(&format!("{who} {of}")),
-            lookups,
-        },
-    }
-    .render()
-    .ok()
-    .map(|mut s| {
-        // Without the template's blank lines at either end, trimmed in place.
-        s.truncate(s.trim_end_matches('\n').len());
-        let lead = s.len() - s.trim_start_matches('\n').len();
-        s.drain(..lead);
-        s
-    })
-}
-
-struct ConcatSet {
-    name: String,
-    kind: String,
-    /// One element (or `# names` comment) a line, indented, each line ending in a newline.
-    elements: String,
-}
-
-/// What sources of one atom may reach: a chain with its lookups.
-struct FromChain {
-    name: String,
-    comment: String,
-    lookups: Vec<String>,
-}
-
-struct AddrMap {
-    name: String,
-    kind: &'static str,
-    elements: Vec<String>,
-    lookup: String,
-}
-
-/// The elements of an interval verdict map per family: address ranges jumping to chains.
-#[derive(Default)]
-struct VerdictMap {
-    elements: [Vec<String>; 2],
-}
-
-impl VerdictMap {
-    fn add(&mut self, plan: &Plan, addrs: &Set, chain: &str) {
-        for (f, v4) in [true, false].into_iter().enumerate() {
-            self.elements[f].extend(
-                ranges(&addrs.intersect(&hostrules::family(plan, v4)))
-                    .into_iter()
-                    .map(|r| format!("{r} : jump {chain}")),
-            );
-        }
-    }
-
-    /// `{name}_v4` and `{name}_v6`, looked up by `ip {dir} vmap` and `ip6 {dir} vmap`.
-    fn maps(self, name: &str, dir: &str) -> Vec<AddrMap> {
-        let [v4, v6] = self.elements;
-        vec![
-            AddrMap {
-                name: format!("{name}_v4"),
-                kind: "ipv4_addr",
-                elements: v4,
-                lookup: format!("ip {dir} vmap @{name}_v4"),
-            },
-            AddrMap {
-                name: format!("{name}_v6"),
-                kind: "ipv6_addr",
-                elements: v6,
-                lookup: format!("ip6 {dir} vmap @{name}_v6"),
-            },
-        ]
-    }
-}
-
-#[derive(Template)]
-#[template(path = "nftables/router.nft")]
-struct RouterView<'a> {
-    header: String,
-    maps: &'a [AddrMap],
-    blocks: &'a [String],
-}
-
 /// The names of the plan endpoints each atom belongs to (for comments), at most three each.
 fn atom_names(plan: &Plan, info: &PlanInfo) -> std::collections::BTreeMap<u32, Vec<String>> {
     let mut names: std::collections::BTreeMap<u32, Vec<String>> = std::collections::BTreeMap::new();
@@ -563,87 +867,4 @@ fn atom_names(plan: &Plan, info: &PlanInfo) -> std::collections::BTreeMap<u32, V
         }
     }
     names
-}
-
-/// A router's ruleset. Forwarding (and the router's own input) classifies each packet by its
-/// source address with one interval verdict map (`ip saddr vmap`), jumping to the chain of
-/// that source's atom, where one concatenated-set lookup (`ip daddr . meta l4proto . th
-/// dport`) decides. Two lookups per packet whatever the number of flows, and the sets grow
-/// with the destinations and services each source may reach, never with a product of
-/// source and destination ranges.
-/// What every router of one routing domain holds: the source verdict maps and the chains of
-/// the source atoms, restricted to what the domain's routers can receive (its addresses and
-/// the internet's).
-struct RouterBody {
-    maps: Vec<AddrMap>,
-    blocks: Vec<String>,
-}
-
-impl RouterBody {
-    fn new(plan: &Plan, info: &PlanInfo, prep: &Prepared, domain: u32) -> RouterBody {
-        let policy = &info.policy;
-        let visible = plan.visible(&[domain]);
-        // Destinations by source atom, sources in address order (atom numbers change when
-        // the plan does; where an atom starts changes only when that atom does).
-        let mut by_src: std::collections::BTreeMap<(space::Key, u32), Vec<u32>> =
-            std::collections::BTreeMap::new();
-        for &(sa, da) in policy.pairs.keys() {
-            if !policy.atoms.set(sa).intersects(&visible)
-                || !policy.atoms.set(da).intersects(&visible)
-            {
-                continue;
-            }
-            by_src
-                .entry((atom_start(info, sa), sa))
-                .or_default()
-                .push(da);
-        }
-        let by_src: Vec<(u32, Vec<u32>)> = by_src.into_iter().map(|((_, sa), d)| (sa, d)).collect();
-        // The chains of the source atoms, made on every core.
-        let made = super::par_map(&by_src, |_, (sa, dsts)| {
-            let groups = chain_groups(plan, info, dsts, |da| (*sa, da));
-            atom_block(plan, info, prep, Side::Router, *sa, &groups, &visible)
-        });
-        let mut blocks = Vec::new();
-        let mut map = VerdictMap::default();
-        for ((sa, _), block) in by_src.iter().zip(made) {
-            let Some(block) = block else {
-                continue;
-            };
-            map.add(
-                plan,
-                &policy.atoms.set(*sa).intersect(&visible),
-                &format!("from_{}", atom_label(info, *sa)),
-            );
-            blocks.push(block);
-        }
-        let maps = map.maps("src", "saddr");
-        RouterBody { maps, blocks }
-    }
-}
-
-fn router_ruleset(plan: &Plan, body: &RouterBody, r: usize) -> String {
-    // Sized up front: a large router's ruleset is tens of megabytes, and a growing string
-    // would hold its old and new buffers at once at every doubling.
-    let size = body.blocks.iter().map(|b| b.len() + 2).sum::<usize>()
-        + body
-            .maps
-            .iter()
-            .flat_map(|m| &m.elements)
-            .map(|e| e.len() + 5)
-            .sum::<usize>()
-        + 8192;
-    let mut out = String::with_capacity(size);
-    RouterView {
-        header: header(
-            plan,
-            &format!("nftables forward filter of router {}", plan.routers[r].name),
-            "#",
-        ),
-        maps: &body.maps,
-        blocks: &body.blocks,
-    }
-    .render_into(&mut out)
-    .expect("template renders");
-    super::with_final_newline(out)
 }

@@ -83,10 +83,10 @@ fn netc_verify_says_equal_and_exits_zero() {
     // A widened port range: exit 1, with the packet and what the plan says.
     let pacs = out.join("nftables/hosts/pacs01.nft");
     let t = std::fs::read_to_string(&pacs).unwrap();
-    assert!(t.contains(". tcp . 104 comment"), "{t}");
+    assert!(t.contains("\ttcp . 104 comment"), "{t}");
     std::fs::write(
         &pacs,
-        t.replace(". tcp . 104 comment", ". tcp . 104-105 comment"),
+        t.replace("\ttcp . 104 comment", "\ttcp . 104-105 comment"),
     )
     .unwrap();
     let (code, text, _) = run_netc(&[
@@ -131,7 +131,7 @@ fn mutations_are_caught_with_an_example_packet() {
     // Removing an element: app can no longer reach db on postgres.
     let removed: String = db1_text
         .lines()
-        .filter(|l| !l.contains("10.99.2.10 . tcp . 5432 comment"))
+        .filter(|l| !l.contains("\ttcp . 5432 comment \"r25fe05e6 allow app -> db : pg"))
         .map(|l| format!("{l}\n"))
         .collect();
     assert_ne!(removed, db1_text);
@@ -145,7 +145,8 @@ fn mutations_are_caught_with_an_example_packet() {
         "{d:?}"
     );
     // Widening a port range.
-    let widened = db1_text.replace(". tcp . 5432 comment", ". tcp . 5000-5432 comment");
+    let widened = db1_text.replace("\ttcp . 5432 comment", "\ttcp . 5000-5432 comment");
+    assert_ne!(widened, db1_text);
     let d = differences(&c, db1, &widened);
     assert!(
         d.iter()
@@ -153,7 +154,11 @@ fn mutations_are_caught_with_an_example_packet() {
         "{d:?}"
     );
     // Swapping a verdict: the router drops what the plan allows.
-    let swapped = gw_text.replacen("@to_10_99_2_10_v4 accept", "@to_10_99_2_10_v4 drop", 1);
+    let swapped = gw_text.replacen(
+        "@to_10_99_2_10_ports meta mark set meta mark and 0x0000ffff accept",
+        "@to_10_99_2_10_ports drop",
+        1,
+    );
     assert_ne!(swapped, gw_text);
     let d = differences(&c, gw, &swapped);
     assert!(
