@@ -326,7 +326,28 @@ fn probes_for(plan: &netc::ir::Plan) -> Vec<Probe> {
     out
 }
 
+/// Another user of the packet mark on every router: it sets bit 14 before routing (as
+/// kube-proxy marks packets to masquerade) and, after netc's forward chain, drops what lost
+/// that bit or still carries netc's class bits. Probes that pass prove netc keeps the
+/// others' bits and clears its own.
+const MARK_USER: &str = "table inet marks {
+	chain pre {
+		type filter hook prerouting priority -300; policy accept;
+		meta mark set meta mark or 0x00004000
+	}
+	chain post {
+		type filter hook postrouting priority 300; policy accept;
+		meta mark and 0x00004000 != 0x00004000 drop
+		meta mark and 0xffff0000 != 0 drop
+	}
+}
+";
+
 fn run_lab(plan_path: &str) {
+    run_lab_with(plan_path, false)
+}
+
+fn run_lab_with(plan_path: &str, mark_user: bool) {
     if !can_run() {
         return;
     }
@@ -346,6 +367,11 @@ fn run_lab(plan_path: &str) {
             dir.join(format!("nftables/routers/{}.nft", r.name))
                 .display()
         ));
+        if mark_user {
+            let path = dir.join("marks.nft");
+            std::fs::write(&path, MARK_USER).unwrap();
+            sh(&format!("ip netns exec {ns} nft -f {}", path.display()));
+        }
     }
     for (h, host) in plan.hosts.iter().enumerate() {
         let ns = &host_ns[h];
@@ -392,7 +418,7 @@ fn run_lab(plan_path: &str) {
 
 #[test]
 fn nftables_hosts_and_router_agree_with_netc() {
-    run_lab("fixtures/valid/three-tiers/plan.netc");
+    run_lab_with("fixtures/valid/three-tiers/plan.netc", true);
 }
 
 /// The same over IPv4 and IPv6 at once, through nftables, firewalld and ufw: every probe to
