@@ -220,6 +220,20 @@ impl Policy {
         out
     }
 
+    /// The source atoms that have rules with destination atom `da`, in atom order.
+    pub fn sources_of(&self, da: u32) -> Vec<u32> {
+        let mut out: Vec<u32> = self
+            .flows_to(self.atoms.set(da))
+            .into_iter()
+            .flat_map(|f| self.flow_pairs[f].iter())
+            .filter(|(_, d)| *d == da)
+            .map(|(s, _)| *s)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The flows whose sources overlap `src`, in plan order.
     pub fn flows_from(&self, src: &Set) -> Vec<usize> {
         Self::flows_in(&self.atoms, &self.src_flows, src)

@@ -1,10 +1,12 @@
 //! firewalld: per host, one zone `netc` bound to the host's interfaces with target DROP, one
-//! ipset per source, a service per port set of more than one piece (`services/netc-HASH.xml`),
-//! and rich rules. Rich rules are ordered by priority only, so the plan's
-//! meaning (deny wins whatever the order) is kept by giving every deny a negative priority
-//! (they run before anything else of the zone) and every allow priority 0.
+//! ipset per source class (the source atoms the plan treats alike toward the host, see
+//! `hostrules::class_rules`), a service per port set of more than one piece
+//! (`services/netc-HASH.xml`), and rich rules for the permitted space (allows minus denies,
+//! so no unlogged deny needs a rule). Rich rules are ordered by priority only; logged denies
+//! get a negative priority (they run before anything else of the zone) and allows priority 0,
+//! and since the pieces are disjoint, no order between them changes a verdict.
 
-use super::hostrules::{self, host_rules};
+use super::hostrules::{self, atom_names, class_rules};
 use super::{flow_text, header, Context, OutputFile, Target};
 use crate::check::PlanInfo;
 use crate::ir::{Action, FirewallKind, Plan, Proto};
@@ -29,7 +31,11 @@ impl Target for Firewalld {
         sink: &mut super::Sink,
     ) -> Result<(), crate::output::OutputError> {
         let hosts = super::hosts_running(plan, FirewallKind::Firewalld);
-        super::stream_hosts(&hosts, |cache, h| host_files(plan, info, cache, h), sink)
+        if hosts.is_empty() {
+            return Ok(());
+        }
+        let names = atom_names(plan, &info.policy);
+        super::stream_hosts(&hosts, |h| Ok(host_files(plan, info, &names, h)), sink)
     }
 }
 
@@ -37,13 +43,13 @@ impl Target for Firewalld {
 fn host_files(
     plan: &Plan,
     info: &PlanInfo,
-    cache: &mut hostrules::SourceCache,
+    names: &std::collections::BTreeMap<u32, Vec<String>>,
     h: usize,
 ) -> Vec<OutputFile> {
     let mut files = Vec::new();
     let host = &plan.hosts[h];
     let dir = format!("firewalld/{}", host.name);
-    let rules = host_rules(plan, &info.policy, cache, h);
+    let rules = class_rules(plan, &info.policy, names, h);
     for s in hostrules::sources(&rules) {
         let name = ipset_name(&s.name);
         let view = IpsetView {

@@ -42,6 +42,19 @@ pub fn check(f: &OutputFile) -> Result<(), String> {
 }
 
 /// firewalld XML: well-formed, no DOCTYPE or entities, only netc's elements and attributes.
+/// A position's line, computed when shown.
+struct LineAt<'a>(&'a str, usize);
+
+impl LineAt<'_> {
+    fn get(&self) -> usize {
+        let end = self.1.min(self.0.len());
+        self.0.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+    }
+}
+
 fn xml(f: &OutputFile) -> Result<(), String> {
     use quick_xml::events::Event;
     const ALLOWED: &[(&str, &[&str])] = &[
@@ -66,17 +79,18 @@ fn xml(f: &OutputFile) -> Result<(), String> {
     let mut r = quick_xml::Reader::from_str(&f.contents);
     loop {
         let at = r.buffer_position() as usize;
-        let line = f.contents[..at.min(f.contents.len())].matches('\n').count();
+        // Counted only when a check fails (counting at every event is quadratic).
+        let line = LineAt(&f.contents, at);
         match r.read_event() {
-            Err(e) => return fail(f, line, &format!("not well-formed XML: {e}")),
+            Err(e) => return fail(f, line.get(), &format!("not well-formed XML: {e}")),
             Ok(Event::Eof) => break,
-            Ok(Event::DocType(_)) => return fail(f, line, "a DOCTYPE"),
-            Ok(Event::PI(_)) => return fail(f, line, "a processing instruction"),
-            Ok(Event::CData(_)) => return fail(f, line, "a CDATA section"),
+            Ok(Event::DocType(_)) => return fail(f, line.get(), "a DOCTYPE"),
+            Ok(Event::PI(_)) => return fail(f, line.get(), "a processing instruction"),
+            Ok(Event::CData(_)) => return fail(f, line.get(), "a CDATA section"),
             Ok(Event::Comment(c)) => {
                 let text = String::from_utf8_lossy(&c);
                 if text.contains("--") {
-                    return fail(f, line, "`--` inside a comment");
+                    return fail(f, line.get(), "`--` inside a comment");
                 }
             }
             Ok(Event::Text(t)) => {
@@ -97,7 +111,7 @@ fn xml(f: &OutputFile) -> Result<(), String> {
                                 .any(|e| rest.starts_with(e))
                     })
                 {
-                    return fail(f, line, "an entity reference");
+                    return fail(f, line.get(), "an entity reference");
                 }
             }
             Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
@@ -105,18 +119,18 @@ fn xml(f: &OutputFile) -> Result<(), String> {
                 let Some((_, attrs)) = ALLOWED.iter().find(|(n, _)| *n == name) else {
                     return fail(
                         f,
-                        line,
+                        line.get(),
                         &format!("an element netc does not write: <{name}>"),
                     );
                 };
                 for a in e.attributes() {
                     let a = match a {
                         Ok(a) => a,
-                        Err(e) => return fail(f, line, &format!("a bad attribute: {e}")),
+                        Err(e) => return fail(f, line.get(), &format!("a bad attribute: {e}")),
                     };
                     let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
                     if !attrs.contains(&key.as_str()) {
-                        return fail(f, line, &format!("attribute `{key}` on <{name}>"));
+                        return fail(f, line.get(), &format!("attribute `{key}` on <{name}>"));
                     }
                 }
             }

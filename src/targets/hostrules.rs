@@ -5,6 +5,7 @@
 
 use crate::ir::{Action, EndpointRef, Plan, Proto};
 use crate::space::{self, Set};
+use std::collections::BTreeMap;
 
 /// A named source of a rule (a tier, a network...), or literal addresses.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,90 +63,6 @@ pub fn source_name(plan: &Plan, target: &EndpointRef, text: &str) -> String {
     }
 }
 
-/// Source sets by endpoint and family, computed once per render.
-#[derive(Default)]
-pub struct SourceCache {
-    sources: std::collections::HashMap<(String, bool, Vec<u32>), Option<Source>>,
-}
-
-impl SourceCache {
-    /// The part of an endpoint of one family that a host in `domains` can receive from.
-    pub fn source(
-        &mut self,
-        plan: &Plan,
-        ep: &crate::ir::Endpoint,
-        v4: bool,
-        domains: &[u32],
-    ) -> Option<Source> {
-        self.sources
-            .entry((ep.text.clone(), v4, domains.to_vec()))
-            .or_insert_with(|| {
-                let set = plan
-                    .endpoint_set(&ep.target)
-                    .intersect(&family(plan, v4))
-                    .intersect(&plan.visible(domains));
-                (!set.is_empty()).then(|| Source {
-                    name: format!(
-                        "{}_{}",
-                        source_name(plan, &ep.target, &ep.text),
-                        if v4 { "v4" } else { "v6" }
-                    ),
-                    text: ep.text.clone(),
-                    set,
-                })
-            })
-            .clone()
-    }
-}
-
-pub fn host_rules(
-    plan: &Plan,
-    policy: &crate::policy::Policy,
-    cache: &mut SourceCache,
-    host: usize,
-) -> Vec<HostRule> {
-    let local = plan.host_local_set(host);
-    let domains = plan.host_domains(host);
-    // Only the flows that reach into the host's addresses, found through the policy's index.
-    let candidates = policy.flows_to(&local);
-    let mut rules = Vec::new();
-    for action in [Action::Deny, Action::Allow] {
-        for (f, flow) in candidates
-            .iter()
-            .map(|&f| (f, &plan.flows[f]))
-            .filter(|(_, f)| f.action == action)
-        {
-            let b = &policy.flow_boxes[f];
-            let dst = b.dst.intersect(&local);
-            if dst.is_empty() {
-                continue;
-            }
-            let services = (b.svc != space::all_services()).then(|| space::service_pieces(&b.svc));
-            for ep in &flow.sources {
-                for v4 in [true, false] {
-                    let dst = dst.intersect(&family(plan, v4));
-                    if dst.is_empty() {
-                        continue;
-                    }
-                    let Some(source) = cache.source(plan, ep, v4, &domains) else {
-                        continue;
-                    };
-                    rules.push(HostRule {
-                        flow: f,
-                        action,
-                        log: flow.log,
-                        v4,
-                        source,
-                        dst,
-                        services: services.clone(),
-                    });
-                }
-            }
-        }
-    }
-    rules
-}
-
 /// The distinct sources of a list of rules, by name, sorted.
 pub fn sources(rules: &[HostRule]) -> Vec<Source> {
     let mut out: Vec<Source> = rules.iter().map(|r| r.source.clone()).collect();
@@ -199,4 +116,170 @@ pub fn vrrp_peers(plan: &Plan, host: usize) -> Vec<Vrrp> {
         }
     }
     out
+}
+
+/// What a matching packet gets, beyond the chain's default drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verdict {
+    Accept,
+    /// An allow the plan asks to log (the flow).
+    LogAccept(usize),
+    /// A deny the plan asks to log: logged, then dropped (unlogged denies fall to the
+    /// default drop).
+    LogDrop(usize),
+}
+
+/// A piece of an atom pair's permitted (or logged-denied) space: services, plan rule, verdict.
+pub type PairPiece = (Set, usize, Verdict);
+
+/// What the plan says about one atom pair, as disjoint (services, plan rule, verdict) pieces:
+/// the permitted space (allows minus denies), and what logged denies match.
+pub fn pair_pieces(plan: &Plan, rules: &crate::policy::PairRules) -> Vec<PairPiece> {
+    let (permitted, _, _) = crate::policy::Policy::evaluate_pair(rules, &space::all_services());
+    let mut out: Vec<PairPiece> = permitted
+        .into_iter()
+        .map(|(svc, f)| {
+            let v = if plan.flows[f].log {
+                Verdict::LogAccept(f)
+            } else {
+                Verdict::Accept
+            };
+            (svc, f, v)
+        })
+        .collect();
+    let mut taken = Set::empty();
+    for (f, svc) in &rules.denies {
+        let fresh = svc.difference(&taken);
+        if fresh.is_empty() {
+            continue;
+        }
+        taken = taken.union(&fresh);
+        if plan.flows[*f].log {
+            out.push((fresh, *f, Verdict::LogDrop(*f)));
+        }
+    }
+    out
+}
+
+/// The names of the plan endpoints each atom belongs to (for comments), at most three each.
+pub fn atom_names(plan: &Plan, policy: &crate::policy::Policy) -> BTreeMap<u32, Vec<String>> {
+    let mut names: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for ep in plan
+        .flows
+        .iter()
+        .flat_map(|f| f.sources.iter().chain(&f.destinations))
+    {
+        if !seen.insert(ep.text.clone()) {
+            continue;
+        }
+        for a in policy.atoms.atoms_of(&plan.endpoint_set(&ep.target)) {
+            let list = names.entry(a).or_default();
+            if list.len() < 3 && !list.contains(&ep.text) {
+                list.push(ep.text.clone());
+            }
+        }
+    }
+    names
+}
+
+/// A host's rules by source class: the source atoms that the policy treats alike toward
+/// every address of the host form one class, and each class gets one rule per (own address
+/// part, piece of permitted space), already allows minus denies (only logged denies appear,
+/// as denies). Firewalls without interval maps (firewalld's ipsets, ufw) use these: one set
+/// or rule group per class, never one per (plan rule, source endpoint).
+pub fn class_rules(
+    plan: &Plan,
+    policy: &crate::policy::Policy,
+    names: &BTreeMap<u32, Vec<String>>,
+    host: usize,
+) -> Vec<HostRule> {
+    let domains = plan.host_domains(host);
+    let visible = plan.visible(&domains);
+    let mut parts = policy.atoms.split(&plan.host_local_set(host));
+    parts.sort_unstable_by_key(|(_, p)| p.first());
+    // For each source atom: (destination part index, pieces) of everything it may do here.
+    let mut rows: BTreeMap<u32, Vec<(usize, Vec<PairPiece>)>> = BTreeMap::new();
+    for (i, (da, _)) in parts.iter().enumerate() {
+        for sa in policy.sources_of(*da) {
+            if !policy.atoms.set(sa).intersects(&visible) {
+                continue;
+            }
+            let pieces = pair_pieces(plan, &policy.pairs[&(sa, *da)]);
+            if !pieces.is_empty() {
+                rows.entry(sa).or_default().push((i, pieces));
+            }
+        }
+    }
+    let mut classes: BTreeMap<Vec<(usize, Vec<PairPiece>)>, Vec<u32>> = BTreeMap::new();
+    for (sa, row) in rows {
+        classes.entry(row).or_default().push(sa);
+    }
+    let mut classes: Vec<(Set, Vec<u32>, Vec<(usize, Vec<PairPiece>)>)> = classes
+        .into_iter()
+        .map(|(row, atoms)| {
+            let set = atoms
+                .iter()
+                .fold(Set::empty(), |acc, &a| acc.union(policy.atoms.set(a)))
+                .intersect(&visible);
+            (set, atoms, row)
+        })
+        .collect();
+    classes.sort_by_key(|(set, _, _)| set.first());
+    let mut rules = Vec::new();
+    for (set, atoms, row) in &classes {
+        let Some(start) = set.first() else { continue };
+        let mut text: Vec<String> = Vec::new();
+        for a in atoms {
+            for n in names.get(a).into_iter().flatten() {
+                if text.len() < 3 && !text.contains(n) {
+                    text.push(n.clone());
+                }
+            }
+        }
+        let label = space::key_addr(start).to_string().replace(['.', ':'], "_");
+        let label = match space::key_domain(start) {
+            0 => label,
+            d => format!("d{d}_{label}"),
+        };
+        for v4 in [true, false] {
+            let src = set.intersect(&family(plan, v4));
+            if src.is_empty() {
+                continue;
+            }
+            let source = Source {
+                name: format!("from_{label}_{}", if v4 { "v4" } else { "v6" }),
+                text: if text.is_empty() {
+                    "addresses".to_string()
+                } else {
+                    text.join(", ")
+                },
+                set: src,
+            };
+            for (i, pieces) in row {
+                let dst = parts[*i].1.intersect(&family(plan, v4));
+                if dst.is_empty() {
+                    continue;
+                }
+                for (svc, flow, verdict) in pieces {
+                    rules.push(HostRule {
+                        flow: *flow,
+                        action: match verdict {
+                            Verdict::LogDrop(_) => Action::Deny,
+                            _ => Action::Allow,
+                        },
+                        log: !matches!(verdict, Verdict::Accept),
+                        v4,
+                        source: source.clone(),
+                        dst: dst.clone(),
+                        services: (*svc != space::all_services())
+                            .then(|| space::service_pieces(svc)),
+                    });
+                }
+            }
+        }
+    }
+    // Logged denies first, as the targets expect of deny rules.
+    rules.sort_by_key(|r| r.action != Action::Deny);
+    rules
 }

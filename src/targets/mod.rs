@@ -98,20 +98,38 @@ pub fn hosts_running(plan: &Plan, kind: crate::ir::FirewallKind) -> Vec<usize> {
 }
 
 /// Per-host files, rendered in batches on every core and handed to `sink` batch by batch,
-/// in host order. The next batch renders while `sink` writes the last one.
+/// in host order. The next batch renders while `sink` writes the last one. The first error
+/// (in host order) ends the stream; hosts not yet rendered are then skipped.
 pub fn stream_hosts(
     hosts: &[usize],
-    per_host: impl Fn(&mut hostrules::SourceCache, usize) -> Vec<OutputFile> + Sync,
+    per_host: impl Fn(usize) -> Result<Vec<OutputFile>, crate::output::OutputError> + Sync,
     sink: &mut Sink,
 ) -> Result<(), crate::output::OutputError> {
-    let per_host = &per_host;
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let (per_host, failed) = (&per_host, &failed);
+    type Batch = Vec<Result<Vec<OutputFile>, crate::output::OutputError>>;
     std::thread::scope(|s| {
-        let mut pending: Option<std::thread::ScopedJoinHandle<'_, Vec<Vec<OutputFile>>>> = None;
+        let mut pending: Option<std::thread::ScopedJoinHandle<'_, Batch>> = None;
         for batch in hosts.chunks(256).map(Some).chain([None]) {
-            let next = batch.map(|b| s.spawn(move || par_map(b, |cache, &h| per_host(cache, h))));
+            let next = batch.map(|b| {
+                s.spawn(move || {
+                    par_map(b, |&h| {
+                        if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                            return Ok(Vec::new());
+                        }
+                        per_host(h).inspect_err(|_| {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed)
+                        })
+                    })
+                })
+            });
             if let Some(done) = pending.take() {
-                for f in done.join().expect("render batch").into_iter().flatten() {
-                    sink(f)?;
+                for files in done.join().expect("render batch") {
+                    for f in files? {
+                        sink(f).inspect_err(|_| {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed)
+                        })?;
+                    }
                 }
             }
             pending = next;
@@ -123,14 +141,13 @@ pub fn stream_hosts(
 /// Collect what `render_each` streams (for back ends that stream).
 pub fn collect(
     render_each: impl FnOnce(&mut Sink) -> Result<(), crate::output::OutputError>,
-) -> Vec<OutputFile> {
+) -> Result<Vec<OutputFile>, crate::output::OutputError> {
     let mut files = Vec::new();
     render_each(&mut |f| {
         files.push(f);
         Ok(())
-    })
-    .expect("collecting into a vector cannot fail");
-    files
+    })?;
+    Ok(files)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -195,19 +212,21 @@ impl TargetKind {
     }
 }
 
-/// Render the chosen targets, sorted by path.
+/// Render the chosen targets, sorted by path (a plan a target refuses: its error).
 pub fn render(
     plan: &Plan,
     info: &PlanInfo,
     kinds: &[TargetKind],
     ctx: &Context,
-) -> Vec<OutputFile> {
-    let mut files: Vec<OutputFile> = kinds
-        .iter()
-        .flat_map(|k| collect(|sink| k.target().render_each(plan, info, ctx, sink)))
-        .collect();
+) -> Result<Vec<OutputFile>, crate::output::OutputError> {
+    let mut files: Vec<OutputFile> = Vec::new();
+    for k in kinds {
+        files.extend(collect(|sink| {
+            k.target().render_each(plan, info, ctx, sink)
+        })?);
+    }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    files
+    Ok(files)
 }
 
 /// The first lines of every generated file, in the file's comment syntax.
@@ -282,16 +301,12 @@ pub fn with_final_newline(mut s: String) -> String {
 
 /// Map `f` over `items` on every core, in order (output stays deterministic). Each worker has
 /// its own source cache.
-pub fn par_map<T: Sync, R: Send>(
-    items: &[T],
-    f: impl Fn(&mut hostrules::SourceCache, &T) -> R + Sync,
-) -> Vec<R> {
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
     if items.len() < 64 || workers == 1 {
-        let mut cache = hostrules::SourceCache::default();
-        return items.iter().map(|x| f(&mut cache, x)).collect();
+        return items.iter().map(&f).collect();
     }
     let chunk = items.len().div_ceil(workers);
     std::thread::scope(|s| {
@@ -299,10 +314,7 @@ pub fn par_map<T: Sync, R: Send>(
             .chunks(chunk)
             .map(|part| {
                 let f = &f;
-                s.spawn(move || {
-                    let mut cache = hostrules::SourceCache::default();
-                    part.iter().map(|x| f(&mut cache, x)).collect::<Vec<R>>()
-                })
+                s.spawn(move || part.iter().map(f).collect::<Vec<R>>())
             })
             .collect();
         handles

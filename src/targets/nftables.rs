@@ -21,7 +21,7 @@
 //! Every element and rule is commented with the plan rule it comes from; logged rules have
 //! sets of their own so that the log prefix names the rule.
 
-use super::hostrules;
+use super::hostrules::{self, pair_pieces, PairPiece, Verdict};
 use super::{flow_ref, header, Context, OutputFile, Target};
 use crate::check::PlanInfo;
 use crate::ir::{FirewallKind, Plan, Proto};
@@ -74,32 +74,16 @@ impl Target for Nftables {
             }
         }
         let blocks = HostBlocks::new(plan, info, &prep, &hosts)?;
-        let mut failed: Option<OutputError> = None;
         super::stream_hosts(
             &hosts,
-            |_, h| match host_ruleset(plan, info, &blocks, h) {
-                Ok(contents) => vec![OutputFile {
+            |h| {
+                Ok(vec![OutputFile {
                     path: PathBuf::from(format!("nftables/hosts/{}.nft", plan.hosts[h].name)),
-                    contents,
-                }],
-                Err(e) => {
-                    // Reported after the stream (a template error is a bug, never silent).
-                    eprintln!("netc: {e}");
-                    Vec::new()
-                }
+                    contents: host_ruleset(plan, info, &blocks, h)?,
+                }])
             },
-            &mut |f| {
-                if failed.is_none() {
-                    sink(f).inspect_err(|e| failed = Some(OutputError(e.0.clone())))
-                } else {
-                    Ok(())
-                }
-            },
-        )?;
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+            sink,
+        )
     }
 }
 
@@ -250,7 +234,7 @@ impl HostBlocks {
             .collect();
         needed.sort_unstable();
         needed.dedup();
-        let blocks = super::par_map(&needed, |_, (da, domains)| {
+        let blocks = super::par_map(&needed, |(da, domains)| {
             let visible = plan.visible(domains);
             let sources: Vec<u32> = by_dst[da]
                 .iter()
@@ -539,7 +523,7 @@ impl RouterBody {
         let numbers = class_numbers(info, &dsts)?;
         let by_src: Vec<(u32, Vec<u32>)> = by_src.into_iter().map(|((_, sa), d)| (sa, d)).collect();
         // The chains of the source atoms, made on every core.
-        let made = super::par_map(&by_src, |_, (sa, dsts)| {
+        let made = super::par_map(&by_src, |(sa, dsts)| {
             router_block(plan, info, prep, *sa, dsts, &numbers, &visible)
         });
         let mut blocks = String::new();
@@ -733,12 +717,11 @@ pub struct Prepared {
 }
 
 /// A piece of an atom pair's permitted (or logged-denied) space: services, plan rule, verdict.
-type PairPiece = (Set, usize, Verdict);
 
 impl Prepared {
     pub fn new(plan: &Plan, info: &PlanInfo) -> Prepared {
         Prepared {
-            names: atom_names(plan, info),
+            names: hostrules::atom_names(plan, &info.policy),
             comments: (0..plan.flows.len())
                 .map(|f| format!(" comment \"{}\"", flow_ref(plan, f)))
                 .collect(),
@@ -786,18 +769,6 @@ fn atom_label(info: &PlanInfo, atom: u32) -> String {
     }
 }
 
-/// What a matching packet gets.
-/// Logged rules get sets of their own so that the log prefix names the plan rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum Verdict {
-    Accept,
-    /// An allow the plan asks to log (the flow).
-    LogAccept(usize),
-    /// A deny the plan asks to log: logged, then dropped (unlogged denies fall to the
-    /// chain's drop policy).
-    LogDrop(usize),
-}
-
 impl Verdict {
     /// The set-name part of a logged rule: its stable identity, not its position.
     fn tag(self, plan: &Plan) -> String {
@@ -816,55 +787,4 @@ impl Verdict {
             Verdict::LogDrop(f) => format!("log prefix \"netc deny {} \" drop", prefix(f)),
         }
     }
-}
-
-/// What the plan says about one atom pair, as disjoint (services, plan rule, verdict) pieces:
-/// the permitted space (allows minus denies), and what logged denies match.
-fn pair_pieces(plan: &Plan, rules: &crate::policy::PairRules) -> Vec<PairPiece> {
-    let (permitted, _, _) = crate::policy::Policy::evaluate_pair(rules, &space::all_services());
-    let mut out: Vec<PairPiece> = permitted
-        .into_iter()
-        .map(|(svc, f)| {
-            let v = if plan.flows[f].log {
-                Verdict::LogAccept(f)
-            } else {
-                Verdict::Accept
-            };
-            (svc, f, v)
-        })
-        .collect();
-    let mut taken = Set::empty();
-    for (f, svc) in &rules.denies {
-        let fresh = svc.difference(&taken);
-        if fresh.is_empty() {
-            continue;
-        }
-        taken = taken.union(&fresh);
-        if plan.flows[*f].log {
-            out.push((fresh, *f, Verdict::LogDrop(*f)));
-        }
-    }
-    out
-}
-
-/// The names of the plan endpoints each atom belongs to (for comments), at most three each.
-fn atom_names(plan: &Plan, info: &PlanInfo) -> std::collections::BTreeMap<u32, Vec<String>> {
-    let mut names: std::collections::BTreeMap<u32, Vec<String>> = std::collections::BTreeMap::new();
-    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for ep in plan
-        .flows
-        .iter()
-        .flat_map(|f| f.sources.iter().chain(&f.destinations))
-    {
-        if !seen.insert(ep.text.clone()) {
-            continue;
-        }
-        for a in info.policy.atoms.atoms_of(&plan.endpoint_set(&ep.target)) {
-            let list = names.entry(a).or_default();
-            if list.len() < 3 && !list.contains(&ep.text) {
-                list.push(ep.text.clone());
-            }
-        }
-    }
-    names
 }

@@ -9,7 +9,7 @@
 //! ufw cannot filter ICMP in user rules, and its stock `before.rules` accept ICMP echo from
 //! anywhere: netc's queries know this (ICMP to a ufw host is "open"), and the files say it.
 
-use super::hostrules::{host_rules, vrrp_peers, HostRule};
+use super::hostrules::{atom_names, class_rules, vrrp_peers, HostRule};
 use super::{flow_ref, header, Context, OutputFile, Target};
 use crate::check::PlanInfo;
 use crate::ir::{Action, FirewallKind, Plan, Proto};
@@ -28,13 +28,24 @@ impl Target for Ufw {
         sink: &mut super::Sink,
     ) -> Result<(), crate::output::OutputError> {
         let hosts = super::hosts_running(plan, FirewallKind::Ufw);
+        if hosts.is_empty() {
+            return Ok(());
+        }
+        let names = atom_names(plan, &info.policy);
         super::stream_hosts(
             &hosts,
-            |cache, h| {
-                let rules = host_rules(plan, &info.policy, cache, h);
+            |h| {
+                let rules = class_rules(plan, &info.policy, &names, h);
+                let count = rule_count(&rules);
+                if count > MAX_RULES {
+                    return Err(crate::output::OutputError(format!(
+                        "ufw: host {} would need {count} rules, more than the {MAX_RULES} netc writes for one ufw host: ufw has no sets, so it needs a rule per (source range, address, port) and checks them one by one; give this host `firewall nftables` or `firewall firewalld`",
+                        plan.hosts[h].name
+                    )));
+                }
                 let (v4, v6, script) = render_host(plan, h, &rules);
                 let dir = format!("ufw/{}", plan.hosts[h].name);
-                vec![
+                Ok(vec![
                     OutputFile {
                         path: PathBuf::from(format!("{dir}/user.rules")),
                         contents: v4,
@@ -47,11 +58,29 @@ impl Target for Ufw {
                         path: PathBuf::from(format!("{dir}/netc-ufw.sh")),
                         contents: script,
                     },
-                ]
+                ])
             },
             sink,
         )
     }
+}
+
+/// The most rules netc writes for one ufw host (both families): ufw's rules are a list that
+/// every new connection walks, and at this size a ruleset with sets is the right tool.
+pub const MAX_RULES: usize = 10_000;
+
+/// How many ufw rules `render_host` writes for these host rules.
+fn rule_count(rules: &[HostRule]) -> usize {
+    rules
+        .iter()
+        .map(|r| {
+            let pieces = r
+                .services
+                .as_ref()
+                .map_or(1, |p| p.iter().filter(|x| x.0 != Proto::Icmp).count());
+            space::set_cidrs(&r.source.set).len() * space::set_cidrs(&r.dst).len() * pieces
+        })
+        .sum()
 }
 
 #[derive(Template)]

@@ -28,6 +28,7 @@ pub fn files_of(c: &netc::Checked, kinds: &[TargetKind]) -> Vec<OutputFile> {
         kinds,
         &netc::targets::Context::default(),
     )
+    .expect("the plan renders")
 }
 
 pub fn write_tree(dir: &Path, files: &[OutputFile]) {
@@ -82,7 +83,7 @@ fn datalyptica_snapshots() {
         "nftables/hosts/bastion01.nft",
         "nftables/routers/perimeter.nft",
         "firewalld/pg01/zones/netc.xml",
-        "firewalld/pg01/ipsets/netc-tier-processing-v4.xml",
+        "firewalld/pg01/ipsets/netc-from-10-10-0-101-v4.xml",
         "ufw/airflow01/user.rules",
         "ufw/airflow01/netc-ufw.sh",
     ] {
@@ -462,7 +463,8 @@ fn zone_serials_increase_only_when_a_zone_changes() {
         info,
         &[TargetKind::Bind],
         &netc::targets::Context::default(),
-    );
+    )
+    .unwrap();
     let serials = netc::targets::bind::parse_serials(
         &first
             .iter()
@@ -475,7 +477,7 @@ fn zone_serials_increase_only_when_a_zone_changes() {
         zone_serials: serials.clone(),
         ..Default::default()
     };
-    let again = render(&c.plan, info, &[TargetKind::Bind], &ctx);
+    let again = render(&c.plan, info, &[TargetKind::Bind], &ctx).unwrap();
     assert_eq!(first, again, "same plan, same files");
     // One zone changed: only its serial moves, by one.
     let mut changed = serials.clone();
@@ -489,7 +491,8 @@ fn zone_serials_increase_only_when_a_zone_changes() {
             zone_serials: changed,
             ..Default::default()
         },
-    );
+    )
+    .unwrap();
     let next_serials = netc::targets::bind::parse_serials(
         &next
             .iter()
@@ -1026,4 +1029,54 @@ fn vips_with_the_same_members_move_together() {
         "{}",
         pg01.contents
     );
+}
+
+/// ufw has no sets: a host that would need more than `ufw::MAX_RULES` rules is refused with
+/// an error naming the host and the fix, before anything is rendered for it; just under the
+/// limit is written.
+#[test]
+fn a_ufw_host_beyond_its_rule_limit_is_refused() {
+    // 60 clients on odd addresses (60 CIDRs) and a service of `ports` separate ports: 60 ×
+    // ports rules on db1.
+    let plan = |ports: u16| {
+        let mut t = String::from(
+            "vlan 21 app { subnet 10.20.0.0/22 gateway .1 }\ntier client on app\ntier db on app firewall ufw\nhost db1 in db { app 10.20.3.10 }\n",
+        );
+        for i in 0..60 {
+            t.push_str(&format!(
+                "host c{i} in client {{ app 10.20.0.{} }}\n",
+                2 * i + 11
+            ));
+        }
+        let list: Vec<String> = (0..ports)
+            .map(|p| format!("tcp/{}", 2000 + 2 * p))
+            .collect();
+        t.push_str(&format!(
+            "service many {}\nallow client -> db : many\n",
+            list.join(", ")
+        ));
+        netc::check_text("ufw-limit.netc", &t)
+    };
+    let big = plan(170);
+    let err = netc::targets::collect(|sink| {
+        netc::targets::render_each(
+            &big.plan,
+            big.info.as_ref().unwrap(),
+            &[TargetKind::Ufw],
+            &netc::targets::Context::default(),
+            sink,
+        )
+    })
+    .unwrap_err();
+    assert!(
+        err.0.contains("host db1 would need 10200 rules") && err.0.contains("firewall nftables"),
+        "{err}"
+    );
+    let small = plan(160);
+    let files = files_of(&small, &[TargetKind::Ufw]);
+    let rules = files
+        .iter()
+        .find(|f| f.path.to_string_lossy() == "ufw/db1/user.rules")
+        .unwrap();
+    assert_eq!(rules.contents.matches("\n-A ufw-user-input ").count(), 9600);
 }
