@@ -183,6 +183,9 @@ pub fn atom_names(plan: &Plan, policy: &crate::policy::Policy) -> BTreeMap<u32, 
     names
 }
 
+/// What one source atom may do at a host: (own address part, pieces) for each part.
+type Row = Vec<(usize, Vec<PairPiece>)>;
+
 /// A host's rules by source class: the source atoms that the policy treats alike toward
 /// every address of the host form one class, and each class gets one rule per (own address
 /// part, piece of permitted space), already allows minus denies (only logged denies appear,
@@ -199,7 +202,7 @@ pub fn class_rules(
     let mut parts = policy.atoms.split(&plan.host_local_set(host));
     parts.sort_unstable_by_key(|(_, p)| p.first());
     // For each source atom: (destination part index, pieces) of everything it may do here.
-    let mut rows: BTreeMap<u32, Vec<(usize, Vec<PairPiece>)>> = BTreeMap::new();
+    let mut rows: BTreeMap<u32, Row> = BTreeMap::new();
     for (i, (da, _)) in parts.iter().enumerate() {
         for sa in policy.sources_of(*da) {
             if !policy.atoms.set(sa).intersects(&visible) {
@@ -211,11 +214,11 @@ pub fn class_rules(
             }
         }
     }
-    let mut classes: BTreeMap<Vec<(usize, Vec<PairPiece>)>, Vec<u32>> = BTreeMap::new();
+    let mut classes: BTreeMap<Row, Vec<u32>> = BTreeMap::new();
     for (sa, row) in rows {
         classes.entry(row).or_default().push(sa);
     }
-    let mut classes: Vec<(Set, Vec<u32>, Vec<(usize, Vec<PairPiece>)>)> = classes
+    let mut classes: Vec<(Set, Vec<u32>, Row)> = classes
         .into_iter()
         .map(|(row, atoms)| {
             let set = atoms

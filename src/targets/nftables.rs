@@ -716,8 +716,6 @@ pub struct Prepared {
     comments: Vec<String>,
 }
 
-/// A piece of an atom pair's permitted (or logged-denied) space: services, plan rule, verdict.
-
 impl Prepared {
     pub fn new(plan: &Plan, info: &PlanInfo) -> Prepared {
         Prepared {
