@@ -9,7 +9,9 @@
 #   kernel load of the ruleset  nft -c -f netc's router file     vs  nft -c -f Aerleon's file
 # Prints a Markdown table; docs/performance.md records it. Usage: benches/aerleon.sh [SIZES]
 # NETC_AERLEON_SKIP_SHADE=1 skips Aerleon's shade check (quadratic: about an hour at 10,000
-# terms); NETC_AERLEON_TIMEOUT (seconds, default 900) bounds every command.
+# terms); NETC_AERLEON_TIMEOUT (seconds, default 900) bounds every command;
+# NETC_AERLEON_LAYOUT=scattered uses `netc generate --layout scattered` (hosts scattered over
+# shared VLANs, overlapping networks, 300 services with port ranges).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${1:-"1000 5000 10000"}
@@ -33,12 +35,19 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for flows in $SIZES; do
   hosts=$((flows / 5)); tiers=$((flows / 200 < 10 ? 10 : flows / 200)); vlans=$(( (hosts + 998) / 999 )); [ $vlans -lt 5 ] && vlans=5
   dir=$WORK/$flows; rm -rf $dir; mkdir -p $dir
-  $NETC generate --flows $flows --hosts $hosts --tiers $tiers --vlans $vlans --services 200 --host-firewall none > $dir/plan.netc
+  if [ "${NETC_AERLEON_LAYOUT:-}" = scattered ]; then
+    $NETC generate --layout scattered --flows $flows --hosts $hosts --tiers $tiers --vlans $(( hosts / 200 < 2 ? 2 : hosts / 200 )) --services 300 --host-firewall none > $dir/plan.netc
+  else
+    $NETC generate --flows $flows --hosts $hosts --tiers $tiers --vlans $vlans --services 200 --host-firewall none > $dir/plan.netc
+  fi
+  # The question's addresses: h1's first and the first host of t1.
+  src_ip=$(grep -m1 '^host h1 ' $dir/plan.netc | grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | head -1)
+  dst_ip=$(grep -m1 -E '^host h[0-9]+ in t1 ' $dir/plan.netc | grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | head -1)
   $NETC export $dir/plan.netc | python3 benches/to_aerleon.py $dir/aerleon
   t_netc=$(timed $NETC compile $dir/plan.netc --out $dir/netc --target nftables)
   t_aer=$(cd $dir/aerleon && mkdir -p out && timed ../../../../$VENV/bin/aclgen --base_directory . --definitions_directory def --output_directory out)
   q_netc=$(QUERY=1 timed $NETC query $dir/plan.netc "can h1 reach t1 on tcp/10021")
-  q_aer=$(cd $dir/aerleon && timed ../../../../$VENV/bin/aclcheck -p pol/netc.pol --definitions-directory def -s 10.0.0.11 -d 10.0.0.60 --proto tcp --dport 10021)
+  q_aer=$(cd $dir/aerleon && timed ../../../../$VENV/bin/aclcheck -p pol/netc.pol --definitions-directory def -s $src_ip -d $dst_ip --proto tcp --dport 10021)
   c_netc=$(timed $NETC check $dir/plan.netc)
   if [ -n "${NETC_AERLEON_SKIP_SHADE:-}" ]; then c_aer=skipped; else
     c_aer=$(cd $dir/aerleon && mkdir -p out-shade && timed ../../../../$VENV/bin/aclgen --base_directory . --definitions_directory def --output_directory out-shade --shade_check)

@@ -43,6 +43,106 @@ fn sized(flows: usize, hosts: usize, tiers: usize, vlans: usize, infra: bool) ->
     }
 }
 
+/// The scattered layout of the same size (`netc generate --layout scattered`): 300 services
+/// with port ranges, hosts at random addresses of shared VLANs, overlapping networks.
+fn scattered(flows: usize, hosts: usize, tiers: usize, vlans: usize) -> GenOptions {
+    GenOptions {
+        services: 300,
+        scattered: true,
+        ..sized(flows, hosts, tiers, vlans, false)
+    }
+}
+
+/// The scattered layout's table: check, query, and compile of every target with hosts on
+/// nftables, then on firewalld and ufw, and with hosts unmanaged (the router only).
+fn scattered_table(quick: bool, only: &Option<Vec<usize>>) {
+    let sizes: &[(usize, usize, usize, usize)] = &[
+        (1_000, 200, 10, 2),
+        (10_000, 2_000, 50, 10),
+        (50_000, 10_000, 250, 50),
+        (100_000, 20_000, 500, 100),
+    ];
+    println!("| flows | hosts | check | query | compile, hosts on nftables | output | largest host file | compile, router only | router file | router elements | compile, hosts on firewalld | output | hosts on ufw |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for &(flows, hosts, tiers, vlans) in sizes
+        .iter()
+        .filter(|s| only.as_ref().is_none_or(|o| o.contains(&s.0)))
+    {
+        let runs = if quick || flows >= 50_000 { 1 } else { 5 };
+        let opts = scattered(flows, hosts, tiers, vlans);
+        let checked_of = |fw| {
+            let c = netc::check_text(
+                "bench.netc",
+                &generate(&GenOptions {
+                    host_firewall: fw,
+                    ..opts
+                }),
+            );
+            assert!(!c.has_errors(), "generated plans check");
+            c
+        };
+        let text = generate(&opts);
+        let (t_check, checked) = time(runs.max(3), || netc::check_text("bench.netc", &text));
+        let (plan, info) = (&checked.plan, checked.info.as_ref().expect("info"));
+        let (t_query, verdict) = time(30, || {
+            netc::query::ask(plan, info, "h1", "t7", Some("s7"))
+                .map(|a| netc::query::explain::explain(plan, info, &a).verdict)
+        });
+        let _ = verdict.expect("query answers");
+        let mut largest = 0;
+        let (t_nft, bytes) = time(runs, || {
+            let mut bytes = 0;
+            largest = 0;
+            render_each(
+                plan,
+                info,
+                TargetKind::all(),
+                &Context::default(),
+                &mut |f| {
+                    bytes += f.contents.len();
+                    if f.path.starts_with("nftables/hosts") {
+                        largest = largest.max(f.contents.len());
+                    }
+                    Ok(())
+                },
+            )
+            .expect("renders");
+            bytes
+        });
+        let router = checked_of(netc::ir::FirewallKind::None);
+        // Hosts unmanaged: the one file is the router's.
+        let (t_router, (router_bytes, elements)) =
+            time(runs, || compile(&router, &[TargetKind::Nftables]));
+        let fwd = checked_of(netc::ir::FirewallKind::Firewalld);
+        let (t_fwd, (fwd_bytes, _)) = time(1, || compile(&fwd, &[TargetKind::Firewalld]));
+        let ufw = checked_of(netc::ir::FirewallKind::Ufw);
+        let ufw_result = render_each(
+            &ufw.plan,
+            ufw.info.as_ref().expect("info"),
+            &[TargetKind::Ufw],
+            &Context::default(),
+            &mut |_| Ok(()),
+        );
+        println!(
+            "| {flows} | {hosts} | {} | {:.3} | {} | {} | {:.0} KB | {} | {:.1} MB | {elements} | {} | {} | {} |",
+            ms(t_check),
+            t_query.as_secs_f64() * 1000.0,
+            ms(t_nft),
+            mb(bytes),
+            largest as f64 / 1e3,
+            ms(t_router),
+            router_bytes as f64 / 1e6,
+            ms(t_fwd),
+            mb(fwd_bytes),
+            match ufw_result {
+                Ok(()) => "written".to_string(),
+                Err(_) => "refused (over 10,000 rules a host)".to_string(),
+            }
+        );
+    }
+    println!("\ntimes in milliseconds (compile: in memory, into a sink that counts bytes); median of 5 runs, 1 from 50,000 flows (check: 3)\n");
+}
+
 fn mb(bytes: usize) -> String {
     format!("{:.0} MB", bytes as f64 / 1e6)
 }
@@ -54,7 +154,12 @@ fn compile(checked: &netc::Checked, kinds: &[TargetKind]) -> (usize, usize) {
     render_each(&checked.plan, info, kinds, &Context::default(), &mut |f| {
         bytes += f.contents.len();
         if f.path.to_str() == Some("nftables/routers/core.nft") {
-            elements = f.contents.lines().filter(|l| l.contains(" . ")).count();
+            // Set elements and verdict-map elements.
+            elements = f
+                .contents
+                .lines()
+                .filter(|l| l.contains(" . ") || l.contains(" : jump "))
+                .count();
         }
         Ok(())
     })
@@ -92,6 +197,16 @@ fn main() {
         (50_000, 10_000, 250, 25),
         (100_000, 20_000, 500, 50),
     ];
+    // NETC_BENCH_LAYOUT=scattered runs only the scattered layout's table.
+    let only_early: Option<Vec<usize>> = std::env::var("NETC_BENCH_FLOWS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
+    if std::env::var("NETC_BENCH_LAYOUT").as_deref() != Ok("contiguous") {
+        scattered_table(quick, &only_early);
+        if std::env::var("NETC_BENCH_LAYOUT").as_deref() == Ok("scattered") {
+            return;
+        }
+    }
     println!("| flows | hosts | tiers | parse+resolve | check (all analyses) | query | who-can-reach t7 | what-can-reach h1 | compile all targets | output | firewalld hosts | output | ufw hosts | output | diff | nft router elements |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     // NETC_BENCH_FLOWS=1000,10000 runs only those sizes.

@@ -23,8 +23,10 @@ def main():
     os.makedirs(f"{out}/def", exist_ok=True)
     hosts = plan["hosts"]
     nets = {}
-    for t in plan["tiers"]:
+    for ti, t in enumerate(plan["tiers"]):
         addrs = [i["addr"] for h in t["hosts"] for i in hosts[h]["interfaces"]]
+        # A tier holds the VIPs all of whose members are in it (netc's meaning).
+        addrs += [v["addr"] for v in plan["vips"] if v["members"] and all(hosts[m]["tier"] == ti for m in v["members"])]
         nets["T_" + t["name"].upper().replace("-", "_")] = [f"{a}/32" for a in addrs]
     for n in plan["networks"]:
         nets["N_" + n["name"].upper().replace("-", "_")] = [c for a, b in n["ranges"] for c in cidrs(a, b)]

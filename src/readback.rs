@@ -69,6 +69,8 @@ enum Field {
 #[derive(Debug, Clone)]
 enum Right {
     Set(String),
+    /// A named set, linked (see `Ruleset::link`).
+    SetAt(usize),
     /// Each element: one inclusive range per dimension.
     Values(Vec<Vec<(u128, u128)>>),
 }
@@ -79,6 +81,9 @@ enum Verdict {
     Drop,
     Jump(String),
     Goto(String),
+    /// Jumps and gotos, linked to the chain's index (see `Ruleset::link`).
+    JumpAt(usize),
+    GotoAt(usize),
     Return,
 }
 
@@ -104,6 +109,8 @@ enum Expr {
 #[derive(Debug, Clone)]
 enum VmapRef {
     Named(String),
+    /// A named map, linked (see `Ruleset::link`).
+    At(usize),
     Inline(Vec<(Vec<(u128, u128)>, Verdict)>),
 }
 
@@ -117,10 +124,50 @@ struct Chain {
 struct SetDef {
     elems: Vec<Vec<(u128, u128)>>,
     verdicts: Vec<Verdict>,
+    /// Element indexes sorted by the start of their first dimension, and the largest end of
+    /// that dimension up to each position: a lookup visits only elements whose first range
+    /// can hold the value (sets of 100,000 elements are common).
+    by_first: Vec<usize>,
+    max_end: Vec<u128>,
+}
+
+impl SetDef {
+    fn index(&mut self) {
+        let mut order: Vec<usize> = (0..self.elems.len())
+            .filter(|&i| !self.elems[i].is_empty())
+            .collect();
+        order.sort_by_key(|&i| self.elems[i][0].0);
+        let mut max = 0u128;
+        self.max_end = order
+            .iter()
+            .map(|&i| {
+                max = max.max(self.elems[i][0].1);
+                max
+            })
+            .collect();
+        self.by_first = order;
+    }
+
+    /// The first element (in plan order of the ruleset) that holds `vals`.
+    fn find(&self, vals: &[u128]) -> Option<usize> {
+        let v = *vals.first()?;
+        let end = self.by_first.partition_point(|&i| self.elems[i][0].0 <= v);
+        let mut best: Option<usize> = None;
+        for k in (0..end).rev() {
+            if self.max_end[k] < v {
+                break;
+            }
+            let i = self.by_first[k];
+            if contains(&self.elems[i], vals) && best.is_none_or(|b| i < b) {
+                best = Some(i);
+            }
+        }
+        best
+    }
 }
 
 /// A base chain: its key, the chain, its priority and whether its policy drops.
-type Base<'a> = (&'a (String, String, String), &'a Chain, i64, bool);
+type Base<'a> = (&'a (String, String, String), usize, i64, bool);
 
 /// A whole ruleset, read from `nft -j list ruleset`.
 #[derive(Debug, Clone, Default)]
@@ -129,6 +176,11 @@ pub struct Ruleset {
     chains: BTreeMap<(String, String, String), Chain>,
     sets: BTreeMap<(String, String, String), SetDef>,
     unmodelled: Vec<String>,
+    /// The chains and sets with every name resolved to an index, for evaluation: no name is
+    /// looked up per packet.
+    linked: Vec<Chain>,
+    linked_sets: Vec<SetDef>,
+    chain_ids: std::collections::HashMap<(String, String, String), usize>,
 }
 
 fn ip_value(s: &str) -> Option<(bool, u128)> {
@@ -387,6 +439,7 @@ impl Ruleset {
                         def.elems.push(element(e, &where_)?);
                     }
                 }
+                def.index();
                 rs.sets.insert(k, def);
             } else if let Some(r) = item.get("rule") {
                 let k = key(r, "chain");
@@ -451,6 +504,8 @@ impl Ruleset {
                                     VmapRef::Inline(items) => {
                                         items.iter().map(|x| x.1.clone()).collect()
                                     }
+                                    // Only linked chains have these, after this pass.
+                                    VmapRef::At(_) => Vec::new(),
                                 };
                                 for v in verdicts {
                                     if let Verdict::Jump(t) | Verdict::Goto(t) = v {
@@ -485,7 +540,90 @@ impl Ruleset {
                 "{e} (chain {chain} is not on the input or forward path: not evaluated)"
             ));
         }
+        rs.link();
         Ok(rs)
+    }
+
+    /// Resolve every set, map and chain name of the chains to an index.
+    fn link(&mut self) {
+        let set_ids: std::collections::HashMap<&(String, String, String), usize> =
+            self.sets.keys().enumerate().map(|(i, k)| (k, i)).collect();
+        let chain_ids: std::collections::HashMap<(String, String, String), usize> = self
+            .chains
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
+            .collect();
+        let key = |f: &str, t: &str, n: &str| (f.to_string(), t.to_string(), n.to_string());
+        let verdict = |f: &str, t: &str, v: &Verdict| match v {
+            Verdict::Jump(n) => chain_ids
+                .get(&key(f, t, n))
+                .map_or(v.clone(), |&i| Verdict::JumpAt(i)),
+            Verdict::Goto(n) => chain_ids
+                .get(&key(f, t, n))
+                .map_or(v.clone(), |&i| Verdict::GotoAt(i)),
+            _ => v.clone(),
+        };
+        self.linked_sets = self
+            .sets
+            .iter()
+            .map(|(k, s)| SetDef {
+                verdicts: s.verdicts.iter().map(|v| verdict(&k.0, &k.1, v)).collect(),
+                ..s.clone()
+            })
+            .collect();
+        self.linked = self
+            .chains
+            .iter()
+            .map(|(k, c)| Chain {
+                hook: c.hook,
+                rules: c
+                    .rules
+                    .iter()
+                    .map(|rule| {
+                        rule.iter()
+                            .map(|e| match e {
+                                Expr::Match {
+                                    fields,
+                                    negate,
+                                    right: Right::Set(n),
+                                } => Expr::Match {
+                                    fields: fields.clone(),
+                                    negate: *negate,
+                                    right: set_ids
+                                        .get(&key(&k.0, &k.1, n))
+                                        .map_or(Right::Values(Vec::new()), |&i| Right::SetAt(i)),
+                                },
+                                Expr::Vmap {
+                                    fields,
+                                    map: VmapRef::Named(n),
+                                } => Expr::Vmap {
+                                    fields: fields.clone(),
+                                    map: set_ids
+                                        .get(&key(&k.0, &k.1, n))
+                                        .map_or(VmapRef::Inline(Vec::new()), |&i| VmapRef::At(i)),
+                                },
+                                Expr::Vmap {
+                                    fields,
+                                    map: VmapRef::Inline(items),
+                                } => Expr::Vmap {
+                                    fields: fields.clone(),
+                                    map: VmapRef::Inline(
+                                        items
+                                            .iter()
+                                            .map(|(e, v)| (e.clone(), verdict(&k.0, &k.1, v)))
+                                            .collect(),
+                                    ),
+                                },
+                                Expr::Verdict(v) => Expr::Verdict(verdict(&k.0, &k.1, v)),
+                                other => other.clone(),
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            })
+            .collect();
+        self.chain_ids = chain_ids;
     }
 
     /// Rules the reader could not model, on chains no filtered packet reaches.
@@ -499,7 +637,7 @@ impl Ruleset {
         self.accepts_with(&self.bases(hook), p)
     }
 
-    /// The base chains of a hook, in priority order.
+    /// The base chains of a hook, in priority order, with their linked index.
     fn bases(&self, hook: Hook) -> Vec<Base<'_>> {
         let mut bases: Vec<Base<'_>> = self
             .chains
@@ -507,7 +645,7 @@ impl Ruleset {
             .filter_map(|(k, c)| {
                 c.hook
                     .filter(|h| h.0 == hook)
-                    .map(|(_, prio, drop)| (k, c, prio, drop))
+                    .map(|(_, prio, drop)| (k, self.chain_ids[k], prio, drop))
             })
             .collect();
         bases.sort_by_key(|b| (b.2, b.0.clone()));
@@ -554,7 +692,7 @@ impl Ruleset {
             if !family_ok {
                 continue;
             }
-            match self.run(&k.0, &k.1, chain, p, 0, &mut mark) {
+            match self.run(chain, p, 0, &mut mark) {
                 Some(false) => return Some(k),
                 None if policy_drop => return Some(k),
                 _ => {}
@@ -563,20 +701,13 @@ impl Ruleset {
         None
     }
 
-    /// The verdict of a chain: Some(accept?) or None (fell through / returned).
-    fn run(
-        &self,
-        family: &str,
-        table: &str,
-        chain: &Chain,
-        p: &Packet,
-        depth: usize,
-        mark: &mut u32,
-    ) -> Option<bool> {
+    /// The verdict of a (linked) chain: Some(accept?) or None (fell through / returned).
+    fn run(&self, chain: usize, p: &Packet, depth: usize, mark: &mut u32) -> Option<bool> {
         if depth > 64 {
             return Some(false);
         }
-        for rule in &chain.rules {
+        let mut buf = [0u128; 8];
+        for rule in &self.linked[chain].rules {
             for e in rule {
                 match e {
                     Expr::Match {
@@ -584,21 +715,23 @@ impl Ruleset {
                         negate,
                         right,
                     } => {
-                        let Some(vals) = values(fields, p, *mark) else {
+                        let Some(n) = values(fields, p, *mark, &mut buf) else {
                             break;
                         };
-                        let elems: &[Vec<(u128, u128)>] = match right {
-                            Right::Set(name) => match self.set(family, table, name) {
-                                Some(s) => &s.elems,
-                                None => &[],
-                            },
-                            Right::Values(v) => v,
-                        };
-                        let hit = if fields == &[Field::CtState] {
+                        let vals = &buf[..n];
+                        let hit = match right {
                             // A bitmask: the packet's state is one of the listed ones.
-                            elems.iter().any(|e| e[0].0 & vals[0] != 0)
-                        } else {
-                            elems.iter().any(|e| contains(e, &vals))
+                            _ if fields == &[Field::CtState] => {
+                                let elems: &[Vec<(u128, u128)>] = match right {
+                                    Right::SetAt(i) => &self.linked_sets[*i].elems,
+                                    Right::Values(v) => v,
+                                    Right::Set(_) => &[],
+                                };
+                                elems.iter().any(|e| e[0].0 & vals[0] != 0)
+                            }
+                            Right::SetAt(i) => self.linked_sets[*i].find(vals).is_some(),
+                            Right::Values(v) => v.iter().any(|e| contains(e, vals)),
+                            Right::Set(_) => false,
                         };
                         if hit == *negate {
                             break;
@@ -606,32 +739,32 @@ impl Ruleset {
                     }
                     Expr::SetMark { and, or } => *mark = (*mark & and) | or,
                     Expr::Vmap { fields, map } => {
-                        let Some(vals) = values(fields, p, *mark) else {
+                        let Some(n) = values(fields, p, *mark, &mut buf) else {
                             break;
                         };
+                        let vals = &buf[..n];
                         let found = match map {
-                            VmapRef::Named(name) => self.set(family, table, name).and_then(|s| {
-                                s.elems
-                                    .iter()
-                                    .position(|e| contains(e, &vals))
-                                    .map(|i| s.verdicts[i].clone())
-                            }),
+                            VmapRef::At(i) => {
+                                let s = &self.linked_sets[*i];
+                                s.find(vals).map(|k| &s.verdicts[k])
+                            }
                             VmapRef::Inline(items) => items
                                 .iter()
-                                .find(|(e, _)| contains(e, &vals))
-                                .map(|(_, v)| v.clone()),
+                                .find(|(e, _)| contains(e, vals))
+                                .map(|(_, v)| v),
+                            VmapRef::Named(_) => None,
                         };
                         match found {
                             None => break,
                             Some(v) => {
-                                if let Some(r) = self.verdict(family, table, &v, p, depth, mark) {
+                                if let Some(r) = self.verdict(v, p, depth, mark) {
                                     return r;
                                 }
                             }
                         }
                     }
                     Expr::Verdict(v) => {
-                        if let Some(r) = self.verdict(family, table, v, p, depth, mark) {
+                        if let Some(r) = self.verdict(v, p, depth, mark) {
                             return r;
                         }
                     }
@@ -645,8 +778,6 @@ impl Ruleset {
     /// None to go on with the next statement or rule.
     fn verdict(
         &self,
-        family: &str,
-        table: &str,
         v: &Verdict,
         p: &Packet,
         depth: usize,
@@ -656,14 +787,13 @@ impl Ruleset {
             Verdict::Accept => Some(Some(true)),
             Verdict::Drop => Some(Some(false)),
             Verdict::Return => Some(None),
-            Verdict::Jump(t) | Verdict::Goto(t) => {
-                let chain = self
-                    .chains
-                    .get(&(family.to_string(), table.to_string(), t.clone()))?;
-                match self.run(family, table, chain, p, depth + 1, mark) {
+            // A jump to a chain the ruleset does not have: nothing happens.
+            Verdict::Jump(_) | Verdict::Goto(_) => None,
+            Verdict::JumpAt(c) | Verdict::GotoAt(c) => {
+                match self.run(*c, p, depth + 1, mark) {
                     Some(r) => Some(Some(r)),
                     // A goto that falls through ends the calling chain too.
-                    None if matches!(v, Verdict::Goto(_)) => Some(None),
+                    None if matches!(v, Verdict::GotoAt(_)) => Some(None),
                     None => None,
                 }
             }
@@ -728,25 +858,35 @@ fn contains(e: &[(u128, u128)], vals: &[u128]) -> bool {
     e.len() == vals.len() && e.iter().zip(vals).all(|(&(lo, hi), &v)| lo <= v && v <= hi)
 }
 
-/// The packet's values for a match's fields; None when a field does not apply (an IPv6
-/// field of an IPv4 packet, a port of an ICMP packet).
-fn values(fields: &[Field], p: &Packet, mark: u32) -> Option<Vec<u128>> {
-    fields
-        .iter()
-        .map(|f| match *f {
-            Field::Saddr(fam) => (fam.is_none_or(|v4| v4 == p.v4)).then_some(p.src),
-            Field::Daddr(fam) => (fam.is_none_or(|v4| v4 == p.v4)).then_some(p.dst),
-            Field::L4proto => Some(u128::from(p.proto)),
-            Field::Dport => matches!(p.proto, 6 | 17).then_some(u128::from(p.dport)),
+/// The packet's values for a match's fields, into `out`, and how many; None when a field does
+/// not apply (an IPv6 field of an IPv4 packet, a port of an ICMP packet) or there are more
+/// than `out` holds.
+fn values(fields: &[Field], p: &Packet, mark: u32, out: &mut [u128; 8]) -> Option<usize> {
+    if fields.len() > out.len() {
+        return None;
+    }
+    for (slot, f) in out.iter_mut().zip(fields) {
+        *slot = match *f {
+            Field::Saddr(fam) => (fam.is_none_or(|v4| v4 == p.v4)).then_some(p.src)?,
+            Field::Daddr(fam) => (fam.is_none_or(|v4| v4 == p.v4)).then_some(p.dst)?,
+            Field::L4proto => u128::from(p.proto),
+            Field::Dport => matches!(p.proto, 6 | 17).then_some(u128::from(p.dport))?,
             Field::IcmpType(v4) => {
-                (matches!(p.proto, 1 | 58) && v4 == p.v4).then_some(if v4 { 8 } else { 128 })
+                (matches!(p.proto, 1 | 58) && v4 == p.v4).then_some(if v4 { 8 } else { 128 })?
             }
-            Field::CtState => Some(8),
-            Field::Iif => Some(u128::MAX - 1),
-            Field::NfProto => Some(if p.v4 { 2 } else { 10 }),
-            Field::Mark(mask) => Some(u128::from(mark & mask)),
-        })
-        .collect()
+            Field::CtState => 8,
+            Field::Iif => u128::MAX - 1,
+            Field::NfProto => {
+                if p.v4 {
+                    2
+                } else {
+                    10
+                }
+            }
+            Field::Mark(mask) => u128::from(mark & mask),
+        };
+    }
+    Some(fields.len())
 }
 
 /// Elementary interval starts of a dimension within [lo, hi].

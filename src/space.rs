@@ -69,15 +69,17 @@ pub struct Set {
     ranges: std::sync::Arc<[(Key, Key)]>,
 }
 
-/// Hashes a few ranges, not all: sets are hashed as memo keys, often with hundreds of ranges
-/// each, and equal sets still hash alike.
+/// Hashes at most 8 ranges, spread over the set, not all: sets are hashed as memo keys, often
+/// with hundreds of ranges each, and equal sets still hash alike.
 impl std::hash::Hash for Set {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         let r = &self.ranges;
         r.len().hash(state);
-        if let (Some(first), Some(last)) = (r.first(), r.last()) {
-            first.hash(state);
-            r[r.len() / 2].hash(state);
+        let step = r.len().div_ceil(8).max(1);
+        for x in r.iter().step_by(step) {
+            x.hash(state);
+        }
+        if let Some(last) = r.last() {
             last.hash(state);
         }
     }

@@ -281,6 +281,30 @@ fn host_block(
         })
         .collect();
     classes.sort_unstable_by_key(|(atoms, _)| atom_start(info, atoms[0]));
+    if classes.is_empty() {
+        return None;
+    }
+    // Two encodings decide in one lookup after the address's chain: sources classified by a
+    // verdict map first (elements: ranges + pieces + a chain per class), or one set of
+    // (source range . protocol . port) (elements: ranges × pieces). The second is smaller
+    // where each class is a few ranges (tiers laid out contiguously), the first where classes
+    // are scattered over many ranges; the block uses whichever has fewer elements.
+    let (mut direct, mut classified) = (0usize, 0usize);
+    for (atoms, pieces) in &classes {
+        let ranges: usize = atoms
+            .iter()
+            .map(|&a| policy.atoms.set(a).intersect(visible).ranges().len())
+            .sum();
+        let n: usize = pieces
+            .iter()
+            .map(|p| space::service_pieces(&p.0).len())
+            .sum();
+        direct += ranges * n;
+        classified += ranges + n + 4;
+    }
+    if direct <= classified {
+        return Some(host_block_direct(plan, info, prep, da, &classes, visible));
+    }
     let dlabel = atom_label(info, da);
     let mut out = String::new();
     let mut maps = VerdictMaps::default();
@@ -351,9 +375,6 @@ fn host_block(
             );
         }
     }
-    if classes.is_empty() {
-        return None;
-    }
     let lookups = maps.render(&mut out, &format!("src_{dlabel}"), "saddr");
     let of = prep
         .names
@@ -367,6 +388,108 @@ fn host_block(
     );
     out.truncate(out.trim_end_matches('\n').len());
     Some(out)
+}
+
+/// The block of one destination atom as one set per family and verdict of (source range .
+/// protocol . port), and one of source ranges for ICMP, looked up from the atom's chain
+/// `to_ATOM`: for classes of few ranges (see `host_block`).
+fn host_block_direct(
+    plan: &Plan,
+    info: &PlanInfo,
+    prep: &Prepared,
+    da: u32,
+    classes: &[(Vec<u32>, Vec<PairPiece>)],
+    visible: &Set,
+) -> String {
+    let policy = &info.policy;
+    let dlabel = atom_label(info, da);
+    let mut out = String::new();
+    let mut rules = Vec::new();
+    for v4 in [true, false] {
+        let fam = hostrules::family(plan, v4).intersect(visible);
+        let (ip, addr, tag) = if v4 {
+            ("ip", "ipv4_addr", "v4")
+        } else {
+            ("ip6", "ipv6_addr", "v6")
+        };
+        // Every source atom with its pieces, in address order.
+        let mut atoms: Vec<(u32, &Vec<PairPiece>)> = classes
+            .iter()
+            .flat_map(|(atoms, pieces)| atoms.iter().map(move |&a| (a, pieces)))
+            .filter(|(a, _)| policy.atoms.set(*a).intersects(&fam))
+            .collect();
+        atoms.sort_unstable_by_key(|(a, _)| atom_start(info, *a));
+        for verdict in verdicts_of(classes.iter().flat_map(|(_, p)| p)) {
+            let (mut ports, mut icmps) = (String::new(), String::new());
+            for (sa, pieces) in &atoms {
+                let addrs = ranges(&policy.atoms.set(*sa).intersect(&fam));
+                let mut named = [false, false];
+                for (svc, flow, _) in pieces.iter().filter(|p| p.2 == verdict) {
+                    let comment = &prep.comments[*flow];
+                    for (proto, lo, hi) in space::service_pieces(svc) {
+                        let icmp = proto == Proto::Icmp;
+                        let (text, done) = if icmp {
+                            (&mut icmps, &mut named[1])
+                        } else {
+                            (&mut ports, &mut named[0])
+                        };
+                        if !*done {
+                            *done = true;
+                            names_line(text, prep, *sa);
+                        }
+                        for a in &addrs {
+                            if icmp {
+                                let _ = writeln!(text, "\t\t\t{a}{comment},");
+                            } else {
+                                let _ = writeln!(
+                                    text,
+                                    "\t\t\t{a} . {} . {}{comment},",
+                                    proto.name(),
+                                    port_text(lo, hi)
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            let name = format!("from_{dlabel}_{}", verdict.tag(plan));
+            if !ports.is_empty() {
+                let set = format!("{name}ports_{tag}");
+                render_set(
+                    &mut out,
+                    "set",
+                    &set,
+                    &format!("{addr} . inet_proto . inet_service"),
+                    &ports,
+                );
+                rules.push(format!(
+                    "{ip} saddr . meta l4proto . th dport @{set} {}",
+                    verdict.text(plan)
+                ));
+            }
+            if !icmps.is_empty() {
+                let set = format!("{name}icmp_{tag}");
+                render_set(&mut out, "set", &set, addr, &icmps);
+                rules.push(format!(
+                    "{} {ip} saddr @{set} {}",
+                    icmp_match(v4),
+                    verdict.text(plan)
+                ));
+            }
+        }
+    }
+    let of = prep
+        .names
+        .get(&da)
+        .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
+    render_chain(
+        &mut out,
+        &format!("addresses of {of}"),
+        &format!("to_{dlabel}"),
+        &rules,
+    );
+    out.truncate(out.trim_end_matches('\n').len());
+    out
 }
 
 #[derive(Template)]

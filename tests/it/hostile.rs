@@ -88,8 +88,8 @@ fn hostile_configs_pass_the_real_tools_and_mean_the_plan() {
             })
             .count();
         assert_eq!(
-            rules, 2,
-            "one element of the logged flow (its two sources share a class) and one VRRP rule:\n{text}"
+            rules, 3,
+            "two sources (set elements) of the logged flow and one VRRP rule:\n{text}"
         );
     }
     if have("named-checkzone") {
