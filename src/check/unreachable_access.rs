@@ -59,8 +59,10 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
     let mut reply_memo: HashMap<ReplyKey, Option<(String, space::Key)>> = HashMap::new();
     // Whether replies leaving by a subnet fail, by (that subnet, request's segments).
     let mut fails_via: HashMap<(usize, Segment, Segment), bool> = HashMap::new();
-    // The multi-homed answerers of a destination part, by (destination set, part, family).
-    let mut multi_in: HashMap<(usize, usize, usize), Vec<(space::Key, usize)>> = HashMap::new();
+    // The multi-homed answerers of a destination part, by (destination set, part, family):
+    // (address, host, the subnet of its default route of the family, its subnets).
+    type Answerer = (space::Key, usize, Option<usize>, Vec<usize>);
+    let mut multi_in: HashMap<(usize, usize, usize), Vec<Answerer>> = HashMap::new();
     // What each router can receive, once.
     let router_visible: Vec<Set> = (0..plan.routers.len())
         .map(|r| plan.visible(&[plan.router_domain(r)]))
@@ -160,25 +162,52 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                                             topology
                                                 .answerers_in(dset)
                                                 .filter(|&(_, h)| multi[h])
+                                                .map(|(addr, h)| {
+                                                    let host = &plan.hosts[h];
+                                                    let default = host
+                                                        .interfaces
+                                                        .iter()
+                                                        .find(|i| i.addr.is_ipv4() == (f == 0))
+                                                        .map(|i| i.subnet);
+                                                    let on: Vec<usize> = host
+                                                        .interfaces
+                                                        .iter()
+                                                        .map(|i| i.subnet)
+                                                        .collect();
+                                                    (addr, h, default, on)
+                                                })
                                                 .collect()
                                         });
-                                    // Whether replies fail depends on the interface they
-                                    // leave by: asked once per (interface's subnet, path).
-                                    hosts.iter().find_map(|&(addr, h)| {
-                                        let out = reach::reply_interface(plan, h, src_key)
-                                            .map(|i| i.subnet);
-                                        let fails = out
-                                            .and_then(|o| fails_via.get(&(o, *ss, *ds)).copied());
-                                        if fails == Some(false) {
+                                    // A host on the source's subnet answers through it; the
+                                    // others through their default route's subnet, so
+                                    // whether replies fail is asked once per (that subnet,
+                                    // request's segments).
+                                    let src_subnet = match ss {
+                                        Segment::Subnet(s) => Some(*s),
+                                        Segment::Upstream => None,
+                                    };
+                                    hosts.iter().find_map(|(addr, h, default, on)| {
+                                        if src_subnet.is_some_and(|s| on.contains(&s)) {
                                             return None;
                                         }
-                                        let why = reach::reply_problem(
-                                            plan, topology, h, src_key, &forward,
-                                        );
-                                        if let Some(o) = out {
-                                            fails_via.insert((o, *ss, *ds), why.is_some());
+                                        let fails = match default {
+                                            None => true,
+                                            Some(o) => *fails_via
+                                                .entry((*o, *ss, *ds))
+                                                .or_insert_with(|| {
+                                                    match topology.path(Segment::Subnet(*o), *ss) {
+                                                        None => true,
+                                                        Some(back) => back
+                                                            .iter()
+                                                            .any(|r| !forward.contains(r)),
+                                                    }
+                                                }),
+                                        };
+                                        if !fails {
+                                            return None;
                                         }
-                                        why.map(|why| (why, addr))
+                                        reach::reply_problem(plan, topology, *h, src_key, &forward)
+                                            .map(|why| (why, *addr))
                                     })
                                 });
                             if let Some((why, addr)) = found {
