@@ -935,8 +935,14 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> i
     );
     let mut points: Vec<(String, Point)> = Vec::new();
     for (h, host) in p.hosts.iter().enumerate() {
-        if host.firewall == crate::ir::FirewallKind::Nftables {
-            points.push((format!("nftables/hosts/{}.nft", host.name), Point::Host(h)));
+        match host.firewall {
+            crate::ir::FirewallKind::Nftables => {
+                points.push((format!("nftables/hosts/{}.nft", host.name), Point::Host(h)))
+            }
+            crate::ir::FirewallKind::Firewalld => {
+                points.push((format!("firewalld/{}", host.name), Point::Host(h)))
+            }
+            _ => {}
         }
     }
     for (r, router) in p.routers.iter().enumerate() {
@@ -947,6 +953,38 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> i
     }
     let mut results = Vec::new();
     for (i, (rel, point)) in points.iter().enumerate() {
+        if let (Some(host), Point::Host(_)) = (rel.strip_prefix("firewalld/"), point) {
+            // firewalld's own rules, as the real daemon loads them into nftables.
+            let dir = out.join(rel);
+            if std::fs::symlink_metadata(&dir).is_err() {
+                results.push(Verified {
+                    file: rel.clone(),
+                    point: point_name(p, *point),
+                    equal: false,
+                    differences: vec![],
+                });
+                continue;
+            }
+            let json = match readback::load_firewalld_in_namespace(out, host, i) {
+                Ok(j) => j,
+                Err(e) => return usage_error(format!("{rel}: {e}")),
+            };
+            let rs = match readback::Ruleset::from_json(&json) {
+                Ok(r) => r,
+                Err(e) => return usage_error(format!("{rel}: {e}")),
+            };
+            let diffs = readback::verify(p, info, *point, &rs, 20);
+            results.push(Verified {
+                file: rel.clone(),
+                point: point_name(p, *point),
+                equal: diffs.is_empty(),
+                differences: diffs
+                    .into_iter()
+                    .map(|(packet, plan)| VerifiedDifference { packet, plan })
+                    .collect(),
+            });
+            continue;
+        }
         let text = match crate::output::read_safe(out, std::path::Path::new(rel)) {
             Ok(Some(t)) => t,
             Ok(None) => {

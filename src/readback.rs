@@ -57,9 +57,15 @@ enum Field {
     Saddr(Option<bool>),
     Daddr(Option<bool>),
     L4proto,
+    /// `th dport` (any transport protocol with ports).
     Dport,
+    /// `tcp dport` / `udp dport`: the port of that protocol only (nft adds the protocol
+    /// check as a dependency).
+    DportOf(u8),
     IcmpType(bool),
     CtState,
+    /// `ct status`: a new connection's status has no bit set (not DNATed, not expected...).
+    CtStatus,
     Iif,
     NfProto,
     /// The packet mark under a mask (`meta mark & MASK`).
@@ -223,12 +229,49 @@ fn scalar(v: &Value, where_: &str) -> Result<(u128, u128), ReadError> {
                 "related" => (4, 4),
                 "new" => (8, 8),
                 "untracked" => (64, 64),
-                "echo-request" => (8, 8),
-                "echo-reply" => (0, 0),
+                // ct status bits (a new connection has none of them).
+                "expected" => (1, 1),
+                "seen-reply" => (2, 2),
+                "assured" => (4, 4),
+                "confirmed" => (8, 8),
+                "snat" => (16, 16),
+                "dnat" => (32, 32),
+                "dying" => (512, 512),
+                // ICMPv6 type names (a match on `icmpv6 type` reads them in this context).
+                "echo-request" if where_.ends_with(" icmpv6") => (128, 128),
+                "echo-reply" if where_.ends_with(" icmpv6") => (129, 129),
+                "destination-unreachable" if where_.ends_with(" icmpv6") => (1, 1),
+                "time-exceeded" if where_.ends_with(" icmpv6") => (3, 3),
+                "parameter-problem" if where_.ends_with(" icmpv6") => (4, 4),
+                "packet-too-big" => (2, 2),
+                "mld-listener-query" => (130, 130),
+                "mld-listener-report" => (131, 131),
+                "mld-listener-done" | "mld-listener-reduction" => (132, 132),
                 "nd-router-solicit" => (133, 133),
                 "nd-router-advert" => (134, 134),
                 "nd-neighbor-solicit" => (135, 135),
                 "nd-neighbor-advert" => (136, 136),
+                "nd-redirect" => (137, 137),
+                "router-renumbering" => (138, 138),
+                "ind-neighbor-solicit" => (141, 141),
+                "ind-neighbor-advert" => (142, 142),
+                "mld2-listener-report" => (143, 143),
+                // ICMP type names.
+                "echo-request" => (8, 8),
+                "echo-reply" => (0, 0),
+                "destination-unreachable" => (3, 3),
+                "source-quench" => (4, 4),
+                "redirect" => (5, 5),
+                "router-advertisement" => (9, 9),
+                "router-solicitation" => (10, 10),
+                "time-exceeded" => (11, 11),
+                "parameter-problem" => (12, 12),
+                "timestamp-request" => (13, 13),
+                "timestamp-reply" => (14, 14),
+                "info-request" => (15, 15),
+                "info-reply" => (16, 16),
+                "address-mask-request" => (17, 17),
+                "address-mask-reply" => (18, 18),
                 "ipv4" => (2, 2),
                 "ipv6" => (10, 10),
                 // An interface name: only `lo` matters (packets arrive on other interfaces).
@@ -319,7 +362,9 @@ fn field(v: &Value, family: &str, where_: &str) -> Result<Vec<Field>, ReadError>
         return Ok(vec![match (proto, name) {
             ("ip" | "ip6", "saddr") => Field::Saddr(fam),
             ("ip" | "ip6", "daddr") => Field::Daddr(fam),
-            ("th" | "tcp" | "udp", "dport") => Field::Dport,
+            ("th", "dport") => Field::Dport,
+            ("tcp", "dport") => Field::DportOf(6),
+            ("udp", "dport") => Field::DportOf(17),
             ("icmp", "type") => Field::IcmpType(true),
             ("icmpv6", "type") => Field::IcmpType(false),
             _ => return err(format!("{where_}: payload {proto} {name} is not modelled")),
@@ -346,8 +391,10 @@ fn field(v: &Value, family: &str, where_: &str) -> Result<Vec<Field>, ReadError>
         }]);
     }
     if let Some(c) = v.get("ct") {
-        if c.get("key").and_then(Value::as_str) == Some("state") {
-            return Ok(vec![Field::CtState]);
+        match c.get("key").and_then(Value::as_str) {
+            Some("state") => return Ok(vec![Field::CtState]),
+            Some("status") => return Ok(vec![Field::CtStatus]),
+            _ => {}
         }
     }
     err(format!("{where_}: match on {v} is not modelled"))
@@ -721,7 +768,7 @@ impl Ruleset {
                         let vals = &buf[..n];
                         let hit = match right {
                             // A bitmask: the packet's state is one of the listed ones.
-                            _ if fields == &[Field::CtState] => {
+                            _ if fields == &[Field::CtState] || fields == &[Field::CtStatus] => {
                                 let elems: &[Vec<(u128, u128)>] = match right {
                                     Right::SetAt(i) => &self.linked_sets[*i].elems,
                                     Right::Values(v) => v,
@@ -871,6 +918,8 @@ fn values(fields: &[Field], p: &Packet, mark: u32, out: &mut [u128; 8]) -> Optio
             Field::Daddr(fam) => (fam.is_none_or(|v4| v4 == p.v4)).then_some(p.dst)?,
             Field::L4proto => u128::from(p.proto),
             Field::Dport => matches!(p.proto, 6 | 17).then_some(u128::from(p.dport))?,
+            Field::DportOf(proto) => (p.proto == proto).then_some(u128::from(p.dport))?,
+            Field::CtStatus => 0,
             Field::IcmpType(v4) => {
                 (matches!(p.proto, 1 | 58) && v4 == p.v4).then_some(if v4 { 8 } else { 128 })?
             }
@@ -1288,7 +1337,6 @@ pub fn load_in_namespace(ruleset: &[u8], n: usize) -> Result<String, ReadError> 
     String::from_utf8(o.stdout).map_err(|e| ReadError(e.to_string()))
 }
 
-/// One rule's expressions.
 fn is_meta_mark(v: &Value) -> bool {
     v.get("meta")
         .and_then(|m| m.get("key"))
@@ -1321,6 +1369,7 @@ fn mark_value(v: &Value) -> Option<(u32, u32)> {
     None
 }
 
+/// One rule's expressions.
 fn parse_rule(r: &Value, family: &str, where_: &str) -> Result<Vec<Expr>, ReadError> {
     let mut exprs = Vec::new();
     for e in r
@@ -1337,9 +1386,12 @@ fn parse_rule(r: &Value, family: &str, where_: &str) -> Result<Vec<Expr>, ReadEr
                 _ => return err(format!("{where_}: operator `{op}` is not modelled")),
             };
             let fields = field(m.get("left").unwrap_or(&Value::Null), family, where_)?;
-            // Interface names are read as "some interface other than lo" (see `scalar`).
+            // Interface names are read as "some interface other than lo", ICMPv6 type names
+            // as ICMPv6 types (see `scalar`).
             let w = if fields.contains(&Field::Iif) {
                 format!("{where_} iif")
+            } else if fields.contains(&Field::IcmpType(false)) {
+                format!("{where_} icmpv6")
             } else {
                 where_.to_string()
             };
@@ -1402,4 +1454,190 @@ fn parse_rule(r: &Value, family: &str, where_: &str) -> Result<Vec<Expr>, ReadEr
         }
     }
     Ok(exprs)
+}
+
+/// What the real firewalld makes of a host's compiled configuration (`firewalld/HOST/` under
+/// `out`: zones, ipsets, services): the configuration is checked with `firewall-offline-cmd
+/// --check-config` (firewalld silently falls back to its stock configuration when its own is
+/// bad), then firewalld runs in a private network namespace on a private D-Bus with it as its
+/// whole system configuration, and the nftables ruleset it loads is listed as JSON. Files are
+/// read through real directories only (`output::read_safe`); the copy lives in a private
+/// temporary directory that is removed afterwards, as are the namespace and the processes.
+pub fn load_firewalld_in_namespace(
+    out: &std::path::Path,
+    host: &str,
+    n: usize,
+) -> Result<String, ReadError> {
+    use std::process::{Command, Stdio};
+    let rel = std::path::Path::new("firewalld").join(host);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = std::env::temp_dir().join(format!("netc-fw-{}-{n}-{nanos}", std::process::id()));
+    struct Cleanup {
+        dir: std::path::PathBuf,
+        ns: Option<String>,
+        children: Vec<std::process::Child>,
+    }
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            for c in &mut self.children {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            if let Some(ns) = &self.ns {
+                let _ = Command::new("ip").args(["netns", "del", ns]).status();
+            }
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+    std::fs::create_dir(&tmp).map_err(|e| ReadError(format!("{}: {e}", tmp.display())))?;
+    let mut cleanup = Cleanup {
+        dir: tmp.clone(),
+        ns: None,
+        children: Vec::new(),
+    };
+    let sys = tmp.join("system-config");
+    for sub in [
+        "zones",
+        "ipsets",
+        "services",
+        "policies",
+        "helpers",
+        "icmptypes",
+    ] {
+        std::fs::create_dir_all(sys.join(sub)).map_err(|e| ReadError(e.to_string()))?;
+        let dir = out.join(&rel).join(sub);
+        let Ok(meta) = std::fs::symlink_metadata(&dir) else {
+            continue;
+        };
+        if !meta.is_dir() {
+            return err(format!("{}: not a directory", dir.display()));
+        }
+        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&dir)
+            .map_err(|e| ReadError(format!("{}: {e}", dir.display())))?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        names.sort();
+        for name in names {
+            let file = rel.join(sub).join(&name);
+            let text = crate::output::read_safe(out, &file)
+                .map_err(|e| ReadError(e.0))?
+                .ok_or_else(|| ReadError(format!("{}: vanished", file.display())))?;
+            std::fs::write(sys.join(sub).join(&name), text)
+                .map_err(|e| ReadError(e.to_string()))?;
+        }
+    }
+    let conf = std::fs::read("/etc/firewalld/firewalld.conf").map_err(|e| {
+        ReadError(format!(
+            "/etc/firewalld/firewalld.conf: {e} (is firewalld installed?)"
+        ))
+    })?;
+    std::fs::write(sys.join("firewalld.conf"), conf).map_err(|e| ReadError(e.to_string()))?;
+    let check = Command::new("firewall-offline-cmd")
+        .arg("--system-config")
+        .arg(&sys)
+        .arg("--check-config")
+        .output()
+        .map_err(|e| ReadError(format!("firewall-offline-cmd: {e}")))?;
+    if !check.status.success() || !check.stdout.is_empty() || !check.stderr.is_empty() {
+        return err(format!(
+            "firewall-offline-cmd --check-config refuses {}: {}{}",
+            rel.display(),
+            String::from_utf8_lossy(&check.stdout).trim(),
+            String::from_utf8_lossy(&check.stderr).trim()
+        ));
+    }
+    // A private system bus for firewalld.
+    let bus = tmp.join("bus");
+    let system = std::fs::read_to_string("/usr/share/dbus-1/system.conf")
+        .map_err(|e| ReadError(format!("dbus-daemon's system.conf: {e}")))?;
+    let mut conf = system
+        .replace("<user>messagebus</user>", "")
+        .replace("<fork/>", "")
+        .replace("<pidfile>/run/dbus/pid</pidfile>", "")
+        .replace(
+            "<includedir>system.d</includedir>",
+            "<includedir>/usr/share/dbus-1/system.d</includedir>",
+        );
+    if let (Some(a), Some(b)) = (conf.find("<listen>"), conf.find("</listen>")) {
+        conf.replace_range(
+            a..b + "</listen>".len(),
+            &format!("<listen>unix:path={}</listen>", bus.display()),
+        );
+    }
+    std::fs::write(tmp.join("bus.conf"), conf).map_err(|e| ReadError(e.to_string()))?;
+    let ns = format!("netc-fw-{}-{n}", std::process::id());
+    let o = Command::new("ip")
+        .args(["netns", "add", &ns])
+        .output()
+        .map_err(|e| ReadError(format!("ip netns add: {e}")))?;
+    if !o.status.success() {
+        return err(format!(
+            "cannot make a network namespace (root and iproute2 needed): {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
+    cleanup.ns = Some(ns.clone());
+    let spawn = |args: &[&std::ffi::OsStr]| {
+        Command::new("ip")
+            .args(["netns", "exec", &ns])
+            .args(args)
+            .env(
+                "DBUS_SYSTEM_BUS_ADDRESS",
+                format!("unix:path={}", bus.display()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| ReadError(format!("{:?}: {e}", args.first())))
+    };
+    let bus_conf = format!("--config-file={}", tmp.join("bus.conf").display());
+    cleanup.children.push(spawn(&[
+        "dbus-daemon".as_ref(),
+        bus_conf.as_ref(),
+        "--nofork".as_ref(),
+        "--nopidfile".as_ref(),
+    ])?);
+    let wait = |what: &str, done: &dyn Fn() -> bool| -> Result<(), ReadError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !done() {
+            if std::time::Instant::now() > deadline {
+                return err(format!("{what} did not start within 60 s"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(())
+    };
+    wait("dbus-daemon", &|| bus.exists())?;
+    cleanup.children.push(spawn(&[
+        "firewalld".as_ref(),
+        "--nofork".as_ref(),
+        "--nopid".as_ref(),
+        "--system-config".as_ref(),
+        sys.as_os_str(),
+    ])?);
+    wait("firewalld", &|| {
+        Command::new("ip")
+            .args(["netns", "exec", &ns, "firewall-cmd", "--state"])
+            .env(
+                "DBUS_SYSTEM_BUS_ADDRESS",
+                format!("unix:path={}", bus.display()),
+            )
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })?;
+    let o = Command::new("ip")
+        .args(["netns", "exec", &ns, "nft", "-j", "list", "ruleset"])
+        .output()
+        .map_err(|e| ReadError(format!("nft: {e}")))?;
+    if !o.status.success() {
+        return err(format!(
+            "nft -j list ruleset: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
+    drop(cleanup);
+    String::from_utf8(o.stdout).map_err(|e| ReadError(e.to_string()))
 }
