@@ -67,6 +67,13 @@ pub enum Command {
     },
     /// Print a synthetic plan of the given size (for benchmarks)
     Generate(GenArgs),
+    /// Print a shell completion script, e.g. `netc completions bash > /etc/bash_completion.d/netc`
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// Print netc's man page (roff), e.g. `netc man > netc.1 && man -l netc.1`
+    Man,
     /// The topology as a graph (Graphviz DOT, or SVG through `dot`)
     Graph {
         plan: PathBuf,
@@ -266,6 +273,41 @@ pub fn run(cli: Cli) -> i32 {
         Command::Graph { plan, format } => graph(&plan, format),
         Command::Report { plan, output } => report(&plan, &output),
         Command::Generate(args) => generate(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "netc", &mut std::io::stdout());
+            0
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let cmd = Cli::command();
+            let mut out = std::io::stdout().lock();
+            // The page, then a section per command with its arguments.
+            if clap_mangen::Man::new(cmd.clone()).render(&mut out).is_err() {
+                return 2;
+            }
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    ".SH \"NETC {}\"\n{}",
+                    sub.get_name().to_uppercase(),
+                    about.replace('\\', "\\\\").replace('\n', " ")
+                );
+                // Named `netc NAME` for the synopsis (clap names take static strings; this
+                // runs once per process).
+                let name: &'static str =
+                    Box::leak(format!("netc {}", sub.get_name()).into_boxed_str());
+                let page = clap_mangen::Man::new(sub.clone().name(name));
+                if page.render_synopsis_section(&mut out).is_err()
+                    || page.render_options_section(&mut out).is_err()
+                {
+                    return 2;
+                }
+            }
+            0
+        }
         Command::Query {
             plan,
             question,

@@ -420,3 +420,56 @@ fn check_can_say_only_which_files_differ() {
         "--stat needs --check"
     );
 }
+
+/// Shell completions and the man page come from the clap definition: bash loads the script
+/// and registers `netc`; groff renders the page without a warning, with a section for every
+/// command and its options.
+#[test]
+fn completions_and_man_page_are_generated_from_the_command_line() {
+    let (code, bash, err) = run_netc(&["completions", "bash"]);
+    assert_eq!(code, 0, "{err}");
+    let dir = root().join("target/it-completions");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("netc.bash");
+    std::fs::write(&script, &bash).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source {} && complete -p netc", script.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("netc"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let (code, text, _) = run_netc(&["completions", shell]);
+        assert!(code == 0 && text.contains("compile"), "{shell}");
+    }
+    let (code, page, err) = run_netc(&["man"]);
+    assert_eq!(code, 0, "{err}");
+    for section in [
+        "NETC CHECK",
+        "NETC COMPILE",
+        "NETC VERIFY",
+        "NETC DIFF",
+        "NETC QUERY",
+    ] {
+        assert!(page.contains(&format!(".SH \"{section}\"")), "{section}");
+    }
+    assert!(page.contains("max\\-output\\-bytes"), "{page}");
+    if super::targets::have("groff") {
+        let path = dir.join("netc.1");
+        std::fs::write(&path, &page).unwrap();
+        let out = std::process::Command::new("groff")
+            .args(["-man", "-ww", "-Tutf8", "-z"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
