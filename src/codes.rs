@@ -203,6 +203,13 @@ pub const ALL: &[Code] = &[
          Why: the firewalls accept the request but the connection never completes; stateful\n\
          firewalls drop replies they have no connection for.\n\
          Example:\n    tier lb on app, dmz   # default route on app\n    allow internet -> lb : https   # arrives on dmz, answered through app"),
+    code!("W086", "vlan-island", Warning, "a switch gives hosts a VLAN that no uplink of it carries",
+        "What it does: reports a VLAN on a switch's host ports that none of the switch's other\n\
+         ports (its uplinks) carries and that the switch does not route, while the VLAN's\n\
+         gateway or other hosts of the VLAN are elsewhere.\n\
+         Why: every port is configured as the plan says, yet the hosts on that switch are an\n\
+         island: no frame of the VLAN leaves the switch.\n\
+         Example:\n    switch tor1 eos {\n      trunk Ethernet49 vlans app          # no `mgmt` here\n      port Ethernet1 host lb01 dev eth0   # eth0 is on mgmt\n    }"),
     code!("E090", "management-lockout", Error, "the ruleset would cut administrators off a host",
         "What it does: for each `management SOURCES -> VLAN : SERVICES` statement, reports hosts\n\
          on that VLAN that the management sources could not reach on those services under the\n\

@@ -97,6 +97,9 @@ pub struct SwitchPort {
     pub vlans: Vec<usize>,
     /// Tagged (several VLANs, or declared `trunk`) or untagged in one VLAN.
     pub trunk: bool,
+    /// The host cabled to this port (`host NAME dev DEV`), if any: ports without one are
+    /// uplinks to other switches or routers.
+    pub host: Option<usize>,
     pub description: String,
     pub origin: Origin,
 }

@@ -1127,6 +1127,7 @@ impl Resolver<'_> {
         for p in &sw.ports {
             let mut vlans = Vec::new();
             let mut description = p.name.0.clone();
+            let mut cabled_host = None;
             for v in &p.vlans {
                 if let Some((_, i)) = self.lookup(v, &[Kind::Vlan], "a VLAN") {
                     vlans.push(i);
@@ -1151,6 +1152,7 @@ impl Resolver<'_> {
                         continue;
                     }
                     description = format!("{} {}", h.name, dev.name);
+                    cabled_host = Some(host);
                     // One NIC, one cable: the same host interface on two ports (of this switch
                     // or another) is a plan that cannot be wired.
                     let key = (host, dev.name.clone());
@@ -1212,6 +1214,7 @@ impl Resolver<'_> {
                 members: p.members.iter().map(|m| m.0.clone()).collect(),
                 trunk: p.kind == ast::PortKind::Trunk || vlans.len() > 1,
                 vlans,
+                host: cabled_host,
                 description,
                 origin: self.origin(p.span),
             });

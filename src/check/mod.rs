@@ -20,6 +20,7 @@ pub mod switch_config;
 mod unreachable_access;
 mod unused;
 pub mod vip_contradiction;
+mod vlan_island;
 
 pub use dns::{dns_records, DnsRecord};
 
@@ -62,12 +63,17 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
         let dns = dns::check(plan, &mut diags);
         // An object a broken statement would have used is not unused: report unused objects
         // only of plans without errors (no cascade of W070 after an error).
-        if !prior_errors && !diags.iter().any(|d| d.is_error()) {
+        let clean = !prior_errors && !diags.iter().any(|d| d.is_error());
+        if clean {
             unused::check(plan, &mut diags);
         }
         let mut later = Vec::new();
         overbroad_rule::check(plan, &mut later);
         switch_config::check(plan, &mut later);
+        // A port already in error (cabled twice, used twice) would make W086 a cascade.
+        if clean && !later.iter().any(|d: &Diagnostic| d.is_error()) {
+            vlan_island::check(plan, &mut later);
+        }
         (join(policy), topology, diags, dns, later)
     });
     let mut unreachable = std::thread::scope(|scope| {
