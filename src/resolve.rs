@@ -59,6 +59,10 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
         counts: [0; 7],
         built: Default::default(),
         cabled: HashMap::new(),
+        broken: files
+            .iter()
+            .flat_map(|(_, f)| f.broken_names.iter().cloned())
+            .collect(),
         plan: Plan {
             label: name.clone(),
             name,
@@ -101,6 +105,8 @@ struct Resolver<'a> {
     plan: Plan,
     /// (host, interface) -> (switch and port it is cabled to, where), across switches.
     cabled: HashMap<(usize, String), (String, Span)>,
+    /// Names that statements with syntax errors declared: their uses stay quiet.
+    broken: std::collections::HashSet<String>,
 }
 
 impl<'a> Resolver<'a> {
@@ -206,6 +212,8 @@ impl<'a> Resolver<'a> {
                 );
                 None
             }
+            // Declared by a statement that already has a syntax error: that is the mistake.
+            None if self.broken.contains(&ident.name) => None,
             None => {
                 let candidates: Vec<&str> = self
                     .symbols
@@ -1119,6 +1127,16 @@ impl<'a> Resolver<'a> {
 
 impl Resolver<'_> {
     fn switch(&mut self, sw: &ast::Switch) {
+        // Switch names become file names (switches/NAME.ios), as host names do.
+        if DEVICE_NAMES.contains(&sw.name.name.to_ascii_lowercase().as_str()) {
+            self.invalid(
+                sw.name.span,
+                format!("`{}` is a reserved device name", sw.name.name),
+                "reserved on some systems",
+                "names become file names; pick another name",
+            );
+            return;
+        }
         let routes = sw
             .routes
             .as_ref()

@@ -336,4 +336,7 @@ pub enum Stmt {
 #[derive(Debug, Clone, Default)]
 pub struct File {
     pub stmts: Vec<Stmt>,
+    /// Names that statements with syntax errors were declaring (`router core { ... broken`):
+    /// their uses elsewhere are not reported as undefined (one error per mistake).
+    pub broken_names: Vec<String>,
 }

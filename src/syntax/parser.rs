@@ -18,7 +18,7 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         text_len: text.len(),
         diags: Vec::new(),
     };
-    let stmts = parser.file();
+    let (stmts, broken_names) = parser.file();
     let mut diags = parser.diags;
     for d in &mut diags {
         if d.help.is_none() {
@@ -27,7 +27,13 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
             ));
         }
     }
-    (File { stmts }, diags)
+    (
+        File {
+            stmts,
+            broken_names,
+        },
+        diags,
+    )
 }
 
 struct Parser {
@@ -112,8 +118,9 @@ const STATEMENTS: &str =
     "include, vlan, tier, host, vip, service, network, router, zone, allow, deny, management, switch";
 
 impl Parser {
-    fn file(&mut self) -> Vec<Stmt> {
+    fn file(&mut self) -> (Vec<Stmt>, Vec<String>) {
         let mut stmts = Vec::new();
+        let mut broken = Vec::new();
         loop {
             self.skip_separators();
             if self.at_end() {
@@ -147,11 +154,26 @@ impl Parser {
                     // its block).
                     self.diags.push(*d);
                     self.pos = start;
+                    broken.extend(self.declared_name());
                     self.recover();
                 }
             }
         }
-        stmts
+        (stmts, broken)
+    }
+
+    /// The name the statement at the current position declares, read from its first words
+    /// (`router NAME`, `vlan ID NAME`, ...), whatever follows.
+    fn declared_name(&self) -> Option<String> {
+        let word = |i: usize| match self.tokens.get(self.pos + i).map(|t| &t.tok) {
+            Some(Tok::Word(w)) => Some(w.clone()),
+            _ => None,
+        };
+        match word(0)?.as_str() {
+            "vlan" => word(2),
+            "tier" | "host" | "vip" | "service" | "network" | "router" | "switch" => word(1),
+            _ => None,
+        }
     }
 
     // ---- token helpers ----

@@ -226,3 +226,51 @@ allow app -> db1, db2 : tcp/5432
         "the plans have contradictions to find ({found})"
     );
 }
+
+/// One error per mistake: a statement with a syntax error declares nothing, and the uses of
+/// the name it was declaring stay quiet (no "`core` is not defined" after the broken
+/// `router core`).
+#[test]
+fn a_broken_declaration_is_one_error_not_one_per_use() {
+    let c = netc::check_text(
+        "broken.netc",
+        "vlan 100 mgmt { subnet 10.10.0.0/24 gateway .1 }\nrouter core { mgmt, }\nswitch core1 ios routes core { trunk Ethernet1/1 vlans mgmt }\ntier t on mgmt\nhost h1 in t { mgmt 10.10.0.5 }\nallow t -> core : tcp/22\n",
+    );
+    let codes: Vec<&str> = c.diags.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["E001"], "{:#?}", c.diags);
+    // A name nobody declared is still reported.
+    let c = netc::check_text(
+        "typo.netc",
+        "vlan 100 mgmt { subnet 10.10.0.0/24 gateway .1 }\nrouter core { mgmt, }\ntier t on mgmt\nhost h1 in t { mgmt 10.10.0.5 }\nallow t -> cor : tcp/22\n",
+    );
+    let codes: Vec<&str> = c.diags.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["E001", "E011"], "{:#?}", c.diags);
+}
+
+/// Switch names become file names like host names: reserved device names and names that
+/// differ only by case are refused before anything is written.
+#[test]
+fn switch_names_are_safe_file_names() {
+    let c = netc::check_text(
+        "sw.netc",
+        "vlan 100 mgmt { subnet 10.10.0.0/24 gateway .1 }\ntier t on mgmt\nhost h1 in t { mgmt 10.10.0.5 }\nswitch nul ios { access Ethernet1 host h1 dev eth0 }\nswitch COM5 ios { trunk Ethernet2 vlans mgmt }\nswitch Tor1 eos { trunk Ethernet1 vlans mgmt }\nswitch tor1 eos { trunk Ethernet1 vlans mgmt }\n",
+    );
+    let messages: Vec<String> = c
+        .diags
+        .iter()
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect();
+    assert!(
+        messages.contains(&"E013 `nul` is a reserved device name".to_string()),
+        "{messages:?}"
+    );
+    assert!(
+        messages.contains(&"E013 `COM5` is a reserved device name".to_string()),
+        "{messages:?}"
+    );
+    assert!(
+        messages.contains(&"E064 switches `Tor1` and `tor1` differ only by case".to_string()),
+        "{messages:?}"
+    );
+    assert!(c.info.is_none());
+}
