@@ -140,14 +140,18 @@ pub enum Command {
         format: OutFormat,
     },
     /// Compare what a live host or router runs (a saved `nft -j list ruleset`, or `-` for
-    /// standard input) with what the plan says it must; tables netc did not write are
-    /// evaluated too. Exit 0 equal, 1 drift, 2 could not read
+    /// standard input; or an `iptables-save` file, with `ip6tables-save` as a second file, as
+    /// ufw hosts run) with what the plan says it must; tables netc did not write are evaluated
+    /// too. Exit 0 equal, 1 drift, 2 could not read
     Drift {
         plan: PathBuf,
         /// The host or router the ruleset comes from
         #[arg(long)]
         host: String,
+        /// `nft -j list ruleset` output, or `iptables-save` output (`-`: standard input)
         ruleset: PathBuf,
+        /// With an `iptables-save` file: the host's `ip6tables-save` output
+        ruleset6: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
     },
@@ -268,8 +272,9 @@ pub fn run(cli: Cli) -> i32 {
             plan,
             host,
             ruleset,
+            ruleset6,
             format,
-        } => drift(&plan, &host, &ruleset, format),
+        } => drift(&plan, &host, &ruleset, ruleset6.as_deref(), format),
         Command::Graph { plan, format } => graph(&plan, format),
         Command::Report { plan, output } => report(&plan, &output),
         Command::Generate(args) => generate(args),
@@ -984,7 +989,10 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> i
             crate::ir::FirewallKind::Firewalld => {
                 points.push((format!("firewalld/{}", host.name), Point::Host(h)))
             }
-            _ => {}
+            crate::ir::FirewallKind::Ufw => {
+                points.push((format!("ufw/{}", host.name), Point::Host(h)))
+            }
+            crate::ir::FirewallKind::None => {}
         }
     }
     for (r, router) in p.routers.iter().enumerate() {
@@ -995,8 +1003,12 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> i
     }
     let mut results = Vec::new();
     for (i, (rel, point)) in points.iter().enumerate() {
-        if let (Some(host), Point::Host(_)) = (rel.strip_prefix("firewalld/"), point) {
-            // firewalld's own rules, as the real daemon loads them into nftables.
+        let daemon = match (rel.split_once('/'), point) {
+            (Some((kind @ ("firewalld" | "ufw"), host)), Point::Host(_)) => Some((kind, host)),
+            _ => None,
+        };
+        if let Some((kind, host)) = daemon {
+            // firewalld's and ufw's own rules, as the real tools load them.
             let dir = out.join(rel);
             if std::fs::symlink_metadata(&dir).is_err() {
                 results.push(Verified {
@@ -1007,11 +1019,14 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> i
                 });
                 continue;
             }
-            let json = match readback::load_firewalld_in_namespace(out, host, i) {
-                Ok(j) => j,
-                Err(e) => return usage_error(format!("{rel}: {e}")),
+            let rs = if kind == "firewalld" {
+                readback::load_firewalld_in_namespace(out, host, i)
+                    .and_then(|json| readback::Ruleset::from_json(&json))
+            } else {
+                readback::load_ufw_in_namespace(out, host, i)
+                    .and_then(|(v4, v6)| readback::from_iptables_save(&v4, &v6))
             };
-            let rs = match readback::Ruleset::from_json(&json) {
+            let rs = match rs {
                 Ok(r) => r,
                 Err(e) => return usage_error(format!("{rel}: {e}")),
             };
@@ -1098,7 +1113,13 @@ fn point_name(plan: &crate::ir::Plan, point: crate::readback::Point) -> String {
     }
 }
 
-fn drift(plan: &std::path::Path, name: &str, ruleset: &std::path::Path, format: OutFormat) -> i32 {
+fn drift(
+    plan: &std::path::Path,
+    name: &str,
+    ruleset: &std::path::Path,
+    ruleset6: Option<&std::path::Path>,
+    format: OutFormat,
+) -> i32 {
     use crate::readback::{self, Point};
     let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
         Ok(c) => c,
@@ -1127,7 +1148,19 @@ fn drift(plan: &std::path::Path, name: &str, ruleset: &std::path::Path, format: 
             Err(e) => return usage_error(format!("{}: {e}", ruleset.display())),
         }
     };
-    let rs = match readback::Ruleset::from_json(&text) {
+    // `nft -j` output is JSON; anything else is read as iptables-save output.
+    let rs = if text.trim_start().starts_with('{') {
+        readback::Ruleset::from_json(&text)
+    } else {
+        let v6 = match ruleset6.map(std::fs::read_to_string).transpose() {
+            Ok(t) => t.unwrap_or_default(),
+            Err(e) => {
+                return usage_error(format!("{}: {e}", ruleset6.unwrap_or(ruleset).display()))
+            }
+        };
+        readback::from_iptables_save(&text, &v6)
+    };
+    let rs = match rs {
         Ok(r) => r,
         Err(e) => return usage_error(format!("{}: {e}", ruleset.display())),
     };

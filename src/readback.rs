@@ -18,6 +18,9 @@
 
 use crate::space::{self, Key, Set};
 use serde_json::Value;
+
+mod iptables;
+pub use iptables::from_iptables_save;
 use std::collections::BTreeMap;
 
 #[derive(Debug)]
@@ -66,6 +69,14 @@ enum Field {
     CtState,
     /// `ct status`: a new connection's status has no bit set (not DNATed, not expected...).
     CtStatus,
+    /// The source port (iptables `--sport`): the packets compared come from port 40000.
+    Sport,
+    /// iptables `addrtype --dst-type`: a packet for the host is of type LOCAL (bit 2).
+    DstType,
+    /// The IPv6 hop limit / IPv4 TTL: the packets compared have 64.
+    HopLimit,
+    /// Something the packets compared never have (an IPv6 routing header).
+    Never,
     Iif,
     NfProto,
     /// The packet mark under a mask (`meta mark & MASK`).
@@ -768,7 +779,11 @@ impl Ruleset {
                         let vals = &buf[..n];
                         let hit = match right {
                             // A bitmask: the packet's state is one of the listed ones.
-                            _ if fields == &[Field::CtState] || fields == &[Field::CtStatus] => {
+                            _ if matches!(
+                                fields.as_slice(),
+                                [Field::CtState | Field::CtStatus | Field::DstType]
+                            ) =>
+                            {
                                 let elems: &[Vec<(u128, u128)>] = match right {
                                     Right::SetAt(i) => &self.linked_sets[*i].elems,
                                     Right::Values(v) => v,
@@ -920,6 +935,10 @@ fn values(fields: &[Field], p: &Packet, mark: u32, out: &mut [u128; 8]) -> Optio
             Field::Dport => matches!(p.proto, 6 | 17).then_some(u128::from(p.dport))?,
             Field::DportOf(proto) => (p.proto == proto).then_some(u128::from(p.dport))?,
             Field::CtStatus => 0,
+            Field::Sport => (matches!(p.proto, 6 | 17)).then_some(40000)?,
+            Field::DstType => 2,
+            Field::HopLimit => 64,
+            Field::Never => 0,
             Field::IcmpType(v4) => {
                 (matches!(p.proto, 1 | 58) && v4 == p.v4).then_some(if v4 { 8 } else { 128 })?
             }
@@ -1166,6 +1185,8 @@ pub fn verify(
         Point::Router(r) => vec![plan.router_domain(r)],
     };
     let visible = plan.visible(&domains);
+    let ufw_host =
+        matches!(point, Point::Host(h) if plan.hosts[h].firewall == crate::ir::FirewallKind::Ufw);
     let mut out = Vec::new();
     for v4 in [true, false] {
         let (addr_cuts, svc_cuts) = plan_cuts(plan, info, &visible, v4);
@@ -1192,9 +1213,17 @@ pub fn verify(
                         dst: Set::point(dk),
                         svc: space::all_services(),
                     });
-                    e.permitted
+                    let permitted = e
+                        .permitted
                         .iter()
-                        .fold(Set::empty(), |acc, (b, _)| acc.union(&b.svc))
+                        .fold(Set::empty(), |acc, (b, _)| acc.union(&b.svc));
+                    // ufw's stock before.rules accept ICMP echo from anywhere, and netc's
+                    // answers say so for ufw hosts (see docs/targets.md).
+                    if ufw_host {
+                        permitted.union(&space::service_set(crate::ir::Proto::Icmp, None))
+                    } else {
+                        permitted
+                    }
                 }
                 _ => Set::empty(),
             }
@@ -1640,4 +1669,75 @@ pub fn load_firewalld_in_namespace(
     }
     drop(cleanup);
     String::from_utf8(o.stdout).map_err(|e| ReadError(e.to_string()))
+}
+
+/// What the real ufw loads from a host's compiled rules (`ufw/HOST/user.rules` and
+/// `user6.rules` under `out`, with the machine's stock `/etc/ufw` files around them): ufw is
+/// enabled in a private network namespace on a private copy of its configuration, and the
+/// kernel's rules are listed with `iptables-save` and `ip6tables-save`. The copy and the
+/// namespace are removed afterwards.
+pub fn load_ufw_in_namespace(
+    out: &std::path::Path,
+    host: &str,
+    n: usize,
+) -> Result<(String, String), ReadError> {
+    use std::process::Command;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = std::env::temp_dir().join(format!("netc-ufw-{}-{n}-{nanos}", std::process::id()));
+    struct Cleanup(std::path::PathBuf, Option<String>);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            if let Some(ns) = &self.1 {
+                let _ = Command::new("ip").args(["netns", "del", ns]).status();
+            }
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    std::fs::create_dir(&tmp).map_err(|e| ReadError(format!("{}: {e}", tmp.display())))?;
+    let mut cleanup = Cleanup(tmp.clone(), None);
+    let etc = tmp.join("etc");
+    let sh = |cmd: &str| -> Result<String, ReadError> {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .output()
+            .map_err(|e| ReadError(e.to_string()))?;
+        if !o.status.success() {
+            return err(format!(
+                "`{cmd}`: {}{}",
+                String::from_utf8_lossy(&o.stdout).trim(),
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    if !std::path::Path::new("/etc/ufw").is_dir() {
+        return err("/etc/ufw is missing (is ufw installed?)");
+    }
+    sh(&format!(
+        "mkdir -p {0}/default {1}/lib/ufw && cp -r /etc/ufw {0}/ufw && cp /etc/default/ufw {0}/default/ufw",
+        etc.display(),
+        tmp.display()
+    ))?;
+    for f in ["user.rules", "user6.rules"] {
+        let rel = std::path::Path::new("ufw").join(host).join(f);
+        let text = crate::output::read_safe(out, &rel)
+            .map_err(|e| ReadError(e.0))?
+            .ok_or_else(|| ReadError(format!("{} is missing", rel.display())))?;
+        std::fs::write(etc.join("ufw").join(f), text).map_err(|e| ReadError(e.to_string()))?;
+    }
+    sh(&format!("chmod -R go-w {}", tmp.display()))?;
+    let ns = format!("netc-ufw-{}-{n}", std::process::id());
+    sh(&format!("ip netns add {ns}"))?;
+    cleanup.1 = Some(ns.clone());
+    sh(&format!(
+        "ip netns exec {ns} ufw --rootdir=/ --datadir={} --force enable",
+        tmp.display()
+    ))?;
+    let v4 = sh(&format!("ip netns exec {ns} iptables-save"))?;
+    let v6 = sh(&format!("ip netns exec {ns} ip6tables-save"))?;
+    drop(cleanup);
+    Ok((v4, v6))
 }

@@ -457,3 +457,66 @@ fn every_compiled_firewalld_host_is_equal_to_the_plan() {
     }
     assert!(verified >= 4, "{verified}");
 }
+
+/// ufw's output proven through the real ufw: every ufw host of every valid fixture and three
+/// of Datalyptica's, read back from the kernel with iptables-save (ufw's stock before and
+/// after chains included) and equal to the plan; and a port changed in `user.rules` is caught
+/// by `netc verify` with the packet.
+#[test]
+fn ufw_output_is_proven_through_the_real_ufw() {
+    if !lab_ready() || !have("ufw") || !have("iptables-save") {
+        return;
+    }
+    let mut plans: Vec<(String, netc::Checked, usize)> = Vec::new();
+    for entry in std::fs::read_dir(root().join("fixtures/valid")).unwrap() {
+        let plan = entry.unwrap().path().join("plan.netc");
+        if plan.exists() {
+            plans.push((rel(&plan), checked(&rel(&plan)), usize::MAX));
+        }
+    }
+    plans.push(("datalyptica".into(), checked("fixtures/datalyptica"), 3));
+    let mut verified = 0;
+    for (i, (name, c, most)) in plans.iter().enumerate() {
+        let hosts: Vec<usize> = (0..c.plan.hosts.len())
+            .filter(|&h| c.plan.hosts[h].firewall == netc::ir::FirewallKind::Ufw)
+            .take(*most)
+            .collect();
+        if hosts.is_empty() {
+            continue;
+        }
+        let out = root().join(format!("target/it-ufw-all-{i}"));
+        let _ = std::fs::remove_dir_all(&out);
+        write_tree(&out, &files_of(c, &[TargetKind::Ufw]));
+        for h in hosts {
+            let host = &c.plan.hosts[h].name;
+            let (v4, v6) = readback::load_ufw_in_namespace(&out, host, 9900 + h)
+                .unwrap_or_else(|e| panic!("{name} {host}: {e}"));
+            let rs = readback::from_iptables_save(&v4, &v6)
+                .unwrap_or_else(|e| panic!("{name} {host}: {e}"));
+            let d = readback::verify(&c.plan, c.info.as_ref().unwrap(), Point::Host(h), &rs, 5);
+            assert!(d.is_empty(), "{name}: ufw host {host} differs: {d:?}");
+            verified += 1;
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    assert!(verified >= 4, "{verified}");
+    // A mutation: the API's port moved by one in app1's rules.
+    let dir = root().join("target/it-verify-ufw");
+    let _ = std::fs::remove_dir_all(&dir);
+    let p = "fixtures/valid/three-tiers-mixed/plan.netc";
+    let o = dir.to_str().unwrap();
+    let (code, _, err) = run_netc(&["compile", p, "--out", o, "--target", "ufw"]);
+    assert_eq!(code, 0, "{err}");
+    let rules = dir.join("ufw/app1/user.rules");
+    let text = std::fs::read_to_string(&rules).unwrap();
+    assert!(text.contains("--dport 8080 "), "{text}");
+    std::fs::write(&rules, text.replace("--dport 8080 ", "--dport 8081 ")).unwrap();
+    let (code, text, err) = run_netc(&["verify", p, "--out", o]);
+    assert_eq!(code, 1, "{text}{err}");
+    assert!(
+        text.contains("10.99.1.10 -> 10.99.2.10 tcp/8081: the ruleset accepts it")
+            && text.contains("10.99.1.10 -> 10.99.2.10 tcp/8080: the ruleset drops it"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
