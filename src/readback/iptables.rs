@@ -293,6 +293,9 @@ fn rule(ws: &[String], v4: bool, where_: &str) -> Result<Vec<Expr>, ReadError> {
 /// families `ip` and `ip6`, table `filter`.
 pub fn from_iptables_save(v4: &str, v6: &str) -> Result<Ruleset, ReadError> {
     let mut rs = Ruleset::default();
+    if !v4.lines().any(|l| l.trim() == "*filter") {
+        return err("neither `nft -j list ruleset` nor `iptables-save` output (no *filter table)");
+    }
     for (text, family) in [(v4, "ip"), (v6, "ip6")] {
         let mut table: Option<String> = None;
         for (n, line) in text.lines().enumerate() {
@@ -314,8 +317,14 @@ pub fn from_iptables_save(v4: &str, v6: &str) -> Result<Ruleset, ReadError> {
                 table = None;
                 continue;
             }
-            if table.as_deref() != Some("filter") {
-                continue;
+            match table.as_deref() {
+                None => {
+                    return err(format!(
+                        "{where_}: `{line}` is outside a table: not iptables-save output"
+                    ))
+                }
+                Some("filter") => {}
+                Some(_) => continue,
             }
             if let Some(decl) = line.strip_prefix(':') {
                 let mut parts = decl.split_whitespace();
