@@ -638,16 +638,6 @@ impl Checker {
     }
 }
 
-/// A unified diff of what `write` would change; empty when `out` is up to date.
-pub fn check(out: &Path, files: &[OutputFile]) -> Result<String, OutputError> {
-    validate(files)?;
-    let mut checker = Checker::new(out)?;
-    for f in files {
-        checker.add(f.clone())?;
-    }
-    Ok(checker.finish().0)
-}
-
 /// Write one file atomically into an existing directory (reports, not generated trees): a
 /// fresh temporary file (never through an existing name or link), renamed over the old one.
 pub fn write_one(dir: &Path, file: &OutputFile) -> Result<(), OutputError> {

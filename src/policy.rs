@@ -184,28 +184,6 @@ impl Policy {
         eval
     }
 
-    /// Every permitted piece of the whole header space, pair by pair in a stable order.
-    pub fn permitted_space(&self) -> Vec<(HBox, usize)> {
-        let mut keys: Vec<&(u32, u32)> = self.pairs.keys().collect();
-        keys.sort();
-        let all = crate::space::all_services();
-        let mut out = Vec::new();
-        for k in keys {
-            let (permitted, _, _) = Policy::evaluate_pair(&self.pairs[k], &all);
-            for (svc, flow) in permitted {
-                out.push((
-                    HBox {
-                        src: self.atoms.set(k.0).clone(),
-                        dst: self.atoms.set(k.1).clone(),
-                        svc,
-                    },
-                    flow,
-                ));
-            }
-        }
-        out
-    }
-
     /// Flows whose destination includes part of `dst`, in plan order.
     pub fn flows_to(&self, dst: &Set) -> Vec<usize> {
         Self::flows_in(&self.atoms, &self.dst_flows, dst)

@@ -164,18 +164,9 @@ pub enum TargetKind {
 }
 
 impl TargetKind {
+    /// Every target: the registry is the enum (its `--target` values), not a second list.
     pub fn all() -> &'static [TargetKind] {
-        &[
-            TargetKind::Nftables,
-            TargetKind::Firewalld,
-            TargetKind::Ufw,
-            TargetKind::Bind,
-            TargetKind::Keepalived,
-            TargetKind::Ios,
-            TargetKind::Eos,
-            TargetKind::Junos,
-            TargetKind::Ifupdown2,
-        ]
+        <TargetKind as clap::ValueEnum>::value_variants()
     }
 
     /// Whether a generated path is this target's (to carry the others' files over in a run
