@@ -139,6 +139,32 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
                 }
             }
         }
+        // Every other interface address gets a name of its own, `HOST.VLAN.DOMAIN` (DOMAIN:
+        // what follows the host's first name), so that every address the host has answers a
+        // reverse lookup; VLAN names that are not DNS labels are skipped.
+        let Some((first_label, domain)) = host.dns_names.first().and_then(|n| n.split_once('.'))
+        else {
+            continue;
+        };
+        for (k, i) in host.interfaces.iter().enumerate() {
+            let primary = host
+                .interfaces
+                .iter()
+                .position(|j| j.addr.is_ipv4() == i.addr.is_ipv4())
+                == Some(k);
+            let vlan = plan.vlans[i.vlan].name.to_ascii_lowercase();
+            if primary || !is_dns_label(&vlan) || zone_for(plan, domain).is_none() {
+                continue;
+            }
+            add_address(
+                &mut records,
+                diags,
+                &format!("{first_label}.{vlan}.{domain}"),
+                i.addr,
+                format!("host {} interface {}", host.name, i.dev),
+                host.origin.span,
+            );
+        }
     }
     for vip in &plan.vips {
         for name in &vip.dns_names {

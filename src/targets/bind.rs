@@ -279,16 +279,18 @@ fn txt_chunks(s: &str) -> Vec<String> {
     out
 }
 
-/// PTR records for every host and VIP name, grouped into zones: IPv4 /24 zones (one /16 zone
+/// PTR records for every host address (its names, and `HOST.VLAN.DOMAIN` for its other
+/// interfaces), every VIP name and every name server with an address, grouped into zones: IPv4 /24 zones (one /16 zone
 /// for a /16 subnet), IPv6 zones at the subnet's nibble boundary. Subnets netc cannot serve
 /// this way are refused by the reverse-zone check (E063) before this runs.
 fn reverse_zones(plan: &Plan, dns: &[DnsRecord]) -> Vec<Pending> {
     let mut zones: BTreeMap<String, (Vec<(String, String)>, usize)> = BTreeMap::new();
     let mut seen: Vec<IpAddr> = Vec::new();
-    for r in dns
-        .iter()
-        .filter(|r| r.source.starts_with("host ") || r.source.starts_with("vip "))
-    {
+    for r in dns.iter().filter(|r| {
+        r.source.starts_with("host ")
+            || r.source.starts_with("vip ")
+            || r.source.starts_with("name server of ")
+    }) {
         let Some(addr) = r.addr else { continue };
         if seen.contains(&addr) {
             continue; // one PTR per address: the first name (hosts' primary names come first)

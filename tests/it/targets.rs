@@ -392,8 +392,8 @@ fn bind_accepts_every_zone() {
     }
     assert_eq!(
         named_check(datalyptica(), "it-bind"),
-        18,
-        "8 forward zones and 10 reverse zones"
+        20,
+        "8 forward zones and 12 reverse zones (management and storage addresses have PTRs too)"
     );
     // A and AAAA records, in-addr.arpa and ip6.arpa zones.
     assert_eq!(
@@ -1076,4 +1076,51 @@ fn a_ufw_host_beyond_its_rule_limit_is_refused() {
         .find(|f| f.path.to_string_lossy() == "ufw/db1/user.rules")
         .unwrap();
     assert_eq!(rules.contents.matches("\n-A ufw-user-input ").count(), 9600);
+}
+
+/// Every address of a named host answers a reverse lookup: its first name for the primary
+/// address of each family, `HOST.VLAN.DOMAIN` for its other interfaces (with forward records
+/// to match); name servers with addresses get PTRs too.
+#[test]
+fn every_interface_address_of_a_named_host_has_a_ptr() {
+    let c = checked("fixtures/datalyptica");
+    let files = files_of(&c, &[TargetKind::Bind]);
+    let zones: String = files
+        .iter()
+        .filter(|f| f.path.starts_with("bind/zones"))
+        .map(|f| f.contents.clone())
+        .collect();
+    let mut checked_addrs = 0;
+    for host in c.plan.hosts.iter().filter(|h| !h.dns_names.is_empty()) {
+        for (k, i) in host.interfaces.iter().enumerate() {
+            let last = match i.addr {
+                std::net::IpAddr::V4(a) => a.octets()[3].to_string(),
+                std::net::IpAddr::V6(_) => continue,
+            };
+            let vlan = &c.plan.vlans[i.vlan].name;
+            let primary = host.interfaces.iter().position(|j| j.addr.is_ipv4()) == Some(k);
+            let (first, domain) = host.dns_names[0].split_once('.').unwrap();
+            let target = if primary {
+                format!("{}.", host.dns_names[0])
+            } else {
+                format!("{first}.{vlan}.{domain}.")
+            };
+            assert!(
+                zones.contains(&format!("{last}\tIN\tPTR\t{target}")),
+                "{} {}: no PTR {target}",
+                host.name,
+                i.addr
+            );
+            if !primary {
+                assert!(
+                    zones.contains(&format!("{first}.{vlan}\tIN\tA\t{}", i.addr)),
+                    "{} {}: no A record for {target}",
+                    host.name,
+                    i.addr
+                );
+            }
+            checked_addrs += 1;
+        }
+    }
+    assert!(checked_addrs > 150, "{checked_addrs}");
 }
