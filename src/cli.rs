@@ -762,6 +762,7 @@ fn compile(
             .map(|t| crate::targets::bind::parse_serials(&String::from_utf8_lossy(&t)))
             .unwrap_or_default(),
         existing_zones,
+        today: today(),
     };
     // Files are streamed from the back ends to the checker or the writer: a large plan never
     // holds all of its output in memory, and nothing is moved into place before all is made.
@@ -1111,6 +1112,30 @@ fn point_name(plan: &crate::ir::Plan, point: crate::readback::Point) -> String {
         crate::readback::Point::Host(h) => format!("host {}", plan.hosts[h].name),
         crate::readback::Point::Router(r) => format!("router {}", plan.routers[r].name),
     }
+}
+
+/// Today as YYYYMMDD (UTC): from `SOURCE_DATE_EPOCH` when it is set (reproducible builds),
+/// else from the clock.
+fn today() -> u32 {
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        });
+    // Days to a civil date (Howard Hinnant's algorithm).
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    u32::try_from(year * 10_000 + month * 100 + day).unwrap_or(0)
 }
 
 fn drift(

@@ -280,6 +280,8 @@ pub struct Zone {
     pub nameservers: Vec<NameServer>,
     pub records: Vec<Record>,
     pub local_ok: bool,
+    /// Serials YYYYMMDDnn (`serial date`) instead of a counter.
+    pub serial_date: bool,
     pub origin: Origin,
 }
 

@@ -1006,6 +1006,7 @@ impl<'a> Resolver<'a> {
             nameservers,
             records,
             local_ok: z.local_ok,
+            serial_date: z.serial_date,
             origin: self.origin(z.span),
         });
     }

@@ -235,6 +235,8 @@ pub struct Zone {
     pub records: Vec<RecordDecl>,
     /// `local-ok`: the plan acknowledges a `.local` zone.
     pub local_ok: bool,
+    /// `serial date`: serials YYYYMMDDnn instead of 1, 2, 3...
+    pub serial_date: bool,
     pub span: Span,
 }
 

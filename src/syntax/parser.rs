@@ -91,6 +91,7 @@ const KEYWORDS: &[&str] = &[
     "ns",
     "record",
     "local-ok",
+    "serial",
     "log",
     "trunk",
     "access",
@@ -827,6 +828,7 @@ impl Parser {
             nameservers: Vec::new(),
             records: Vec::new(),
             local_ok: false,
+            serial_date: false,
             span: Span::new(self.file, start, start),
         };
         self.items(|p| {
@@ -852,6 +854,17 @@ impl Parser {
                 Some("local-ok") => {
                     p.pos += 1;
                     zone.local_ok = true;
+                }
+                Some("serial") => {
+                    p.pos += 1;
+                    match p.peek_word() {
+                        Some("date") => {
+                            p.pos += 1;
+                            zone.serial_date = true;
+                        }
+                        Some("counter") => p.pos += 1,
+                        _ => return fail(p.error("`date` (YYYYMMDDnn) or `counter` (1, 2, 3...)")),
+                    }
                 }
                 Some("record") => {
                     p.pos += 1;

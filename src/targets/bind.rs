@@ -56,6 +56,8 @@ struct NamedView {
 /// A zone about to be written: its name, TTL, SOA parts and records (serial still open).
 struct Pending {
     name: String,
+    /// Serials YYYYMMDDnn (the forward zone's `serial date`; reverse zones follow theirs).
+    serial_date: bool,
     ttl: u32,
     primary: String,
     mailbox: String,
@@ -76,6 +78,7 @@ impl RenderAll for Bind {
             }
             zones.push(Pending {
                 name: zone.name.clone(),
+                serial_date: zone.serial_date,
                 ttl: zone.ttl,
                 primary: ns
                     .first()
@@ -130,7 +133,14 @@ impl RenderAll for Bind {
                 (Some((h, s)), None) if *h == hash => *s,
                 (state, disk) => {
                     let before = state.map_or(0, |x| x.1).max(disk.map_or(0, |x| x.1));
-                    before.wrapping_add(1).max(1)
+                    let next = before.saturating_add(1).max(1);
+                    // YYYYMMDDnn: today's first, or the next after an earlier one today;
+                    // never smaller than before (a counter that passed the date keeps going).
+                    if z.serial_date && ctx.today > 0 {
+                        next.max(ctx.today.saturating_mul(100))
+                    } else {
+                        next
+                    }
                 }
             };
             state.push_str(&format!("{} {hash} {serial}\n", z.name));
@@ -318,6 +328,7 @@ fn reverse_zones(plan: &Plan, dns: &[DnsRecord]) -> Vec<Pending> {
             }));
             Pending {
                 name,
+                serial_date: fz.serial_date,
                 ttl: fz.ttl,
                 primary: ns.first().cloned().unwrap_or_default(),
                 mailbox: mailbox(&fz.admin),

@@ -33,6 +33,9 @@ pub struct Context {
     pub zone_serials: std::collections::BTreeMap<String, (String, u32)>,
     /// zone -> the text of its zone file already in the output directory.
     pub existing_zones: std::collections::BTreeMap<String, String>,
+    /// Today as YYYYMMDD, for zones with date serials (`SOURCE_DATE_EPOCH` when set, else
+    /// the clock; 0: unknown, and date serials count like the others).
+    pub today: u32,
 }
 
 /// Where streamed files go (the output writer, a checker, or a vector).

@@ -1124,3 +1124,60 @@ fn every_interface_address_of_a_named_host_has_a_ptr() {
     }
     assert!(checked_addrs > 150, "{checked_addrs}");
 }
+
+/// `serial date`: serials YYYYMMDDnn. The first write of a day gets nn = 00, another change
+/// the same day 01, a change on a later day that day's 00; an unchanged zone keeps its serial
+/// whatever the date. The date comes from SOURCE_DATE_EPOCH when it is set.
+#[test]
+fn date_serials_follow_the_day_and_never_go_backwards() {
+    let dir = root().join("target/it-date-serials");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan = dir.join("plan.netc");
+    let write = |extra: &str| {
+        std::fs::write(
+            &plan,
+            format!("vlan 20 app {{ subnet 10.20.1.0/24 gateway .1 }}\ntier web on app\nhost web01 in web {{ app 10.20.1.11 dns web01.example.com }}\nzone example.com {{ serial date admin hostmaster@example.com ns ns1.example.com 10.20.1.11 {extra} }}\n"),
+        )
+        .unwrap();
+    };
+    let out = dir.join("out");
+    let compile = |epoch: &str| -> u32 {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
+            .args([
+                "compile",
+                plan.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--target",
+                "bind",
+            ])
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(out.join("bind/zones/db.example.com")).unwrap();
+        netc::targets::bind::file_serial(&text).expect("a serial")
+    };
+    // 2026-12-01 12:00 UTC, then the same day, then 2027-01-02.
+    let (day1, day1_later, day2) = ("1796126400", "1796140800", "1798891200");
+    write("");
+    assert_eq!(compile(day1), 2026120100);
+    assert_eq!(compile(day1_later), 2026120100, "unchanged: same serial");
+    write("record www cname web01");
+    assert_eq!(compile(day1_later), 2026120101);
+    write("record www cname web01 record mail a 10.20.1.12");
+    assert_eq!(compile(day2), 2027010200);
+    assert_eq!(
+        compile(day1),
+        2027010200,
+        "unchanged, even with an earlier clock"
+    );
+    write("record www cname web01");
+    assert_eq!(
+        compile(day1),
+        2027010201,
+        "a clock gone back never lowers it"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
