@@ -473,3 +473,109 @@ fn completions_and_man_page_are_generated_from_the_command_line() {
         );
     }
 }
+
+/// The pre-commit hooks of `.pre-commit-hooks.yaml`, run by the real pre-commit (from PyPI,
+/// in target/pyenv) in a scratch repository with a split plan: a clean plan passes, a plan
+/// with an undefined name fails with the code.
+#[test]
+fn the_pre_commit_hook_checks_the_plan() {
+    let pre_commit = root().join("target/pyenv/bin/pre-commit");
+    if !pre_commit.exists() {
+        assert!(
+            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
+            "pre-commit is required (NETC_REQUIRE_TOOLS is set): target/pyenv/bin/pip install pre-commit"
+        );
+        return;
+    }
+    let base = root().join("target/it-pre-commit");
+    let _ = std::fs::remove_dir_all(&base);
+    let (hooks, project) = (base.join("hooks"), base.join("project"));
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::create_dir_all(project.join("network/plan")).unwrap();
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.email=ci@example.com",
+                "-c",
+                "user.name=ci",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    std::fs::copy(
+        root().join(".pre-commit-hooks.yaml"),
+        hooks.join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    git(&hooks, &["init", "-q"]);
+    git(&hooks, &["add", "."]);
+    git(&hooks, &["commit", "-qm", "hooks"]);
+    let rev = git(&hooks, &["rev-parse", "HEAD"]);
+    std::fs::write(
+        project.join("network/plan/net.netc"),
+        "vlan 20 app { subnet 10.20.1.0/24 gateway .1 }\nrouter edge { app upstream }\nservice https tcp/443\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("network/plan/hosts.netc"),
+        "tier web on app\nhost web01 in web { app 10.20.1.11 }\nallow internet -> web : https\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join(".pre-commit-config.yaml"),
+        format!(
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: netc-check\n        args: [network/plan]\n",
+            hooks.display()
+        ),
+    )
+    .unwrap();
+    git(&project, &["init", "-q"]);
+    git(&project, &["add", "."]);
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_netc"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = || {
+        std::process::Command::new(&pre_commit)
+            .args(["run", "--all-files"])
+            .current_dir(&project)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", base.join("cache"))
+            .output()
+            .unwrap()
+    };
+    let ok = run();
+    assert!(
+        ok.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&ok.stdout),
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    std::fs::write(
+        project.join("network/plan/hosts.netc"),
+        "tier web on app\nhost web01 in web { app 10.20.1.11 }\nallow internet -> webb : https\n",
+    )
+    .unwrap();
+    git(&project, &["add", "."]);
+    let bad = run();
+    let text =
+        String::from_utf8_lossy(&bad.stdout).to_string() + &String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && text.contains("E011"), "{text}");
+    let _ = std::fs::remove_dir_all(&base);
+}
