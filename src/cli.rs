@@ -21,6 +21,8 @@ pub struct Cli {
 pub enum DiagFormat {
     Human,
     Json,
+    /// SARIF 2.1.0, for code scanning (GitHub shows the findings on the plan's lines)
+    Sarif,
 }
 
 #[derive(Subcommand, Debug)]
@@ -386,7 +388,7 @@ pub fn load(
         .cloned()
         .collect();
     match format {
-        DiagFormat::Json => {
+        DiagFormat::Json | DiagFormat::Sarif => {
             if !shown.is_empty() {
                 eprintln!("{}", render::json(&shown, &checked.plan.sources));
             }
@@ -423,6 +425,13 @@ fn check(plan: &[PathBuf], format: DiagFormat, deny_warnings: bool) -> i32 {
                 out,
                 "{}",
                 render::json(&checked.diags, &checked.plan.sources)
+            );
+        }
+        DiagFormat::Sarif => {
+            let _ = writeln!(
+                out,
+                "{}",
+                render::sarif(&checked.diags, &checked.plan.sources)
             );
         }
         DiagFormat::Human => {

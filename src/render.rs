@@ -265,6 +265,115 @@ pub fn json(diags: &[Diagnostic], sources: &Sources) -> String {
     serde_json::to_string_pretty(&items).expect("diagnostics serialize")
 }
 
+/// A path as a SARIF URI reference: relative paths stay relative (to the directory netc ran
+/// in, as code scanning expects paths relative to the repository), absolute ones become
+/// `file://` URIs; bytes other than unreserved characters and `/` are percent-encoded.
+fn sarif_uri(path: &str) -> String {
+    let mut out = String::new();
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Diagnostics as a SARIF 2.1.0 log: one run of tool `netc`, one rule per code that occurs
+/// (its name, summary and `netc explain` text), one result per diagnostic with its primary
+/// label as location and the other labels as related locations.
+pub fn sarif(diags: &[Diagnostic], sources: &Sources) -> String {
+    use serde_json::json;
+    let mut codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let rules: Vec<serde_json::Value> = codes
+        .iter()
+        .map(|c| {
+            let info = crate::codes::find(c);
+            json!({
+                "id": c,
+                "name": info.map_or(*c, |i| i.name),
+                "shortDescription": { "text": info.map_or("", |i| i.summary) },
+                "fullDescription": { "text": info.map_or("", |i| i.doc) },
+                "help": { "text": format!("netc explain {c}") },
+                "defaultConfiguration": {
+                    "level": if c.starts_with('E') { "error" } else { "warning" }
+                },
+            })
+        })
+        .collect();
+    let region = |label: &crate::diag::Label| {
+        let (start, end) = (
+            sources.location(label.span),
+            sources.location(crate::diag::Span {
+                start: label.span.end,
+                ..label.span
+            }),
+        );
+        json!({
+            "physicalLocation": {
+                "artifactLocation": { "uri": sarif_uri(&start.file) },
+                "region": {
+                    "startLine": start.line,
+                    "startColumn": start.column,
+                    "endLine": end.line.max(start.line),
+                    "endColumn": if end.line > start.line { end.column } else { end.column.max(start.column) },
+                },
+            },
+            "message": { "text": label.message },
+        })
+    };
+    let results: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let mut text = d.message.clone();
+            if let Some(help) = &d.help {
+                text.push_str(&format!(" (help: {help})"));
+            }
+            let mut r = json!({
+                "ruleId": d.code,
+                "ruleIndex": codes.iter().position(|c| *c == d.code).unwrap_or(0),
+                "level": if d.is_error() { "error" } else { "warning" },
+                "message": { "text": text },
+                "locations": d.primary.iter().map(region).collect::<Vec<_>>(),
+            });
+            if !d.secondary.is_empty() {
+                r["relatedLocations"] = d
+                    .secondary
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        let mut loc = region(l);
+                        loc["id"] = json!(i + 1);
+                        loc
+                    })
+                    .collect::<Vec<_>>()
+                    .into();
+            }
+            r
+        })
+        .collect();
+    serde_json::to_string_pretty(&json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "netc",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    }))
+    .expect("SARIF serializes")
+}
+
 /// `2 errors, 1 warning`
 pub fn summary(diags: &[Diagnostic]) -> String {
     let errors = diags.iter().filter(|d| d.is_error()).count();

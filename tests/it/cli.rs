@@ -1,6 +1,6 @@
 //! The command line: exit statuses and output formats.
 
-use super::{root, run_netc};
+use super::{checked, root, run_netc};
 
 fn netc(args: &[&str]) -> (i32, String, String) {
     super::run_netc(args)
@@ -578,4 +578,75 @@ fn the_pre_commit_hook_checks_the_plan() {
         String::from_utf8_lossy(&bad.stdout).to_string() + &String::from_utf8_lossy(&bad.stderr);
     assert!(!bad.status.success() && text.contains("E011"), "{text}");
     let _ = std::fs::remove_dir_all(&base);
+}
+
+/// `netc check --format sarif` is a SARIF 2.1.0 log that the SARIF schema (Microsoft's, from
+/// the SARIF SDK's npm package; see .ci/run) accepts, for every invalid fixture and
+/// Datalyptica: one result per diagnostic, at the line of its primary label.
+#[test]
+fn check_writes_sarif_that_the_sarif_schema_accepts() {
+    let (python, schema) = (
+        root().join("target/pyenv/bin/python"),
+        root().join("target/sarif-2.1.0.json"),
+    );
+    if !python.exists() || !schema.exists() {
+        assert!(
+            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
+            "the SARIF schema and jsonschema are required (NETC_REQUIRE_TOOLS is set): see .ci/run"
+        );
+        return;
+    }
+    let dir = root().join("target/it-sarif");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut plans: Vec<String> = std::fs::read_dir(root().join("fixtures/invalid"))
+        .unwrap()
+        .map(|e| {
+            format!(
+                "fixtures/invalid/{}/plan.netc",
+                e.unwrap().file_name().to_string_lossy()
+            )
+        })
+        .collect();
+    plans.sort();
+    plans.push("fixtures/datalyptica".into());
+    let mut files = Vec::new();
+    for (i, plan) in plans.iter().enumerate() {
+        if !root().join(plan).exists() {
+            continue;
+        }
+        let (code, text, err) = run_netc(&["check", plan, "--format", "sarif"]);
+        assert!(code <= 1, "{plan}: {err}");
+        let log: serde_json::Value = serde_json::from_str(&text).expect("SARIF is JSON");
+        let c = checked(plan);
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), c.diags.len(), "{plan}");
+        for (r, d) in results.iter().zip(&c.diags) {
+            assert_eq!(r["ruleId"], d.code);
+            if let Some(l) = &d.primary {
+                let at = c.plan.sources.location(l.span);
+                let region = &r["locations"][0]["physicalLocation"]["region"];
+                assert_eq!(region["startLine"], at.line as u64, "{plan}");
+            }
+        }
+        let file = dir.join(format!("{i}.sarif"));
+        std::fs::write(&file, &text).unwrap();
+        files.push(file);
+    }
+    let script = "import json, sys, jsonschema\nschema = json.load(open(sys.argv[1]))\nfor f in sys.argv[2:]:\n    jsonschema.validate(json.load(open(f)), schema)\nprint(len(sys.argv) - 2)\n";
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&schema)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(files.len() > 40, "{}", files.len());
+    let _ = std::fs::remove_dir_all(&dir);
 }
