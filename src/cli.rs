@@ -1013,47 +1013,34 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> i
     }
     let mut results = Vec::new();
     for (i, (rel, point)) in points.iter().enumerate() {
-        let daemon = match (rel.split_once('/'), point) {
-            (Some((kind @ ("firewalld" | "ufw"), host)), Point::Host(_)) => Some((kind, host)),
-            _ => None,
-        };
-        if let Some((kind, host)) = daemon {
-            // firewalld's and ufw's own rules, as the real tools load them.
-            let dir = out.join(rel);
-            if std::fs::symlink_metadata(&dir).is_err() {
-                results.push(Verified {
-                    file: rel.clone(),
-                    point: point_name(p, *point),
-                    equal: false,
-                    differences: vec![],
-                });
-                continue;
+        // The ruleset as the kernel holds it: nftables files loaded by nft, firewalld's and
+        // ufw's configurations by the real tools. `None`: the file is not in DIR.
+        let read = || -> Result<Option<readback::Ruleset>, String> {
+            if let Some((kind, host)) = rel.split_once('/').filter(|(k, _)| *k != "nftables") {
+                if std::fs::symlink_metadata(out.join(rel)).is_err() {
+                    return Ok(None);
+                }
+                let rs = if kind == "firewalld" {
+                    readback::load_firewalld_in_namespace(out, host, i)
+                        .and_then(|json| readback::Ruleset::from_json(&json))
+                } else {
+                    readback::load_ufw_in_namespace(out, host, i)
+                        .and_then(|(v4, v6)| readback::from_iptables_save(&v4, &v6))
+                };
+                return rs.map(Some).map_err(|e| format!("{rel}: {e}"));
             }
-            let rs = if kind == "firewalld" {
-                readback::load_firewalld_in_namespace(out, host, i)
-                    .and_then(|json| readback::Ruleset::from_json(&json))
-            } else {
-                readback::load_ufw_in_namespace(out, host, i)
-                    .and_then(|(v4, v6)| readback::from_iptables_save(&v4, &v6))
+            let Some(text) = crate::output::read_safe(out, std::path::Path::new(rel))
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(None);
             };
-            let rs = match rs {
-                Ok(r) => r,
-                Err(e) => return usage_error(format!("{rel}: {e}")),
-            };
-            let diffs = readback::verify(p, info, *point, &rs, 20);
-            results.push(Verified {
-                file: rel.clone(),
-                point: point_name(p, *point),
-                equal: diffs.is_empty(),
-                differences: diffs
-                    .into_iter()
-                    .map(|(packet, plan)| VerifiedDifference { packet, plan })
-                    .collect(),
-            });
-            continue;
-        }
-        let text = match crate::output::read_safe(out, std::path::Path::new(rel)) {
-            Ok(Some(t)) => t,
+            readback::load_in_namespace(&text, i)
+                .and_then(|json| readback::Ruleset::from_json(&json))
+                .map(Some)
+                .map_err(|e| format!("{rel}: {e}"))
+        };
+        let diffs = match read() {
+            Ok(Some(rs)) => readback::verify(p, info, *point, &rs, 20),
             Ok(None) => {
                 results.push(Verified {
                     file: rel.clone(),
@@ -1065,15 +1052,6 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> i
             }
             Err(e) => return usage_error(e),
         };
-        let json = match readback::load_in_namespace(&text, i) {
-            Ok(j) => j,
-            Err(e) => return usage_error(format!("{rel}: {e}")),
-        };
-        let rs = match readback::Ruleset::from_json(&json) {
-            Ok(r) => r,
-            Err(e) => return usage_error(format!("{rel}: {e}")),
-        };
-        let diffs = readback::verify(p, info, *point, &rs, 20);
         results.push(Verified {
             file: rel.clone(),
             point: point_name(p, *point),

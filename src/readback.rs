@@ -1485,6 +1485,29 @@ fn parse_rule(r: &Value, family: &str, where_: &str) -> Result<Vec<Expr>, ReadEr
     Ok(exprs)
 }
 
+/// A configuration for a private dbus-daemon system bus listening on the socket `bus`: the
+/// machine's system.conf without its user, fork and pid file, its policies included.
+pub fn private_bus_conf(bus: &std::path::Path) -> Result<String, ReadError> {
+    let system = std::fs::read_to_string("/usr/share/dbus-1/system.conf")
+        .map_err(|e| ReadError(format!("dbus-daemon's system.conf: {e}")))?;
+    let mut conf = system
+        .replace("<user>messagebus</user>", "")
+        .replace("<fork/>", "")
+        .replace("<pidfile>/run/dbus/pid</pidfile>", "")
+        .replace(
+            "<includedir>system.d</includedir>",
+            "<includedir>/usr/share/dbus-1/system.d</includedir>",
+        );
+    match (conf.find("<listen>"), conf.find("</listen>")) {
+        (Some(a), Some(b)) => conf.replace_range(
+            a..b + "</listen>".len(),
+            &format!("<listen>unix:path={}</listen>", bus.display()),
+        ),
+        _ => return err("dbus-daemon's system.conf has no <listen> element"),
+    }
+    Ok(conf)
+}
+
 /// What the real firewalld makes of a host's compiled configuration (`firewalld/HOST/` under
 /// `out`: zones, ipsets, services): the configuration is checked with `firewall-offline-cmd
 /// --check-config` (firewalld silently falls back to its stock configuration when its own is
@@ -1579,22 +1602,7 @@ pub fn load_firewalld_in_namespace(
     }
     // A private system bus for firewalld.
     let bus = tmp.join("bus");
-    let system = std::fs::read_to_string("/usr/share/dbus-1/system.conf")
-        .map_err(|e| ReadError(format!("dbus-daemon's system.conf: {e}")))?;
-    let mut conf = system
-        .replace("<user>messagebus</user>", "")
-        .replace("<fork/>", "")
-        .replace("<pidfile>/run/dbus/pid</pidfile>", "")
-        .replace(
-            "<includedir>system.d</includedir>",
-            "<includedir>/usr/share/dbus-1/system.d</includedir>",
-        );
-    if let (Some(a), Some(b)) = (conf.find("<listen>"), conf.find("</listen>")) {
-        conf.replace_range(
-            a..b + "</listen>".len(),
-            &format!("<listen>unix:path={}</listen>", bus.display()),
-        );
-    }
+    let conf = private_bus_conf(&bus)?;
     std::fs::write(tmp.join("bus.conf"), conf).map_err(|e| ReadError(e.to_string()))?;
     let ns = format!("netc-fw-{}-{n}", std::process::id());
     let o = Command::new("ip")

@@ -84,6 +84,24 @@ fn ports(text: &str) -> Option<Vec<Vec<(u128, u128)>>> {
         .collect()
 }
 
+/// Conntrack states as the bits `Field::CtState` uses (a new connection is 8).
+const CT_STATES: &[(&str, u128)] = &[
+    ("INVALID", 1),
+    ("ESTABLISHED", 2),
+    ("RELATED", 4),
+    ("NEW", 8),
+    ("UNTRACKED", 64),
+];
+
+/// Address types as the bits `Field::DstType` uses (a packet for the host is LOCAL, 2).
+const ADDRESS_TYPES: &[(&str, u128)] = &[
+    ("UNICAST", 1),
+    ("LOCAL", 2),
+    ("BROADCAST", 4),
+    ("MULTICAST", 8),
+    ("ANYCAST", 16),
+];
+
 fn push(
     exprs: &mut Vec<Expr>,
     fields: Vec<Field>,
@@ -198,41 +216,23 @@ fn rule(ws: &[String], v4: bool, where_: &str) -> Result<Vec<Expr>, ReadError> {
                 );
                 i += 2;
             }
-            "--ctstate" | "--state" => {
+            "--ctstate" | "--state" | "--dst-type" => {
+                // Lists of names, read as bitmasks (see `Field::CtState`, `Field::DstType`).
+                let (field, names, what): (Field, &[(&str, u128)], &str) = if w == "--dst-type" {
+                    (Field::DstType, ADDRESS_TYPES, "address type")
+                } else {
+                    (Field::CtState, CT_STATES, "conntrack state")
+                };
                 let mut bits = 0u128;
                 for s in value(i + 1)?.split(',') {
-                    bits |= match s {
-                        "INVALID" => 1,
-                        "ESTABLISHED" => 2,
-                        "RELATED" => 4,
-                        "NEW" => 8,
-                        "UNTRACKED" => 64,
-                        other => return bad(&format!("conntrack state {other}")),
-                    };
+                    match names.iter().find(|(n, _)| *n == s) {
+                        Some((_, b)) => bits |= b,
+                        None => return bad(&format!("{what} {s}")),
+                    }
                 }
                 push(
                     &mut exprs,
-                    vec![Field::CtState],
-                    &mut negate,
-                    vec![vec![(bits, bits)]],
-                );
-                i += 2;
-            }
-            "--dst-type" => {
-                let mut bits = 0u128;
-                for s in value(i + 1)?.split(',') {
-                    bits |= match s {
-                        "UNICAST" => 1,
-                        "LOCAL" => 2,
-                        "BROADCAST" => 4,
-                        "MULTICAST" => 8,
-                        "ANYCAST" => 16,
-                        other => return bad(&format!("address type {other}")),
-                    };
-                }
-                push(
-                    &mut exprs,
-                    vec![Field::DstType],
+                    vec![field],
                     &mut negate,
                     vec![vec![(bits, bits)]],
                 );

@@ -376,18 +376,7 @@ fn host_block(
         }
     }
     let lookups = maps.render(&mut out, &format!("src_{dlabel}"), "saddr");
-    let of = prep
-        .names
-        .get(&da)
-        .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
-    render_chain(
-        &mut out,
-        &format!("addresses of {of}"),
-        &format!("to_{dlabel}"),
-        &lookups,
-    );
-    out.truncate(out.trim_end_matches('\n').len());
-    Some(out)
+    Some(finish_block(out, prep, da, &dlabel, &lookups))
 }
 
 /// The block of one destination atom as one set per family and verdict of (source range .
@@ -478,6 +467,18 @@ fn host_block_direct(
             }
         }
     }
+    finish_block(out, prep, da, &dlabel, &rules)
+}
+
+/// A host block's last part, the atom's chain `to_ATOM` with its rules, and the block without
+/// trailing blank lines.
+fn finish_block(
+    mut out: String,
+    prep: &Prepared,
+    da: u32,
+    dlabel: &str,
+    rules: &[String],
+) -> String {
     let of = prep
         .names
         .get(&da)
@@ -486,7 +487,7 @@ fn host_block_direct(
         &mut out,
         &format!("addresses of {of}"),
         &format!("to_{dlabel}"),
-        &rules,
+        rules,
     );
     out.truncate(out.trim_end_matches('\n').len());
     out

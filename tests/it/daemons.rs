@@ -57,17 +57,7 @@ pub fn start_firewalld(ns: &str, generated: &Path) {
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
-    let conf = std::fs::read_to_string("/usr/share/dbus-1/system.conf")
-        .expect("dbus-daemon's system.conf");
-    let conf = conf
-        .replace("<user>messagebus</user>", "")
-        .replace("<fork/>", "")
-        .replace("<pidfile>/run/dbus/pid</pidfile>", "")
-        .replace(
-            "<includedir>system.d</includedir>",
-            "<includedir>/usr/share/dbus-1/system.d</includedir>",
-        );
-    let conf = regex_listen(&conf, &format!("unix:path={}", bus.display()));
+    let conf = netc::readback::private_bus_conf(&bus).expect("dbus-daemon's system.conf");
     std::fs::write(generated.join("bus.conf"), conf).unwrap();
     let env = format!("DBUS_SYSTEM_BUS_ADDRESS=unix:path={}", bus.display());
     sh(&format!(
@@ -104,15 +94,4 @@ pub fn start_firewalld(ns: &str, generated: &Path) {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-}
-
-/// Replace the `<listen>` address of a D-Bus configuration.
-fn regex_listen(conf: &str, address: &str) -> String {
-    let start = conf.find("<listen>").expect("a listen element");
-    let end = conf[start..].find("</listen>").expect("closed") + start + "</listen>".len();
-    format!(
-        "{}<listen>{address}</listen>{}",
-        &conf[..start],
-        &conf[end..]
-    )
 }

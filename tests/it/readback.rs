@@ -416,14 +416,14 @@ fn firewalld_output_is_proven_through_the_real_firewalld() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Every firewalld host of every valid fixture, and three of Datalyptica's 59 (all 59 take
-/// 80 s: `netc verify fixtures/datalyptica --out DIR` does them all), through the real
-/// firewalld: equal to the plan.
-#[test]
-fn every_compiled_firewalld_host_is_equal_to_the_plan() {
-    if !lab_ready() || !have("firewalld") || !have("dbus-daemon") {
-        return;
-    }
+/// Every host on `kind` of every valid fixture and up to three of Datalyptica's, compiled
+/// with `target`, read back by `read` (the real daemon in a namespace) and verified: equal to
+/// the plan. Returns how many hosts were verified.
+fn verify_daemon_hosts(
+    kind: netc::ir::FirewallKind,
+    target: TargetKind,
+    read: impl Fn(&std::path::Path, &str, usize) -> Result<Ruleset, readback::ReadError>,
+) -> usize {
     let mut plans: Vec<(String, netc::Checked, usize)> = Vec::new();
     for entry in std::fs::read_dir(root().join("fixtures/valid")).unwrap() {
         let plan = entry.unwrap().path().join("plan.netc");
@@ -435,26 +435,43 @@ fn every_compiled_firewalld_host_is_equal_to_the_plan() {
     let mut verified = 0;
     for (i, (name, c, most)) in plans.iter().enumerate() {
         let hosts: Vec<usize> = (0..c.plan.hosts.len())
-            .filter(|&h| c.plan.hosts[h].firewall == netc::ir::FirewallKind::Firewalld)
+            .filter(|&h| c.plan.hosts[h].firewall == kind)
             .take(*most)
             .collect();
         if hosts.is_empty() {
             continue;
         }
-        let out = root().join(format!("target/it-fw-all-{i}"));
+        let out = root().join(format!("target/it-{kind:?}-all-{i}"));
         let _ = std::fs::remove_dir_all(&out);
-        write_tree(&out, &files_of(c, &[TargetKind::Firewalld]));
+        write_tree(&out, &files_of(c, &[target]));
         for h in hosts {
             let host = &c.plan.hosts[h].name;
-            let json = readback::load_firewalld_in_namespace(&out, host, 9800 + h)
-                .unwrap_or_else(|e| panic!("{name} {host}: {e}"));
-            let rs = Ruleset::from_json(&json).unwrap_or_else(|e| panic!("{name} {host}: {e}"));
+            let rs = read(&out, host, 9800 + h).unwrap_or_else(|e| panic!("{name} {host}: {e}"));
             let d = readback::verify(&c.plan, c.info.as_ref().unwrap(), Point::Host(h), &rs, 5);
-            assert!(d.is_empty(), "{name}: firewalld host {host} differs: {d:?}");
+            assert!(d.is_empty(), "{name}: {kind:?} host {host} differs: {d:?}");
             verified += 1;
         }
         let _ = std::fs::remove_dir_all(&out);
     }
+    verified
+}
+
+/// Every firewalld host of every valid fixture, and three of Datalyptica's 59 (all 59 take
+/// 80 s: `netc verify fixtures/datalyptica --out DIR` does them all), through the real
+/// firewalld: equal to the plan.
+#[test]
+fn every_compiled_firewalld_host_is_equal_to_the_plan() {
+    if !lab_ready() || !have("firewalld") || !have("dbus-daemon") {
+        return;
+    }
+    let verified = verify_daemon_hosts(
+        netc::ir::FirewallKind::Firewalld,
+        TargetKind::Firewalld,
+        |out, host, n| {
+            readback::load_firewalld_in_namespace(out, host, n)
+                .and_then(|json| Ruleset::from_json(&json))
+        },
+    );
     assert!(verified >= 4, "{verified}");
 }
 
@@ -467,38 +484,14 @@ fn ufw_output_is_proven_through_the_real_ufw() {
     if !lab_ready() || !have("ufw") || !have("iptables-save") {
         return;
     }
-    let mut plans: Vec<(String, netc::Checked, usize)> = Vec::new();
-    for entry in std::fs::read_dir(root().join("fixtures/valid")).unwrap() {
-        let plan = entry.unwrap().path().join("plan.netc");
-        if plan.exists() {
-            plans.push((rel(&plan), checked(&rel(&plan)), usize::MAX));
-        }
-    }
-    plans.push(("datalyptica".into(), checked("fixtures/datalyptica"), 3));
-    let mut verified = 0;
-    for (i, (name, c, most)) in plans.iter().enumerate() {
-        let hosts: Vec<usize> = (0..c.plan.hosts.len())
-            .filter(|&h| c.plan.hosts[h].firewall == netc::ir::FirewallKind::Ufw)
-            .take(*most)
-            .collect();
-        if hosts.is_empty() {
-            continue;
-        }
-        let out = root().join(format!("target/it-ufw-all-{i}"));
-        let _ = std::fs::remove_dir_all(&out);
-        write_tree(&out, &files_of(c, &[TargetKind::Ufw]));
-        for h in hosts {
-            let host = &c.plan.hosts[h].name;
-            let (v4, v6) = readback::load_ufw_in_namespace(&out, host, 9900 + h)
-                .unwrap_or_else(|e| panic!("{name} {host}: {e}"));
-            let rs = readback::from_iptables_save(&v4, &v6)
-                .unwrap_or_else(|e| panic!("{name} {host}: {e}"));
-            let d = readback::verify(&c.plan, c.info.as_ref().unwrap(), Point::Host(h), &rs, 5);
-            assert!(d.is_empty(), "{name}: ufw host {host} differs: {d:?}");
-            verified += 1;
-        }
-        let _ = std::fs::remove_dir_all(&out);
-    }
+    let verified = verify_daemon_hosts(
+        netc::ir::FirewallKind::Ufw,
+        TargetKind::Ufw,
+        |out, host, n| {
+            readback::load_ufw_in_namespace(out, host, n)
+                .and_then(|(v4, v6)| readback::from_iptables_save(&v4, &v6))
+        },
+    );
     assert!(verified >= 4, "{verified}");
     // A mutation: the API's port moved by one in app1's rules.
     let dir = root().join("target/it-verify-ufw");
