@@ -97,7 +97,11 @@ pub enum Command {
         format: ExportFormat,
     },
     /// Explain a diagnostic code (E030, overlapping-subnets); `netc explain` lists them all
-    Explain { code: Option<String> },
+    Explain {
+        code: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+    },
     /// Ask `can SRC reach DST on SERVICE`: exit 0 yes or partly, 1 no, 2 bad question
     Query {
         plan: PathBuf,
@@ -187,6 +191,9 @@ pub enum DiffFormat {
     Text,
     Json,
     Html,
+    /// SARIF 2.1.0: opened access at the rules of the new plan that open it (code scanning
+    /// shows it on the pull request's lines), closed access as notes
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -228,10 +235,10 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    run(cli)
+    run(cli).code()
 }
 
-pub fn run(cli: Cli) -> i32 {
+pub fn run(cli: Cli) -> Status {
     crate::syntax::load::allow_includes_from(cli.include_from);
     match cli.command {
         Command::Check {
@@ -268,7 +275,7 @@ pub fn run(cli: Cli) -> i32 {
                 format,
             )
         }
-        Command::Explain { code } => explain(code.as_deref()),
+        Command::Explain { code, format } => explain(code.as_deref(), format),
         Command::Verify { plan, out, format } => verify(&plan, &out, format),
         Command::Drift {
             plan,
@@ -284,7 +291,7 @@ pub fn run(cli: Cli) -> i32 {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "netc", &mut std::io::stdout());
-            0
+            Status::Ok
         }
         Command::Man => {
             use clap::CommandFactory;
@@ -292,7 +299,7 @@ pub fn run(cli: Cli) -> i32 {
             let mut out = std::io::stdout().lock();
             // The page, then a section per command with its arguments.
             if clap_mangen::Man::new(cmd.clone()).render(&mut out).is_err() {
-                return 2;
+                return Status::Failed;
             }
             for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
                 let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
@@ -310,10 +317,10 @@ pub fn run(cli: Cli) -> i32 {
                 if page.render_synopsis_section(&mut out).is_err()
                     || page.render_options_section(&mut out).is_err()
                 {
-                    return 2;
+                    return Status::Failed;
                 }
             }
-            0
+            Status::Ok
         }
         Command::Query {
             plan,
@@ -368,52 +375,87 @@ fn width() -> usize {
         .unwrap_or(100)
 }
 
-fn usage_error(message: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {message}");
-    2
+/// The exit status of every command (the README has the table, as grep and diff have one):
+/// 0 yes, clean, equal, no change; 1 no, findings, differences, changes; 2 the command could
+/// not run (a bad flag or question, an unreadable file, a plan with errors where a valid plan
+/// is needed, a tool that failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok = 0,
+    Findings = 1,
+    Failed = 2,
 }
 
-/// Load and check a plan, printing its diagnostics to stderr. `Err(status)` when it cannot be
-/// used (status 2: unreadable, 1: plan errors).
-pub fn load(
-    plan: &[PathBuf],
-    format: DiagFormat,
-    quiet_warnings: bool,
-) -> Result<crate::Checked, i32> {
-    let checked = crate::load_and_check(plan).map_err(usage_error)?;
-    let shown: Vec<crate::diag::Diagnostic> = checked
-        .diags
-        .iter()
-        .filter(|d| d.is_error() || !quiet_warnings)
-        .cloned()
-        .collect();
-    match format {
-        DiagFormat::Json | DiagFormat::Sarif => {
-            if !shown.is_empty() {
-                eprintln!("{}", render::json(&shown, &checked.plan.sources));
-            }
+impl Status {
+    /// 1 when `found`, else 0.
+    pub fn findings(found: bool) -> Status {
+        if found {
+            Status::Findings
+        } else {
+            Status::Ok
         }
-        DiagFormat::Human => {
-            if !shown.is_empty() {
+    }
+
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+fn usage_error(message: impl std::fmt::Display) -> Status {
+    eprintln!("error: {message}");
+    Status::Failed
+}
+
+/// A command that could not run, told as `usage_error` does, or as a `netc-error/1` document
+/// on standard output when JSON was asked for (so a JSON reader always gets JSON).
+fn fail(json: bool, message: impl std::fmt::Display) -> Status {
+    if json {
+        json_out(
+            "netc-error/1",
+            &serde_json::json!({ "error": message.to_string() }),
+        );
+        Status::Failed
+    } else {
+        usage_error(message)
+    }
+}
+
+/// Load and check a plan for a command that needs a valid one. Errors are printed (to
+/// stderr for people; as a `netc-check/1` document on stdout when `json`), and the command
+/// cannot run: `Err(Status::Failed)`. Warnings are left to `netc check`.
+pub fn load(plan: &[PathBuf], json: bool) -> Result<crate::Valid, Status> {
+    let checked = crate::load_and_check(plan).map_err(|e| fail(json, e))?;
+    match checked.valid() {
+        Ok(valid) => Ok(valid),
+        Err(rejected) => {
+            let errors: Vec<crate::diag::Diagnostic> = rejected
+                .diags
+                .iter()
+                .filter(|d| d.is_error())
+                .cloned()
+                .collect();
+            if json {
+                println!(
+                    "{}",
+                    render::json(&rejected.plan.name, &errors, &rejected.plan.sources)
+                );
+            } else {
                 eprint!(
                     "{}",
-                    render::human(&shown, &checked.plan.sources, color_stderr(), width())
+                    render::human(&errors, &rejected.plan.sources, color_stderr(), width())
+                );
+                eprintln!(
+                    "{}: {}",
+                    rejected.plan.name,
+                    render::summary(&rejected.diags)
                 );
             }
+            Err(Status::Failed)
         }
     }
-    if checked.has_errors() {
-        if format == DiagFormat::Human {
-            eprintln!("{}: {}", checked.plan.name, render::summary(&checked.diags));
-        }
-        // The command could not run on this plan: exit 2 (only `check` reports errors as
-        // findings, exit 1).
-        return Err(2);
-    }
-    Ok(checked)
 }
 
-fn check(plan: &[PathBuf], format: DiagFormat, deny_warnings: bool) -> i32 {
+fn check(plan: &[PathBuf], format: DiagFormat, deny_warnings: bool) -> Status {
     let checked = match crate::load_and_check(plan) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
@@ -424,7 +466,7 @@ fn check(plan: &[PathBuf], format: DiagFormat, deny_warnings: bool) -> i32 {
             let _ = writeln!(
                 out,
                 "{}",
-                render::json(&checked.diags, &checked.plan.sources)
+                render::json(&checked.plan.name, &checked.diags, &checked.plan.sources)
             );
         }
         DiagFormat::Sarif => {
@@ -456,81 +498,111 @@ fn check(plan: &[PathBuf], format: DiagFormat, deny_warnings: bool) -> i32 {
             );
         }
     }
-    let code = i32::from(checked.has_errors() || deny_warnings && !checked.diags.is_empty());
+    let code = Status::findings(checked.has_errors() || deny_warnings && !checked.diags.is_empty());
     // The process ends right after: freeing a large plan's model piece by piece would only
     // add to the command's time (~5% at 100,000 flows).
     std::mem::forget(checked);
     code
 }
 
-fn export(plan: &[PathBuf]) -> i32 {
-    let checked = match load(plan, DiagFormat::Human, true) {
-        Ok(c) => c,
+fn export(plan: &[PathBuf]) -> Status {
+    let v = match load(plan, true) {
+        Ok(v) => v,
         Err(status) => return status,
     };
-    let info = checked.info.as_ref().expect("checked plans have info");
-    let value = serde_json::json!({
-        "plan": checked.plan,
-        "dns_records": info.dns,
-    });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&value).expect("model serializes")
-    );
-    0
+    json_out("netc-export/1", &crate::export::export(&v.plan, &v.info));
+    Status::Ok
 }
 
-fn explain(code: Option<&str>) -> i32 {
+fn explain(code: Option<&str>, format: OutFormat) -> Status {
+    let json = format == OutFormat::Json;
+    let sev = |c: &codes::Code| match c.severity {
+        crate::diag::Severity::Error => "error",
+        crate::diag::Severity::Warning => "warning",
+    };
+    let entry = |c: &codes::Code| {
+        serde_json::json!({
+            "code": c.code, "name": c.name, "severity": sev(c), "summary": c.summary, "doc": c.doc,
+        })
+    };
     match code {
+        None if json => {
+            let all: Vec<_> = codes::ALL.iter().map(entry).collect();
+            json_out("netc-explain/1", &serde_json::json!({ "codes": all }));
+            Status::Ok
+        }
         None => {
             for c in codes::ALL {
                 println!("{}  {:<30} {}", c.code, c.name, c.summary);
             }
-            0
+            Status::Ok
         }
         Some(q) => match codes::find(q) {
-            Some(c) => {
-                let sev = match c.severity {
-                    crate::diag::Severity::Error => "error",
-                    crate::diag::Severity::Warning => "warning",
-                };
-                println!("{} {} ({sev}): {}\n\n{}", c.code, c.name, c.summary, c.doc);
-                0
+            Some(c) if json => {
+                json_out(
+                    "netc-explain/1",
+                    &serde_json::json!({ "codes": [entry(c)] }),
+                );
+                Status::Ok
             }
-            None => usage_error(format!(
-                "no diagnostic code `{q}`; `netc explain` lists them"
-            )),
+            Some(c) => {
+                println!(
+                    "{} {} ({}): {}\n\n{}",
+                    c.code,
+                    c.name,
+                    sev(c),
+                    c.summary,
+                    c.doc
+                );
+                Status::Ok
+            }
+            None => fail(
+                json,
+                format!("no diagnostic code `{q}`; `netc explain` lists them"),
+            ),
         },
     }
 }
 
-fn json_out<T: serde::Serialize>(value: &T) {
+/// A JSON document on standard output: `{"schema": SCHEMA, ...value's fields}`. Every
+/// document netc prints names its schema (`schemas/` in the repository, `docs/json.md`).
+fn json_out<T: serde::Serialize>(schema: &'static str, value: &T) {
+    #[derive(serde::Serialize)]
+    struct Doc<'a, T: serde::Serialize> {
+        schema: &'static str,
+        #[serde(flatten)]
+        body: &'a T,
+    }
     println!(
         "{}",
-        serde_json::to_string_pretty(value).expect("answers serialize")
+        serde_json::to_string_pretty(&Doc {
+            schema,
+            body: value
+        })
+        .expect("answers serialize")
     );
 }
 
-fn query(plan: &std::path::Path, question: &str, format: OutFormat) -> i32 {
+fn query(plan: &std::path::Path, question: &str, format: OutFormat) -> Status {
+    let json = format == OutFormat::Json;
     let (src, dst, svc) = match crate::query::parse_question(question) {
         Ok(q) => q,
-        Err(e) => return usage_error(e),
+        Err(e) => return fail(json, e),
     };
-    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
-        Ok(c) => c,
-        Err(_) => return 2,
+    let v = match load(&[plan.to_path_buf()], json) {
+        Ok(v) => v,
+        Err(status) => return status,
     };
-    let info = checked.info.as_ref().expect("checked plans have info");
-    let answer = match crate::query::ask(&checked.plan, info, &src, &dst, svc.as_deref()) {
+    let answer = match crate::query::ask(&v.plan, &v.info, &src, &dst, svc.as_deref()) {
         Ok(a) => a,
-        Err(e) => return usage_error(e),
+        Err(e) => return fail(json, e),
     };
-    let explanation = crate::query::explain::explain(&checked.plan, info, &answer);
+    let explanation = crate::query::explain::explain(&v.plan, &v.info, &answer);
     match format {
-        OutFormat::Json => json_out(&explanation),
+        OutFormat::Json => json_out("netc-query/1", &explanation),
         OutFormat::Text => print!("{}", crate::query::explain::human(&explanation)),
     }
-    i32::from(answer.verdict == crate::query::Verdict::No)
+    Status::findings(answer.verdict == crate::query::Verdict::No)
 }
 
 fn listing(
@@ -539,23 +611,21 @@ fn listing(
     to: Option<&str>,
     on: Option<&str>,
     format: OutFormat,
-) -> i32 {
+) -> Status {
     use crate::query::matrix;
-    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
-        Ok(c) => c,
-        Err(_) => return 2,
+    let json = format == OutFormat::Json;
+    let v = match load(&[plan.to_path_buf()], json) {
+        Ok(v) => v,
+        Err(status) => return status,
     };
-    let (p, info) = (
-        &checked.plan,
-        checked.info.as_ref().expect("checked plans have info"),
-    );
+    let (p, info) = (&v.plan, &v.info);
     let fixed = match crate::query::resolve_target(p, info, from.or(to).unwrap_or_default()) {
         Ok(t) => (t.text, t.target),
-        Err(e) => return usage_error(e),
+        Err(e) => return fail(json, e),
     };
     let svc = match crate::query::resolve_services(p, on.unwrap_or("any")) {
         Ok(s) => s.0,
-        Err(e) => return usage_error(e),
+        Err(e) => return fail(json, e),
     };
     let cells: Vec<matrix::Cell> = if from.is_some() {
         matrix::what_can_reach(p, info, &fixed.1, &fixed.0, &svc)
@@ -563,30 +633,35 @@ fn listing(
         matrix::who_can_reach(p, info, &fixed.1, &fixed.0, &svc)
     };
     match format {
-        OutFormat::Json => json_out(&cells),
+        OutFormat::Json => json_out(
+            "netc-reach/1",
+            &serde_json::json!({
+                "direction": if from.is_some() { "from" } else { "to" },
+                "endpoint": fixed.0,
+                "services": crate::space::Services(svc.clone()),
+                "cells": cells,
+            }),
+        ),
         OutFormat::Text if cells.is_empty() => println!("nothing"),
         OutFormat::Text => print!("{}", matrix::text(&cells)),
     }
     // As `query`: 0 something reaches, 1 nothing does.
-    i32::from(cells.iter().all(|c| c.permitted.is_empty()))
+    Status::findings(cells.iter().all(|c| c.permitted.is_empty()))
 }
 
-fn matrix(plan: &std::path::Path, format: MatrixFormat) -> i32 {
+fn matrix(plan: &std::path::Path, format: MatrixFormat) -> Status {
     use crate::query::matrix;
-    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
-        Ok(c) => c,
-        Err(_) => return 2,
+    let v = match load(&[plan.to_path_buf()], format == MatrixFormat::Json) {
+        Ok(v) => v,
+        Err(status) => return status,
     };
-    let cells = matrix::matrix(
-        &checked.plan,
-        checked.info.as_ref().expect("checked plans have info"),
-    );
+    let cells = matrix::matrix(&v.plan, &v.info);
     match format {
-        MatrixFormat::Json => json_out(&cells),
+        MatrixFormat::Json => json_out("netc-matrix/1", &serde_json::json!({ "cells": cells })),
         MatrixFormat::Csv => print!("{}", matrix::csv(&cells)),
         MatrixFormat::Text => print!("{}", matrix::text(&cells)),
     }
-    0
+    Status::Ok
 }
 
 /// `diff --git REV PLAN`: the plan's files at REV are taken out of git (`git archive`) into a
@@ -597,7 +672,7 @@ fn diff_git(
     gate: Option<bool>,
     any_change: bool,
     format: DiffFormat,
-) -> i32 {
+) -> Status {
     use std::process::{Command, Stdio};
     let Ok(abs) = plan.canonicalize() else {
         return usage_error(format!("{}: no such plan", plan.display()));
@@ -676,7 +751,7 @@ fn diff(
     gate: Option<bool>,
     any_change: bool,
     format: DiffFormat,
-) -> i32 {
+) -> Status {
     diff_shown(old, new, gate, any_change, format, None)
 }
 
@@ -688,25 +763,44 @@ fn diff_shown(
     any_change: bool,
     format: DiffFormat,
     rename: Option<(String, String)>,
-) -> i32 {
+) -> Status {
     let shown = |t: String| match &rename {
         Some((from, to)) => t.replace(from.as_str(), to),
         None => t,
     };
-    let load_one = |p: &std::path::Path| load(&[p.to_path_buf()], DiagFormat::Human, true);
-    let (Ok(a), Ok(b)) = (load_one(old), load_one(new)) else {
-        return 2;
+    let json = matches!(format, DiffFormat::Json | DiffFormat::Sarif);
+    let load_one = |p: &std::path::Path| load(&[p.to_path_buf()], json);
+    let (a, b) = match (load_one(old), load_one(new)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(s), _) | (_, Err(s)) => return s,
     };
-    let d = crate::query::diff::diff(
-        &a.plan,
-        a.info.as_ref().expect("info"),
-        &b.plan,
-        b.info.as_ref().expect("info"),
-    );
+    let d = crate::query::diff::diff(&a.plan, &a.info, &b.plan, &b.info);
     match format {
         DiffFormat::Json => println!(
             "{}",
-            shown(serde_json::to_string_pretty(&d).expect("answers serialize"))
+            shown(
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "schema": "netc-diff/1",
+                    "opened": d.opened,
+                    "closed": d.closed,
+                }))
+                .expect("answers serialize")
+            )
+        ),
+        // Closed access is located at the old plan's rules only when the old plan is a
+        // file of the working tree (not a revision taken out of git).
+        DiffFormat::Sarif => println!(
+            "{}",
+            render::diff_sarif(
+                &d,
+                rename.is_none(),
+                &b.plan
+                    .sources
+                    .files()
+                    .first()
+                    .map(|f| f.name.clone())
+                    .unwrap_or_default()
+            )
         ),
         DiffFormat::Text => print!("{}", shown(crate::query::diff::human(&d))),
         DiffFormat::Html => print!(
@@ -719,7 +813,9 @@ fn diff_shown(
         ),
     }
     let changed = !d.opened.is_empty() || !d.closed.is_empty();
-    i32::from(gate.is_some_and(|configured_too| d.opens(configured_too)) || any_change && changed)
+    Status::findings(
+        gate.is_some_and(|configured_too| d.opens(configured_too)) || any_change && changed,
+    )
 }
 
 fn compile(
@@ -729,12 +825,13 @@ fn compile(
     check_only: Option<CheckShape>,
     max_output: u64,
     format: OutFormat,
-) -> i32 {
-    let checked = match load(plan, DiagFormat::Human, true) {
-        Ok(c) => c,
+) -> Status {
+    let json = format == OutFormat::Json;
+    let checked = match load(plan, json) {
+        Ok(v) => v,
         Err(status) => return status,
     };
-    let info = checked.info.as_ref().expect("checked plans have info");
+    let info = &checked.info;
     // Only the targets asked for are written; the others' files stay as they are.
     let some = (!kinds.is_empty()).then_some(kinds);
     let kinds = if kinds.is_empty() {
@@ -779,17 +876,37 @@ fn compile(
     if let Some(shape) = check_only {
         let mut checker = match crate::output::Checker::new_for(out, some) {
             Ok(c) => c,
-            Err(e) => return usage_error(e),
+            Err(e) => return fail(json, e),
         };
         if let Err(e) =
             crate::targets::render_each(plan, info, &kinds, &ctx, &mut |f| checker.add(f))
         {
-            return usage_error(e);
+            return fail(json, e);
         }
         let (diff, n, stat) = checker.finish_stat();
+        if json {
+            let differ: Vec<_> = stat
+                .iter()
+                .map(|(p, added, removed)| {
+                    serde_json::json!({
+                        "path": p.display().to_string(), "added": added, "removed": removed,
+                    })
+                })
+                .collect();
+            json_out(
+                "netc-compile-check/1",
+                &serde_json::json!({
+                    "out": out.display().to_string(),
+                    "files": n,
+                    "up_to_date": diff.is_empty(),
+                    "differ": differ,
+                }),
+            );
+            return Status::findings(!diff.is_empty());
+        }
         if diff.is_empty() {
             println!("{}: {n} files up to date", out.display());
-            return 0;
+            return Status::Ok;
         }
         match shape {
             CheckShape::Diff => print!("{diff}"),
@@ -814,26 +931,28 @@ fn compile(
             "{}: generated configs differ from the plan; run `netc compile` without --check",
             out.display()
         );
-        return 1;
+        return Status::Findings;
     }
     let mut staged = match crate::output::Staged::begin_for(out, some) {
         Ok(s) => s.with_limit(max_output),
-        Err(e) => return usage_error(e),
+        Err(e) => return fail(json, e),
     };
     if let Err(e) = crate::targets::render_each(plan, info, &kinds, &ctx, &mut |f| staged.add(f)) {
         staged.abort();
-        return usage_error(e);
+        return fail(json, e);
     }
     match staged.commit_summary() {
         Ok(summary) => {
             match format {
-                OutFormat::Json => json_out(&serde_json::json!({
-                    "schema": "netc-compile/1",
+                OutFormat::Json => json_out(
+                    "netc-compile/1",
+                    &serde_json::json!({
                     "out": out.display().to_string(),
                     "files": summary.files,
                     "written": summary.written,
                     "removed": summary.removed,
-                })),
+                    }),
+                ),
                 OutFormat::Text => println!(
                     "{}: {} files, {} changed",
                     out.display(),
@@ -841,9 +960,9 @@ fn compile(
                     summary.written.len() + summary.removed.len()
                 ),
             }
-            0
+            Status::Ok
         }
-        Err(e) => usage_error(e),
+        Err(e) => fail(json, e),
     }
 }
 
@@ -887,7 +1006,7 @@ pub enum GenFirewall {
     None,
 }
 
-fn generate(a: GenArgs) -> i32 {
+fn generate(a: GenArgs) -> Status {
     use crate::ir::FirewallKind;
     if a.hosts / a.vlans.max(1) >= 1000 {
         return usage_error("at most 999 hosts per VLAN: raise --vlans");
@@ -909,15 +1028,15 @@ fn generate(a: GenArgs) -> i32 {
         scattered: a.layout == GenLayout::Scattered,
     };
     print!("{}", crate::generate::generate(&opts));
-    0
+    Status::Ok
 }
 
-fn graph(plan: &std::path::Path, format: GraphFormat) -> i32 {
-    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
+fn graph(plan: &std::path::Path, format: GraphFormat) -> Status {
+    let checked = match load(&[plan.to_path_buf()], false) {
         Ok(c) => c,
-        Err(_) => return 2,
+        Err(status) => return status,
     };
-    let cells = crate::query::matrix::matrix(&checked.plan, checked.info.as_ref().expect("info"));
+    let cells = crate::query::matrix::matrix(&checked.plan, &checked.info);
     let dot = crate::report::dot(&checked.plan, &cells);
     match format {
         GraphFormat::Dot => print!("{dot}"),
@@ -926,15 +1045,15 @@ fn graph(plan: &std::path::Path, format: GraphFormat) -> i32 {
             Err(e) => return usage_error(e),
         },
     }
-    0
+    Status::Ok
 }
 
-fn report(plan: &std::path::Path, output: &std::path::Path) -> i32 {
-    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
+fn report(plan: &std::path::Path, output: &std::path::Path) -> Status {
+    let checked = match load(&[plan.to_path_buf()], false) {
         Ok(c) => c,
-        Err(_) => return 2,
+        Err(status) => return status,
     };
-    let info = checked.info.as_ref().expect("info");
+    let info = &checked.info;
     let cells = crate::query::matrix::matrix(&checked.plan, info);
     let svg = match crate::report::svg(&crate::report::dot(&checked.plan, &cells)) {
         Ok(svg) => svg,
@@ -943,10 +1062,10 @@ fn report(plan: &std::path::Path, output: &std::path::Path) -> i32 {
             String::new()
         }
     };
-    let html = crate::report::html(&checked.plan, info, &checked.diags, &svg);
+    let html = crate::report::html(&checked.plan, info, &checked.warnings, &svg);
     if output == std::path::Path::new("-") {
         print!("{html}");
-        return 0;
+        return Status::Ok;
     }
     let file = crate::targets::OutputFile {
         path: PathBuf::from(output.file_name().unwrap_or_default()),
@@ -959,7 +1078,7 @@ fn report(plan: &std::path::Path, output: &std::path::Path) -> i32 {
     match crate::output::write_one(dir, &file) {
         Ok(()) => {
             println!("{}", output.display());
-            0
+            Status::Ok
         }
         Err(e) => usage_error(e),
     }
@@ -980,16 +1099,14 @@ struct VerifiedDifference {
     plan: String,
 }
 
-fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> i32 {
+fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> Status {
+    let json = format == OutFormat::Json;
     use crate::readback::{self, Point};
-    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
+    let checked = match load(&[plan.to_path_buf()], json) {
         Ok(c) => c,
         Err(status) => return status,
     };
-    let (p, info) = (
-        &checked.plan,
-        checked.info.as_ref().expect("checked plans have info"),
-    );
+    let (p, info) = (&checked.plan, &checked.info);
     let mut points: Vec<(String, Point)> = Vec::new();
     for (h, host) in p.hosts.iter().enumerate() {
         match host.firewall {
@@ -1050,7 +1167,7 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> i
                 });
                 continue;
             }
-            Err(e) => return usage_error(e),
+            Err(e) => return fail(json, e),
         };
         results.push(Verified {
             file: rel.clone(),
@@ -1064,7 +1181,10 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> i
     }
     let all_equal = results.iter().all(|r| r.equal);
     match format {
-        OutFormat::Json => json_out(&results),
+        OutFormat::Json => json_out(
+            "netc-verify/1",
+            &serde_json::json!({ "equal": all_equal, "points": results }),
+        ),
         OutFormat::Text => {
             for r in &results {
                 if r.equal {
@@ -1091,7 +1211,7 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> i
             }
         }
     }
-    i32::from(!all_equal)
+    Status::findings(!all_equal)
 }
 
 fn point_name(plan: &crate::ir::Plan, point: crate::readback::Point) -> String {
@@ -1131,33 +1251,34 @@ fn drift(
     ruleset: &std::path::Path,
     ruleset6: Option<&std::path::Path>,
     format: OutFormat,
-) -> i32 {
+) -> Status {
+    let json = format == OutFormat::Json;
     use crate::readback::{self, Point};
-    let checked = match load(&[plan.to_path_buf()], DiagFormat::Human, true) {
+    let checked = match load(&[plan.to_path_buf()], json) {
         Ok(c) => c,
         Err(status) => return status,
     };
-    let (p, info) = (
-        &checked.plan,
-        checked.info.as_ref().expect("checked plans have info"),
-    );
+    let (p, info) = (&checked.plan, &checked.info);
     let point = if let Some(h) = p.hosts.iter().position(|h| h.name == name) {
         Point::Host(h)
     } else if let Some(r) = p.routers.iter().position(|r| r.name == name) {
         Point::Router(r)
     } else {
-        return usage_error(format!("`{name}` is not a host or router of the plan"));
+        return fail(
+            json,
+            format!("`{name}` is not a host or router of the plan"),
+        );
     };
     let text = if ruleset == std::path::Path::new("-") {
         let mut t = String::new();
         if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut t) {
-            return usage_error(format!("standard input: {e}"));
+            return fail(json, format!("standard input: {e}"));
         }
         t
     } else {
         match std::fs::read_to_string(ruleset) {
             Ok(t) => t,
-            Err(e) => return usage_error(format!("{}: {e}", ruleset.display())),
+            Err(e) => return fail(json, format!("{}: {e}", ruleset.display())),
         }
     };
     // `nft -j` output is JSON; anything else is read as iptables-save output.
@@ -1167,28 +1288,33 @@ fn drift(
         let v6 = match ruleset6.map(std::fs::read_to_string).transpose() {
             Ok(t) => t.unwrap_or_default(),
             Err(e) => {
-                return usage_error(format!("{}: {e}", ruleset6.unwrap_or(ruleset).display()))
+                return fail(
+                    json,
+                    format!("{}: {e}", ruleset6.unwrap_or(ruleset).display()),
+                )
             }
         };
         readback::from_iptables_save(&text, &v6)
     };
     let rs = match rs {
         Ok(r) => r,
-        Err(e) => return usage_error(format!("{}: {e}", ruleset.display())),
+        Err(e) => return fail(json, format!("{}: {e}", ruleset.display())),
     };
     let diffs = readback::verify(p, info, point, &rs, 20);
     let foreign = rs.foreign_tables();
     match format {
-        OutFormat::Json => json_out(&serde_json::json!({
-            "schema": "netc-drift/1",
-            "point": point_name(p, point),
-            "equal": diffs.is_empty(),
-            "foreign_tables": foreign,
-            "differences": diffs.iter().map(|(d, plan)| serde_json::json!({
-                "src": d.src, "dst": d.dst, "service": d.service,
-                "ruleset_accepts": d.ruleset_accepts, "dropped_by": d.dropped_by, "plan": plan,
-            })).collect::<Vec<_>>(),
-        })),
+        OutFormat::Json => json_out(
+            "netc-drift/1",
+            &serde_json::json!({
+                "point": point_name(p, point),
+                "equal": diffs.is_empty(),
+                "foreign_tables": foreign,
+                "differences": diffs
+                    .iter()
+                    .map(|(packet, plan)| VerifiedDifference { packet: packet.clone(), plan: plan.clone() })
+                    .collect::<Vec<_>>(),
+            }),
+        ),
         OutFormat::Text => {
             if !foreign.is_empty() {
                 println!(
@@ -1224,7 +1350,7 @@ fn drift(
             }
         }
     }
-    i32::from(!diffs.is_empty())
+    Status::findings(!diffs.is_empty())
 }
 
 /// How `compile --check` shows a difference.

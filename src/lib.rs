@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod codes;
 pub mod diag;
+pub mod export;
 pub mod generate;
 pub mod ir;
 pub mod names;
@@ -39,6 +40,27 @@ impl Checked {
     pub fn has_errors(&self) -> bool {
         self.diags.iter().any(|d| d.is_error())
     }
+
+    /// The plan as a valid one, when it has no errors; the plan and its findings otherwise.
+    pub fn valid(self) -> Result<Valid, Box<Checked>> {
+        match self.info {
+            Some(info) if !self.diags.iter().any(|d| d.is_error()) => Ok(Valid {
+                plan: self.plan,
+                info,
+                warnings: self.diags,
+            }),
+            info => Err(Box::new(Checked { info, ..self })),
+        }
+    }
+}
+
+/// A plan without errors, with what the checks learnt of it: the only form of a plan that
+/// queries, listings, diffs and targets take, so a plan's info cannot be paired with another
+/// plan.
+pub struct Valid {
+    pub plan: ir::Plan,
+    pub info: check::PlanInfo,
+    pub warnings: Vec<diag::Diagnostic>,
 }
 
 /// Run the front and middle of the pipeline on the plan made of `roots` (files or directories).

@@ -40,6 +40,8 @@ pub enum Enforcer {
 pub struct PairOutcome {
     pub src_label: String,
     pub dst_label: String,
+    pub src_host: Option<usize>,
+    pub dst_host: Option<usize>,
     pub src: Set,
     pub dst: Set,
     /// Routers crossed, in order; `None` when no path exists.
@@ -336,6 +338,8 @@ pub fn evaluate_pair(
     let mut outcome = PairOutcome {
         src_label: src.label.clone(),
         dst_label: dst.label.clone(),
+        src_host: src.host,
+        dst_host: dst.host,
         src: src_set,
         dst: dst.addrs.clone(),
         path: path.clone(),

@@ -972,6 +972,9 @@ pub struct Difference {
     pub src: String,
     pub dst: String,
     pub service: String,
+    /// The service as data: the protocol and the destination port (none for ICMP).
+    pub protocol: &'static str,
+    pub port: Option<u16>,
     /// What the ruleset does with it.
     pub ruleset_accepts: bool,
     /// The table and chain that drop it, when the ruleset drops it.
@@ -1078,6 +1081,12 @@ pub fn compare(
                                 src: space::raw_range_text(v4, s, s),
                                 dst: space::raw_range_text(v4, d, d),
                                 service: space::service_text(&Set::point(svc)),
+                                protocol: match proto {
+                                    6 => "tcp",
+                                    17 => "udp",
+                                    _ => "icmp",
+                                },
+                                port: (!matches!(proto, 1 | 58)).then_some(port),
                                 ruleset_accepts: got,
                                 dropped_by: (!got)
                                     .then(|| rs.dropped_by(hook, &p))

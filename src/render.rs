@@ -257,12 +257,22 @@ pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool, width: usize)
 /// Diagnostics rendered for people at most (a limit: each quotes the plan).
 pub const MAX_SHOWN: usize = 250;
 
-pub fn json(diags: &[Diagnostic], sources: &Sources) -> String {
+/// Diagnostics as a `netc-check/1` document: the plan, the counts, every diagnostic with
+/// resolved positions (`schemas/netc-check.schema.json`).
+pub fn json(plan: &str, diags: &[Diagnostic], sources: &Sources) -> String {
     let items: Vec<JsonDiagnostic> = diags
         .iter()
         .map(|d| JsonDiagnostic::new(d, sources))
         .collect();
-    serde_json::to_string_pretty(&items).expect("diagnostics serialize")
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "schema": "netc-check/1",
+        "plan": plan,
+        "errors": errors,
+        "warnings": diags.len() - errors,
+        "diagnostics": items,
+    }))
+    .expect("diagnostics serialize")
 }
 
 /// A path as a SARIF URI reference: relative paths stay relative (to the directory netc ran
@@ -358,7 +368,12 @@ pub fn sarif(diags: &[Diagnostic], sources: &Sources) -> String {
             r
         })
         .collect();
-    serde_json::to_string_pretty(&json!({
+    sarif_log(rules, results)
+}
+
+/// A SARIF 2.1.0 log of one run of netc.
+fn sarif_log(rules: Vec<serde_json::Value>, results: Vec<serde_json::Value>) -> String {
+    serde_json::to_string_pretty(&serde_json::json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -372,6 +387,75 @@ pub fn sarif(diags: &[Diagnostic], sources: &Sources) -> String {
         }],
     }))
     .expect("SARIF serializes")
+}
+
+/// The access a change opens and closes as a SARIF 2.1.0 log: rule `opened-access` (a
+/// warning at each rule of the new plan that opens it), rule `closed-access` (a note, at the
+/// old plan's rules when `old_located`: the old plan is a file of the working tree). Access
+/// that no rule of the plan opens (a firewall kind's stock rules, a path no firewall is on)
+/// is located at the first line of `plan_file`, as code scanning needs a location.
+pub fn diff_sarif(d: &crate::query::diff::Diff, old_located: bool, plan_file: &str) -> String {
+    use serde_json::json;
+    let rules = vec![
+        json!({
+            "id": "opened-access",
+            "name": "opened-access",
+            "shortDescription": { "text": "the change lets packets through that the old plan did not" },
+            "help": { "text": "netc diff OLD NEW shows each opened access with an example packet" },
+            "defaultConfiguration": { "level": "warning" },
+        }),
+        json!({
+            "id": "closed-access",
+            "name": "closed-access",
+            "shortDescription": { "text": "the change stops packets that the old plan let through" },
+            "help": { "text": "netc diff OLD NEW shows each closed access with an example packet" },
+            "defaultConfiguration": { "level": "note" },
+        }),
+    ];
+    let mut results = Vec::new();
+    for (index, (id, level, verb, list)) in [
+        ("opened-access", "warning", "opens", &d.opened),
+        ("closed-access", "note", "closes", &d.closed),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for c in list {
+            let mut text = format!("the change {verb} {} -> {}: {}", c.src, c.dst, c.services);
+            if c.configured_only {
+                text.push_str(" (configured only: no path of the plan delivers it)");
+            }
+            if let Some(p) = &c.example {
+                text.push_str(&format!(", e.g. {p}"));
+            }
+            let at = |file: &str, line: usize, text: &str| {
+                json!({
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": sarif_uri(file) },
+                        "region": { "startLine": line },
+                    },
+                    "message": { "text": text },
+                })
+            };
+            let mut locations: Vec<serde_json::Value> = c
+                .rules
+                .iter()
+                .filter(|_| index == 0 || old_located)
+                .map(|r| at(&r.file, r.line, &r.text))
+                .collect();
+            if locations.is_empty() {
+                locations.push(at(plan_file, 1, "no rule of the plan decides this access"));
+            }
+            results.push(json!({
+                "ruleId": id,
+                "ruleIndex": index,
+                "level": level,
+                "message": { "text": text },
+                "locations": locations,
+            }));
+        }
+    }
+    sarif_log(rules, results)
 }
 
 /// `2 errors, 1 warning`

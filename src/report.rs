@@ -232,7 +232,7 @@ pub fn dot(plan: &Plan, cells: &[Cell]) -> String {
             "  {} -> {} [label={}{style}];",
             q(&node(&c.src)),
             q(&node(&c.dst)),
-            q(&label_of(&c.services))
+            q(&label_of(&c.services.to_string()))
         );
     }
     s.push_str("}\n");
@@ -406,7 +406,7 @@ pub fn html(plan: &Plan, info: &PlanInfo, diags: &[Diagnostic], svg: &str) -> St
                                 rules.push("(part of it crosses no firewall netc manages)".into());
                             }
                             MatrixCell {
-                                services: c.services.clone(),
+                                services: c.services.to_string(),
                                 rules: rules.join("\n"),
                                 class: if c.partial { "partial" } else { "yes" },
                             }
@@ -563,7 +563,7 @@ pub fn diff_html(old: &str, new: &str, d: &crate::query::diff::Diff) -> String {
             .map(|c| DiffRow {
                 src: c.src.clone(),
                 dst: c.dst.clone(),
-                services: c.services.clone(),
+                services: c.services.to_string(),
                 example: c
                     .example
                     .as_ref()

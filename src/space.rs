@@ -537,6 +537,48 @@ pub fn service_text(set: &Set) -> String {
     }
 }
 
+/// A service set as data: shown as `tcp/5432, udp/53` and serialized as a list of
+/// `{"protocol", "from", "to"}` objects (ICMP without ports), so JSON readers never parse text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Services(pub Set);
+
+impl std::fmt::Display for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&service_text(&self.0))
+    }
+}
+
+impl Services {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl serde::Serialize for Services {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        struct Piece(Proto, u16, u16);
+        impl serde::Serialize for Piece {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let icmp = self.0 == Proto::Icmp;
+                let mut m = s.serialize_map(Some(if icmp { 1 } else { 3 }))?;
+                m.serialize_entry("protocol", self.0.name())?;
+                if !icmp {
+                    m.serialize_entry("from", &self.1)?;
+                    m.serialize_entry("to", &self.2)?;
+                }
+                m.end()
+            }
+        }
+        let pieces = service_pieces(&self.0);
+        let mut seq = s.serialize_seq(Some(pieces.len()))?;
+        for (p, lo, hi) in pieces {
+            seq.serialize_element(&Piece(p, lo, hi))?;
+        }
+        seq.end()
+    }
+}
+
 /// A representative member of an address set: 0.0.0.0/8 and :: are avoided where the set
 /// allows (they make confusing examples).
 pub fn example(set: &Set) -> Option<Key> {

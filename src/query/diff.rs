@@ -22,7 +22,7 @@ use super::matrix::{layout, outcome, Access, Layout};
 use crate::check::PlanInfo;
 use crate::ir::Plan;
 use crate::reach::Unit;
-use crate::space::{self, all_services, subtract_all, HBox, Key, Set};
+use crate::space::{self, all_services, subtract_all, HBox, Key, Services, Set};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 pub struct Change {
     pub src: String,
     pub dst: String,
-    pub services: String,
+    pub services: Services,
     pub example: Option<Packet>,
     /// The rules responsible (of the new plan for opened access, of the old for closed).
     pub rules: Vec<RuleRef>,
@@ -321,7 +321,7 @@ fn changes(side: &Side, rows: BTreeMap<(usize, usize, bool), Row>) -> Vec<Change
             Change {
                 src: regions[s].name.clone(),
                 dst: regions[d].name.clone(),
-                services: space::service_text(&svc),
+                services: Services(svc),
                 example: pieces.first().and_then(packet),
                 rules: row.rules.iter().map(|&r| rule_ref(side.plan, r)).collect(),
                 unenforced: row.unenforced,

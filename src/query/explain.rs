@@ -5,13 +5,19 @@ use super::{Answer, Verdict};
 use crate::check::PlanInfo;
 use crate::ir::{Action, Plan};
 use crate::reach::{Enforcer, PairOutcome};
-use crate::space::{self, HBox, Set};
+use crate::space::{self, HBox, Services, Set};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+/// A rule of the plan: its stable identity (from its text, see `Flow::id`), where it is
+/// written, and its text.
 #[derive(Debug, Serialize)]
 pub struct RuleRef {
+    pub id: String,
+    pub file: String,
+    pub line: usize,
+    /// `file:line`, for people.
     pub at: String,
     pub text: String,
 }
@@ -19,48 +25,126 @@ pub struct RuleRef {
 pub fn rule_ref(plan: &Plan, flow: usize) -> RuleRef {
     let f = &plan.flows[flow];
     RuleRef {
+        id: f.id(),
+        file: f.origin.file.clone(),
+        line: f.origin.line,
         at: f.origin.file_line(),
         text: f.text.split_whitespace().collect::<Vec<_>>().join(" "),
     }
 }
 
+/// One packet: addresses, protocol, and the destination port (none for ICMP).
 #[derive(Debug, Serialize)]
 pub struct Packet {
     pub src: String,
     pub dst: String,
-    pub service: String,
+    pub protocol: &'static str,
+    pub port: Option<u16>,
 }
 
 impl std::fmt::Display for Packet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} -> {} {}", self.src, self.dst, self.service)
+        write!(f, "{} -> {} {}", self.src, self.dst, self.protocol)?;
+        match self.port {
+            Some(p) => write!(f, "/{p}"),
+            None => Ok(()),
+        }
     }
 }
 
 pub fn packet(b: &HBox) -> Option<Packet> {
     let (s, d, v) = b.sample()?;
+    let (proto, port, _) = *space::service_pieces(&Set::point(v)).first()?;
     Some(Packet {
         src: space::key_addr(s).to_string(),
         dst: space::key_addr(d).to_string(),
-        service: space::service_text(&Set::point(v)),
+        protocol: proto.name(),
+        port: (proto != crate::syntax::ast::Proto::Icmp).then_some(port),
     })
 }
 
 #[derive(Debug, Serialize)]
 pub struct Step {
-    pub services: String,
+    pub services: Services,
     pub example: Option<Packet>,
     pub rule: Option<RuleRef>,
 }
 
-/// Pairs that behave alike, shown once.
+/// One side of a source/destination pair: a host's address, a VIP, or a network's part.
+#[derive(Debug, Serialize)]
+pub struct Side {
+    pub label: String,
+    /// The host, when the side is one host's address.
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PairExample {
+    pub src: Side,
+    pub dst: Side,
+}
+
+/// A step of a path: a subnet (with its VLAN and VRF), a router, or outside the plan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Hop {
+    Subnet {
+        vlan: String,
+        network: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        vrf: Option<String>,
+    },
+    Router {
+        name: String,
+    },
+    Outside,
+}
+
+impl std::fmt::Display for Hop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hop::Subnet { vlan, network, vrf } => {
+                write!(f, "{vlan} {network}")?;
+                match vrf {
+                    Some(v) => write!(f, " (vrf {v})"),
+                    None => Ok(()),
+                }
+            }
+            Hop::Router { name } => write!(f, "router {name}"),
+            Hop::Outside => f.write_str("outside the plan"),
+        }
+    }
+}
+
+/// An enforcement point: a router, or a host with its firewall kind.
+#[derive(Debug, Serialize)]
+pub struct EnforcerRef {
+    pub kind: &'static str,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<String>,
+}
+
+impl std::fmt::Display for EnforcerRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)?;
+        match &self.firewall {
+            Some(k) => write!(f, " ({k})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Pairs that behave alike, shown once. Lists are complete (text output shortens them).
 #[derive(Debug, Serialize)]
 pub struct Group {
     pub verdict: Verdict,
     pub pairs: usize,
-    pub examples: Vec<String>,
-    pub path: Vec<String>,
-    pub enforced_by: Vec<String>,
+    pub examples: Vec<PairExample>,
+    /// False when no router of the plan joins the pairs' subnets (`path` is then empty).
+    pub routed: bool,
+    pub path: Vec<Hop>,
+    pub enforced_by: Vec<EnforcerRef>,
     /// What the enforcement points accept (reachable only when the group has a path and
     /// `reply_fails` is empty).
     pub permitted: Vec<Step>,
@@ -77,13 +161,64 @@ pub struct Explanation {
     pub verdict: Verdict,
     pub source: String,
     pub destination: String,
-    pub services: String,
+    pub services: Services,
     pub pairs: usize,
     /// Pairs with a path between them.
     pub pairs_routed: usize,
     pub pairs_permitted: usize,
     pub groups: Vec<Group>,
-    pub near_misses: Vec<String>,
+    pub near_misses: Vec<NearMiss>,
+}
+
+/// An allow rule that matches two of the three dimensions of what was not permitted.
+#[derive(Debug, Serialize)]
+pub struct NearMiss {
+    /// Which dimension the rule misses: `source`, `service` or `destination`.
+    pub misses: &'static str,
+    pub rule: RuleRef,
+    pub sources: Vec<String>,
+    pub destinations: Vec<String>,
+    /// The services of the rule (of those asked, where it misses the source or destination).
+    pub services: Services,
+    /// What the question asked in the dimension the rule misses.
+    pub asked: String,
+}
+
+impl std::fmt::Display for NearMiss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (srcs, dsts, at) = (
+            self.sources.join(", "),
+            self.destinations.join(", "),
+            &self.rule.at,
+        );
+        let (svc, asked) = (&self.services, &self.asked);
+        match self.misses {
+            "source" => write!(
+                f,
+                "{dsts} accepts {svc} from {srcs}; not from {asked} ({at})"
+            ),
+            "service" => write!(f, "{srcs} may reach {dsts} on {svc}, not on {asked} ({at})"),
+            _ => write!(f, "{srcs} may reach {dsts} on {svc}; not {asked} ({at})"),
+        }
+    }
+}
+
+/// `items` shortened for people: at most `keep + 1` shown, the rest counted.
+fn shortened<T: std::fmt::Display>(items: &[T], keep: usize) -> String {
+    let mut out: Vec<String> = Vec::new();
+    if items.len() > keep + 1 {
+        out.extend(items[..keep].iter().map(ToString::to_string));
+        out.push(format!("and {} more", items.len() - keep));
+    } else {
+        out.extend(items.iter().map(ToString::to_string));
+    }
+    out.join(", ")
+}
+
+impl std::fmt::Display for PairExample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} -> {}", self.src.label, self.dst.label)
+    }
 }
 
 fn pair_verdict(p: &PairOutcome) -> Verdict {
@@ -96,19 +231,25 @@ fn pair_verdict(p: &PairOutcome) -> Verdict {
     }
 }
 
-fn enforcer_text(plan: &Plan, e: &Enforcer) -> String {
+fn enforcer_ref(plan: &Plan, e: &Enforcer) -> EnforcerRef {
     match *e {
-        Enforcer::Router(r) => format!("router {}", plan.routers[r].name),
-        Enforcer::Host(h) => {
-            format!("host {} ({:?})", plan.hosts[h].name, plan.hosts[h].firewall).to_lowercase()
-        }
+        Enforcer::Router(r) => EnforcerRef {
+            kind: "router",
+            name: plan.routers[r].name.clone(),
+            firewall: None,
+        },
+        Enforcer::Host(h) => EnforcerRef {
+            kind: "host",
+            name: plan.hosts[h].name.clone(),
+            firewall: Some(format!("{:?}", plan.hosts[h].firewall).to_lowercase()),
+        },
     }
 }
 
-/// Segment names by subnet, made once per explanation.
-type SegNames = std::collections::HashMap<Option<usize>, String>;
+/// Segment hops by subnet, made once per explanation.
+type SegNames = std::collections::HashMap<Option<usize>, Hop>;
 
-fn path_text(plan: &Plan, p: &PairOutcome, names: &mut SegNames) -> Vec<String> {
+fn path_hops(plan: &Plan, p: &PairOutcome, names: &mut SegNames) -> Vec<Hop> {
     let vrfs = plan.vlans.iter().any(|v| v.vrf != "default");
     let mut seg = |k: crate::space::Key| {
         let s = plan.subnet_of(k);
@@ -117,14 +258,13 @@ fn path_text(plan: &Plan, p: &PairOutcome, names: &mut SegNames) -> Vec<String> 
             .or_insert_with(|| match s {
                 Some(s) => {
                     let vlan = &plan.vlans[plan.subnets[s].vlan];
-                    let vrf = if vrfs {
-                        format!(" (vrf {})", vlan.vrf)
-                    } else {
-                        String::new()
-                    };
-                    format!("{} {}{vrf}", vlan.name, plan.subnets[s].net)
+                    Hop::Subnet {
+                        vlan: vlan.name.clone(),
+                        network: plan.subnets[s].net.to_string(),
+                        vrf: vrfs.then(|| vlan.vrf.clone()),
+                    }
                 }
-                None => "outside the plan".to_string(),
+                None => Hop::Outside,
             })
             .clone()
     };
@@ -135,7 +275,9 @@ fn path_text(plan: &Plan, p: &PairOutcome, names: &mut SegNames) -> Vec<String> 
     let crosses = p.path.as_ref().is_some_and(|r| !r.is_empty()) || from != to;
     let mut out = vec![from];
     for &r in p.path.iter().flatten() {
-        out.push(format!("router {}", plan.routers[r].name));
+        out.push(Hop::Router {
+            name: plan.routers[r].name.clone(),
+        });
     }
     if crosses {
         out.push(to);
@@ -147,7 +289,7 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
     // Group by behaviour: verdict, path, rules.
     type Key = (
         u8,
-        Vec<String>,
+        Vec<Hop>,
         Vec<usize>,
         Vec<usize>,
         bool,
@@ -166,7 +308,7 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
         denied.dedup();
         let key = (
             v as u8,
-            path_text(plan, p, &mut names),
+            path_hops(plan, p, &mut names),
             permitted,
             denied,
             !p.unenforced.is_empty(),
@@ -178,17 +320,16 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
     let mut out_groups = Vec::new();
     for ((_, _, permitted_rules, denied_rules, _, _, reply_fails), pairs) in &groups {
         let first = pairs[0];
-        let mut enforced: Vec<String> = pairs
+        let mut points: Vec<Enforcer> = pairs
             .iter()
-            .flat_map(|p| p.enforcers.iter().map(|e| enforcer_text(plan, e)))
+            .flat_map(|p| p.enforcers.iter().copied())
             .collect();
-        enforced.sort();
-        enforced.dedup();
-        if enforced.len() > 4 {
-            let n = enforced.len();
-            enforced.truncate(3);
-            enforced.push(format!("and {} more", n - 3));
-        }
+        points.sort_by_key(|e| match *e {
+            Enforcer::Host(h) => (0, plan.hosts[h].name.as_str()),
+            Enforcer::Router(r) => (1, plan.routers[r].name.as_str()),
+        });
+        points.dedup();
+        let enforced: Vec<EnforcerRef> = points.iter().map(|e| enforcer_ref(plan, e)).collect();
         let mut permitted = Vec::new();
         for &rule in permitted_rules {
             let boxes: Vec<&HBox> = pairs
@@ -201,7 +342,7 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
                 .collect();
             let svc = boxes.iter().fold(Set::empty(), |a, b| a.union(&b.svc));
             permitted.push(Step {
-                services: space::service_text(&svc),
+                services: Services(svc),
                 example: boxes.first().and_then(|b| packet(b)),
                 rule: Some(rule_ref(plan, rule)),
             });
@@ -213,7 +354,7 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
         if !open.is_empty() {
             let svc = open.iter().fold(Set::empty(), |a, b| a.union(&b.svc));
             permitted.push(Step {
-                services: space::service_text(&svc),
+                services: Services(svc),
                 example: open.first().and_then(|b| packet(b)),
                 rule: None,
             });
@@ -232,7 +373,7 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
                 .collect();
             let svc = boxes.iter().fold(Set::empty(), |a, b| a.union(&b.svc));
             denied.push(Step {
-                services: space::service_text(&svc),
+                services: Services(svc),
                 example: boxes.first().and_then(|b| packet(b)),
                 rule: Some(rule_ref(plan, rule)),
             });
@@ -245,28 +386,33 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
                 .iter()
                 .fold(Set::empty(), |a, b| a.union(&b.svc));
             unmatched.push(Step {
-                services: space::service_text(&svc),
+                services: Services(svc),
                 example: unmatched_boxes.first().and_then(|b| packet(b)),
                 rule: None,
             });
         }
-        let mut examples: Vec<String> = pairs
+        let side = |label: &str, host: Option<usize>| Side {
+            label: label.to_string(),
+            host: host.map(|h| plan.hosts[h].name.clone()),
+        };
+        let examples: Vec<PairExample> = pairs
             .iter()
-            .take(3)
-            .map(|p| format!("{} -> {}", p.src_label, p.dst_label))
+            .map(|p| PairExample {
+                src: side(&p.src_label, p.src_host),
+                dst: side(&p.dst_label, p.dst_host),
+            })
             .collect();
-        if pairs.len() > 3 {
-            examples.push(format!("and {} more", pairs.len() - 3));
-        }
-        let path = if first.path.is_none() {
-            vec!["no path: no router of the plan joins these subnets".to_string()]
+        let routed = first.path.is_some();
+        let path = if routed {
+            path_hops(plan, first, &mut names)
         } else {
-            path_text(plan, first, &mut names)
+            Vec::new()
         };
         out_groups.push(Group {
             verdict: pair_verdict(first),
             pairs: pairs.len(),
             examples,
+            routed,
             path,
             enforced_by: enforced,
             permitted,
@@ -280,7 +426,7 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
         verdict: answer.verdict,
         source: answer.src.text.clone(),
         destination: answer.dst.text.clone(),
-        services: answer.services_text.clone(),
+        services: Services(answer.services.clone()),
         pairs: answer.pairs.len(),
         pairs_routed: answer.pairs.iter().filter(|p| p.path.is_some()).count(),
         pairs_permitted: answer.pairs.iter().filter(|p| p.fully_permitted()).count(),
@@ -290,7 +436,7 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
 }
 
 /// Allow rules that match two of the three dimensions of what was not permitted.
-fn near_misses(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Vec<String> {
+fn near_misses(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Vec<NearMiss> {
     let missing: Vec<&HBox> = answer
         .pairs
         .iter()
@@ -327,34 +473,19 @@ fn near_misses(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Vec<String> {
         ) {
             continue;
         }
-        let srcs: Vec<&str> = flow.sources.iter().map(|e| e.text.as_str()).collect();
-        let dsts: Vec<&str> = flow.destinations.iter().map(|e| e.text.as_str()).collect();
-        let at = flow.origin.file_line();
-        let line = match (s, d, v) {
-            (false, true, true) => format!(
-                "{} accepts {} from {}; not from {} ({at})",
-                dsts.join(", "),
-                space::service_text(&b.svc.intersect(&svc)),
-                srcs.join(", "),
-                answer.src.text
-            ),
-            (true, true, false) => format!(
-                "{} may reach {} on {}, not on {} ({at})",
-                srcs.join(", "),
-                dsts.join(", "),
-                space::service_text(&b.svc),
-                answer.services_text
-            ),
-            (true, false, true) => format!(
-                "{} may reach {} on {}; not {} ({at})",
-                srcs.join(", "),
-                dsts.join(", "),
-                space::service_text(&b.svc.intersect(&svc)),
-                answer.dst.text
-            ),
-            _ => continue,
+        let (misses, services, asked) = match (s, d, v) {
+            (false, true, true) => ("source", b.svc.intersect(&svc), &answer.src.text),
+            (true, true, false) => ("service", b.svc.clone(), &answer.services_text),
+            _ => ("destination", b.svc.intersect(&svc), &answer.dst.text),
         };
-        out.push(line);
+        out.push(NearMiss {
+            misses,
+            rule: rule_ref(plan, f),
+            sources: flow.sources.iter().map(|e| e.text.clone()).collect(),
+            destinations: flow.destinations.iter().map(|e| e.text.clone()).collect(),
+            services: Services(services),
+            asked: asked.clone(),
+        });
         if out.len() == 5 {
             break;
         }
@@ -395,13 +526,19 @@ pub fn human(e: &Explanation) -> String {
             "\n  {v}: {} pair{}: {}",
             g.pairs,
             if g.pairs == 1 { "" } else { "s" },
-            g.examples.join(", ")
+            shortened(&g.examples, 3)
         );
-        let _ = writeln!(s, "    path: {}", g.path.join(" -> "));
+        let path: Vec<String> = g.path.iter().map(ToString::to_string).collect();
+        let path = if g.routed {
+            path.join(" -> ")
+        } else {
+            "no path: no router of the plan joins these subnets".to_string()
+        };
+        let _ = writeln!(s, "    path: {path}");
         if !g.enforced_by.is_empty() {
-            let _ = writeln!(s, "    enforced by: {}", g.enforced_by.join(", "));
+            let _ = writeln!(s, "    enforced by: {}", shortened(&g.enforced_by, 3));
         }
-        let no_path = g.path.first().is_some_and(|x| x.starts_with("no path"));
+        let no_path = !g.routed;
         if let Some(why) = &g.reply_fails {
             let _ = writeln!(s, "    replies cannot come back: {why}");
         }
@@ -446,7 +583,7 @@ pub fn human(e: &Explanation) -> String {
             }
         }
         for p in &g.unmatched {
-            let why = if g.path.first().is_some_and(|x| x.starts_with("no path")) {
+            let why = if no_path {
                 "unroutable"
             } else {
                 "no rule allows"

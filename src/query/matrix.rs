@@ -16,7 +16,7 @@
 use crate::check::PlanInfo;
 use crate::ir::{EndpointRef, Plan};
 use crate::reach::{self, PairOutcome, Unit};
-use crate::space::{self, all_services, subtract_all, HBox, Set};
+use crate::space::{self, all_services, subtract_all, HBox, Services, Set};
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -274,14 +274,14 @@ pub struct Cell {
     pub src: String,
     pub dst: String,
     /// Reachable services.
-    pub services: String,
+    pub services: Services,
     /// Some addresses of the cell lack some of these services.
     pub partial: bool,
     /// Some of it crosses no firewall netc manages (same subnet, unmanaged destination).
     pub unfiltered: bool,
     /// Services some firewall of the plan accepts here but that no path delivers (or whose
     /// replies cannot come back): configured, not reachable.
-    pub configured_only: String,
+    pub configured_only: Services,
     #[serde(skip)]
     pub permitted: Vec<(HBox, Option<usize>)>,
     #[serde(skip)]
@@ -318,14 +318,10 @@ fn make_cell(src: &str, dst: &str, outcomes: &[PairOutcome]) -> Cell {
     Cell {
         src: src.to_string(),
         dst: dst.to_string(),
-        services: space::service_text(&services),
+        services: Services(services.clone()),
         partial,
         unfiltered: access.reachable.iter().any(|(_, rule)| rule.is_none()),
-        configured_only: if configured.is_empty() {
-            String::new()
-        } else {
-            space::service_text(&configured)
-        },
+        configured_only: Services(configured),
         permitted: access.reachable,
         configured: access.configured,
         service_set: services,
@@ -465,11 +461,7 @@ pub fn text(cells: &[Cell]) -> String {
     let mut s = String::new();
     for c in cells {
         let head = format!("{} -> {}", c.src, c.dst);
-        let services = if c.services.is_empty() {
-            "nothing reachable"
-        } else {
-            c.services.as_str()
-        };
+        let services = c.services.to_string();
         let partly = if c.partial { "  (partly)" } else { "" };
         let open = if c.unfiltered {
             "  (no firewall on the path)"
@@ -496,10 +488,14 @@ pub fn csv(cells: &[Cell]) -> String {
             "{},{},{},{},{},{}\n",
             quote(&c.src),
             quote(&c.dst),
-            quote(&c.services),
+            quote(&c.services.to_string()),
             c.partial,
             c.unfiltered,
-            quote(&c.configured_only),
+            quote(&if c.configured_only.is_empty() {
+                String::new()
+            } else {
+                c.configured_only.to_string()
+            }),
         ));
     }
     s

@@ -134,8 +134,13 @@ fn one_run_reports_every_error() {
 fn json_diagnostics_carry_positions() {
     let c = checked("fixtures/invalid/E030-overlapping-subnets/plan.netc");
     let json: serde_json::Value =
-        serde_json::from_str(&netc::render::json(&c.diags, &c.plan.sources)).unwrap();
-    let first = json
+        serde_json::from_str(&netc::render::json("p", &c.diags, &c.plan.sources)).unwrap();
+    assert_eq!(json["schema"], "netc-check/1");
+    assert_eq!(
+        json["errors"],
+        c.diags.iter().filter(|d| d.is_error()).count()
+    );
+    let first = json["diagnostics"]
         .as_array()
         .unwrap()
         .iter()

@@ -30,7 +30,8 @@ fn check_exit_statuses() {
     ]);
     assert_eq!(code, 0, "warnings do not fail");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v[0]["severity"], "warning");
+    assert_eq!(v["schema"], "netc-check/1");
+    assert_eq!(v["diagnostics"][0]["severity"], "warning");
 }
 
 #[test]
@@ -95,7 +96,8 @@ fn listings_and_matrix_formats() {
     );
     let (_, out, _) = netc(&["matrix", "fixtures/datalyptica", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(v
+    assert_eq!(v["schema"], "netc-matrix/1");
+    assert!(v["cells"]
         .as_array()
         .unwrap()
         .iter()
@@ -633,6 +635,55 @@ fn check_writes_sarif_that_the_sarif_schema_accepts() {
         std::fs::write(&file, &text).unwrap();
         files.push(file);
     }
+    // `netc diff --format sarif`: one result per opened or closed access, opened ones at the
+    // lines of the new plan's rules that open them.
+    let pairs = [
+        (
+            "fixtures/valid/three-tiers",
+            "fixtures/valid/three-tiers-mixed",
+        ),
+        (
+            "fixtures/valid/three-tiers-mixed",
+            "fixtures/valid/three-tiers",
+        ),
+        ("fixtures/valid/three-tiers", "fixtures/valid/dual-stack"),
+    ];
+    let mut counts = (0, 0);
+    for (i, (old, new)) in pairs.iter().enumerate() {
+        let (code, text, err) = run_netc(&["diff", old, new, "--format", "sarif"]);
+        assert_eq!(code, 0, "{err}");
+        let (_, json, _) = run_netc(&["diff", old, new, "--format", "json"]);
+        let d: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let log: serde_json::Value = serde_json::from_str(&text).expect("SARIF is JSON");
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        let (opened, closed) = (
+            d["opened"].as_array().unwrap(),
+            d["closed"].as_array().unwrap(),
+        );
+        assert_eq!(results.len(), opened.len() + closed.len());
+        counts.0 += opened.len();
+        counts.1 += closed.len();
+        for (r, c) in results.iter().zip(opened) {
+            assert_eq!(r["ruleId"], "opened-access");
+            assert!(!r["locations"].as_array().unwrap().is_empty());
+            for (loc, rule) in r["locations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(c["rules"].as_array().unwrap())
+            {
+                assert_eq!(loc["physicalLocation"]["region"]["startLine"], rule["line"]);
+                assert_eq!(
+                    loc["physicalLocation"]["artifactLocation"]["uri"],
+                    rule["file"]
+                );
+            }
+        }
+        let file = dir.join(format!("diff{i}.sarif"));
+        std::fs::write(&file, &text).unwrap();
+        files.push(file);
+    }
+    assert!(counts.0 > 0 && counts.1 > 0, "{counts:?}");
     let script = "import json, sys, jsonschema\nschema = json.load(open(sys.argv[1]))\nfor f in sys.argv[2:]:\n    jsonschema.validate(json.load(open(f)), schema)\nprint(len(sys.argv) - 2)\n";
     let out = std::process::Command::new(&python)
         .arg("-c")
@@ -648,5 +699,220 @@ fn check_writes_sarif_that_the_sarif_schema_accepts() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(files.len() > 40, "{}", files.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every JSON document netc prints names its schema, and the schema in `docs/schemas`
+/// accepts it: each command with `--format json`, on every valid fixture, Datalyptica and a
+/// scattered generated plan, errors and could-not-run answers included. Every schema file is
+/// used at least once, and a document with a field the schema does not know is refused.
+#[test]
+fn json_documents_match_their_schemas() {
+    let python = root().join("target/pyenv/bin/python");
+    if !python.exists() {
+        assert!(
+            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
+            "jsonschema is required (NETC_REQUIRE_TOOLS is set): see .ci/run"
+        );
+        return;
+    }
+    let dir = root().join("target/it-json-schemas");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let generated = dir.join("scattered.netc");
+    let (_, text, _) = netc(&[
+        "generate",
+        "--hosts",
+        "120",
+        "--vlans",
+        "4",
+        "--tiers",
+        "8",
+        "--flows",
+        "60",
+        "--layout",
+        "scattered",
+        "--infra",
+    ]);
+    std::fs::write(&generated, text).unwrap();
+    let mut plans: Vec<String> = std::fs::read_dir(root().join("fixtures/valid"))
+        .unwrap()
+        .map(|e| {
+            format!(
+                "fixtures/valid/{}",
+                e.unwrap().file_name().to_string_lossy()
+            )
+        })
+        .collect();
+    plans.sort();
+    plans.push("fixtures/datalyptica".into());
+    plans.push(generated.display().to_string());
+    let mut docs: Vec<(String, String)> = Vec::new();
+    let mut run = |name: String, args: &[&str], want: &[i32]| {
+        let (code, out, err) = netc(args);
+        assert!(want.contains(&code), "{args:?}: exit {code}: {err}");
+        docs.push((name, out));
+    };
+    let out_dir = dir.join("out");
+    let out = out_dir.to_str().unwrap();
+    for (i, plan) in plans.iter().enumerate() {
+        let p = plan.as_str();
+        let c = checked(p);
+        let tier = c.plan.tiers.first().map(|t| t.name.clone()).unwrap();
+        let last = c.plan.tiers.last().map(|t| t.name.clone()).unwrap();
+        run(format!("check{i}"), &["check", p, "--format", "json"], &[0]);
+        run(format!("export{i}"), &["export", p], &[0]);
+        let q = format!("can {tier} reach {last} on tcp/22");
+        run(
+            format!("query{i}"),
+            &["query", p, &q, "--format", "json"],
+            &[0, 1],
+        );
+        let q = format!("can internet reach {last}");
+        run(
+            format!("queryany{i}"),
+            &["query", p, &q, "--format", "json"],
+            &[0, 1],
+        );
+        run(
+            format!("who{i}"),
+            &["who-can-reach", p, &last, "--format", "json"],
+            &[0, 1],
+        );
+        run(
+            format!("what{i}"),
+            &["what-can-reach", p, "--from", &tier, "--format", "json"],
+            &[0, 1],
+        );
+        run(
+            format!("matrix{i}"),
+            &["matrix", p, "--format", "json"],
+            &[0],
+        );
+        run(
+            format!("diff{i}"),
+            &["diff", "fixtures/valid/three-tiers", p, "--format", "json"],
+            &[0],
+        );
+        let _ = std::fs::remove_dir_all(&out_dir);
+        run(
+            format!("compile{i}"),
+            &["compile", p, "--out", out, "--format", "json"],
+            &[0],
+        );
+        run(
+            format!("compilecheck{i}"),
+            &["compile", p, "--out", out, "--check", "--format", "json"],
+            &[0],
+        );
+        let router = c.plan.routers.first().map(|r| r.name.clone());
+        if let Some(r) = router {
+            let empty = dir.join("empty.json");
+            std::fs::write(&empty, r#"{"nftables": []}"#).unwrap();
+            let e = empty.to_str().unwrap();
+            run(
+                format!("drift{i}"),
+                &["drift", p, "--host", &r, e, "--format", "json"],
+                &[1],
+            );
+        }
+    }
+    if super::targets::can_netns() {
+        let _ = std::fs::remove_dir_all(&out_dir);
+        let p = "fixtures/valid/three-tiers";
+        netc(&["compile", p, "--out", out]);
+        run(
+            "verify".into(),
+            &["verify", p, "--out", out, "--format", "json"],
+            &[0],
+        );
+    } else {
+        assert!(
+            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
+            "netns needed"
+        );
+    }
+    run("explain".into(), &["explain", "--format", "json"], &[0]);
+    run(
+        "explain1".into(),
+        &["explain", "W081", "--format", "json"],
+        &[0],
+    );
+    run(
+        "explain2".into(),
+        &["explain", "W999", "--format", "json"],
+        &[2],
+    );
+    let bad = "fixtures/invalid/E030-overlapping-subnets/plan.netc";
+    run("checkbad".into(), &["check", bad, "--format", "json"], &[1]);
+    for cmd in ["query", "matrix", "who-can-reach", "diff"] {
+        let args: Vec<&str> = match cmd {
+            "query" => vec![cmd, bad, "can a reach b", "--format", "json"],
+            "matrix" => vec![cmd, bad, "--format", "json"],
+            "who-can-reach" => vec![cmd, bad, "x", "--format", "json"],
+            _ => vec![cmd, bad, "fixtures/datalyptica", "--format", "json"],
+        };
+        run(format!("bad-{cmd}"), &args, &[2]);
+    }
+    run(
+        "badquestion".into(),
+        &["query", "fixtures/datalyptica", "what?", "--format", "json"],
+        &[2],
+    );
+    run(
+        "badname".into(),
+        &[
+            "query",
+            "fixtures/datalyptica",
+            "can nobody reach lb",
+            "--format",
+            "json",
+        ],
+        &[2],
+    );
+    let mut files = Vec::new();
+    for (name, text) in &docs {
+        let v: serde_json::Value =
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            v["schema"].as_str().is_some_and(|s| s.starts_with("netc-")),
+            "{name}"
+        );
+        let f = dir.join(format!("{name}.json"));
+        std::fs::write(&f, text).unwrap();
+        files.push(f);
+    }
+    let validate = |files: &[std::path::PathBuf]| {
+        std::process::Command::new(&python)
+            .arg(root().join("tests/validate_json.py"))
+            .arg(root().join("docs/schemas"))
+            .args(files)
+            .output()
+            .unwrap()
+    };
+    let o = validate(&files);
+    let used = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "{used}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for schema in std::fs::read_dir(root().join("docs/schemas")).unwrap() {
+        let n = schema
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .replace(".schema.json", "/1");
+        assert!(
+            n == "common/1" || used.lines().any(|l| l == n),
+            "{n} is never exercised"
+        );
+    }
+    // A field the schema does not describe is refused (the schemas are closed).
+    let mut v: serde_json::Value = serde_json::from_str(&docs[2].1).unwrap();
+    v["groups"][0]["surprise"] = serde_json::json!(1);
+    let f = dir.join("mutated.json");
+    std::fs::write(&f, v.to_string()).unwrap();
+    assert!(!validate(&[f]).status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -119,6 +119,6 @@ proptest! {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let c = netc::check_text("mutated.netc", &text);
         let _ = netc::render::human(&c.diags, &c.plan.sources, false, 80);
-        let _ = netc::render::json(&c.diags, &c.plan.sources);
+        let _ = netc::render::json("p", &c.diags, &c.plan.sources);
     }
 }

@@ -210,9 +210,10 @@ fn near_misses_name_the_rule() {
     let e = explain::explain(&c.plan, c.info.as_ref().unwrap(), &answer);
     assert_eq!(e.verdict, Verdict::No);
     assert!(
-        e.near_misses.iter().any(|n| n.contains(
+        e.near_misses.iter().any(|n| n.to_string().contains(
             "accepts tcp/5432 from catalog, processing, query, analytics, iam; not from streaming"
-        )),
+        ) && n.misses == "source"
+            && n.asked == "streaming"),
         "{:#?}",
         e.near_misses
     );
