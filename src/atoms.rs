@@ -4,7 +4,7 @@
 //! usually disjoint, so a plan of 100,000 flows has about one pair per flow.
 
 use crate::space::{Key, Set};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Debug, Clone)]
 pub struct Atoms {
@@ -54,7 +54,7 @@ impl Atoms {
                 signatures.push(sig);
             }
         }
-        let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut ids: HashMap<Vec<u32>, u32> = HashMap::default();
         ids.insert(Vec::new(), 0);
         let mut ranges: Vec<Vec<(Key, Key)>> = vec![Vec::new()];
         let mut atom_of = Vec::with_capacity(starts.len());
@@ -89,7 +89,7 @@ impl Atoms {
 
     /// The atoms a set touches, each with the part of the set inside it, in atom order.
     pub fn split(&self, set: &Set) -> Vec<(u32, Set)> {
-        let mut parts: HashMap<u32, Vec<(Key, Key)>> = HashMap::new();
+        let mut parts: HashMap<u32, Vec<(Key, Key)>> = HashMap::default();
         for &(lo, hi) in set.ranges() {
             let mut i = self.starts.partition_point(|&s| s <= lo) - 1;
             loop {

@@ -498,7 +498,9 @@ fn check(plan: &[PathBuf], format: DiagFormat, deny_warnings: bool) -> Status {
             );
         }
     }
-    let code = Status::findings(checked.has_errors() || deny_warnings && !checked.diags.is_empty());
+    // Acknowledged warnings are listed but never fail the run.
+    let open_warnings = checked.diags.iter().any(|d| d.acknowledged.is_none());
+    let code = Status::findings(checked.has_errors() || deny_warnings && open_warnings);
     // The process ends right after: freeing a large plan's model piece by piece would only
     // add to the command's time (~5% at 100,000 flows).
     std::mem::forget(checked);

@@ -210,6 +210,19 @@ pub const ALL: &[Code] = &[
          Why: every port is configured as the plan says, yet the hosts on that switch are an\n\
          island: no frame of the VLAN leaves the switch.\n\
          Example:\n    switch tor1 eos {\n      trunk Ethernet49 vlans app          # no `mgmt` here\n      port Ethernet1 host lb01 dev eth0   # eth0 is on mgmt\n    }"),
+    code!("W087", "deny-removes-nothing", Warning, "a deny rule that no allow rule overlaps",
+        "What it does: reports a `deny` none of whose packets any `allow` permits.\n\
+         Why: in netc a deny only takes away what allows permit (everything else is dropped by\n\
+         default), so the rule changes nothing; it is a leftover, or it names the wrong tier,\n\
+         service or address.\n\
+         Example:\n    allow web -> db : postgres\n    deny web -> db : tcp/80   # nothing allows tcp/80 anyway"),
+    code!("W088", "stale-ack", Warning, "an acknowledgement that acknowledges nothing",
+        "What it does: reports a `# netc-ack CODE: reason` comment that no warning of that code\n\
+         on its line matches, that names an unknown code or an error (errors cannot be\n\
+         acknowledged), or that gives no reason.\n\
+         Why: an acknowledgement outlives the warning it was written for; left in place it would\n\
+         silently acknowledge the next warning of that code on the line.\n\
+         Example:\n    allow web -> db : any   # netc-ack W082: legacy ERP, INC-1234\n    # W088 when the rule no longer draws W082"),
     code!("E090", "management-lockout", Error, "the ruleset would cut administrators off a host",
         "What it does: for each `management SOURCES -> VLAN : SERVICES` statement, reports hosts\n\
          on that VLAN that the management sources could not reach on those services under the\n\

@@ -173,6 +173,8 @@ pub struct Diagnostic {
     pub primary: Option<Label>,
     pub secondary: Vec<Label>,
     pub help: Option<String>,
+    /// The reason given by the plan's `# netc-ack` comment, for an acknowledged warning.
+    pub acknowledged: Option<String>,
 }
 
 impl Diagnostic {
@@ -184,6 +186,7 @@ impl Diagnostic {
             primary: None,
             secondary: Vec::new(),
             help: None,
+            acknowledged: None,
         }
     }
 
@@ -234,6 +237,8 @@ pub struct JsonDiagnostic {
     pub location: Option<Location>,
     pub labels: Vec<JsonLabel>,
     pub help: Option<String>,
+    /// The reason of the plan's `# netc-ack` for this warning, when acknowledged.
+    pub acknowledged: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -266,6 +271,7 @@ impl JsonDiagnostic {
             location: diag.primary.as_ref().map(|l| sources.location(l.span)),
             labels,
             help: diag.help.clone(),
+            acknowledged: diag.acknowledged.clone(),
         }
     }
 }

@@ -159,10 +159,12 @@ pub fn generate(o: &GenOptions) -> String {
         }
     }
     s.push_str("network partners 192.0.2.0/24, 198.51.100.0/24\n");
+    // Denies carve one host out of the allow before them, as real exceptions do.
+    let mut last_allow: Option<(usize, usize, usize)> = None;
     for f in 0..o.flows {
         let (a, b, c) = (rng.below(tiers), rng.below(tiers), rng.below(o.services));
         if f % 100 == 99 {
-            s.push_str(&format!("deny t{a} -> t{b} : s{c}\n"));
+            s.push_str(&carve(last_allow, &tier_hosts, (a, b, c)));
         } else if o.infra && f % 100 == 42 && vip_tiers.contains(&b) && a != b {
             // Now and then a rule to a VIP alone, as plans have (what W083 looks at).
             s.push_str(&format!("allow t{a} -> vip-t{b} : s{c}\n"));
@@ -170,6 +172,7 @@ pub fn generate(o: &GenOptions) -> String {
             s.push_str(&format!("allow partners -> t{b} : s{c}\n"));
         } else {
             s.push_str(&format!("allow t{a} -> t{b} : s{c}\n"));
+            last_allow = Some((a, b, c));
         }
     }
     s
@@ -259,6 +262,7 @@ fn scattered(o: &GenOptions, vlans: usize, tiers: usize, mut rng: Rng, mut s: St
             std::net::Ipv4Addr::from(base & mask)
         ));
     }
+    let mut last_allow: Option<(usize, usize, usize)> = None;
     for f in 0..o.flows {
         let (a, b, c) = (
             rng.below(tiers),
@@ -266,12 +270,31 @@ fn scattered(o: &GenOptions, vlans: usize, tiers: usize, mut rng: Rng, mut s: St
             rng.below(o.services.max(1)),
         );
         if f % 50 == 7 {
-            s.push_str(&format!("deny t{a} -> t{b} : s{c}\n"));
+            s.push_str(&carve(last_allow, &tier_hosts, (a, b, c)));
         } else if f % 50 == 0 {
             s.push_str(&format!("allow n{} -> t{b} : s{c}\n", rng.below(nets)));
         } else {
             s.push_str(&format!("allow t{a} -> t{b} : s{c}\n"));
+            last_allow = Some((a, b, c));
         }
     }
     s
+}
+
+/// A deny that takes one host of the last allow's source tier out of it (tiers `fallback`
+/// when there is no such allow or host).
+fn carve(
+    last_allow: Option<(usize, usize, usize)>,
+    tier_hosts: &[Vec<usize>],
+    fallback: (usize, usize, usize),
+) -> String {
+    match last_allow {
+        Some((a, b, c)) if !tier_hosts[a].is_empty() => {
+            format!("deny h{} -> t{b} : s{c}\n", tier_hosts[a][0])
+        }
+        _ => {
+            let (a, b, c) = fallback;
+            format!("deny t{a} -> t{b} : s{c}\n")
+        }
+    }
 }

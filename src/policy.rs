@@ -8,7 +8,7 @@
 use crate::atoms::Atoms;
 use crate::ir::{Action, Plan};
 use crate::space::{HBox, Set};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Service sets, each with the rule it comes from.
 pub type Pieces = Vec<(Set, usize)>;
@@ -62,12 +62,12 @@ impl Policy {
         distinct.sort();
         distinct.dedup();
         let atoms = Atoms::new(&distinct);
-        let mut memo: HashMap<&Set, Vec<u32>> = HashMap::new();
-        let mut pairs: HashMap<(u32, u32), PairRules> = HashMap::new();
+        let mut memo: HashMap<&Set, Vec<u32>> = HashMap::default();
+        let mut pairs: HashMap<(u32, u32), PairRules> = HashMap::default();
         let (mut allows, mut denies) = (Vec::new(), Vec::new());
         let mut flow_pairs = vec![Vec::new(); plan.flows.len()];
-        let mut dst_flows: HashMap<u32, Vec<usize>> = HashMap::new();
-        let mut src_flows: HashMap<u32, Vec<usize>> = HashMap::new();
+        let mut dst_flows: HashMap<u32, Vec<usize>> = HashMap::default();
+        let mut src_flows: HashMap<u32, Vec<usize>> = HashMap::default();
         for (i, (flow, b)) in plan.flows.iter().zip(&boxes).enumerate() {
             if b.is_empty() {
                 continue;
@@ -191,7 +191,7 @@ impl Policy {
 
     /// For each destination atom, the source atoms it has rules with (in no order).
     pub fn sources_by_destination(&self) -> HashMap<u32, Vec<u32>> {
-        let mut out: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut out: HashMap<u32, Vec<u32>> = HashMap::default();
         for &(sa, da) in self.pairs.keys() {
             out.entry(da).or_default().push(sa);
         }

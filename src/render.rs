@@ -200,6 +200,7 @@ fn report(diag: &Diagnostic, sources: &Sources, cache: &mut Vec<(*const u8, Shar
                 primary: Some(s.clone()),
                 secondary: Vec::new(),
                 help: None,
+                acknowledged: None,
             };
             related.push(Report {
                 diag: note,
@@ -235,8 +236,11 @@ pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool, width: usize)
         .with_links(false);
     let mut out = String::new();
     let mut cache = Vec::new();
+    // Acknowledged warnings are listed, one line each with their reason, after the others.
+    let (acknowledged, diags): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
+        diags.iter().partition(|d| d.acknowledged.is_some());
     // Errors first when there are too many to show: they are what stops the plan.
-    let mut order: Vec<&Diagnostic> = diags.iter().collect();
+    let mut order = diags.clone();
     if diags.len() > MAX_SHOWN {
         order.sort_by_key(|d| !d.is_error());
     }
@@ -250,6 +254,24 @@ pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool, width: usize)
             "... and {} more diagnostics not shown (`--format json` lists every one)\n\n",
             diags.len() - MAX_SHOWN
         ));
+    }
+    if !acknowledged.is_empty() {
+        out.push_str("acknowledged warnings:\n");
+        for d in acknowledged {
+            let at = d
+                .primary
+                .as_ref()
+                .map(|l| sources.file_line(l.span))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {at} {} {}: {}\n    reason: {}\n",
+                d.code,
+                crate::codes::find(d.code).map_or("", |c| c.name),
+                d.message,
+                d.acknowledged.as_deref().unwrap_or_default()
+            ));
+        }
+        out.push('\n');
     }
     out
 }
@@ -265,11 +287,13 @@ pub fn json(plan: &str, diags: &[Diagnostic], sources: &Sources) -> String {
         .map(|d| JsonDiagnostic::new(d, sources))
         .collect();
     let errors = diags.iter().filter(|d| d.is_error()).count();
+    let acknowledged = diags.iter().filter(|d| d.acknowledged.is_some()).count();
     serde_json::to_string_pretty(&serde_json::json!({
         "schema": "netc-check/1",
         "plan": plan,
         "errors": errors,
-        "warnings": diags.len() - errors,
+        "warnings": diags.len() - errors - acknowledged,
+        "acknowledged": acknowledged,
         "diagnostics": items,
     }))
     .expect("diagnostics serialize")
@@ -346,6 +370,9 @@ pub fn sarif(diags: &[Diagnostic], sources: &Sources) -> String {
                 text.push_str(&format!(" (help: {help})"));
             }
             let mut r = json!({
+                "suppressions": d.acknowledged.iter().map(|why| json!({
+                    "kind": "inSource", "justification": why,
+                })).collect::<Vec<_>>(),
                 "ruleId": d.code,
                 "ruleIndex": codes.iter().position(|c| *c == d.code).unwrap_or(0),
                 "level": if d.is_error() { "error" } else { "warning" },
@@ -461,10 +488,16 @@ pub fn diff_sarif(d: &crate::query::diff::Diff, old_located: bool, plan_file: &s
 /// `2 errors, 1 warning`
 pub fn summary(diags: &[Diagnostic]) -> String {
     let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
+    let acknowledged = diags.iter().filter(|d| d.acknowledged.is_some()).count();
+    let warnings = diags.len() - errors - acknowledged;
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let acked = if acknowledged > 0 {
+        format!(" ({acknowledged} acknowledged)")
+    } else {
+        String::new()
+    };
     format!(
-        "{}, {}",
+        "{}, {}{acked}",
         plural(errors, "error"),
         plural(warnings, "warning")
     )

@@ -8,7 +8,7 @@
 use crate::ir::Plan;
 use crate::space::Key;
 use petgraph::graph::{NodeIndex, UnGraph};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Segment {
@@ -45,7 +45,7 @@ pub struct Topology {
 impl Topology {
     pub fn new(plan: &Plan) -> Topology {
         let mut graph = UnGraph::new_undirected();
-        let mut segments = HashMap::new();
+        let mut segments = HashMap::default();
         for s in 0..plan.subnets.len() {
             segments.insert(Segment::Subnet(s), graph.add_node(Node::Segment));
         }

@@ -3,6 +3,8 @@
 //! only when the plan has no errors: queries and targets need one, so an unchecked plan cannot
 //! reach them.
 
+pub mod acknowledged;
+mod deny_removes_nothing;
 mod dns;
 mod duplicate_address;
 mod duplicate_vlan_id;
@@ -83,7 +85,9 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
             d
         });
         shadowed_rule::check(plan, &policy, &mut diags);
-        redundant_rule::check(plan, &policy, &mut diags);
+        let useless = deny_removes_nothing::removes_nothing(&policy);
+        redundant_rule::check(plan, &policy, &useless, &mut diags);
+        deny_removes_nothing::check(plan, &useless, &mut diags);
         diags.append(&mut later);
         vip_contradiction::check(plan, &policy, &topology, &mut diags);
         management_lockout::check(plan, &policy, &topology, &mut diags);

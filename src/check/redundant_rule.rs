@@ -5,15 +5,19 @@ use crate::diag::Diagnostic;
 use crate::ir::Plan;
 use crate::policy::Policy;
 use crate::space::{HBox, Set};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
-pub fn check(plan: &Plan, policy: &Policy, diags: &mut Vec<Diagnostic>) {
+/// `useless`: the denies that remove nothing (W087, not also redundant).
+pub fn check(plan: &Plan, policy: &Policy, useless: &[usize], diags: &mut Vec<Diagnostic>) {
     for (rules, what) in [(&policy.allows, "allow"), (&policy.denies, "deny")] {
         let boxes: HashMap<usize, &HBox> = rules.iter().map(|(f, b)| (*f, b)).collect();
         for (flow, b) in rules.iter() {
             let flow = *flow;
             if what == "allow" && super::shadowed_rule::shadowing(policy, flow, &b.svc).is_some() {
                 continue; // reported as shadowed
+            }
+            if what == "deny" && useless.contains(&flow) {
+                continue;
             }
             let pairs = &policy.flow_pairs[flow];
             let mut covering: Vec<usize> = Vec::new();

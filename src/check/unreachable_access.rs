@@ -13,7 +13,7 @@ use crate::policy::Policy;
 use crate::reach;
 use crate::space::{self, Set};
 use crate::topology::{Segment, Topology};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// An endpoint set cut by segment and family: (segment, [IPv4 part, IPv6 part]).
 type Parts = Vec<(Segment, [Set; 2])>;
@@ -49,20 +49,20 @@ fn intern<'a>(
 
 pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<Diagnostic>) {
     // Each distinct endpoint set once: its number and its parts.
-    let mut ids: HashMap<&Set, usize> = HashMap::new();
+    let mut ids: HashMap<&Set, usize> = HashMap::default();
     let mut parts: Vec<Parts> = Vec::new();
     // Which hosts answer in which segment: only multi-homed ones can answer elsewhere.
     let multi: Vec<bool> = plan.hosts.iter().map(|h| h.interfaces.len() > 1).collect();
     // The first reply problem of a destination part, by (destination set, part, source
     // segment, family): it depends on the source only through its segment.
     type ReplyKey = (usize, usize, Segment, usize);
-    let mut reply_memo: HashMap<ReplyKey, Option<(String, space::Key)>> = HashMap::new();
+    let mut reply_memo: HashMap<ReplyKey, Option<(String, space::Key)>> = HashMap::default();
     // Whether replies leaving by a subnet fail, by (that subnet, request's segments).
-    let mut fails_via: HashMap<(usize, Segment, Segment), bool> = HashMap::new();
+    let mut fails_via: HashMap<(usize, Segment, Segment), bool> = HashMap::default();
     // The multi-homed answerers of a destination part, by (destination set, part, family):
     // (address, host, the subnet of its default route of the family, its subnets).
     type Answerer = (space::Key, usize, Option<usize>, Vec<usize>);
-    let mut multi_in: HashMap<(usize, usize, usize), Vec<Answerer>> = HashMap::new();
+    let mut multi_in: HashMap<(usize, usize, usize), Vec<Answerer>> = HashMap::default();
     // What each router can receive, once.
     let router_visible: Vec<Set> = (0..plan.routers.len())
         .map(|r| plan.visible(&[plan.router_domain(r)]))

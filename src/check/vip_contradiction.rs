@@ -163,7 +163,7 @@ fn representatives(plan: &Plan, policy: &Policy, t: usize) -> Vec<Unit> {
 /// that have rules to the VIP at all.
 fn differing_sources(
     policy: &Policy,
-    by_dst: &std::collections::HashMap<u32, Vec<u32>>,
+    by_dst: &rustc_hash::FxHashMap<u32, Vec<u32>>,
     vip: &Unit,
     members: &[Unit],
     only_to_vip: bool,

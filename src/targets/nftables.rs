@@ -11,7 +11,10 @@
 //!   interval verdict map jumping to a one-rule chain that writes the class into bits 16-31
 //!   of the packet mark (`MARK_MASK`; the other bits are kept); then the source, by a second
 //!   verdict map jumping to the chain of its class, where one lookup of (destination class .
-//!   protocol . port) decides and clears the class bits again on accept.
+//!   protocol . port) decides and clears the class bits again on accept. Classes are made by
+//!   behaviour: source atoms with the same allows share a chain, destination atoms every
+//!   source treats alike share a class number. A source atom that denies cut into jumps to a
+//!   chain of its own that drops what the denies take away, then goes to its class's chain.
 //! - **Hosts** (input): the host's own address picks the chain of its destination atom (a
 //!   small verdict map); there one verdict map of source addresses jumps to the chain of the
 //!   source's class (sources the policy treats alike toward that atom share a class), where
@@ -644,35 +647,143 @@ impl RouterBody {
         }
         dsts.sort_unstable_by_key(|&a| atom_start(info, a));
         dsts.dedup();
-        let numbers = class_numbers(info, &dsts)?;
         let by_src: Vec<(u32, Vec<u32>)> = by_src.into_iter().map(|((_, sa), d)| (sa, d)).collect();
-        // The chains of the source atoms, made on every core.
-        let made = super::par_map(&by_src, |(sa, dsts)| {
-            router_block(plan, info, prep, *sa, dsts, &numbers, &visible)
+        // Each source atom's row, split in what allows permit and what denies take away, made
+        // on every core. Atoms whose allow rows are equal share one class chain; an atom
+        // that denies cut into gets a chain of its own with its deny lookups, which then goes
+        // to its class's chain. A host carved out of its tier by a deny thus costs its deny
+        // elements, not a copy of its tier's row.
+        let rows = super::par_map(&by_src, |(sa, dsts)| {
+            let mut dsts = dsts.clone();
+            dsts.sort_unstable_by_key(|&a| atom_start(info, a));
+            let mut allow = Vec::new();
+            let mut deny = Vec::new();
+            for da in dsts {
+                let rules = &policy.pairs[&(*sa, da)];
+                let (a, d) = split_pieces(plan, rules);
+                if !a.is_empty() {
+                    allow.push((da, a));
+                }
+                if !d.is_empty() {
+                    deny.push((da, d));
+                }
+            }
+            (allow, deny)
+        });
+        // Destination atoms whose columns are equal (every source's allow and deny pieces
+        // toward them alike: a host that a deny names as a source, say) share one class: the
+        // rows keep the first of them, in address order.
+        let rep_of: HashMap<u32, u32> = {
+            type Column<'a> = Vec<(usize, bool, &'a Vec<PairPiece>)>;
+            let mut columns: HashMap<u32, Column> = HashMap::new();
+            for (i, (allow, deny)) in rows.iter().enumerate() {
+                for (da, pieces) in allow {
+                    columns.entry(*da).or_default().push((i, true, pieces));
+                }
+                for (da, pieces) in deny {
+                    columns.entry(*da).or_default().push((i, false, pieces));
+                }
+            }
+            let mut first: HashMap<&Column, u32> = HashMap::new();
+            dsts.iter()
+                .filter_map(|da| {
+                    let col = columns.get(da)?;
+                    Some((*da, *first.entry(col).or_insert(*da)))
+                })
+                .collect()
+        };
+        let rows: Vec<(Row, Row)> = rows
+            .into_iter()
+            .map(|(allow, deny)| {
+                let keep = |row: Row| -> Row {
+                    row.into_iter()
+                        .filter(|(da, _)| rep_of.get(da) == Some(da))
+                        .collect()
+                };
+                (keep(allow), keep(deny))
+            })
+            .collect();
+        let reps: Vec<u32> = dsts
+            .iter()
+            .copied()
+            .filter(|da| rep_of.get(da) == Some(da))
+            .collect();
+        let numbers = class_numbers(info, &reps)?;
+        // Classes in the address order of their first atom (by_src is in that order).
+        let mut class_of: HashMap<&Row, usize> = HashMap::new();
+        let mut classes: Vec<(u32, &Row, Vec<u32>)> = Vec::new();
+        let mut member_class = Vec::with_capacity(rows.len());
+        for ((sa, _), (allow, _)) in by_src.iter().zip(&rows) {
+            let c = *class_of.entry(allow).or_insert_with(|| {
+                classes.push((*sa, allow, Vec::new()));
+                classes.len() - 1
+            });
+            classes[c].2.push(*sa);
+            member_class.push(c);
+        }
+        let made = super::par_map(&classes, |(first, row, members)| {
+            let addrs = members
+                .iter()
+                .fold(Set::empty(), |acc, &m| acc.union(policy.atoms.set(m)));
+            router_block(
+                plan, info, prep, *first, members, &addrs, row, &numbers, &visible,
+            )
         });
         let mut blocks = String::new();
+        let mut class_chain: Vec<Option<String>> = Vec::with_capacity(classes.len());
+        for ((first, _, _), block) in classes.iter().zip(made) {
+            class_chain.push(
+                block
+                    .is_some()
+                    .then(|| format!("from_{}", atom_label(info, *first))),
+            );
+            blocks.extend(block);
+        }
         let mut src_maps = VerdictMaps::default();
         let mut used_dsts: Vec<u32> = Vec::new();
-        for ((sa, dsts), block) in by_src.iter().zip(made) {
-            let Some(block) = block else {
-                continue;
+        for (((sa, _), (allow, deny)), c) in by_src.iter().zip(&rows).zip(member_class) {
+            let addrs = policy.atoms.set(*sa).intersect(&visible);
+            let chain = if deny.is_empty() {
+                match &class_chain[c] {
+                    Some(chain) => chain.clone(),
+                    None => continue,
+                }
+            } else {
+                blocks.push_str(&deny_block(
+                    plan,
+                    info,
+                    prep,
+                    *sa,
+                    &addrs,
+                    deny,
+                    &numbers,
+                    class_chain[c].as_deref(),
+                ));
+                format!("deny_{}", atom_label(info, *sa))
             };
-            src_maps.add(
-                plan,
-                Some(prep),
-                *sa,
-                &policy.atoms.set(*sa).intersect(&visible),
-                &format!("from_{}", atom_label(info, *sa)),
-            );
-            blocks.push_str(&block);
-            used_dsts.extend(dsts);
+            src_maps.add(plan, Some(prep), *sa, &addrs, &chain);
+            used_dsts.extend(allow.iter().chain(deny).map(|(da, _)| *da));
+        }
+        // Every member of a used destination class is classified into it.
+        let used_reps: std::collections::HashSet<u32> = used_dsts.iter().copied().collect();
+        used_dsts.clear();
+        for (&da, rep) in &rep_of {
+            if used_reps.contains(rep) {
+                used_dsts.push(da);
+            }
         }
         used_dsts.sort_unstable_by_key(|&a| atom_start(info, a));
         used_dsts.dedup();
         let mut text = String::new();
         let mut dst_maps = VerdictMaps::default();
+        let mut members: BTreeMap<(space::Key, u32), Vec<u32>> = BTreeMap::new();
         for &da in &used_dsts {
-            let chain = format!("dst_{}", atom_label(info, da));
+            let r = rep_of[&da];
+            members
+                .entry((atom_start(info, r), r))
+                .or_default()
+                .push(da);
+            let chain = format!("dst_{}", atom_label(info, r));
             dst_maps.add(
                 plan,
                 Some(prep),
@@ -680,17 +791,15 @@ impl RouterBody {
                 &policy.atoms.set(da).intersect(&visible),
                 &chain,
             );
-            let of = prep
-                .names
-                .get(&da)
-                .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
+        }
+        for ((_, r), members) in &members {
             render_chain(
                 &mut text,
-                &format!("destination class of {of}"),
-                &chain,
+                &format!("destination class of {}", class_names(prep, members)),
+                &format!("dst_{}", atom_label(info, *r)),
                 &[format!(
                     "meta mark set meta mark and {MARK_KEEP} or 0x{:08x}",
-                    numbers[&da]
+                    numbers[r]
                 )],
             );
         }
@@ -703,107 +812,225 @@ impl RouterBody {
     }
 }
 
-/// The sets and the chain of one source atom at a router: for each verdict, one set of
-/// (destination class . protocol . port) and one of destination classes for ICMP, each
-/// element commented with the plan rule it comes from and grouped under the names of the
-/// destination. `None` when the plan permits nothing for the atom.
+/// A source atom's row: for each destination atom (in address order), pieces.
+type Row = Vec<(u32, Vec<PairPiece>)>;
+
+/// A pair's pieces split in two: what the allows permit, ignoring denies (disjoint, each
+/// with the first allow that matches, logged allows apart); and what the denies take away
+/// from it, with the first deny that matches (logged denies also where nothing is allowed,
+/// so that the log sees them).
+fn split_pieces(plan: &Plan, rules: &crate::policy::PairRules) -> (Vec<PairPiece>, Vec<PairPiece>) {
+    let only_allows = crate::policy::PairRules {
+        allows: rules.allows.clone(),
+        denies: Vec::new(),
+    };
+    let allow = pair_pieces(plan, &only_allows);
+    let allowed = allow.iter().fold(Set::empty(), |acc, p| acc.union(&p.0));
+    let mut deny = Vec::new();
+    let mut taken = Set::empty();
+    for (f, svc) in &rules.denies {
+        let logged = plan.flows[*f].log;
+        let fresh = if logged {
+            svc.difference(&taken)
+        } else {
+            svc.intersect(&allowed).difference(&taken)
+        };
+        if fresh.is_empty() {
+            continue;
+        }
+        taken = taken.union(&fresh);
+        let v = if logged {
+            Verdict::LogDrop(*f)
+        } else {
+            Verdict::Accept // rendered as a plain drop in a deny chain
+        };
+        deny.push((fresh, *f, v));
+    }
+    (allow, deny)
+}
+
+/// The families (v4, v6) a set of addresses has at a router.
+fn families(plan: &Plan, addrs: &Set, visible: &Set) -> Vec<bool> {
+    [true, false]
+        .into_iter()
+        .filter(|&v4| addrs.intersects(&hostrules::family(plan, v4).intersect(visible)))
+        .collect()
+}
+
+/// The (destination class . protocol . port) and (destination class) ICMP sets of `verdict`
+/// in `groups`, each element commented with its plan rule and grouped under the names of
+/// its destination: the element texts of the two sets.
+fn class_elements(
+    prep: &Prepared,
+    groups: &[(u32, Vec<PairPiece>)],
+    verdict: Verdict,
+    numbers: &HashMap<u32, u32>,
+) -> (String, String) {
+    let (mut ports, mut icmps) = (String::new(), String::new());
+    for (da, list) in groups {
+        let number = numbers[da];
+        let mut named = [false, false];
+        for (svc, flow, _) in list.iter().filter(|p| p.2 == verdict) {
+            let comment = &prep.comments[*flow];
+            for (proto, lo, hi) in space::service_pieces(svc) {
+                let (text, done) = if proto == Proto::Icmp {
+                    (&mut icmps, &mut named[1])
+                } else {
+                    (&mut ports, &mut named[0])
+                };
+                if !*done {
+                    *done = true;
+                    names_line(text, prep, *da);
+                }
+                if proto == Proto::Icmp {
+                    let _ = writeln!(text, "\t\t\t0x{number:08x}{comment},");
+                } else {
+                    let _ = writeln!(
+                        text,
+                        "\t\t\t0x{number:08x} . {} . {}{comment},",
+                        proto.name(),
+                        port_text(lo, hi)
+                    );
+                }
+            }
+        }
+    }
+    (ports, icmps)
+}
+
+/// The sets (named `{prefix}_{tag}ports` and `{prefix}_{tag}icmp`) and rules of one
+/// verdict's elements, `then` ending each rule.
+#[allow(clippy::too_many_arguments)]
+fn class_lookups(
+    out: &mut String,
+    rules: &mut Vec<String>,
+    prefix: &str,
+    tag: &str,
+    (ports, icmps): (String, String),
+    fams: &[bool],
+    then: &str,
+) {
+    if !ports.is_empty() {
+        let set = format!("{prefix}_{tag}ports");
+        render_set(out, "set", &set, "mark . inet_proto . inet_service", &ports);
+        rules.push(format!(
+            "meta mark and {MARK_BITS} . meta l4proto . th dport @{set} {then}"
+        ));
+    }
+    if !icmps.is_empty() {
+        let set = format!("{prefix}_{tag}icmp");
+        render_set(out, "set", &set, "mark", &icmps);
+        for &v4 in fams {
+            rules.push(format!(
+                "{} meta mark and {MARK_BITS} @{set} {then}",
+                icmp_match(v4)
+            ));
+        }
+    }
+}
+
+/// The names of a class's atoms, for its chain's comment (at most three, then a count).
+fn class_names(prep: &Prepared, members: &[u32]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for m in members {
+        for n in prep.names.get(m).into_iter().flatten() {
+            if !names.contains(&n.as_str()) {
+                names.push(n);
+            }
+        }
+    }
+    match names.len() {
+        0 => "addresses".to_string(),
+        1..=3 => names.join(", "),
+        n => format!("{} and {} more", names[..3].join(", "), n - 3),
+    }
+}
+
+/// The sets and the chain `from_{first}` of one source class at a router (atoms whose
+/// allows are the same): for each verdict, one set of (destination class . protocol . port)
+/// and one of destination classes for ICMP. `None` when the allows permit nothing.
+#[allow(clippy::too_many_arguments)]
 fn router_block(
     plan: &Plan,
     info: &PlanInfo,
     prep: &Prepared,
-    sa: u32,
-    dsts: &[u32],
+    first: u32,
+    members: &[u32],
+    addrs: &Set,
+    groups: &Row,
     numbers: &HashMap<u32, u32>,
     visible: &Set,
 ) -> Option<String> {
-    let policy = &info.policy;
-    let groups = chain_groups(plan, info, dsts, |da| (sa, da));
-    let label = atom_label(info, sa);
-    let fams: Vec<bool> = [true, false]
-        .into_iter()
-        .filter(|&v4| {
-            policy
-                .atoms
-                .set(sa)
-                .intersects(&hostrules::family(plan, v4).intersect(visible))
-        })
-        .collect();
+    let label = atom_label(info, first);
+    let fams = families(plan, addrs, visible);
     let mut out = String::new();
     let mut rules = Vec::new();
     let clear = format!("meta mark set meta mark and {MARK_KEEP}");
     for verdict in verdicts_of(groups.iter().flat_map(|(_, l)| l)) {
-        let (mut ports, mut icmps) = (String::new(), String::new());
-        for (da, list) in &groups {
-            let number = numbers[da];
-            let mut named = [false, false];
-            for (svc, flow, _) in list.iter().filter(|p| p.2 == verdict) {
-                let comment = &prep.comments[*flow];
-                for (proto, lo, hi) in space::service_pieces(svc) {
-                    let (text, done) = if proto == Proto::Icmp {
-                        (&mut icmps, &mut named[1])
-                    } else {
-                        (&mut ports, &mut named[0])
-                    };
-                    if !*done {
-                        *done = true;
-                        names_line(text, prep, *da);
-                    }
-                    if proto == Proto::Icmp {
-                        let _ = writeln!(text, "\t\t\t0x{number:08x}{comment},");
-                    } else {
-                        let _ = writeln!(
-                            text,
-                            "\t\t\t0x{number:08x} . {} . {}{comment},",
-                            proto.name(),
-                            port_text(lo, hi)
-                        );
-                    }
-                }
-            }
-        }
-        let tag = verdict.tag(plan);
         let then = match verdict {
             Verdict::LogDrop(_) => verdict.text(plan),
             _ => format!("{clear} {}", verdict.text(plan)),
         };
-        if !ports.is_empty() {
-            let set = format!("to_{label}_{tag}ports");
-            render_set(
-                &mut out,
-                "set",
-                &set,
-                "mark . inet_proto . inet_service",
-                &ports,
-            );
-            rules.push(format!(
-                "meta mark and {MARK_BITS} . meta l4proto . th dport @{set} {then}"
-            ));
-        }
-        if !icmps.is_empty() {
-            let set = format!("to_{label}_{tag}icmp");
-            render_set(&mut out, "set", &set, "mark", &icmps);
-            for &v4 in &fams {
-                rules.push(format!(
-                    "{} meta mark and {MARK_BITS} @{set} {then}",
-                    icmp_match(v4)
-                ));
-            }
-        }
+        let elements = class_elements(prep, groups, verdict, numbers);
+        let prefix = format!("to_{label}");
+        class_lookups(
+            &mut out,
+            &mut rules,
+            &prefix,
+            &verdict.tag(plan),
+            elements,
+            &fams,
+            &then,
+        );
     }
     if rules.is_empty() {
         return None;
     }
-    let of = prep
-        .names
-        .get(&sa)
-        .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
     render_chain(
         &mut out,
-        &format!("sources in {of}"),
+        &format!("sources in {}", class_names(prep, members)),
         &format!("from_{label}"),
         &rules,
     );
     Some(out)
+}
+
+/// The chain `deny_{atom}` of a source atom that denies cut into: its deny lookups (drop;
+/// logged denies log, then drop), then on to its class's chain.
+#[allow(clippy::too_many_arguments)]
+fn deny_block(
+    plan: &Plan,
+    info: &PlanInfo,
+    prep: &Prepared,
+    sa: u32,
+    addrs: &Set,
+    groups: &Row,
+    numbers: &HashMap<u32, u32>,
+    class_chain: Option<&str>,
+) -> String {
+    let label = atom_label(info, sa);
+    let fams = families(plan, addrs, addrs);
+    let mut out = String::new();
+    let mut rules = Vec::new();
+    for verdict in verdicts_of(groups.iter().flat_map(|(_, l)| l)) {
+        let (tag, then) = match verdict {
+            Verdict::LogDrop(_) => (verdict.tag(plan), verdict.text(plan)),
+            _ => (String::new(), "drop".to_string()),
+        };
+        let elements = class_elements(prep, groups, verdict, numbers);
+        let prefix = format!("deny_{label}");
+        class_lookups(&mut out, &mut rules, &prefix, &tag, elements, &fams, &then);
+    }
+    if let Some(chain) = class_chain {
+        rules.push(format!("goto {chain}"));
+    }
+    render_chain(
+        &mut out,
+        &format!("denies for sources in {}", class_names(prep, &[sa])),
+        &format!("deny_{label}"),
+        &rules,
+    );
+    out
 }
 
 #[derive(Template)]
@@ -849,23 +1076,6 @@ impl Prepared {
                 .collect(),
         }
     }
-}
-
-/// The pieces of one atom's chain, grouped by the atom at the other end (`others`, put in
-/// address order), `pair` giving the (source, destination) atom pair of each. They live only
-/// while the chain is made: a table of every pair's pieces is large on large plans.
-fn chain_groups(
-    plan: &Plan,
-    info: &PlanInfo,
-    others: &[u32],
-    pair: impl Fn(u32) -> (u32, u32),
-) -> Vec<(u32, Vec<PairPiece>)> {
-    let mut others = others.to_vec();
-    others.sort_unstable_by_key(|&a| atom_start(info, a));
-    others
-        .into_iter()
-        .map(|o| (o, pair_pieces(plan, &info.policy.pairs[&pair(o)])))
-        .collect()
 }
 
 /// Where an atom starts: its lowest address (atoms are disjoint, so this names one).

@@ -279,3 +279,106 @@ fn switch_names_are_safe_file_names() {
     );
     assert!(c.info.is_none());
 }
+
+/// `# netc-ack CODE: reason` acknowledges a warning on its line or the next statement's line:
+/// the warning is listed with its reason (human, JSON, SARIF suppression), counted apart, and
+/// does not fail `-D warnings`; every kind of stale acknowledgement is W088, and a `#` in a
+/// string is not a comment.
+#[test]
+fn acknowledged_warnings_are_listed_not_hidden() {
+    let plan = "vlan 10 a { subnet 10.0.0.0/24 }\n\
+        tier t on a firewall nftables\n\
+        tier u on a firewall nftables\n\
+        host h in t { a 10.0.0.5 }\n\
+        host g in u { a 10.0.0.6 }\n\
+        # netc-ack W082: vendor range \"#1\" (INC-1234)\n\
+        \n\
+        allow t -> u : tcp/1-4000 \"a # in a string\"\n\
+        allow u -> t : tcp/22 \"x # netc-ack W081: inside a string\"\n\
+        allow u -> t : tcp/22   # netc-ack W081: kept until CHG-12\n\
+        allow t -> u : tcp/9000   # netc-ack W082: stale\n\
+        # netc-ack E030: errors cannot be acknowledged\n\
+        allow u -> t : tcp/5000\n\
+        # netc-ack W999: unknown\n\
+        allow u -> t : tcp/5001\n\
+        allow u -> t : tcp/5002   # netc-ack W070\n";
+    let c = netc::check_text("ack.netc", plan);
+    assert!(!c.has_errors(), "{:?}", c.diags);
+    let acked: Vec<(&str, usize, &str)> = c
+        .diags
+        .iter()
+        .filter_map(|d| {
+            let line = c.plan.sources.location(d.primary.as_ref()?.span).line;
+            Some((d.code, line, d.acknowledged.as_deref()?))
+        })
+        .collect();
+    assert_eq!(
+        acked,
+        [
+            ("W082", 8, "vendor range \"#1\" (INC-1234)"),
+            ("W081", 10, "kept until CHG-12"),
+        ]
+    );
+    let stale: Vec<usize> = c
+        .diags
+        .iter()
+        .filter(|d| d.code == "W088")
+        .map(|d| {
+            c.plan
+                .sources
+                .location(d.primary.as_ref().unwrap().span)
+                .line
+        })
+        .collect();
+    assert_eq!(stale, [11, 12, 14, 16], "{:#?}", c.diags);
+    // Of the twin rules (lines 9 and 10) the later is the redundant one; the `netc-ack` in
+    // line 9's string is text, not an acknowledgement (it would be stale otherwise).
+    let text = netc::render::human(&c.diags, &c.plan.sources, false, 100);
+    assert!(
+        text.contains("acknowledged warnings:\n  ack.netc:8 W082 overbroad-rule"),
+        "{text}"
+    );
+    assert!(text.contains("reason: kept until CHG-12"), "{text}");
+    assert!(netc::render::summary(&c.diags).ends_with("(2 acknowledged)"));
+    let json: serde_json::Value =
+        serde_json::from_str(&netc::render::json("p", &c.diags, &c.plan.sources)).unwrap();
+    assert_eq!(json["acknowledged"], 2);
+    assert_eq!(
+        json["warnings"].as_u64().unwrap() as usize,
+        c.diags.len() - 2
+    );
+    let sarif: serde_json::Value =
+        serde_json::from_str(&netc::render::sarif(&c.diags, &c.plan.sources)).unwrap();
+    let suppressed: Vec<&serde_json::Value> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["suppressions"].as_array().unwrap().is_empty())
+        .collect();
+    assert_eq!(suppressed.len(), 2);
+    assert_eq!(suppressed[0]["suppressions"][0]["kind"], "inSource");
+}
+
+/// `-D warnings` fails on warnings, not on acknowledged ones.
+#[test]
+fn deny_warnings_ignores_acknowledged_ones() {
+    let dir = root().join("target/it-ack");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = "vlan 10 a { subnet 10.0.0.0/24 }\ntier t on a\ntier u on a\n\
+        host h in t { a 10.0.0.5 }\nhost g in u { a 10.0.0.6 }\n";
+    let acked = dir.join("acked.netc");
+    std::fs::write(
+        &acked,
+        format!("{base}allow t -> u : tcp/1-4000  # netc-ack W082: vendor\n"),
+    )
+    .unwrap();
+    let open = dir.join("open.netc");
+    std::fs::write(&open, format!("{base}allow t -> u : tcp/1-4000\n")).unwrap();
+    let (code, out, _) = super::run_netc(&["check", "-D", "warnings", acked.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 warnings (1 acknowledged)"), "{out}");
+    let (code, _, _) = super::run_netc(&["check", "-D", "warnings", open.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

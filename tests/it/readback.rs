@@ -339,6 +339,11 @@ fn generated_plans_of_both_layouts_are_equal_after_a_round_trip() {
         } else {
             assert_eq!(classified, 0, "contiguous hosts use (source . port) sets");
         }
+        // The generator's denies carve hosts out of allows: the router's deny chains (their
+        // drops, then `goto` the class chain) are in what is proven here.
+        assert!(files.iter().any(|f| f.path.starts_with("nftables/routers")
+            && f.contents.contains("\tchain deny_")
+            && f.contents.contains("goto from_")));
         let picked = files
             .iter()
             .filter(|f| f.path.starts_with("nftables/routers"))
