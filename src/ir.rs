@@ -295,6 +295,8 @@ pub enum EndpointRef {
     Vlan(usize),
     Router(usize),
     Internet,
+    /// Every address: the internet and all of the plan's subnets.
+    Any,
     /// Addresses; in one domain when `domain` says so (a query's `corp:10.0.0.5`), else
     /// wherever they are (see `Plan::literal_set`).
     Addresses {
@@ -379,6 +381,7 @@ impl Plan {
                     .map(|k| (k, k)),
             ),
             EndpointRef::Internet => self.internet_set(),
+            EndpointRef::Any => self.any_set(),
             EndpointRef::Addresses {
                 first,
                 last,
@@ -443,6 +446,14 @@ impl Plan {
         space::universe(1)
             .difference(&self.domains.subnets.first().cloned().unwrap_or_default())
             .difference(&self.domains.foreign)
+    }
+
+    /// `any`: every address, the internet's and every subnet's of every VRF.
+    pub fn any_set(&self) -> Set {
+        self.domains
+            .subnets
+            .iter()
+            .fold(self.internet_set(), |acc, s| acc.union(s))
     }
 
     pub fn host_set(&self, host: usize) -> Set {

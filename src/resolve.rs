@@ -59,6 +59,7 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
         counts: [0; 7],
         built: Default::default(),
         cabled: HashMap::new(),
+        duplicated: Default::default(),
         broken: files
             .iter()
             .flat_map(|(_, f)| f.broken_names.iter().cloned())
@@ -107,6 +108,9 @@ struct Resolver<'a> {
     cabled: HashMap<(usize, String), (String, Span)>,
     /// Names that statements with syntax errors declared: their uses stay quiet.
     broken: std::collections::HashSet<String>,
+    /// Names declared twice (E010): a use of one that finds the other kind is that same
+    /// mistake, not another.
+    duplicated: std::collections::HashSet<String>,
 }
 
 impl<'a> Resolver<'a> {
@@ -155,8 +159,14 @@ impl<'a> Resolver<'a> {
                     Diagnostic::error("E010", format!("`{}` is declared twice", ident.name))
                         .with_primary(ident.span, format!("this {} is named `{}`", kind.name(), ident.name))
                         .with_secondary(first, format!("a {} of that name is declared here", other.name()))
-                        .with_help("names of VLANs, tiers, hosts, VIPs, services, networks and routers share one namespace"),
+                        .with_help(format!(
+                            "names of VLANs, tiers, hosts, VIPs, services, networks and routers share one namespace \
+                             (a rule's endpoint may name any of them); rename one, e.g. `{}-{}`",
+                            ident.name,
+                            if kind == Kind::Vlan || other == Kind::Vlan { "net" } else { "2" }
+                        )),
                 );
+                self.duplicated.insert(ident.name.clone());
                 // The duplicate is still built (so its own errors show) but under no name.
                 self.counts[kind as usize] += 1;
                 continue;
@@ -199,6 +209,8 @@ impl<'a> Resolver<'a> {
                     .flatten()
                     .map(|idx| (kind, idx))
             }
+            // The name is declared twice, as this kind too: E010 said so.
+            Some(_) if self.duplicated.contains(&ident.name) => None,
             Some(&(kind, _, decl)) => {
                 let expected: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
                 self.diags.push(
@@ -1014,6 +1026,7 @@ impl<'a> Resolver<'a> {
     fn endpoint(&mut self, e: &ast::Endpoint) -> Option<Endpoint> {
         let target = match e {
             ast::Endpoint::Named(i) if i.name == "internet" => EndpointRef::Internet,
+            ast::Endpoint::Named(i) if i.name == "any" => EndpointRef::Any,
             ast::Endpoint::Named(i) => {
                 let kinds = [
                     Kind::Tier,

@@ -10,11 +10,11 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         let from_internet = flow
             .sources
             .iter()
-            .any(|e| e.target == EndpointRef::Internet);
+            .any(|e| matches!(e.target, EndpointRef::Internet | EndpointRef::Any));
         let to_internet = flow
             .destinations
             .iter()
-            .any(|e| e.target == EndpointRef::Internet);
+            .any(|e| matches!(e.target, EndpointRef::Internet | EndpointRef::Any));
         let any_service = flow.services.iter().any(|s| matches!(s, ServiceRef::Any));
         let dst = plan.endpoints_set(&flow.destinations);
         let span = flow.origin.span;

@@ -39,6 +39,9 @@ pub fn resolve_target(plan: &Plan, info: &PlanInfo, text: &str) -> Result<Target
     if text == "internet" {
         return t(EndpointRef::Internet);
     }
+    if text == "any" {
+        return t(EndpointRef::Any);
+    }
     if let Some(i) = plan.tiers.iter().position(|x| x.name == text) {
         return t(EndpointRef::Tier(i));
     }

@@ -27,6 +27,9 @@ pub enum Tok {
     Bad(char),
     /// A string with no closing quote on its line.
     Unterminated,
+    /// A backslash escape a string does not take (only `\"` and `\\`); the token is the
+    /// escape, and the rest of the string is skipped.
+    BadEscape(char),
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +57,39 @@ fn string_body(input: &str) -> IResult<&str, String> {
 
 fn string_lit(input: &str) -> IResult<&str, Tok> {
     map(delimited(char('"'), string_body, char('"')), Tok::Str)(input)
+}
+
+/// The first escape a string (starting with its quote) has that the language does not take:
+/// its byte offset and the escaped character.
+fn bad_escape(line: &str) -> Option<(usize, char)> {
+    let mut chars = line.char_indices().skip(1);
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return None,
+            '\\' => match chars.next() {
+                Some((_, '"' | '\\')) => {}
+                Some((_, e)) => return Some((i, e)),
+                None => return None,
+            },
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Where a string (starting with its quote) ends, past its closing quote, escapes skipped.
+fn string_end(line: &str) -> Option<usize> {
+    let mut chars = line.char_indices().skip(1);
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some(i + 1),
+            '\\' => {
+                chars.next();
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn blank(input: &str) -> IResult<&str, &str> {
@@ -118,12 +154,27 @@ pub fn lex(text: &str) -> Vec<Token> {
                 }
                 Err(_) => {
                     let len = rest.find('\n').unwrap_or(rest.len());
-                    tokens.push(Token {
-                        tok: Tok::Unterminated,
-                        start,
-                        end: start + len,
-                    });
-                    rest = &rest[len..];
+                    let line = &rest[..len];
+                    match bad_escape(line) {
+                        Some((at, c)) => {
+                            // Skip the rest of the string: to its closing quote, else the line end.
+                            let close = string_end(line).unwrap_or(len);
+                            tokens.push(Token {
+                                tok: Tok::BadEscape(c),
+                                start: start + at,
+                                end: start + at + 1 + c.len_utf8(),
+                            });
+                            rest = &rest[close..];
+                        }
+                        None => {
+                            tokens.push(Token {
+                                tok: Tok::Unterminated,
+                                start,
+                                end: start + len,
+                            });
+                            rest = &rest[len..];
+                        }
+                    }
                 }
             }
             continue;

@@ -115,6 +115,23 @@ const KEYWORDS: &[&str] = &[
     "internet",
 ];
 
+/// The words that begin a statement.
+const STATEMENT_WORDS: &[&str] = &[
+    "include",
+    "vlan",
+    "tier",
+    "host",
+    "vip",
+    "service",
+    "network",
+    "router",
+    "zone",
+    "allow",
+    "deny",
+    "management",
+    "switch",
+];
+
 const STATEMENTS: &str =
     "include, vlan, tier, host, vip, service, network, router, zone, allow, deny, management, switch";
 
@@ -267,6 +284,7 @@ impl Parser {
             Some(Tok::Newline) => "end of line".into(),
             Some(Tok::Bad(c)) => format!("character {c:?}"),
             Some(Tok::Unterminated) => "an unterminated string".into(),
+            Some(Tok::BadEscape(c)) => format!("the unsupported escape `\\{c}` in a string"),
         }
     }
 
@@ -276,6 +294,9 @@ impl Parser {
             .with_primary(self.span_here(), format!("expected {expected}"));
         d.help = Some(match self.peek() {
             Some(Tok::Unterminated) => "close the string with `\"` on the same line".into(),
+            Some(Tok::BadEscape(_)) => {
+                "strings take two escapes, `\\\"` and `\\\\`; a string is one line of text".into()
+            }
             Some(Tok::Bad(_)) => {
                 "names use letters, digits, `-`, `_` and `.`; put free text in a \"string\"".into()
             }
@@ -288,14 +309,24 @@ impl Parser {
         d
     }
 
-    /// Skip to the next line at brace depth zero.
+    /// Skip to the next line at brace depth zero. A `{` that is still open when a statement
+    /// keyword starts a line (at its first column), or at the end of the file, was never
+    /// closed: that is reported at the brace, and reading goes on with that statement.
     fn recover(&mut self) {
-        let mut depth = 0i32;
+        let mut open: Vec<usize> = Vec::new();
         while let Some(tok) = self.peek() {
             match tok {
-                Tok::LBrace => depth += 1,
-                Tok::RBrace => depth -= 1,
-                Tok::Newline if depth <= 0 => {
+                Tok::LBrace => open.push(self.pos),
+                Tok::RBrace => {
+                    open.pop();
+                }
+                Tok::Newline if open.is_empty() => {
+                    self.pos += 1;
+                    return;
+                }
+                Tok::Newline if self.statement_starts(self.pos + 1) => {
+                    let brace = open[open.len() - 1];
+                    self.unclosed(brace, Some(self.pos + 1));
                     self.pos += 1;
                     return;
                 }
@@ -303,6 +334,42 @@ impl Parser {
             }
             self.pos += 1;
         }
+        if let Some(&brace) = open.last() {
+            self.unclosed(brace, None);
+        }
+    }
+
+    /// Whether token `i` is a statement keyword at the first column of its line.
+    fn statement_starts(&self, i: usize) -> bool {
+        let (Some(t), Some(before)) = (
+            self.tokens.get(i),
+            i.checked_sub(1).map(|b| &self.tokens[b]),
+        ) else {
+            return false;
+        };
+        matches!(&t.tok, Tok::Word(w) if STATEMENT_WORDS.contains(&w.as_str()))
+            && before.tok == Tok::Newline
+            && before.end == t.start
+    }
+
+    /// Report the `{` at token `brace` as never closed, before the statement at token `next`
+    /// (or the end of the file).
+    fn unclosed(&mut self, brace: usize, next: Option<usize>) {
+        let b = &self.tokens[brace];
+        let mut d = Diagnostic::error(SYNTAX, "this `{` is never closed")
+            .with_primary(Span::new(self.file, b.start, b.end), "opened here");
+        d = match next {
+            Some(n) => {
+                let t = &self.tokens[n];
+                d.with_secondary(
+                    Span::new(self.file, t.start, t.end),
+                    "the next statement starts here",
+                )
+                .with_help("close the block with `}` before the next statement")
+            }
+            None => d.with_help("close the block with `}`; the file ends inside it"),
+        };
+        self.diags.push(d);
     }
 
     /// A Linux interface name: at most 15 bytes (the kernel's IFNAMSIZ less its NUL), or
@@ -470,13 +537,22 @@ impl Parser {
     fn items(&mut self, mut item: impl FnMut(&mut Self) -> PResult<bool>) -> PResult<()> {
         loop {
             if self.eat(&Tok::LBrace) {
+                let brace = self.pos - 1;
                 loop {
                     self.skip_separators();
                     if self.eat(&Tok::RBrace) {
                         return Ok(());
                     }
                     if self.at_end() {
-                        return fail(self.error("`}`"));
+                        self.unclosed(brace, None);
+                        return Ok(());
+                    }
+                    // A statement at the start of a line: the `}` was forgotten. The block
+                    // ends before the line, and the statement is read as one.
+                    if self.statement_starts(self.pos) {
+                        self.unclosed(brace, Some(self.pos));
+                        self.pos -= 1;
+                        return Ok(());
                     }
                     if !item(self)? {
                         return fail(self.error("an item of this block or `}`"));

@@ -59,6 +59,7 @@ pub fn source_name(plan: &Plan, target: &EndpointRef, text: &str) -> String {
         EndpointRef::Vlan(i) => format!("vlan_{}", clean(&plan.vlans[i].name)),
         EndpointRef::Router(i) => format!("router_{}", clean(&plan.routers[i].name)),
         EndpointRef::Internet => "internet".into(),
+        EndpointRef::Any => "any".into(),
         EndpointRef::Addresses { .. } => format!("addr_{}", clean(text)),
     }
 }

@@ -382,3 +382,74 @@ fn deny_warnings_ignores_acknowledged_ones() {
     assert_eq!(code, 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Mistakes people make, each reported once and where it is: a forgotten `}` at the brace
+/// (and reading goes on with the next statement), an escape strings do not take, a VLAN and a
+/// tier of one name (one E010, no E012 cascade at its uses).
+#[test]
+fn everyday_mistakes_are_reported_once_where_they_are() {
+    let codes_at = |text: &str| -> Vec<(String, usize, usize, String)> {
+        let c = netc::check_text("m.netc", text);
+        c.diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| {
+                let at = c.plan.sources.location(d.primary.as_ref().unwrap().span);
+                (d.code.to_string(), at.line, at.column, d.message.clone())
+            })
+            .collect()
+    };
+    // A forgotten `}`: one error at the brace; the next statements are read (their own
+    // mistake, `nftable`, is found too).
+    let e = codes_at("vlan 10 a { subnet 10.0.0.0/24\ntier t on a firewall nftable\n");
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!((e[0].1, e[0].2), (1, 11), "{e:?}");
+    assert!(e[0].3.contains("never closed"), "{e:?}");
+    assert!(e[1].3.contains("unknown firewall `nftable`"), "{e:?}");
+    let e = codes_at("vlan 10 a { subnet 10.0.0.0/24\ntier t on a\nhost h in t { a 10.0.0.5 }\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].3.contains("never closed"));
+    let e = codes_at("vlan 10 a { subnet 10.0.0.0/24\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!((e[0].1, e[0].2), (1, 11));
+    // An escape strings do not take.
+    let e = codes_at("vlan 10 a { subnet 10.0.0.0/24 }\ntier t on a \"two\\nlines\"\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].3.contains("unsupported escape `\\n`"), "{e:?}");
+    assert_eq!((e[0].1, e[0].2), (2, 17));
+    // `\"` and `\\` are fine.
+    assert!(codes_at("vlan 10 a \"say \\\"hi\\\" \\\\o/\" { subnet 10.0.0.0/24 }\n").is_empty());
+    // A VLAN and a tier of one name: one error, at the second declaration.
+    let e = codes_at("vlan 20 app { subnet 10.0.0.0/24 }\ntier app on app\nhost h in app { app 10.0.0.5 }\nallow app -> app : tcp/22\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, "E010");
+}
+
+/// `any` as an endpoint is every address: the internet and every subnet of the plan.
+#[test]
+fn any_is_every_address() {
+    let plan = "vlan 20 app { subnet 10.0.0.0/24 gateway .1 }\nvlan 30 db { subnet 10.0.1.0/24 gateway .1 }\n\
+        router r { app db upstream }\ntier web on app firewall nftables\ntier pg on db firewall nftables\n\
+        host h in web { app 10.0.0.5 }\nhost p in pg { db 10.0.1.5 }\nallow any -> web : tcp/22\n";
+    let c = netc::check_text("any.netc", plan);
+    assert!(!c.has_errors(), "{:?}", c.diags);
+    let info = c.info.as_ref().unwrap();
+    let (all, _) = netc::query::resolve_services(&c.plan, "tcp/22").unwrap();
+    for (src, yes) in [
+        ("internet", true),
+        ("pg", true),
+        ("r", true),
+        ("10.0.1.77", true),
+        ("any", true),
+    ] {
+        let a = netc::query::ask(&c.plan, info, src, "web", Some("tcp/22")).unwrap();
+        assert_eq!(a.verdict == netc::query::Verdict::Yes, yes, "{src}");
+    }
+    let a = netc::query::ask(&c.plan, info, "internet", "pg", Some("tcp/22")).unwrap();
+    assert_eq!(a.verdict, netc::query::Verdict::No);
+    assert_eq!(
+        c.plan.endpoint_set(&netc::ir::EndpointRef::Any),
+        c.plan.internet_set().union(&c.plan.internal_set())
+    );
+    let _ = all;
+}
