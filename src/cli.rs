@@ -29,9 +29,15 @@ pub enum DiagFormat {
 pub enum Command {
     /// Check a plan: every error and warning in one run
     Check {
-        /// Plan files or directories of .netc files
+        /// Plan files or directories of .netc files, e.g. `netc check network/plan`; with
+        /// --in, files of that plan (as a pre-commit hook passes the files that changed)
         #[arg(required = true)]
         plan: Vec<PathBuf>,
+        /// Check the whole plan PLAN (a directory or root file) that the given files belong
+        /// to, e.g. `netc check --in network/plan network/plan/flows.netc`: a file of a split
+        /// plan alone would miss the names its other files declare
+        #[arg(long = "in", value_name = "PLAN")]
+        within: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "human")]
         format: DiagFormat,
         /// Exit 1 on warnings too, not only on errors (also `-D warnings`)
@@ -246,7 +252,11 @@ pub fn run(cli: Cli) -> Status {
             format,
             deny_warnings,
             deny,
-        } => check(&plan, format, deny_warnings || deny.is_some()),
+            within,
+        } => match within {
+            None => check(&plan, format, deny_warnings || deny.is_some()),
+            Some(whole) => check_within(&whole, &plan, format, deny_warnings || deny.is_some()),
+        },
         Command::Export {
             plan,
             format: ExportFormat::Json,
@@ -368,11 +378,26 @@ fn color_stderr() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
+/// The width diagnostics are wrapped to: `COLUMNS` when set, else the width of the terminal
+/// standard error is, else 100.
 fn width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100)
+    if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return c;
+    }
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one winsize into the struct passed; fd 2 may be anything, and
+    // a failure (not a terminal) leaves the struct as it was.
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col >= 20 {
+        usize::from(size.ws_col)
+    } else {
+        100
+    }
 }
 
 /// The exit status of every command (the README has the table, as grep and diff have one):
@@ -455,11 +480,81 @@ pub fn load(plan: &[PathBuf], json: bool) -> Result<crate::Valid, Status> {
     }
 }
 
+/// `check --in PLAN FILE...`: the whole plan, once every FILE is known to be one of its
+/// files (a file outside it is a mistake of the hook's configuration: exit 2).
+fn check_within(
+    whole: &std::path::Path,
+    files: &[PathBuf],
+    format: DiagFormat,
+    deny: bool,
+) -> Status {
+    let checked = match crate::load_and_check(&[whole.to_path_buf()]) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let members: Vec<PathBuf> = checked
+        .plan
+        .sources
+        .files()
+        .iter()
+        .filter_map(|f| f.path.canonicalize().ok())
+        .collect();
+    for f in files {
+        match f.canonicalize() {
+            Ok(c) if members.contains(&c) => {}
+            _ => {
+                return usage_error(format!(
+                    "{} is not a file of the plan {} (its files: the .netc files of the \
+                     directory and what they include)",
+                    f.display(),
+                    whole.display()
+                ))
+            }
+        }
+    }
+    report_check(checked, format, deny)
+}
+
 fn check(plan: &[PathBuf], format: DiagFormat, deny_warnings: bool) -> Status {
     let checked = match crate::load_and_check(plan) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
+    // One file of several in a directory, with names it does not declare: perhaps a file of
+    // a split plan, checked alone.
+    let mut note = None;
+    if let [file] = plan {
+        let undefined = checked.diags.iter().any(|d| d.code == "E011");
+        let dir = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let siblings = std::fs::read_dir(dir).map_or(0, |r| {
+            r.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "netc"))
+                .count()
+        });
+        if undefined && file.is_file() && siblings > 1 && format == DiagFormat::Human {
+            note = Some(format!(
+                "note: {} is one of {siblings} .netc files in {}; if they are one plan, check it \
+                 whole: `netc check {}` (or `netc check --in {} {}`)",
+                file.display(),
+                dir.display(),
+                dir.display(),
+                dir.display(),
+                file.display()
+            ));
+        }
+    }
+    let status = report_check(checked, format, deny_warnings);
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+    status
+}
+
+/// Print a checked plan's diagnostics in `format`; the status of `netc check`.
+fn report_check(checked: crate::Checked, format: DiagFormat, deny_warnings: bool) -> Status {
     let mut out = std::io::stdout().lock();
     match format {
         DiagFormat::Json => {
@@ -1050,24 +1145,38 @@ fn graph(plan: &std::path::Path, format: GraphFormat) -> Status {
     Status::Ok
 }
 
+/// `netc report`: for a plan with errors too (its report shows the findings; exit 1).
 fn report(plan: &std::path::Path, output: &std::path::Path) -> Status {
-    let checked = match load(&[plan.to_path_buf()], false) {
+    let checked = match crate::load_and_check(&[plan.to_path_buf()]) {
         Ok(c) => c,
-        Err(status) => return status,
+        Err(e) => return usage_error(e),
     };
-    let info = &checked.info;
-    let cells = crate::query::matrix::matrix(&checked.plan, info);
-    let svg = match crate::report::svg(&crate::report::dot(&checked.plan, &cells)) {
-        Ok(svg) => svg,
-        Err(e) => {
-            eprintln!("warning: {e}; the report has no topology picture");
-            String::new()
+    let (html, status) = match checked.valid() {
+        Ok(v) => {
+            let cells = crate::query::matrix::matrix(&v.plan, &v.info);
+            let (svg, why) = match crate::report::svg(&crate::report::dot(&v.plan, &cells)) {
+                Ok(svg) => (svg, String::new()),
+                Err(e) => {
+                    eprintln!("warning: {e}; the report has no topology picture");
+                    (String::new(), e.to_string())
+                }
+            };
+            let html = crate::report::html(&v.plan, Some(&v.info), &v.warnings, &svg, &why);
+            (html, Status::Ok)
+        }
+        Err(rejected) => {
+            eprintln!(
+                "{}: {}; the report lists them",
+                rejected.plan.name,
+                render::summary(&rejected.diags)
+            );
+            let html = crate::report::html(&rejected.plan, None, &rejected.diags, "", "");
+            (html, Status::Findings)
         }
     };
-    let html = crate::report::html(&checked.plan, info, &checked.warnings, &svg);
     if output == std::path::Path::new("-") {
         print!("{html}");
-        return Status::Ok;
+        return status;
     }
     let file = crate::targets::OutputFile {
         path: PathBuf::from(output.file_name().unwrap_or_default()),
@@ -1080,7 +1189,7 @@ fn report(plan: &std::path::Path, output: &std::path::Path) -> Status {
     match crate::output::write_one(dir, &file) {
         Ok(()) => {
             println!("{}", output.display());
-            Status::Ok
+            status
         }
         Err(e) => usage_error(e),
     }

@@ -330,6 +330,9 @@ struct ReportView {
     vips: Vec<VipRow>,
     zones: Vec<ZoneRow>,
     findings: Vec<Finding>,
+    /// The plan has errors: no topology, reachability or DNS records.
+    rejected: bool,
+    svg_error: String,
 }
 
 fn findings(diags: &[Diagnostic], sources: &Sources) -> Vec<Finding> {
@@ -363,8 +366,18 @@ fn findings(diags: &[Diagnostic], sources: &Sources) -> Vec<Finding> {
 }
 
 /// The whole report. `svg` is the topology picture (or empty when Graphviz is missing).
-pub fn html(plan: &Plan, info: &PlanInfo, diags: &[Diagnostic], svg: &str) -> String {
-    let cells = matrix::matrix(plan, info);
+/// The report of a plan; `info` is `None` for a plan with errors, whose report has the
+/// address plan, VIPs, zones and findings, but no topology or reachability (they need a
+/// valid plan).
+/// `svg_error` says why there is no picture when `svg` is empty.
+pub fn html(
+    plan: &Plan,
+    info: Option<&PlanInfo>,
+    diags: &[Diagnostic],
+    svg: &str,
+    svg_error: &str,
+) -> String {
+    let cells = info.map(|i| matrix::matrix(plan, i)).unwrap_or_default();
     // Rows and columns: every region with access, in region order.
     let eps: Vec<(String, ())> = matrix::regions(plan)
         .into_iter()
@@ -492,8 +505,11 @@ pub fn html(plan: &Plan, info: &PlanInfo, diags: &[Diagnostic], svg: &str) -> St
         .iter()
         .enumerate()
         .map(|(z, zone)| {
-            let records: Vec<&crate::check::DnsRecord> =
-                info.dns.iter().filter(|r| r.zone == z).collect();
+            let records: Vec<&crate::check::DnsRecord> = info
+                .iter()
+                .flat_map(|i| &i.dns)
+                .filter(|r| r.zone == z)
+                .collect();
             ZoneRow {
                 name: zone.name.clone(),
                 records: records.len(),
@@ -526,6 +542,8 @@ pub fn html(plan: &Plan, info: &PlanInfo, diags: &[Diagnostic], svg: &str) -> St
         vips,
         zones,
         findings: findings(diags, &plan.sources),
+        rejected: info.is_none(),
+        svg_error: svg_error.to_string(),
     }
     .render()
     .expect("report renders")

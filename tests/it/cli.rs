@@ -537,7 +537,7 @@ fn the_pre_commit_hook_checks_the_plan() {
     std::fs::write(
         project.join(".pre-commit-config.yaml"),
         format!(
-            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: netc-check\n        args: [network/plan]\n",
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: netc-check\n        args: [network/plan]\n      - id: netc-check-files\n        args: [--in, network/plan]\n        files: ^network/plan/\n",
             hooks.display()
         ),
     )
@@ -563,11 +563,13 @@ fn the_pre_commit_hook_checks_the_plan() {
             .unwrap()
     };
     let ok = run();
+    let text =
+        String::from_utf8_lossy(&ok.stdout).to_string() + &String::from_utf8_lossy(&ok.stderr);
+    assert!(ok.status.success(), "{text}");
+    // Both hooks ran: the plan hook and the one given the files.
     assert!(
-        ok.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&ok.stdout),
-        String::from_utf8_lossy(&ok.stderr)
+        text.contains("netc check (the plan of the changed files)") && text.contains("Passed"),
+        "{text}"
     );
     std::fs::write(
         project.join("network/plan/hosts.netc"),
@@ -579,6 +581,8 @@ fn the_pre_commit_hook_checks_the_plan() {
     let text =
         String::from_utf8_lossy(&bad.stdout).to_string() + &String::from_utf8_lossy(&bad.stderr);
     assert!(!bad.status.success() && text.contains("E011"), "{text}");
+    // Both hooks fail, each with the error once (the files hook checks the whole plan).
+    assert_eq!(text.matches("E011").count(), 2, "{text}");
     let _ = std::fs::remove_dir_all(&base);
 }
 
@@ -915,4 +919,77 @@ fn json_documents_match_their_schemas() {
     std::fs::write(&f, v.to_string()).unwrap();
     assert!(!validate(&[f]).status.success());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `netc check --in PLAN FILE...` checks the whole plan the files belong to (as a pre-commit
+/// hook passes changed files); a file outside it is refused; a file of a split plan checked
+/// alone gets a note that names the plan.
+#[test]
+fn check_in_a_plan_takes_its_files() {
+    let (code, out, _) = netc(&[
+        "check",
+        "--in",
+        "fixtures/datalyptica",
+        "fixtures/datalyptica/flows.netc",
+        "fixtures/datalyptica/hosts.netc",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("fixtures/datalyptica: 0 errors"), "{out}");
+    let (code, _, err) = netc(&[
+        "check",
+        "--in",
+        "fixtures/datalyptica",
+        "fixtures/valid/vip-pair/plan.netc",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("is not a file of the plan fixtures/datalyptica"),
+        "{err}"
+    );
+    let (code, _, err) = netc(&["check", "fixtures/datalyptica/flows.netc"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.trim_end()
+            .ends_with("`netc check --in fixtures/datalyptica fixtures/datalyptica/flows.netc`)"),
+        "{err}"
+    );
+}
+
+/// Diagnostics on a terminal wrap to the terminal's width (read from the terminal, `COLUMNS`
+/// unset); `script` gives the command a 60-column pseudo-terminal.
+#[test]
+fn diagnostics_wrap_to_the_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
+            "script (util-linux) is needed"
+        );
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_netc");
+    let plan = root().join("fixtures/invalid/E010-duplicate-name/plan.netc");
+    let o = std::process::Command::new("script")
+        .args([
+            "-qc",
+            &format!("stty cols 60; {bin} check {}", plan.display()),
+            "/dev/null",
+        ])
+        .env_remove("COLUMNS")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("E010"), "{text}");
+    let widest = text
+        .lines()
+        .filter(|l| !l.contains("plan.netc:") && !l.contains("errors,"))
+        .map(|l| l.trim_end().chars().count())
+        .max()
+        .unwrap();
+    assert!(widest <= 60, "a line of {widest} columns:\n{text}");
+    assert!(widest > 40, "{text}");
 }

@@ -149,3 +149,26 @@ fn diff_renders_as_html() {
             && out.contains("id=\"closed\"")
     );
 }
+
+/// A plan with errors has a report too: its findings (every error code of the plan), the
+/// address plan and VIPs, and a note instead of the topology and the matrix; exit 1. Every
+/// invalid fixture, so that no partly built model makes the report fail.
+#[test]
+fn plans_with_errors_get_a_report_of_their_findings() {
+    let mut n = 0;
+    for e in std::fs::read_dir(root().join("fixtures/invalid")).unwrap() {
+        let plan = e.unwrap().path().join("plan.netc");
+        let c = netc::load_and_check(std::slice::from_ref(&plan)).unwrap();
+        if !c.has_errors() {
+            continue;
+        }
+        let (code, html, err) = netc(&["report", plan.to_str().unwrap(), "-o", "-"]);
+        assert_eq!(code, 1, "{}: {err}", plan.display());
+        assert!(html.contains("The plan has errors"), "{}", plan.display());
+        for d in c.diags.iter().filter(|d| d.is_error()) {
+            assert!(html.contains(d.code), "{}: {}", plan.display(), d.code);
+        }
+        n += 1;
+    }
+    assert!(n > 30, "{n}");
+}
