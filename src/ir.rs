@@ -331,15 +331,21 @@ pub struct Flow {
     pub services: Vec<ServiceRef>,
     pub log: bool,
     pub comment: Option<String>,
+    /// `name NAME` of the rule, its identity when given.
+    pub name: Option<String>,
     /// The rule as written, on its line(s).
     pub text: String,
     pub origin: Origin,
 }
 
 impl Flow {
-    /// A stable identity for generated files: derived from the rule's own text (whitespace
-    /// normalised), not its position, so inserting a line above changes nothing.
+    /// A stable identity for generated files: the rule's `name` when it has one, else
+    /// derived from the rule's own text (whitespace normalised), not its position, so
+    /// inserting a line above changes nothing.
     pub fn id(&self) -> String {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
         use sha2::Digest;
         let text = self.text.split_whitespace().collect::<Vec<_>>().join(" ");
         let d = sha2::Sha256::digest(text.as_bytes());

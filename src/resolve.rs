@@ -60,6 +60,7 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
         built: Default::default(),
         cabled: HashMap::new(),
         duplicated: Default::default(),
+        rule_names: HashMap::new(),
         broken: files
             .iter()
             .flat_map(|(_, f)| f.broken_names.iter().cloned())
@@ -111,6 +112,8 @@ struct Resolver<'a> {
     /// Names declared twice (E010): a use of one that finds the other kind is that same
     /// mistake, not another.
     duplicated: std::collections::HashSet<String>,
+    /// Rule names given so far (`name NAME` on a flow), with where.
+    rule_names: HashMap<String, Span>,
 }
 
 impl<'a> Resolver<'a> {
@@ -1100,6 +1103,31 @@ impl<'a> Resolver<'a> {
             // Already reported; a partial rule would mean something the author did not write.
             return;
         }
+        if let Some(n) = &f.name {
+            let derived = n.name.len() == 9
+                && n.name.starts_with('r')
+                && n.name[1..]
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            if derived {
+                self.diags.push(
+                    Diagnostic::error("E010", format!("`{}` has the form of a derived rule identity", n.name))
+                        .with_primary(n.span, "r and 8 hex digits")
+                        .with_help("netc names unnamed rules r<8 hex digits> from their text; pick a name of another form"),
+                );
+                return;
+            }
+            if let Some(first) = self.rule_names.get(&n.name) {
+                self.diags.push(
+                    Diagnostic::error("E010", format!("the rule name `{}` is given twice", n.name))
+                        .with_primary(n.span, "given again here")
+                        .with_secondary(*first, "first given here")
+                        .with_help("a rule's name is its identity in the generated files: give each rule its own"),
+                );
+                return;
+            }
+            self.rule_names.insert(n.name.clone(), n.span);
+        }
         self.plan.flows.push(Flow {
             action: f.action,
             sources,
@@ -1107,6 +1135,7 @@ impl<'a> Resolver<'a> {
             services,
             log: f.log,
             comment: f.comment.clone(),
+            name: f.name.as_ref().map(|n| n.name.clone()),
             text: self.sources.text(f.span).to_string(),
             origin: self.origin(f.span),
         });

@@ -255,6 +255,8 @@ pub struct Flow {
     pub services: Vec<ServiceTerm>,
     pub log: bool,
     pub comment: Option<String>,
+    /// `name NAME`: the rule's identity in generated files (else derived from its text).
+    pub name: Option<Ident>,
     pub span: Span,
 }
 

@@ -58,6 +58,7 @@ fn fail<T>(d: Diagnostic) -> PResult<T> {
 /// Every keyword and fixed value of the language, for did-you-mean hints on a misspelling.
 const KEYWORDS: &[&str] = &[
     "include",
+    "name",
     "vlan",
     "tier",
     "host",
@@ -118,6 +119,7 @@ const KEYWORDS: &[&str] = &[
 /// The words that begin a statement.
 const STATEMENT_WORDS: &[&str] = &[
     "include",
+    "name",
     "vlan",
     "tier",
     "host",
@@ -1009,9 +1011,12 @@ impl Parser {
         let services = self.comma_list(|p| p.service_term())?;
         let mut log = false;
         let mut comment = None;
+        let mut name = None;
         loop {
             if self.eat_word("log") {
                 log = true;
+            } else if self.eat_word("name") {
+                name = Some(self.ident("a rule name")?);
             } else if let Some((s, _)) = self.string() {
                 comment = Some(s);
             } else {
@@ -1025,6 +1030,7 @@ impl Parser {
             services,
             log,
             comment,
+            name,
             span: self.span_from(start),
         })
     }

@@ -453,3 +453,36 @@ fn any_is_every_address() {
     );
     let _ = all;
 }
+
+/// `name NAME` on a rule is its identity in the outputs: kept when the rule's text changes
+/// (a derived identity changes); a name given twice, or of the derived form, is E010.
+#[test]
+fn named_rules_keep_their_identity() {
+    let base = "vlan 10 a { subnet 10.0.0.0/24 gateway .1 }\nvlan 20 b { subnet 10.0.1.0/24 gateway .1 }\n\
+        router r { a b }\ntier t on a firewall nftables\ntier u on b firewall nftables\n\
+        host h in t { a 10.0.0.5 }\nhost g in u { b 10.0.1.5 }\nservice pg tcp/5432\nservice pool tcp/6432\n";
+    let id_of = |rule: &str| {
+        let c = netc::check_text("n.netc", &format!("{base}{rule}\n"));
+        assert!(!c.has_errors(), "{:?}", c.diags);
+        c.plan.flows[0].id()
+    };
+    assert_eq!(id_of("allow t -> u : pg log name t-to-pg"), "t-to-pg");
+    assert_eq!(id_of("allow t -> u : pg, pool log name t-to-pg"), "t-to-pg");
+    assert_ne!(
+        id_of("allow t -> u : pg log"),
+        id_of("allow t -> u : pg, pool log")
+    );
+    let errors = |rules: &str| -> Vec<String> {
+        let c = netc::check_text("n.netc", &format!("{base}{rules}\n"));
+        c.diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| format!("{} {}", d.code, d.message))
+            .collect()
+    };
+    let e = errors("allow t -> u : pg name x\nallow u -> t : pg name x");
+    assert_eq!(e, ["E010 the rule name `x` is given twice"]);
+    let e = errors("allow t -> u : pg name r0123abcd");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].contains("derived rule identity"), "{e:?}");
+}
