@@ -38,38 +38,47 @@ pub enum Command {
         /// plan alone would miss the names its other files declare
         #[arg(long = "in", value_name = "PLAN")]
         within: Option<PathBuf>,
+        /// `human` (on stderr, with excerpts of the plan), `json` (a netc-check/1 document) or `sarif`, e.g. `--format sarif > netc.sarif`
         #[arg(long, value_enum, default_value = "human")]
         format: DiagFormat,
-        /// Exit 1 on warnings too, not only on errors (also `-D warnings`)
+        /// Exit 1 on warnings too, not only on errors (also `-D warnings`), e.g. `netc check
+        /// --deny-warnings plan/` in CI
         #[arg(long)]
         deny_warnings: bool,
-        /// `-D warnings`: the same as --deny-warnings
+        /// `-D warnings`: the same as --deny-warnings, e.g. `netc check -D warnings plan/`
         #[arg(short = 'D', value_name = "warnings", value_parser = ["warnings"])]
         deny: Option<String>,
     },
     /// Compile the plan into configs under --out (or compare with --check)
     Compile {
-        /// Plan files or directories of .netc files
+        /// Plan files or directories of .netc files, e.g. `netc compile fixtures/datalyptica
+        /// --out generated`
         #[arg(required = true)]
         plan: Vec<PathBuf>,
+        /// The directory of the generated configs, e.g. `--out generated` (only files netc wrote there are replaced)
         #[arg(long)]
         out: PathBuf,
-        /// Targets to render (default: all)
+        /// Targets to render (default: all), comma separated, e.g. `--target nftables,bind`
         #[arg(long, value_enum, value_delimiter = ',')]
         target: Vec<crate::targets::TargetKind>,
-        /// Write nothing; exit 1 with a unified diff when --out differs from the plan
+        /// Write nothing; exit 1 with a unified diff when --out differs from the plan (the
+        /// golden-file gate), e.g. `netc compile plan --out generated --check`
         #[arg(long)]
         check: bool,
-        /// With --check: each differing file with its lines added and removed, not the diff
+        /// With --check: each differing file with its lines added and removed, not the diff,
+        /// e.g. `--check --stat`
         #[arg(long, requires = "check")]
         stat: bool,
-        /// With --check: only the names of the differing files
+        /// With --check: only the names of the differing files, e.g. `--check --name-only |
+        /// xargs git add`
         #[arg(long, requires = "check", conflicts_with = "stat")]
         name_only: bool,
-        /// Refuse to write more than this many bytes in all (a limit against runaway plans)
+        /// Refuse to write more than this many bytes in all (a limit against runaway plans),
+        /// e.g. `--max-output-bytes 100000000`
         #[arg(long, default_value_t = crate::output::DEFAULT_MAX_OUTPUT)]
         max_output_bytes: u64,
-        /// `json`: what was written and removed, as data
+        /// `text`, or `json`: what was written and removed, as data (netc-compile/1; with
+        /// --check, netc-compile-check/1), e.g. `--format json | jq .written`
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
     },
@@ -77,67 +86,87 @@ pub enum Command {
     Generate(GenArgs),
     /// Print a shell completion script, e.g. `netc completions bash > /etc/bash_completion.d/netc`
     Completions {
-        /// The shell: bash, zsh, fish, elvish or powershell
+        /// The shell: bash, zsh, fish, elvish or powershell, e.g. `netc completions zsh`
         shell: clap_complete::Shell,
     },
     /// Print netc's man page (roff), e.g. `netc man > netc.1 && man -l netc.1`
     Man,
     /// The topology as a graph (Graphviz DOT, or SVG through `dot`)
     Graph {
+        /// The plan: a .netc file or a directory of them, e.g. `fixtures/datalyptica`
         plan: PathBuf,
+        /// `dot`, or `svg` (through Graphviz `dot`), e.g. `--format svg > plan.svg`
         #[arg(long, value_enum, default_value = "dot")]
         format: GraphFormat,
     },
     /// One self-contained HTML report: topology, reachability matrix, address plan, DNS, VIPs, findings
     Report {
+        /// The plan: a .netc file or a directory of them, e.g. `fixtures/datalyptica`
         plan: PathBuf,
-        /// The HTML file to write, or `-` for standard output
+        /// The HTML file to write, or `-` for standard output, e.g. `-o report.html`
         #[arg(short, long)]
         output: PathBuf,
     },
     /// Print the resolved model
     Export {
+        /// The plan: a .netc file or a directory of them, e.g. `fixtures/datalyptica`
         #[arg(required = true)]
         plan: Vec<PathBuf>,
+        /// `json`, the only format (a netc-export/1 document), e.g. `netc export plan | jq
+        /// '.plan.hosts[].name'`
         #[arg(long, value_enum, default_value = "json")]
         format: ExportFormat,
     },
     /// Explain a diagnostic code (E030, overlapping-subnets); `netc explain` lists them all
     Explain {
+        /// A code or its name, e.g. `E030` or `overlapping-subnets`; none: list every code
         code: Option<String>,
+        /// `text`, or `json` (a netc-explain/1 document), e.g. `netc explain --format json`
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
     },
     /// Ask `can SRC reach DST on SERVICE`: exit 0 yes or partly, 1 no, 2 bad question
     Query {
+        /// The plan: a .netc file or a directory of them, e.g. `fixtures/datalyptica`
         plan: PathBuf,
         /// e.g. 'can processing reach catalog on postgres'
         question: String,
+        /// `text`, or `json` (docs/json.md), e.g. `--format json | jq .`
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
     },
     /// Every tier, network and the internet that can reach DST, with the services
     WhoCanReach {
+        /// The plan: a .netc file or a directory of them, e.g. `fixtures/datalyptica`
         plan: PathBuf,
+        /// What is reached: a tier, host, VIP, network, VLAN, router, `internet`, an address or a CIDR, e.g. `catalog`
         dst: String,
+        /// Only these services, e.g. `--on postgres` or `--on tcp/5432,udp/53` (default: any)
         #[arg(long)]
         on: Option<String>,
+        /// `text`, or `json` (docs/json.md), e.g. `--format json | jq .`
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
     },
     /// Every tier, network and the internet that SRC can reach, with the services
     WhatCanReach {
+        /// The plan: a .netc file or a directory of them, e.g. `fixtures/datalyptica`
         plan: PathBuf,
+        /// The source: a tier, host, VIP, network, VLAN, router, `internet`, an address or a CIDR, e.g. `--from internet`
         #[arg(long)]
         from: String,
+        /// Only these services, e.g. `--on postgres` or `--on tcp/5432,udp/53` (default: any)
         #[arg(long)]
         on: Option<String>,
+        /// `text`, or `json` (docs/json.md), e.g. `--format json | jq .`
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
     },
     /// The tier by tier table of permitted services
     Matrix {
+        /// The plan: a .netc file or a directory of them, e.g. `fixtures/datalyptica`
         plan: PathBuf,
+        /// `text`, `csv` or `json` (a netc-matrix/1 document), e.g. `--format csv > matrix.csv`
         #[arg(long, value_enum, default_value = "text")]
         format: MatrixFormat,
     },
@@ -145,9 +174,12 @@ pub enum Command {
     /// back from the kernel (`nft -j list ruleset`) and prove it equal to the plan's policy
     /// for its host or router; exit 0 equal, 1 different, 2 could not run
     Verify {
+        /// The plan: a .netc file or a directory of them, e.g. `fixtures/datalyptica`
         plan: PathBuf,
+        /// The directory of the generated configs, e.g. `--out generated` (only files netc wrote there are replaced)
         #[arg(long)]
         out: PathBuf,
+        /// `text`, or `json` (docs/json.md), e.g. `--format json | jq .`
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
     },
@@ -156,37 +188,45 @@ pub enum Command {
     /// ufw hosts run) with what the plan says it must; tables netc did not write are evaluated
     /// too. Exit 0 equal, 1 drift, 2 could not read
     Drift {
+        /// The plan: a .netc file or a directory of them, e.g. `fixtures/datalyptica`
         plan: PathBuf,
-        /// The host or router the ruleset comes from
+        /// The host or router the ruleset comes from, e.g. `--host core`
         #[arg(long)]
         host: String,
-        /// `nft -j list ruleset` output, or `iptables-save` output (`-`: standard input)
+        /// `nft -j list ruleset` output, or `iptables-save` output (`-`: standard input), e.g.
+        /// `ssh core nft -j list ruleset | netc drift plan --host core -`
         ruleset: PathBuf,
-        /// With an `iptables-save` file: the host's `ip6tables-save` output
+        /// With an `iptables-save` file: the host's `ip6tables-save` output, e.g. `netc drift
+        /// plan --host db1 v4.rules v6.rules`
         ruleset6: Option<PathBuf>,
+        /// `text`, or `json` (docs/json.md), e.g. `--format json | jq .`
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
     },
     /// The access a change of plan opens and closes
     Diff {
-        /// The old plan (with --git: the plan, compared with itself at REV)
+        /// The old plan (with --git: the plan, compared with itself at REV), e.g. `netc diff
+        /// old/plan new/plan` or `netc diff --git origin/main plan`
         old: PathBuf,
-        /// The new plan (not with --git)
+        /// The new plan (not with --git), e.g. `netc diff main/plan plan`
         new: Option<PathBuf>,
         /// Compare PLAN as it is with PLAN at git revision REV (a pull request's base), without
-        /// a second checkout
+        /// a second checkout, e.g. `--git origin/main`
         #[arg(long, value_name = "REV")]
         git: Option<String>,
-        /// Exit 1 when the new plan opens any access, reachable or configured (the CI gate)
+        /// Exit 1 when the new plan opens any access, reachable or configured (the CI gate),
+        /// e.g. `netc diff --git origin/main plan --fail-on-new-access`
         #[arg(long)]
         fail_on_new_access: bool,
         /// With --fail-on-new-access: fail only on reachable access, not on access a firewall
-        /// accepts but no path of the plan delivers
+        /// accepts but no path of the plan delivers, e.g. `--fail-on-new-access --reachable-only`
         #[arg(long, requires = "fail_on_new_access")]
         reachable_only: bool,
-        /// Exit 1 on any change of access, opened or closed (as `git diff --exit-code`)
+        /// Exit 1 on any change of access, opened or closed (as `git diff --exit-code`), e.g.
+        /// `netc diff old new --exit-code`
         #[arg(long)]
         exit_code: bool,
+        /// `text`, `json` (netc-diff/1), `html` or `sarif`, e.g. `--format html > change.html`
         #[arg(long, value_enum, default_value = "text")]
         format: DiffFormat,
     },
@@ -1065,26 +1105,35 @@ fn compile(
 
 #[derive(clap::Args, Debug)]
 pub struct GenArgs {
+    /// VLANs, e.g. `--vlans 100`
     #[arg(long, default_value_t = 20)]
     vlans: usize,
+    /// Tiers, e.g. `--tiers 500`
     #[arg(long, default_value_t = 50)]
     tiers: usize,
+    /// Hosts, e.g. `--hosts 20000`
     #[arg(long, default_value_t = 1000)]
     hosts: usize,
+    /// Services, e.g. `--services 300`
     #[arg(long, default_value_t = 50)]
     services: usize,
+    /// Flow rules, e.g. `--flows 100000`
     #[arg(long, default_value_t = 1000)]
     flows: usize,
+    /// The seed of the generator: the same seed gives the same plan, e.g. `--seed 7`
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// The firewall of the generated hosts (`none`: only the router filters)
+    /// The firewall of the generated hosts (`none`: only the router filters), e.g.
+    /// `--host-firewall none`
     #[arg(long, value_enum, default_value = "nftables")]
     host_firewall: GenFirewall,
-    /// Also a DNS zone, a VIP per tier and a switch per VLAN, so every target has work
+    /// Also a DNS zone, a VIP per tier and a switch per VLAN, so every target has work, e.g.
+    /// `netc generate --hosts 200 --infra`
     #[arg(long)]
     infra: bool,
     /// `scattered`: hosts at random addresses of their VLANs, tiers on one or two shared
-    /// VLANs, overlapping outside networks, port ranges (the layout of real networks)
+    /// VLANs, overlapping outside networks, port ranges (the layout of real networks), e.g.
+    /// `--layout scattered`
     #[arg(long, value_enum, default_value = "contiguous")]
     layout: GenLayout,
 }

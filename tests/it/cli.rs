@@ -993,3 +993,28 @@ fn diagnostics_wrap_to_the_terminal() {
     assert!(widest <= 60, "a line of {widest} columns:\n{text}");
     assert!(widest > 40, "{text}");
 }
+
+/// Every argument and option of every command says what it takes with an example.
+#[test]
+fn every_argument_has_an_example() {
+    use clap::CommandFactory;
+    let cli = netc::cli::Cli::command();
+    let mut missing = Vec::new();
+    for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
+        for arg in sub.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version" | "include_from") {
+                continue;
+            }
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default()
+                + &arg
+                    .get_long_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+            if !help.contains("e.g.") {
+                missing.push(format!("{} {id}", sub.get_name()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "without an example: {missing:#?}");
+}
