@@ -986,6 +986,21 @@ fn compile(
             existing_zones.insert(zone.name.clone(), String::from_utf8_lossy(&t).into_owned());
         }
     }
+    // The external view's copies (split horizon), keyed `external/NAME` as in bind/serials.
+    if let Ok(entries) = std::fs::read_dir(out.join("bind/zones/external")) {
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if let Some(zone) = n.strip_prefix("db.") {
+                let rel = std::path::PathBuf::from(format!("bind/zones/external/{n}"));
+                if let Ok(Some(t)) = crate::output::read_safe(out, &rel) {
+                    existing_zones.insert(
+                        format!("external/{zone}"),
+                        String::from_utf8_lossy(&t).into_owned(),
+                    );
+                }
+            }
+        }
+    }
     if let Ok(entries) = std::fs::read_dir(out.join("bind/zones")) {
         for e in entries.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();

@@ -153,6 +153,19 @@ pub const ALL: &[Code] = &[
          than /16 for IPv4, or not on a nibble boundary for IPv6).\n\
          Why: PTR records for them would be incomplete.\n\
          Example:\n    vlan 30 big { subnet 10.0.0.0/8 }   # split it, or serve the reverse zone by hand"),
+    code!("E065", "internal-in-external-zone", Error, "a zone the internet is answered from publishes an internal address or name",
+        "What it does: reports, in a zone with `view external`, a record whose address is internal\n\
+         (RFC 1918, 100.64/10, loopback, link-local, IPv6 ULA) or that points to a name of a zone\n\
+         only the plan's clients see (or under .local), and name servers with such names.\n\
+         Why: split-horizon DNS exists so that internal names and addresses never reach the\n\
+         internet; an external zone that carries them leaks the inside of the network.\n\
+         Example:\n    zone example.com { view external  record db a 10.20.10.11 }   # use `view both`"),
+    code!("W089", "name-server-unreachable", Warning, "the internet cannot reach a name server of a zone it is answered from",
+        "What it does: for each zone with `view external` or `view both`, reports a name server\n\
+         whose address is inside the plan's subnets but is no host or VIP of the plan, or that\n\
+         the plan does not let the internet reach on dns (udp/53 and tcp/53).\n\
+         Why: the zone is published to the internet, but its name server does not answer there.\n\
+         Example:\n    zone example.com { view both  ns ns1 203.0.113.2 }   # no host has 203.0.113.2"),
     code!("E064", "switch-config", Error, "a switch would refuse its configuration",
         "What it does: reports switch declarations a switch would refuse: aggregate ports not\n\
          named as the platform names them (IOS Port-channelN, EOS Port-ChannelN, Junos aeN,\n\

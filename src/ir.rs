@@ -282,6 +282,8 @@ pub struct Zone {
     pub local_ok: bool,
     /// Serials YYYYMMDDnn (`serial date`) instead of a counter.
     pub serial_date: bool,
+    /// Who is answered from the zone: the plan's clients, the internet's, or both.
+    pub view: crate::syntax::ast::ZoneView,
     pub origin: Origin,
 }
 

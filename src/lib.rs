@@ -103,6 +103,10 @@ fn check_loaded(name: String, loaded: syntax::Loaded) -> Checked {
     let resolve_errors = diags.iter().any(|d| d.is_error());
     let (info, check_diags) = check::run(&plan, resolve_errors);
     diags.extend(check_diags);
+    // Checks that ask the finished analysis questions, as a user would.
+    if let Some(info) = &info {
+        check::name_servers::check(&plan, info, &mut diags);
+    }
     check::acknowledged::apply(&plan.sources, &mut diags);
     diag::sort(&mut diags);
     Checked { plan, diags, info }

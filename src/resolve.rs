@@ -1022,6 +1022,7 @@ impl<'a> Resolver<'a> {
             records,
             local_ok: z.local_ok,
             serial_date: z.serial_date,
+            view: z.view,
             origin: self.origin(z.span),
         });
     }

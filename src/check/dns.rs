@@ -325,13 +325,14 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
     }
     conflicts(&records, diags);
     reverse_zones(plan, &records, diags);
+    super::dns_views::check(plan, &records, diags);
     records.sort_by(|a, b| {
         (a.zone, &a.name, &a.rtype, &a.data).cmp(&(b.zone, &b.name, &b.rtype, &b.data))
     });
     records
 }
 
-fn absolute(name: &str, zone: &str) -> String {
+pub(crate) fn absolute(name: &str, zone: &str) -> String {
     match name.strip_suffix('.') {
         Some(abs) => abs.to_ascii_lowercase(),
         None if name.contains('.') && in_zone(&name.to_ascii_lowercase(), zone) => {

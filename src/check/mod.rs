@@ -6,11 +6,13 @@
 pub mod acknowledged;
 mod deny_removes_nothing;
 mod dns;
+pub mod dns_views;
 mod duplicate_address;
 mod duplicate_vlan_id;
 mod duplicate_vrid;
 mod empty_endpoint;
 mod management_lockout;
+pub mod name_servers;
 mod network_or_broadcast;
 mod outside_pool;
 mod overbroad_rule;

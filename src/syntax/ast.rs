@@ -237,7 +237,30 @@ pub struct Zone {
     pub local_ok: bool,
     /// `serial date`: serials YYYYMMDDnn instead of 1, 2, 3...
     pub serial_date: bool,
+    /// `view internal|external|both`: who is answered from the zone (default internal).
+    pub view: ZoneView,
     pub span: Span,
+}
+
+/// The clients a zone answers: the plan's own (`internal`, the default), the internet's
+/// (`external`), or both, the internet getting only the public part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ZoneView {
+    #[default]
+    Internal,
+    External,
+    Both,
+}
+
+impl ZoneView {
+    pub fn internal(self) -> bool {
+        self != ZoneView::External
+    }
+
+    pub fn external(self) -> bool {
+        self != ZoneView::Internal
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

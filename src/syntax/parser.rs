@@ -93,6 +93,7 @@ const KEYWORDS: &[&str] = &[
     "record",
     "local-ok",
     "serial",
+    "view",
     "log",
     "trunk",
     "access",
@@ -907,6 +908,7 @@ impl Parser {
             records: Vec::new(),
             local_ok: false,
             serial_date: false,
+            view: ZoneView::Internal,
             span: Span::new(self.file, start, start),
         };
         self.items(|p| {
@@ -932,6 +934,20 @@ impl Parser {
                 Some("local-ok") => {
                     p.pos += 1;
                     zone.local_ok = true;
+                }
+                Some("view") => {
+                    p.pos += 1;
+                    zone.view = match p.peek_word() {
+                        Some("internal") => ZoneView::Internal,
+                        Some("external") => ZoneView::External,
+                        Some("both") => ZoneView::Both,
+                        _ => {
+                            return fail(p.error(
+                                "`internal` (the plan's clients), `external` (the internet's) or `both`",
+                            ))
+                        }
+                    };
+                    p.pos += 1;
                 }
                 Some("serial") => {
                     p.pos += 1;

@@ -50,12 +50,19 @@ struct ZoneDecl {
 #[template(path = "bind/named.conf")]
 struct NamedView {
     header: String,
-    zones: Vec<ZoneDecl>,
+    /// Split horizon: `internal` and `external` views (else `internal` alone, no views).
+    views: bool,
+    /// The plan's subnets: the clients of the internal view.
+    acl: Vec<String>,
+    internal: Vec<ZoneDecl>,
+    external: Vec<ZoneDecl>,
 }
 
 /// A zone about to be written: its name, TTL, SOA parts and records (serial still open).
 struct Pending {
     name: String,
+    /// The external view's copy of the zone (`zones/external/`, serial key `external/NAME`).
+    external: bool,
     /// Serials YYYYMMDDnn (the forward zone's `serial date`; reverse zones follow theirs).
     serial_date: bool,
     ttl: u32,
@@ -66,38 +73,44 @@ struct Pending {
 
 impl RenderAll for Bind {
     fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile> {
+        use crate::check::dns_views::hidden_reason;
+        let views = plan.zones.iter().any(|z| z.view.external());
+        // What each view answers: the plan's clients every record of their zones, the
+        // internet only the public records of its zones.
+        let internal: Vec<DnsRecord> = info
+            .dns
+            .iter()
+            .filter(|r| plan.zones[r.zone].view.internal())
+            .cloned()
+            .collect();
+        let public: Vec<DnsRecord> = info
+            .dns
+            .iter()
+            .filter(|r| plan.zones[r.zone].view.external() && hidden_reason(plan, r).is_none())
+            .cloned()
+            .collect();
         let mut zones: Vec<Pending> = Vec::new();
-        for (z, zone) in plan.zones.iter().enumerate() {
-            let (ns, mut records) = apex_ns(zone);
-            for r in info.dns.iter().filter(|r| r.zone == z) {
-                records.push(Rr {
-                    name: r.name.clone(),
-                    rtype: r.rtype.clone(),
-                    data: record_data(r),
-                });
+        for (external, dns) in [(false, &internal), (true, &public)] {
+            for (z, zone) in plan.zones.iter().enumerate() {
+                if (external && !zone.view.external()) || (!external && !zone.view.internal()) {
+                    continue;
+                }
+                zones.push(forward_zone(zone, z, dns, external));
             }
-            zones.push(Pending {
-                name: zone.name.clone(),
-                serial_date: zone.serial_date,
-                ttl: zone.ttl,
-                primary: ns
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| format!("ns.{}.", zone.name)),
-                mailbox: mailbox(&zone.admin),
-                records,
-            });
         }
-        let reverse = reverse_zones(plan, &info.dns);
+        let reverse = reverse_zones(plan, &internal, false);
         let mut files = rfc2317_parents(plan, &reverse);
         zones.extend(reverse);
+        if views {
+            zones.extend(reverse_zones(plan, &public, true));
+        }
         let mut state = header(
             plan,
             "zone serials: netc reads this file back to keep serials increasing; commit it",
             "#",
         );
         state.push_str("# zone  content-hash  serial\n");
-        let mut decls = Vec::new();
+        let (mut decls, mut external_decls) = (Vec::new(), Vec::new());
         for z in zones {
             let render = |serial| {
                 ZoneView {
@@ -121,14 +134,19 @@ impl RenderAll for Bind {
                 .map(super::with_final_newline)
                 .expect("template renders")
             };
+            let key = if z.external {
+                format!("external/{}", z.name)
+            } else {
+                z.name.clone()
+            };
             let hash = content_hash(&render(0));
             // The zone as it is in the output directory, if it is: its serial is the floor,
             // so that a lost `bind/serials` never makes a serial smaller.
             let on_disk = ctx
                 .existing_zones
-                .get(&z.name)
+                .get(&key)
                 .and_then(|text| file_serial(text).map(|s| (content_hash(text), s)));
-            let serial = match (ctx.zone_serials.get(&z.name), on_disk) {
+            let serial = match (ctx.zone_serials.get(&key), on_disk) {
                 (_, Some((h, s))) if h == hash => s,
                 (Some((h, s)), None) if *h == hash => *s,
                 (state, disk) => {
@@ -143,12 +161,21 @@ impl RenderAll for Bind {
                     }
                 }
             };
-            state.push_str(&format!("{} {hash} {serial}\n", z.name));
-            let file = format!("zones/db.{}", z.name);
-            decls.push(ZoneDecl {
+            state.push_str(&format!("{key} {hash} {serial}\n"));
+            let file = if z.external {
+                format!("zones/external/db.{}", z.name)
+            } else {
+                format!("zones/db.{}", z.name)
+            };
+            let decl = ZoneDecl {
                 name: z.name.clone(),
                 file: file.clone(),
-            });
+            };
+            if z.external {
+                external_decls.push(decl);
+            } else {
+                decls.push(decl);
+            }
             files.push(OutputFile {
                 path: PathBuf::from(format!("bind/{file}")),
                 contents: render(serial),
@@ -158,7 +185,20 @@ impl RenderAll for Bind {
             path: PathBuf::from(SERIALS),
             contents: state,
         });
-        let named = NamedView { header: header(plan, "named.conf fragment; include it from named.conf, with `directory` set to this bind/ folder", "//"), zones: decls };
+        let mut acl: Vec<String> = plan
+            .subnets
+            .iter()
+            .map(|s| s.net.trunc().to_string())
+            .collect();
+        acl.sort();
+        acl.dedup();
+        let named = NamedView {
+            header: header(plan, "named.conf fragment; include it from named.conf, with `directory` set to this bind/ folder", "//"),
+            views,
+            acl,
+            internal: decls,
+            external: external_decls,
+        };
         files.push(OutputFile {
             path: PathBuf::from("bind/named.conf.netc"),
             contents: named
@@ -167,6 +207,30 @@ impl RenderAll for Bind {
                 .expect("template renders"),
         });
         files
+    }
+}
+
+/// A forward zone with the records `dns` gives it, for the internal or the external view.
+fn forward_zone(zone: &crate::ir::Zone, z: usize, dns: &[DnsRecord], external: bool) -> Pending {
+    let (ns, mut records) = apex_ns(zone);
+    for r in dns.iter().filter(|r| r.zone == z) {
+        records.push(Rr {
+            name: r.name.clone(),
+            rtype: r.rtype.clone(),
+            data: record_data(r),
+        });
+    }
+    Pending {
+        name: zone.name.clone(),
+        external,
+        serial_date: zone.serial_date,
+        ttl: zone.ttl,
+        primary: ns
+            .first()
+            .cloned()
+            .unwrap_or_else(|| format!("ns.{}.", zone.name)),
+        mailbox: mailbox(&zone.admin),
+        records,
     }
 }
 
@@ -293,7 +357,7 @@ fn txt_chunks(s: &str) -> Vec<String> {
 /// interfaces), every VIP name and every name server with an address, grouped into zones: IPv4 /24 zones (one /16 zone
 /// for a /16 subnet), IPv6 zones at the subnet's nibble boundary. Subnets netc cannot serve
 /// this way are refused by the reverse-zone check (E063) before this runs.
-fn reverse_zones(plan: &Plan, dns: &[DnsRecord]) -> Vec<Pending> {
+fn reverse_zones(plan: &Plan, dns: &[DnsRecord], external: bool) -> Vec<Pending> {
     let mut zones: BTreeMap<String, (Vec<(String, String)>, usize)> = BTreeMap::new();
     let mut seen: Vec<IpAddr> = Vec::new();
     for r in dns.iter().filter(|r| {
@@ -328,6 +392,7 @@ fn reverse_zones(plan: &Plan, dns: &[DnsRecord]) -> Vec<Pending> {
             }));
             Pending {
                 name,
+                external,
                 serial_date: fz.serial_date,
                 ttl: fz.ttl,
                 primary: ns.first().cloned().unwrap_or_default(),

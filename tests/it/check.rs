@@ -486,3 +486,43 @@ fn named_rules_keep_their_identity() {
     assert_eq!(e.len(), 1);
     assert!(e[0].contains("derived rule identity"), "{e:?}");
 }
+
+/// Split horizon checks: the internet's name server must be a host it reaches on dns (W089);
+/// a zone published to the internet never carries internal addresses or names of its own
+/// choosing (E065); a `view both` zone's internal records are no error (they stay inside).
+#[test]
+fn zones_published_to_the_internet_are_checked() {
+    let base = "vlan 30 dmz { subnet 203.0.113.0/24 gateway .1 }\nvlan 20 app { subnet 10.20.10.0/24 gateway .1 }\n\
+        router edge { dmz app upstream }\ntier dns on dmz firewall nftables\ntier db on app firewall nftables\n\
+        host ns01 in dns { dmz 203.0.113.2 }\nhost pg01 in db { app 10.20.10.11 }\n";
+    let codes = |rest: &str| -> Vec<&'static str> {
+        let c = netc::check_text("v.netc", &format!("{base}{rest}\n"));
+        c.diags.iter().map(|d| d.code).collect()
+    };
+    let zone = "zone example.com { view both  ns ns1 203.0.113.2 }";
+    assert_eq!(
+        codes(&format!("{zone}\nallow internet -> dns : udp/53, tcp/53")),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        codes(&format!("{zone}\nallow internet -> dns : tcp/53")),
+        ["W089"]
+    );
+    assert_eq!(
+        codes(&format!("{zone}\nallow db -> dns : udp/53")),
+        ["W089"]
+    );
+    // Internal glue for the public copy, an internal record in an external-only zone.
+    assert_eq!(
+        codes("zone example.com { view both  ns ns1 10.20.10.53 }"),
+        ["E065"]
+    );
+    assert_eq!(
+        codes("zone example.com { view external  ns ns1.provider.example.net.  record db a 10.20.10.11 }"),
+        ["E065"]
+    );
+    assert_eq!(
+        codes("zone corp.local { local-ok ns ns1.provider.example.net. }\nzone example.com { view external  ns ns1.corp.local. }"),
+        ["E065"]
+    );
+}

@@ -4,6 +4,7 @@ mod check;
 mod cli;
 mod confined;
 mod daemons;
+mod dns;
 mod docs;
 mod engine;
 mod hostile;

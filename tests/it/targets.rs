@@ -392,8 +392,9 @@ fn bind_accepts_every_zone() {
     }
     assert_eq!(
         named_check(datalyptica(), "it-bind"),
-        20,
-        "8 forward zones and 12 reverse zones (management and storage addresses have PTRs too)"
+        22,
+        "8 forward zones and 12 reverse zones (management and storage addresses have PTRs too), \
+         and the external view's copies of datalyptica.company.com and its public reverse zone"
     );
     // A and AAAA records, in-addr.arpa and ip6.arpa zones.
     assert_eq!(

@@ -1,0 +1,136 @@
+//! Split-horizon DNS: what the external view of a zone may publish, and E065
+//! internal-in-external.
+//!
+//! A zone answers the plan's own clients (`view internal`, the default), the internet's
+//! (`view external`), or both. The external view never carries an internal address
+//! (RFC 1918, shared 100.64/10, loopback, link-local, IPv6 ULA and link-local) or a name of a
+//! zone only the plan's clients see (or under `.local`). For a `view both` zone that part is
+//! left out of the external copy: internal answers inside, public ones outside. For a zone
+//! that is external only, it is a mistake: E065.
+
+use super::DnsRecord;
+use crate::diag::Diagnostic;
+use crate::ir::Plan;
+use std::net::IpAddr;
+
+/// An address the internet must never be told about.
+pub fn internal_addr(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v) => {
+            let o = v.octets();
+            v.is_private()
+                || v.is_loopback()
+                || v.is_link_local()
+                || v.is_unspecified()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v) => {
+            let s = v.segments();
+            v.is_loopback()
+                || v.is_unspecified()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// The zone of the plan a name is in (the longest such zone).
+pub fn zone_of(plan: &Plan, fqdn: &str) -> Option<usize> {
+    let fqdn = fqdn.trim_end_matches('.').to_ascii_lowercase();
+    plan.zones
+        .iter()
+        .enumerate()
+        .filter(|(_, z)| fqdn == z.name || fqdn.ends_with(&format!(".{}", z.name)))
+        .max_by_key(|(_, z)| z.name.len())
+        .map(|(i, _)| i)
+}
+
+/// Whether the internet may be told this name: not under `.local`, and not in a zone only
+/// the plan's clients see.
+pub fn public_name(plan: &Plan, fqdn: &str) -> bool {
+    let name = fqdn.trim_end_matches('.').to_ascii_lowercase();
+    if name == "local" || name.ends_with(".local") {
+        return false;
+    }
+    zone_of(plan, &name).is_none_or(|z| plan.zones[z].view.external())
+}
+
+/// Why the external view may not carry a record (`None`: it may).
+pub fn hidden_reason(plan: &Plan, r: &DnsRecord) -> Option<String> {
+    if let Some(a) = r.addr.filter(|a| internal_addr(*a)) {
+        return Some(format!("the internal address {a}"));
+    }
+    let target = match r.rtype.as_str() {
+        "CNAME" | "NS" | "PTR" | "MX" | "SRV" => r.data.last(),
+        _ => None,
+    }?;
+    (!public_name(plan, target))
+        .then(|| format!("the internal name {}", target.trim_end_matches('.')))
+}
+
+/// E065: a zone the internet alone is answered from publishes something internal, or has a
+/// name server with an internal address or name.
+pub fn check(plan: &Plan, dns: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
+    for (z, zone) in plan.zones.iter().enumerate() {
+        if !zone.view.external() {
+            continue;
+        }
+        // The external copy needs its name servers: public names, public glue.
+        for ns in &zone.nameservers {
+            if let Some(a) = ns.addr.filter(|a| internal_addr(*a)) {
+                diags.push(
+                    Diagnostic::error(
+                        "E065",
+                        format!(
+                            "the zone `{}` is published to the internet, but its name server {} has the internal address {a}",
+                            zone.name, ns.name
+                        ),
+                    )
+                    .with_primary(zone.origin.span, "in this zone")
+                    .with_help("give the zone's public copy a name server with a public address"),
+                );
+            }
+        }
+        for ns in &zone.nameservers {
+            let fqdn = super::dns::absolute(&ns.name, &zone.name);
+            if !public_name(plan, &fqdn) {
+                diags.push(
+                    Diagnostic::error(
+                        "E065",
+                        format!(
+                            "the external zone `{}` names the internal name server {}",
+                            zone.name,
+                            fqdn.trim_end_matches('.')
+                        ),
+                    )
+                    .with_primary(zone.origin.span, "in this zone")
+                    .with_help("the internet cannot resolve that name: give the zone a name server in a public zone"),
+                );
+            }
+        }
+        if zone.view != crate::syntax::ast::ZoneView::External {
+            continue; // `view both`: the internal part stays in the internal view
+        }
+        for r in dns
+            .iter()
+            .filter(|r| r.zone == z && !r.source.starts_with("name server of "))
+        {
+            if let Some(why) = hidden_reason(plan, r) {
+                diags.push(
+                    Diagnostic::error(
+                        "E065",
+                        format!(
+                            "the external zone `{}` would publish {why} to the internet",
+                            zone.name
+                        ),
+                    )
+                    .with_primary(r.span, format!("{} {}", r.rtype, r.data.join(" ")))
+                    .with_help(
+                        "make the zone `view both` (the plan's clients get every answer, the \
+                         internet only the public ones), or publish a public address",
+                    ),
+                );
+            }
+        }
+    }
+}

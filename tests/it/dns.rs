@@ -1,0 +1,261 @@
+//! The DNS lab: the real `named` in a private network namespace, serving netc's BIND output
+//! for the Datalyptica plan with its two views, queried with `dig` from an address of the
+//! plan (the internal view) and from an address of the internet (the external view).
+
+use super::targets::{can_netns, files_of, have, write_tree};
+use super::{datalyptica, root};
+use netc::targets::TargetKind;
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// Answer lines (`owner TYPE data`, lowercase, one space) of one dig run of many questions.
+fn answers(ns: &str, client: &str, questions: &[(String, String)]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for chunk in questions.chunks(100) {
+        let mut cmd = Command::new("ip");
+        let client_ns = format!("{ns}-c");
+        cmd.args([
+            "netns",
+            "exec",
+            &client_ns,
+            "dig",
+            "@10.10.0.53",
+            "-b",
+            client,
+        ]);
+        cmd.args(["+noall", "+answer", "+norecurse", "+tries=1", "+time=2"]);
+        for (name, rtype) in chunk {
+            cmd.arg(name).arg(rtype);
+        }
+        let o = cmd.output().unwrap();
+        for l in String::from_utf8_lossy(&o.stdout).lines() {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() >= 5 {
+                out.insert(format!("{} {} {}", f[0], f[3], f[4..].join(" ")).to_lowercase());
+            }
+        }
+    }
+    out
+}
+
+fn absolute(name: &str) -> String {
+    format!("{}.", name.trim_end_matches('.')).to_lowercase()
+}
+
+#[test]
+fn named_serves_each_view_what_the_plan_says() {
+    if !have("named") || !have("dig") {
+        assert!(
+            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
+            "named and dig (bind9, bind9-dnsutils) are required"
+        );
+        return;
+    }
+    if !can_netns() {
+        return;
+    }
+    let c = datalyptica();
+    let plan = &c.plan;
+    let info = c.info.as_ref().unwrap();
+    let dir = root().join("target/it-dns-lab");
+    let _ = std::fs::remove_dir_all(&dir);
+    write_tree(&dir, &files_of(c, &[TargetKind::Bind]));
+    let conf = dir.join("named.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "options {{ directory \"{0}/bind\"; pid-file \"{0}/named.pid\"; listen-on port 53 {{ 10.10.0.53; }}; \
+             listen-on-v6 {{ none; }}; recursion no; dnssec-validation no; }};\n\
+             include \"{0}/bind/named.conf.netc\";\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let ns = format!("netc-dns-{}", std::process::id());
+    let sh = |cmd: &str| super::daemons::sh(cmd);
+    sh(&format!("ip netns add {ns} && ip netns add {ns}-c"));
+    struct Gone(String);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "ip netns pids {0} | xargs -r kill; sleep 0.2; ip netns del {0}; ip netns del {0}-c",
+                    self.0
+                ))
+                .status();
+        }
+    }
+    let _gone = Gone(ns.clone());
+    // The server in one namespace; in another, joined by a veth pair, a client inside the
+    // plan (app-catalog) and one on the internet (the server must not see them as its own
+    // addresses: BIND's `localhost` ACL matches every address of the server).
+    sh(&format!(
+        "ip -n {ns} link set lo up && ip -n {ns}-c link set lo up && \
+         ip link add ndns0 netns {ns} type veth peer name ndns1 netns {ns}-c && \
+         ip -n {ns} addr add 10.10.0.53/32 dev ndns0 && ip -n {ns} link set ndns0 up && \
+         ip -n {ns}-c addr add 10.20.10.99/32 dev ndns1 && ip -n {ns}-c addr add 198.51.100.7/32 dev ndns1 && \
+         ip -n {ns}-c link set ndns1 up && \
+         ip -n {ns} route add 10.20.10.99/32 dev ndns0 && ip -n {ns} route add 198.51.100.7/32 dev ndns0 && \
+         ip -n {ns}-c route add 10.10.0.53/32 dev ndns1"
+    ));
+    let mut named = Command::new("ip")
+        .args(["netns", "exec", &ns, "named", "-g", "-u", "root", "-c"])
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let probe = ("datalyptica.local".to_string(), "SOA".to_string());
+    let mut up = false;
+    for _ in 0..100 {
+        if !answers(&ns, "10.20.10.99", std::slice::from_ref(&probe)).is_empty() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if !up {
+        let _ = named.kill();
+        let o = named.wait_with_output().unwrap();
+        panic!(
+            "named did not answer: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // Every record the plan implies, asked in each view.
+    let questions: Vec<(String, String)> = info
+        .dns
+        .iter()
+        .map(|r| (absolute(&r.fqdn), r.rtype.clone()))
+        .collect();
+    let expected = |r: &netc::check::DnsRecord| {
+        let data = match r.rtype.as_str() {
+            "A" | "AAAA" => r.data.join(" "),
+            "TXT" => r
+                .data
+                .iter()
+                .map(|t| format!("\"{t}\""))
+                .collect::<Vec<_>>()
+                .join(" "),
+            _ => {
+                let mut d = r.data.clone();
+                if let Some(last) = d.last_mut() {
+                    *last = absolute(last);
+                }
+                d.join(" ")
+            }
+        };
+        format!("{} {} {}", absolute(&r.fqdn), r.rtype, data).to_lowercase()
+    };
+    // dig over UDP: a question whose answer did not come is asked again (twice at most).
+    let ask = |client: &str, present: &dyn Fn(&netc::check::DnsRecord) -> bool| {
+        let mut got = answers(&ns, client, &questions);
+        for _ in 0..2 {
+            let again: Vec<(String, String)> = info
+                .dns
+                .iter()
+                .filter(|r| present(r) && !got.contains(&expected(r)))
+                .map(|r| (absolute(&r.fqdn), r.rtype.clone()))
+                .collect();
+            if again.is_empty() {
+                break;
+            }
+            got.extend(answers(&ns, client, &again));
+        }
+        got
+    };
+    let inside = ask("10.20.10.99", &|r| plan.zones[r.zone].view.internal());
+    let outside = ask("198.51.100.7", &|r| {
+        plan.zones[r.zone].view.external()
+            && netc::check::dns_views::hidden_reason(plan, r).is_none()
+    });
+    let missing: Vec<String> = info
+        .dns
+        .iter()
+        .filter(|r| plan.zones[r.zone].view.internal())
+        .map(expected)
+        .filter(|w| !inside.contains(w))
+        .collect();
+    assert!(missing.is_empty(), "inside, not answered: {missing:#?}");
+    let (mut internal_n, mut public_n, mut hidden_n) = (0, 0, 0);
+    for r in &info.dns {
+        let zone = &plan.zones[r.zone];
+        let want = expected(r);
+        if zone.view.internal() {
+            assert!(
+                inside.contains(&want),
+                "inside, {want} is not answered; {} answers: {:?}",
+                inside.len(),
+                inside.iter().take(5).collect::<Vec<_>>()
+            );
+            internal_n += 1;
+        }
+        let public =
+            zone.view.external() && netc::check::dns_views::hidden_reason(plan, r).is_none();
+        if public {
+            assert!(outside.contains(&want), "outside, {want} is not answered");
+            public_n += 1;
+        } else {
+            assert!(
+                !outside.contains(&want),
+                "outside, the internal {want} is answered"
+            );
+            hidden_n += 1;
+        }
+    }
+    // Nothing of the internal zones outside, at all: no answer names a .local name or gives
+    // an internal address.
+    for a in &outside {
+        assert!(!a.contains(".local."), "outside: {a}");
+        let addr = a
+            .split(' ')
+            .nth(2)
+            .and_then(|d| d.parse::<std::net::IpAddr>().ok());
+        assert!(
+            addr.is_none_or(|x| !netc::check::dns_views::internal_addr(x)),
+            "outside: {a}"
+        );
+    }
+    // Reverse: the bastion's public address names it inside; outside, only public names.
+    let ptr = |client: &str, addr: &str| {
+        let o = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &format!("{ns}-c"),
+                "dig",
+                "@10.10.0.53",
+                "-b",
+                client,
+                "+short",
+                "+norecurse",
+                "-x",
+                addr,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_lowercase()
+    };
+    assert_eq!(
+        ptr("10.20.10.99", "203.0.113.10"),
+        "bastion01.datalyptica.local."
+    );
+    assert_eq!(ptr("198.51.100.7", "203.0.113.10"), "");
+    assert_eq!(
+        ptr("198.51.100.7", "203.0.113.100"),
+        "datalyptica.company.com."
+    );
+    assert_eq!(
+        ptr("10.20.10.99", "10.20.10.11"),
+        "pg01.catalog.datalyptica.local."
+    );
+    assert_eq!(ptr("198.51.100.7", "10.20.10.11"), "");
+    assert!(
+        internal_n > 150 && public_n >= 2 && hidden_n > 150,
+        "{internal_n} {public_n} {hidden_n}"
+    );
+    let _ = named.kill();
+    let _ = named.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
