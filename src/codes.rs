@@ -236,6 +236,14 @@ pub const ALL: &[Code] = &[
          Why: an acknowledgement outlives the warning it was written for; left in place it would\n\
          silently acknowledge the next warning of that code on the line.\n\
          Example:\n    allow web -> db : any   # netc-ack W082: legacy ERP, INC-1234\n    # W088 when the rule no longer draws W082"),
+    code!("W090", "blind-health-check", Warning, "a VIP of a replicated database checks only its port",
+        "What it does: reports a VIP of several members whose health check is the port of a\n\
+         store with one writable primary and replicas (PostgreSQL 5432, MySQL 3306, SQL Server\n\
+         1433, Oracle 1521, Redis 6379, MongoDB 27017).\n\
+         Why: every member answers on the port, primary or replica, so keepalived may keep the\n\
+         address on a read-only replica after a failover; writes through the VIP fail. Give a\n\
+         check that succeeds on the primary only (`check \"COMMAND\"`, run by keepalived).\n\
+         Example:\n    vip pg-vip 10.20.10.100 for pg01, pg02 check tcp/5432\n    # better: check \"/usr/bin/curl -sf http://127.0.0.1:8008/primary\"   (Patroni)"),
     code!("E090", "management-lockout", Error, "the ruleset would cut administrators off a host",
         "What it does: for each `management SOURCES -> VLAN : SERVICES` statement, reports hosts\n\
          on that VLAN that the management sources could not reach on those services under the\n\

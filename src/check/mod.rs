@@ -4,6 +4,7 @@
 //! reach them.
 
 pub mod acknowledged;
+mod blind_health_check;
 mod deny_removes_nothing;
 mod dns;
 pub mod dns_views;
@@ -65,6 +66,7 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
         duplicate_vrid::check(plan, &mut diags);
         empty_endpoint::check(plan, &mut diags);
         let dns = dns::check(plan, &mut diags);
+        blind_health_check::check(plan, &mut diags);
         // An object a broken statement would have used is not unused: report unused objects
         // only of plans without errors (no cascade of W070 after an error).
         let clean = !prior_errors && !diags.iter().any(|d| d.is_error());
