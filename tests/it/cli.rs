@@ -270,6 +270,16 @@ fn every_command_follows_one_table_of_exit_statuses() {
         (&["compile", d, "--out", o, "--check"], 1),
         (&["explain", "E030"], 0),
         (&["explain", "E999"], 2),
+        (&["explain", "E999", "--format", "json"], 2),
+        (&["report", good, "-o", "-"], 0),
+        (&["report", bad, "-o", "-"], 1),
+        (&["graph", good], 0),
+        (&["graph", bad], 2),
+        (&["verify", bad, "--out", o], 2),
+        (&["drift", bad, "--host", "x", "-"], 2),
+        (&["drift", good, "--host", "no-such-host", "-"], 2),
+        (&["check", "--in", d, good], 2),
+        (&["check", "--in", d, "fixtures/datalyptica/flows.netc"], 0),
     ];
     for (args, want) in cases {
         let (code, _, err) = run_netc(args);
