@@ -4,7 +4,6 @@
 
 use crate::diag::{Sources, Span};
 use crate::space::{self, Key, Set};
-pub use crate::syntax::ast::{Action, FirewallKind, Platform, Proto};
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -283,7 +282,7 @@ pub struct Zone {
     /// Serials YYYYMMDDnn (`serial date`) instead of a counter.
     pub serial_date: bool,
     /// Who is answered from the zone: the plan's clients, the internet's, or both.
-    pub view: crate::syntax::ast::ZoneView,
+    pub view: ZoneView,
     pub origin: Origin,
 }
 
@@ -731,5 +730,84 @@ impl Plan {
             dst: self.endpoints_set(&flow.destinations),
             svc: self.services_set(&flow.services),
         }
+    }
+}
+
+// ---- the small enums the model and the syntax tree share (the model owns them) ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Icmp,
+}
+
+impl Proto {
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FirewallKind {
+    Nftables,
+    Firewalld,
+    Ufw,
+    /// The host runs no firewall that netc manages.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Ios,
+    Eos,
+    Junos,
+    /// Linux with ifupdown2 (a VLAN-aware bridge), as on Cumulus-style switches.
+    Linux,
+}
+
+impl Platform {
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Ios => "ios",
+            Platform::Eos => "eos",
+            Platform::Junos => "junos",
+            Platform::Linux => "linux",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Allow,
+    Deny,
+}
+
+/// The clients a zone answers: the plan's own (`internal`, the default), the internet's
+/// (`external`), or both, the internet getting only the public part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ZoneView {
+    #[default]
+    Internal,
+    External,
+    Both,
+}
+
+impl ZoneView {
+    pub fn internal(self) -> bool {
+        self != ZoneView::External
+    }
+
+    pub fn external(self) -> bool {
+        self != ZoneView::Internal
     }
 }

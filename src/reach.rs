@@ -93,10 +93,6 @@ impl PairOutcome {
     }
 }
 
-fn family(plan: &Plan, v4: bool) -> Set {
-    plan.family(v4)
-}
-
 /// Split an address set by segment: one unit for each subnet it touches and one per family
 /// for the rest (outside the plan).
 fn by_segment(plan: &Plan, label: &str, set: &Set, external_only: bool) -> Vec<Unit> {
@@ -121,7 +117,7 @@ fn by_segment(plan: &Plan, label: &str, set: &Set, external_only: bool) -> Vec<U
     // What is left is the internet (domain 0 outside every subnet); addresses of a domain that
     // fall in no subnet of it are nowhere and form no unit.
     for v4 in [true, false] {
-        let part = rest.intersect(&family(plan, v4));
+        let part = rest.intersect(&plan.family(v4));
         if !part.is_empty() {
             let where_ = if external_only {
                 String::new()
@@ -268,7 +264,7 @@ pub fn evaluate_pair(
     let dst_first = dst.addrs.first()?;
     let src_set = src
         .addrs
-        .intersect(&family(plan, space::is_v4_key(dst_first)));
+        .intersect(&plan.family(space::is_v4_key(dst_first)));
     let src_first = src_set.first()?;
     let (src_seg, dst_seg) = (
         Topology::segment_of(plan, src_first),

@@ -9,7 +9,7 @@
 //! Services live in the same kind of space (domain 0, IPv4 run unused): `proto << 16 | port`
 //! (ICMP covers its whole block).
 
-use crate::syntax::ast::Proto;
+use crate::ir::Proto;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A point of header space: `hi` is `domain << 1 | is_ipv6` for addresses (0 for services),
@@ -515,6 +515,15 @@ pub fn service_pieces(set: &Set) -> Vec<(Proto, u16, u16)> {
         }
     }
     out
+}
+
+/// A port range as nftables and firewalld write it: `443`, `4040-4041`.
+pub fn port_text(lo: u16, hi: u16) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}-{hi}")
+    }
 }
 
 pub fn service_text(set: &Set) -> String {

@@ -59,7 +59,7 @@ pub fn packet(b: &HBox) -> Option<Packet> {
         src: space::key_addr(s).to_string(),
         dst: space::key_addr(d).to_string(),
         protocol: proto.name(),
-        port: (proto != crate::syntax::ast::Proto::Icmp).then_some(port),
+        port: (proto != crate::ir::Proto::Icmp).then_some(port),
     })
 }
 

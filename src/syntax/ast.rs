@@ -2,6 +2,7 @@
 //! here: names are plain identifiers and addresses are as written.
 
 use crate::diag::Span;
+pub use crate::ir::{Action, FirewallKind, Platform, Proto, ZoneView};
 use std::net::IpAddr;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,24 +26,6 @@ pub enum AddrLit {
 pub struct Addr {
     pub lit: AddrLit,
     pub span: Span,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Proto {
-    Tcp,
-    Udp,
-    Icmp,
-}
-
-impl Proto {
-    pub fn name(self) -> &'static str {
-        match self {
-            Proto::Tcp => "tcp",
-            Proto::Udp => "udp",
-            Proto::Icmp => "icmp",
-        }
-    }
 }
 
 /// `tcp/5432`, `tcp/4040-4041`, `udp`, `icmp`.
@@ -74,16 +57,6 @@ impl Endpoint {
             Endpoint::Addr(a) => a.span,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FirewallKind {
-    Nftables,
-    Firewalld,
-    Ufw,
-    /// The host runs no firewall that netc manages.
-    None,
 }
 
 #[derive(Debug, Clone)]
@@ -242,34 +215,6 @@ pub struct Zone {
     pub span: Span,
 }
 
-/// The clients a zone answers: the plan's own (`internal`, the default), the internet's
-/// (`external`), or both, the internet getting only the public part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ZoneView {
-    #[default]
-    Internal,
-    External,
-    Both,
-}
-
-impl ZoneView {
-    pub fn internal(self) -> bool {
-        self != ZoneView::External
-    }
-
-    pub fn external(self) -> bool {
-        self != ZoneView::Internal
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Allow,
-    Deny,
-}
-
 #[derive(Debug, Clone)]
 pub struct Flow {
     pub action: Action,
@@ -291,27 +236,6 @@ pub struct Management {
     pub services: Vec<ServiceTerm>,
     pub except: Vec<Ident>,
     pub span: Span,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    Ios,
-    Eos,
-    Junos,
-    /// Linux with ifupdown2 (a VLAN-aware bridge), as on Cumulus-style switches.
-    Linux,
-}
-
-impl Platform {
-    pub fn name(self) -> &'static str {
-        match self {
-            Platform::Ios => "ios",
-            Platform::Eos => "eos",
-            Platform::Junos => "junos",
-            Platform::Linux => "linux",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -141,17 +141,7 @@ fn host_files(
                         (None, Some(if r.v4 { "icmp" } else { "ipv6-icmp" }))
                     }
                     Some((p, 0, 65535)) => (None, Some(p.name())),
-                    Some((p, lo, hi)) => (
-                        Some((
-                            if lo == hi {
-                                lo.to_string()
-                            } else {
-                                format!("{lo}-{hi}")
-                            },
-                            p.name(),
-                        )),
-                        None,
-                    ),
+                    Some((p, lo, hi)) => (Some((crate::space::port_text(lo, hi), p.name())), None),
                 };
                 views.push(rule(None, port, protocol));
             }
@@ -191,16 +181,7 @@ fn host_files(
             )))),
             ports: ports
                 .iter()
-                .map(|&(p, lo, hi)| {
-                    (
-                        if lo == hi {
-                            lo.to_string()
-                        } else {
-                            format!("{lo}-{hi}")
-                        },
-                        p.name(),
-                    )
-                })
+                .map(|&(p, lo, hi)| (crate::space::port_text(lo, hi), p.name()))
                 .collect(),
         };
         files.push(OutputFile {

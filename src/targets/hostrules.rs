@@ -29,10 +29,6 @@ pub struct HostRule {
     pub services: Option<Vec<(Proto, u16, u16)>>,
 }
 
-pub fn family(plan: &Plan, v4: bool) -> Set {
-    plan.family(v4)
-}
-
 /// A name for an endpoint, usable as an identifier in every target.
 pub fn source_name(plan: &Plan, target: &EndpointRef, text: &str) -> String {
     // Injective: letters and digits stay, every other byte becomes `_XX` (hex), so `pub-web`
@@ -247,7 +243,7 @@ pub fn class_rules(
             d => format!("d{d}_{label}"),
         };
         for v4 in [true, false] {
-            let src = set.intersect(&family(plan, v4));
+            let src = set.intersect(&plan.family(v4));
             if src.is_empty() {
                 continue;
             }
@@ -261,7 +257,7 @@ pub fn class_rules(
                 set: src,
             };
             for (i, pieces) in row {
-                let dst = parts[*i].1.intersect(&family(plan, v4));
+                let dst = parts[*i].1.intersect(&plan.family(v4));
                 if dst.is_empty() {
                     continue;
                 }

@@ -141,7 +141,7 @@ impl VerdictMaps {
     /// Add an atom's addresses; `prep` names the group (`None`: no comment line).
     fn add(&mut self, plan: &Plan, prep: Option<&Prepared>, atom: u32, addrs: &Set, chain: &str) {
         for (f, v4) in [true, false].into_iter().enumerate() {
-            let part = addrs.intersect(&hostrules::family(plan, v4));
+            let part = addrs.intersect(&plan.family(v4));
             if part.is_empty() {
                 continue;
             }
@@ -184,14 +184,6 @@ fn icmp_match(v4: bool) -> &'static str {
         "meta nfproto ipv4 meta l4proto icmp"
     } else {
         "meta nfproto ipv6 meta l4proto ipv6-icmp"
-    }
-}
-
-fn port_text(lo: u16, hi: u16) -> String {
-    if lo == hi {
-        lo.to_string()
-    } else {
-        format!("{lo}-{hi}")
     }
 }
 
@@ -321,7 +313,7 @@ fn host_block(
                     policy
                         .atoms
                         .set(a)
-                        .intersects(&hostrules::family(plan, v4).intersect(visible))
+                        .intersects(&plan.family(v4).intersect(visible))
                 })
             })
             .collect();
@@ -343,7 +335,7 @@ fn host_block(
                             ports,
                             "\t\t\t{} . {}{comment},",
                             proto.name(),
-                            port_text(lo, hi)
+                            space::port_text(lo, hi)
                         );
                     }
                 }
@@ -398,7 +390,7 @@ fn host_block_direct(
     let mut out = String::new();
     let mut rules = Vec::new();
     for v4 in [true, false] {
-        let fam = hostrules::family(plan, v4).intersect(visible);
+        let fam = plan.family(v4).intersect(visible);
         let (ip, addr, tag) = if v4 {
             ("ip", "ipv4_addr", "v4")
         } else {
@@ -437,7 +429,7 @@ fn host_block_direct(
                                     text,
                                     "\t\t\t{a} . {} . {}{comment},",
                                     proto.name(),
-                                    port_text(lo, hi)
+                                    space::port_text(lo, hi)
                                 );
                             }
                         }
@@ -853,7 +845,7 @@ fn split_pieces(plan: &Plan, rules: &crate::policy::PairRules) -> (Vec<PairPiece
 fn families(plan: &Plan, addrs: &Set, visible: &Set) -> Vec<bool> {
     [true, false]
         .into_iter()
-        .filter(|&v4| addrs.intersects(&hostrules::family(plan, v4).intersect(visible)))
+        .filter(|&v4| addrs.intersects(&plan.family(v4).intersect(visible)))
         .collect()
 }
 
@@ -889,7 +881,7 @@ fn class_elements(
                         text,
                         "\t\t\t0x{number:08x} . {} . {}{comment},",
                         proto.name(),
-                        port_text(lo, hi)
+                        space::port_text(lo, hi)
                     );
                 }
             }

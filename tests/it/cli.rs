@@ -2,9 +2,7 @@
 
 use super::{checked, root, run_netc};
 
-fn netc(args: &[&str]) -> (i32, String, String) {
-    super::run_netc(args)
-}
+use super::run_netc as netc;
 
 #[test]
 fn check_exit_statuses() {

@@ -6,9 +6,7 @@ use super::*;
 use netc::targets::TargetKind;
 use std::process::Command;
 
-fn netc(args: &[&str]) -> (i32, String, String) {
-    super::run_netc(args)
-}
+use super::run_netc as netc;
 
 #[test]
 fn plan_text_lands_only_in_comments_and_escaped_data() {

@@ -312,9 +312,7 @@ proptest! {
     }
 }
 
-fn netc(args: &[&str]) -> (i32, String, String) {
-    super::run_netc(args)
-}
+use super::run_netc as netc;
 
 fn append(dir: &std::path::Path, file: &str, text: &str) {
     let path = dir.join(file);

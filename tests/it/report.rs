@@ -5,9 +5,7 @@ use super::targets::have;
 use super::*;
 use std::process::Command;
 
-fn netc(args: &[&str]) -> (i32, String, String) {
-    super::run_netc(args)
-}
+use super::run_netc as netc;
 
 #[test]
 fn graph_groups_tiers_by_vlan_and_merges_edges() {
