@@ -65,6 +65,36 @@ fn plan_text(seed: &[u8]) -> String {
     s
 }
 
+/// The plan's rules, evaluated for one packet straight from the model: an endpoint matches
+/// when its address set holds the address, a service when its protocol and port do.
+fn rules_permit(plan: &netc::ir::Plan, s: space::Key, d: space::Key, v: space::Key) -> bool {
+    use netc::ir::{Action, PortRange, Proto, ServiceRef};
+    let (proto, port, _) = space::service_pieces(&Set::point(v))[0];
+    let in_range = |r: &PortRange| {
+        r.proto == proto && (proto == Proto::Icmp || (r.first..=r.last).contains(&port))
+    };
+    let matches = |f: &netc::ir::Flow| {
+        f.sources
+            .iter()
+            .any(|e| plan.endpoint_set(&e.target).contains(s))
+            && f.destinations
+                .iter()
+                .any(|e| plan.endpoint_set(&e.target).contains(d))
+            && f.services.iter().any(|svc| match svc {
+                ServiceRef::Any => true,
+                ServiceRef::Ports { range } => in_range(range),
+                ServiceRef::Named { service } => plan.services[*service].ports.iter().any(in_range),
+            })
+    };
+    plan.flows
+        .iter()
+        .any(|f| f.action == Action::Allow && matches(f))
+        && !plan
+            .flows
+            .iter()
+            .any(|f| f.action == Action::Deny && matches(f))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
@@ -99,6 +129,14 @@ proptest! {
                     // The policy's box evaluation against its own per-packet definition.
                     let eval = info.policy.evaluate(&space::HBox { src: Set::point(s), dst: Set::point(d), svc: Set::point(v) });
                     prop_assert_eq!(!eval.permitted.is_empty(), info.policy.permits(s, d, v));
+                    // And against the plan's rules read directly, sharing nothing with the
+                    // policy (no atoms, no flow boxes): allowed when an allow matches and no
+                    // deny does.
+                    prop_assert_eq!(
+                        info.policy.permits(s, d, v),
+                        rules_permit(plan, s, d, v),
+                        "plan:\n{}\npacket {} -> {} {}", text, space::key_addr(s), space::key_addr(d), space::service_text(&Set::point(v))
+                    );
                 }
             }
         }
