@@ -126,12 +126,9 @@ fn every_file_starts_with_a_header_and_every_rule_names_its_plan_rule() {
     {
         let mut n = 0;
         for l in f.contents.lines().map(str::trim) {
-            let host_rule = (l.starts_with("ip saddr @") || l.starts_with("ip6 saddr @"))
-                && !l.contains(" @flows_")
-                && !l.contains(" @icmp_");
-            // Set elements (one per line in router files); map elements classify sources only.
+            // Set elements (one per line); map elements classify addresses only.
             let set_element = !l.starts_with('#') && l.ends_with(',') && !l.contains(": jump");
-            if host_rule || set_element {
+            if set_element {
                 let id = l
                     .split("comment \"")
                     .nth(1)
