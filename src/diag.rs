@@ -68,6 +68,13 @@ pub struct Location {
     pub column: usize,
 }
 
+impl SourceFile {
+    /// Where each line starts (byte offsets; the first is 0).
+    pub fn line_starts(&self) -> &[usize] {
+        &self.line_starts
+    }
+}
+
 impl Sources {
     pub fn add(&mut self, name: String, path: PathBuf, text: String) -> FileId {
         let mut line_starts = vec![0];

@@ -18,15 +18,15 @@ struct Shared {
 }
 
 impl Shared {
-    fn of(text: &str, cache: &mut Vec<(*const u8, Shared)>) -> Shared {
+    fn of(file: &crate::diag::SourceFile, cache: &mut Vec<(*const u8, Shared)>) -> Shared {
+        let text = file.text.as_str();
         if let Some((_, s)) = cache.iter().find(|(p, _)| *p == text.as_ptr()) {
             return s.clone();
         }
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        // The line index is the one the sources already keep.
         let s = Shared {
             text: std::sync::Arc::from(text),
-            line_starts: std::sync::Arc::new(starts),
+            line_starts: std::sync::Arc::new(file.line_starts().to_vec()),
         };
         cache.push((text.as_ptr(), s.clone()));
         s
@@ -206,7 +206,7 @@ fn report(diag: &Diagnostic, sources: &Sources, cache: &mut Vec<(*const u8, Shar
                 diag: note,
                 source: Some(NamedSource::new(
                     other.name.clone(),
-                    Shared::of(&other.text, cache),
+                    Shared::of(other, cache),
                 )),
                 labels: vec![labeled(s, true)],
                 related: Vec::new(),
@@ -216,7 +216,7 @@ fn report(diag: &Diagnostic, sources: &Sources, cache: &mut Vec<(*const u8, Shar
     Report {
         diag: diag.clone(),
         source: Some(
-            NamedSource::new(file.name.clone(), Shared::of(&file.text, cache))
+            NamedSource::new(file.name.clone(), Shared::of(file, cache))
                 .with_language("netc"),
         ),
         labels,
