@@ -976,50 +976,14 @@ fn compile(
     } else {
         kinds.to_vec()
     };
-    let serials =
-        crate::output::read_safe(out, std::path::Path::new(crate::targets::bind::SERIALS));
-    // The zone files already written (read without following links), for their serials.
-    let mut existing_zones = std::collections::BTreeMap::new();
-    for zone in &checked.plan.zones {
-        let rel = std::path::PathBuf::from(format!("bind/zones/db.{}", zone.name));
-        if let Ok(Some(t)) = crate::output::read_safe(out, &rel) {
-            existing_zones.insert(zone.name.clone(), String::from_utf8_lossy(&t).into_owned());
-        }
-    }
-    // The external view's copies (split horizon), keyed `external/NAME` as in bind/serials.
-    if let Ok(entries) = std::fs::read_dir(out.join("bind/zones/external")) {
-        for e in entries.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if let Some(zone) = n.strip_prefix("db.") {
-                let rel = std::path::PathBuf::from(format!("bind/zones/external/{n}"));
-                if let Ok(Some(t)) = crate::output::read_safe(out, &rel) {
-                    existing_zones.insert(
-                        format!("external/{zone}"),
-                        String::from_utf8_lossy(&t).into_owned(),
-                    );
-                }
-            }
-        }
-    }
-    if let Ok(entries) = std::fs::read_dir(out.join("bind/zones")) {
-        for e in entries.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if let Some(zone) = n.strip_prefix("db.").filter(|z| z.ends_with(".arpa")) {
-                let rel = std::path::PathBuf::from(format!("bind/zones/{n}"));
-                if let Ok(Some(t)) = crate::output::read_safe(out, &rel) {
-                    existing_zones
-                        .insert(zone.to_string(), String::from_utf8_lossy(&t).into_owned());
-                }
-            }
-        }
-    }
+    // What the targets left here last time and ask for back (zone serials and files), read
+    // without following links.
+    let wanted: Vec<&str> = kinds
+        .iter()
+        .flat_map(|k| k.target().reads_back().iter().copied())
+        .collect();
     let ctx = crate::targets::Context {
-        zone_serials: serials
-            .ok()
-            .flatten()
-            .map(|t| crate::targets::bind::parse_serials(&String::from_utf8_lossy(&t)))
-            .unwrap_or_default(),
-        existing_zones,
+        previous: crate::output::read_back(out, &wanted),
         today: today(),
     };
     // Files are streamed from the back ends to the checker or the writer: a large plan never
@@ -1030,9 +994,7 @@ fn compile(
             Ok(c) => c,
             Err(e) => return fail(json, e),
         };
-        if let Err(e) =
-            crate::targets::render_each(plan, info, &kinds, &ctx, &mut |f| checker.add(f))
-        {
+        if let Err(e) = crate::targets::render_to(plan, info, &kinds, &ctx, &mut checker) {
             return fail(json, e);
         }
         let (diff, n, stat) = checker.finish_stat();
@@ -1089,7 +1051,7 @@ fn compile(
         Ok(s) => s.with_limit(max_output),
         Err(e) => return fail(json, e),
     };
-    if let Err(e) = crate::targets::render_each(plan, info, &kinds, &ctx, &mut |f| staged.add(f)) {
+    if let Err(e) = crate::targets::render_to(plan, info, &kinds, &ctx, &mut staged) {
         staged.abort();
         return fail(json, e);
     }

@@ -34,14 +34,7 @@ pub const DEFAULT_MAX_OUTPUT: u64 = 4 << 30;
 /// Marks a staging directory while it is built.
 const STAGE_MARK: &str = ".netc-stage";
 
-#[derive(Debug)]
-pub struct OutputError(pub String);
-
-impl std::fmt::Display for OutputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use crate::targets::OutputError;
 
 fn io(p: &Path, e: std::io::Error) -> OutputError {
     OutputError(format!("{}: {e}", p.display()))
@@ -91,6 +84,39 @@ fn check_dir(out: &Path) -> Result<(), OutputError> {
 
 /// A regular file at `out/rel`, reached through real directories only: `None` when it does
 /// not exist, `Err` when a symbolic link or something other than a regular file is in the way.
+/// What a run left in `out` that the targets ask for back (`Target::reads_back`): each path
+/// that is a regular file, and the regular files directly in each path that is a directory,
+/// by path relative to `out`. Nothing is followed through a link; what cannot be read
+/// safely is left out (the target then starts afresh).
+pub fn read_back(out: &Path, paths: &[&str]) -> std::collections::BTreeMap<PathBuf, String> {
+    let mut found = std::collections::BTreeMap::new();
+    let mut take = |rel: PathBuf| {
+        if let Ok(Some(t)) = read_safe(out, &rel) {
+            found.insert(rel, String::from_utf8_lossy(&t).into_owned());
+        }
+    };
+    for p in paths {
+        let rel = PathBuf::from(p);
+        let is_dir = std::fs::symlink_metadata(out.join(&rel)).is_ok_and(|m| m.is_dir());
+        if !is_dir {
+            take(rel);
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(out.join(&rel)) else {
+            continue;
+        };
+        let mut names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
+        names.sort();
+        for n in names {
+            let file = rel.join(n);
+            if std::fs::symlink_metadata(out.join(&file)).is_ok_and(|m| m.is_file()) {
+                take(file);
+            }
+        }
+    }
+    found
+}
+
 pub fn read_safe(out: &Path, rel: &Path) -> Result<Option<Vec<u8>>, OutputError> {
     let mut cur = out.to_path_buf();
     let parts: Vec<_> = rel.components().collect();
@@ -656,4 +682,16 @@ pub fn write_one(dir: &Path, file: &OutputFile) -> Result<(), OutputError> {
         let _ = std::fs::remove_file(&tmp);
         io(&path, e)
     })
+}
+
+impl crate::targets::FileSink for Staged {
+    fn add(&mut self, f: OutputFile) -> Result<(), OutputError> {
+        Staged::add(self, f)
+    }
+}
+
+impl crate::targets::FileSink for Checker {
+    fn add(&mut self, f: OutputFile) -> Result<(), OutputError> {
+        Checker::add(self, f)
+    }
 }

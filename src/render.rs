@@ -216,8 +216,7 @@ fn report(diag: &Diagnostic, sources: &Sources, cache: &mut Vec<(*const u8, Shar
     Report {
         diag: diag.clone(),
         source: Some(
-            NamedSource::new(file.name.clone(), Shared::of(file, cache))
-                .with_language("netc"),
+            NamedSource::new(file.name.clone(), Shared::of(file, cache)).with_language("netc"),
         ),
         labels,
         related,

@@ -72,7 +72,16 @@ struct Pending {
 }
 
 impl RenderAll for Bind {
+    fn reads_back(&self) -> &'static [&'static str] {
+        &[SERIALS, "bind/zones", "bind/zones/external"]
+    }
+
     fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile> {
+        let serials = ctx
+            .previous
+            .get(std::path::Path::new(SERIALS))
+            .map(|t| parse_serials(t))
+            .unwrap_or_default();
         use crate::check::dns_views::hidden_reason;
         let views = plan.zones.iter().any(|z| z.view.external());
         // What each view answers: the plan's clients every record of their zones, the
@@ -142,11 +151,16 @@ impl RenderAll for Bind {
             let hash = content_hash(&render(0));
             // The zone as it is in the output directory, if it is: its serial is the floor,
             // so that a lost `bind/serials` never makes a serial smaller.
+            let written = PathBuf::from(format!(
+                "bind/zones/{}db.{}",
+                if z.external { "external/" } else { "" },
+                z.name
+            ));
             let on_disk = ctx
-                .existing_zones
-                .get(&key)
+                .previous
+                .get(&written)
                 .and_then(|text| file_serial(text).map(|s| (content_hash(text), s)));
-            let serial = match (ctx.zone_serials.get(&key), on_disk) {
+            let serial = match (serials.get(&key), on_disk) {
                 (_, Some((h, s))) if h == hash => s,
                 (Some((h, s)), None) if *h == hash => *s,
                 (state, disk) => {

@@ -29,7 +29,7 @@ impl Target for Firewalld {
         info: &PlanInfo,
         _ctx: &Context,
         sink: &mut super::Sink,
-    ) -> Result<(), crate::output::OutputError> {
+    ) -> Result<(), crate::targets::OutputError> {
         let hosts = super::hosts_running(plan, FirewallKind::Firewalld);
         if hosts.is_empty() {
             return Ok(());

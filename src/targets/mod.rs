@@ -25,48 +25,93 @@ pub struct OutputFile {
     pub contents: String,
 }
 
-/// What a back end may know besides the plan: state that netc keeps in the output directory
-/// from one run to the next (zone serials).
+/// What a back end may know besides the plan: what it left in the output directory on the
+/// last run (zone serials, zone files), as it asked for with `Target::reads_back`.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    /// zone -> (content hash, serial) as last written.
-    pub zone_serials: std::collections::BTreeMap<String, (String, u32)>,
-    /// zone -> the text of its zone file already in the output directory.
-    pub existing_zones: std::collections::BTreeMap<String, String>,
+    /// Path relative to the output directory -> the file's text, for the paths the targets
+    /// read back (`output::read_back`).
+    pub previous: std::collections::BTreeMap<PathBuf, String>,
     /// Today as YYYYMMDD, for zones with date serials (`SOURCE_DATE_EPOCH` when set, else
     /// the clock; 0: unknown, and date serials count like the others).
     pub today: u32,
 }
 
+/// Why files could not be made or taken: a back end's refusal (a limit, a template), or the
+/// sink's (the writer's I/O, an output limit). The back ends' own error type: `targets`
+/// never depends on `output`, which takes files through `FileSink`.
+#[derive(Debug)]
+pub struct OutputError(pub String);
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Where streamed files go (the output writer, a checker, or a vector).
-pub type Sink<'a> = dyn FnMut(OutputFile) -> Result<(), crate::output::OutputError> + 'a;
+pub type Sink<'a> = dyn FnMut(OutputFile) -> Result<(), OutputError> + 'a;
+
+/// What takes the generated files one by one: the transactional writer (`output::Staged`)
+/// and the golden-file checker (`output::Checker`), so that `compile` and `compile --check`
+/// go through one path (`render_to`).
+pub trait FileSink {
+    fn add(&mut self, f: OutputFile) -> Result<(), OutputError>;
+}
+
+/// Every file of the chosen targets into `sink` (see `render_each`).
+pub fn render_to(
+    plan: &Plan,
+    info: &PlanInfo,
+    kinds: &[TargetKind],
+    ctx: &Context,
+    sink: &mut dyn FileSink,
+) -> Result<(), OutputError> {
+    render_each(plan, info, kinds, ctx, &mut |f| sink.add(f))
+}
 
 /// A back end: it hands its files to `sink` as they are made (a back end that writes a file
 /// per host streams them, so that a large plan never holds all of its output in memory).
 /// Adding one: a file here, a variant of `TargetKind`, its templates under `targets/`.
 pub trait Target {
+    /// Paths under the output directory (files, or directories of files) whose contents from
+    /// the last run this back end wants in `Context::previous`. The back end never reads the
+    /// disk itself.
+    fn reads_back(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     fn render_each(
         &self,
         plan: &Plan,
         info: &PlanInfo,
         ctx: &Context,
         sink: &mut Sink,
-    ) -> Result<(), crate::output::OutputError>;
+    ) -> Result<(), crate::targets::OutputError>;
 }
 
 /// A back end that makes all of its (few) files at once; it is a `Target` through this.
 pub trait RenderAll {
     fn render(&self, plan: &Plan, info: &PlanInfo, ctx: &Context) -> Vec<OutputFile>;
+
+    /// As `Target::reads_back`.
+    fn reads_back(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 impl<T: RenderAll> Target for T {
+    fn reads_back(&self) -> &'static [&'static str] {
+        RenderAll::reads_back(self)
+    }
+
     fn render_each(
         &self,
         plan: &Plan,
         info: &PlanInfo,
         ctx: &Context,
         sink: &mut Sink,
-    ) -> Result<(), crate::output::OutputError> {
+    ) -> Result<(), crate::targets::OutputError> {
         for f in self.render(plan, info, ctx) {
             sink(f)?;
         }
@@ -81,10 +126,10 @@ pub fn render_each(
     kinds: &[TargetKind],
     ctx: &Context,
     sink: &mut Sink,
-) -> Result<(), crate::output::OutputError> {
+) -> Result<(), crate::targets::OutputError> {
     // Every file passes its format's guard before it goes anywhere.
-    let mut guarded = |f: OutputFile| -> Result<(), crate::output::OutputError> {
-        guard::check(&f).map_err(crate::output::OutputError)?;
+    let mut guarded = |f: OutputFile| -> Result<(), crate::targets::OutputError> {
+        guard::check(&f).map_err(crate::targets::OutputError)?;
         sink(f)
     };
     for k in kinds {
@@ -105,12 +150,12 @@ pub fn hosts_running(plan: &Plan, kind: crate::ir::FirewallKind) -> Vec<usize> {
 /// (in host order) ends the stream; hosts not yet rendered are then skipped.
 pub fn stream_hosts(
     hosts: &[usize],
-    per_host: impl Fn(usize) -> Result<Vec<OutputFile>, crate::output::OutputError> + Sync,
+    per_host: impl Fn(usize) -> Result<Vec<OutputFile>, crate::targets::OutputError> + Sync,
     sink: &mut Sink,
-) -> Result<(), crate::output::OutputError> {
+) -> Result<(), crate::targets::OutputError> {
     let failed = std::sync::atomic::AtomicBool::new(false);
     let (per_host, failed) = (&per_host, &failed);
-    type Batch = Vec<Result<Vec<OutputFile>, crate::output::OutputError>>;
+    type Batch = Vec<Result<Vec<OutputFile>, crate::targets::OutputError>>;
     std::thread::scope(|s| {
         let mut pending: Option<std::thread::ScopedJoinHandle<'_, Batch>> = None;
         for batch in hosts.chunks(256).map(Some).chain([None]) {
@@ -143,8 +188,8 @@ pub fn stream_hosts(
 
 /// Collect what `render_each` streams (for back ends that stream).
 pub fn collect(
-    render_each: impl FnOnce(&mut Sink) -> Result<(), crate::output::OutputError>,
-) -> Result<Vec<OutputFile>, crate::output::OutputError> {
+    render_each: impl FnOnce(&mut Sink) -> Result<(), crate::targets::OutputError>,
+) -> Result<Vec<OutputFile>, crate::targets::OutputError> {
     let mut files = Vec::new();
     render_each(&mut |f| {
         files.push(f);
@@ -212,7 +257,7 @@ pub fn render(
     info: &PlanInfo,
     kinds: &[TargetKind],
     ctx: &Context,
-) -> Result<Vec<OutputFile>, crate::output::OutputError> {
+) -> Result<Vec<OutputFile>, crate::targets::OutputError> {
     let mut files: Vec<OutputFile> = Vec::new();
     for k in kinds {
         files.extend(collect(|sink| {

@@ -26,7 +26,7 @@ impl Target for Ufw {
         info: &PlanInfo,
         _ctx: &Context,
         sink: &mut super::Sink,
-    ) -> Result<(), crate::output::OutputError> {
+    ) -> Result<(), crate::targets::OutputError> {
         let hosts = super::hosts_running(plan, FirewallKind::Ufw);
         if hosts.is_empty() {
             return Ok(());
@@ -38,7 +38,7 @@ impl Target for Ufw {
                 let rules = class_rules(plan, &info.policy, &names, h);
                 let count = rule_count(&rules);
                 if count > MAX_RULES {
-                    return Err(crate::output::OutputError(format!(
+                    return Err(crate::targets::OutputError(format!(
                         "ufw: host {} would need {count} rules, more than the {MAX_RULES} netc writes for one ufw host: ufw has no sets, so it needs a rule per (source range, address, port) and checks them one by one; give this host `firewall nftables` or `firewall firewalld`",
                         plan.hosts[h].name
                     )));

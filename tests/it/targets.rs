@@ -452,6 +452,20 @@ fn named_check(c: &netc::Checked, dir: &str) -> usize {
     zones.len()
 }
 
+/// A context as the CLI makes it when `bind/serials` of an earlier run holds `serials`.
+fn serials_context(
+    serials: &std::collections::BTreeMap<String, (String, u32)>,
+) -> netc::targets::Context {
+    let text: String = serials
+        .iter()
+        .map(|(zone, (hash, serial))| format!("{zone} {hash} {serial}\n"))
+        .collect();
+    let mut ctx = netc::targets::Context::default();
+    ctx.previous
+        .insert(PathBuf::from(netc::targets::bind::SERIALS), text);
+    ctx
+}
+
 #[test]
 fn zone_serials_increase_only_when_a_zone_changes() {
     let c = checked("fixtures/datalyptica");
@@ -471,10 +485,7 @@ fn zone_serials_increase_only_when_a_zone_changes() {
             .contents,
     );
     assert!(serials.values().all(|(_, s)| *s == 1));
-    let ctx = netc::targets::Context {
-        zone_serials: serials.clone(),
-        ..Default::default()
-    };
+    let ctx = serials_context(&serials);
     let again = render(&c.plan, info, &[TargetKind::Bind], &ctx).unwrap();
     assert_eq!(first, again, "same plan, same files");
     // One zone changed: only its serial moves, by one.
@@ -485,10 +496,7 @@ fn zone_serials_increase_only_when_a_zone_changes() {
         &c.plan,
         info,
         &[TargetKind::Bind],
-        &netc::targets::Context {
-            zone_serials: changed,
-            ..Default::default()
-        },
+        &serials_context(&changed),
     )
     .unwrap();
     let next_serials = netc::targets::bind::parse_serials(
