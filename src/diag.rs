@@ -185,22 +185,17 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    /// A diagnostic of `code`, with the severity its declaration gives it (`codes.rs`): a
+    /// code is a value, so a misspelt one does not compile.
+    pub fn new(code: &crate::codes::Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
-            code,
-            severity: Severity::Error,
+            code: code.code,
+            severity: code.severity,
             message: message.into(),
             primary: None,
             secondary: Vec::new(),
             help: None,
             acknowledged: None,
-        }
-    }
-
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(code, message)
         }
     }
 

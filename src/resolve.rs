@@ -137,10 +137,13 @@ impl<'a> Resolver<'a> {
                     let key = z.name.name.trim_end_matches('.').to_ascii_lowercase();
                     if let Some(first) = zones.get(&key) {
                         self.diags.push(
-                            Diagnostic::error("E010", format!("zone `{key}` is declared twice"))
-                                .with_primary(z.name.span, "declared again here")
-                                .with_secondary(*first, "first declared here")
-                                .with_help("merge the two zone blocks"),
+                            Diagnostic::new(
+                                &crate::codes::E010,
+                                format!("zone `{key}` is declared twice"),
+                            )
+                            .with_primary(z.name.span, "declared again here")
+                            .with_secondary(*first, "first declared here")
+                            .with_help("merge the two zone blocks"),
                         );
                     } else {
                         zones.insert(key, z.name.span);
@@ -151,7 +154,7 @@ impl<'a> Resolver<'a> {
             };
             if RESERVED.contains(&ident.name.as_str()) {
                 self.diags.push(
-                    Diagnostic::error("E010", format!("`{}` is a built-in name", ident.name))
+                    Diagnostic::new(&crate::codes::E010, format!("`{}` is a built-in name", ident.name))
                         .with_primary(ident.span, "reserved")
                         .with_help("`internet` stands for every address and `any` for every service; pick another name"),
                 );
@@ -159,7 +162,7 @@ impl<'a> Resolver<'a> {
             }
             if let Some(&(other, _, first)) = self.symbols.get(&ident.name) {
                 self.diags.push(
-                    Diagnostic::error("E010", format!("`{}` is declared twice", ident.name))
+                    Diagnostic::new(&crate::codes::E010, format!("`{}` is declared twice", ident.name))
                         .with_primary(ident.span, format!("this {} is named `{}`", kind.name(), ident.name))
                         .with_secondary(first, format!("a {} of that name is declared here", other.name()))
                         .with_help(format!(
@@ -179,7 +182,7 @@ impl<'a> Resolver<'a> {
             let folded = ident.name.to_ascii_lowercase();
             if let Some((other_name, other_span)) = folded_names.get(&folded) {
                 self.diags.push(
-                    Diagnostic::error("E010", format!("`{}` and `{other_name}` differ only by case", ident.name))
+                    Diagnostic::new(&crate::codes::E010, format!("`{}` and `{other_name}` differ only by case", ident.name))
                         .with_primary(ident.span, "this name")
                         .with_secondary(*other_span, "the other name")
                         .with_help("names are case-sensitive, but generated file names must not collide; rename one"),
@@ -217,8 +220,8 @@ impl<'a> Resolver<'a> {
             Some(&(kind, _, decl)) => {
                 let expected: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
                 self.diags.push(
-                    Diagnostic::error(
-                        "E012",
+                    Diagnostic::new(
+                        &crate::codes::E012,
                         format!("`{}` is a {}, not {what}", ident.name, kind.name()),
                     )
                     .with_primary(ident.span, format!("expected {}", expected.join(" or ")))
@@ -246,15 +249,18 @@ impl<'a> Resolver<'a> {
                     ),
                 };
                 self.diags.push(
-                    Diagnostic::error("E011", format!("`{}` is not defined", ident.name))
-                        .with_primary(ident.span, {
-                            let bare = what
-                                .strip_prefix("an ")
-                                .or_else(|| what.strip_prefix("a "))
-                                .unwrap_or(what);
-                            format!("no {bare} of this name")
-                        })
-                        .with_help(help),
+                    Diagnostic::new(
+                        &crate::codes::E011,
+                        format!("`{}` is not defined", ident.name),
+                    )
+                    .with_primary(ident.span, {
+                        let bare = what
+                            .strip_prefix("an ")
+                            .or_else(|| what.strip_prefix("a "))
+                            .unwrap_or(what);
+                        format!("no {bare} of this name")
+                    })
+                    .with_help(help),
                 );
                 None
             }
@@ -335,7 +341,7 @@ impl<'a> Resolver<'a> {
 
     fn invalid(&mut self, span: Span, message: String, label: &str, help: &str) {
         self.diags.push(
-            Diagnostic::error("E013", message)
+            Diagnostic::new(&crate::codes::E013, message)
                 .with_primary(span, label)
                 .with_help(help),
         );
@@ -400,13 +406,16 @@ impl<'a> Resolver<'a> {
         let idx = self.plan.vlans.len();
         if !(1..=4094).contains(&v.id) {
             self.diags.push(
-                Diagnostic::error("E020", format!("VLAN id {} is outside 1-4094", v.id))
-                    .with_primary(v.id_span, "not a VLAN id")
-                    .with_help("802.1Q VLAN ids are 1-4094"),
+                Diagnostic::new(
+                    &crate::codes::E020,
+                    format!("VLAN id {} is outside 1-4094", v.id),
+                )
+                .with_primary(v.id_span, "not a VLAN id")
+                .with_help("802.1Q VLAN ids are 1-4094"),
             );
         } else if v.id == 1 || (1002..=1005).contains(&v.id) {
             self.diags.push(
-                Diagnostic::error("E020", format!("VLAN id {} is reserved", v.id))
+                Diagnostic::new(&crate::codes::E020, format!("VLAN id {} is reserved", v.id))
                     .with_primary(v.id_span, "reserved on switches")
                     .with_help("VLAN 1 is the default VLAN and 1002-1005 are reserved on Cisco IOS; pick another id"),
             );
@@ -550,16 +559,19 @@ impl<'a> Resolver<'a> {
         if !nets.iter().any(|n| n.contains(&addr)) {
             let list: Vec<String> = nets.iter().map(|n| n.to_string()).collect();
             self.diags.push(
-                Diagnostic::error("E031", format!("{what} {addr} is outside its subnet"))
-                    .with_primary(
-                        a.span,
-                        if list.is_empty() {
-                            "the VLAN has no subnet".to_string()
-                        } else {
-                            format!("not in {}", list.join(", "))
-                        },
-                    )
-                    .with_help("check the address, or put it on the VLAN whose subnet contains it"),
+                Diagnostic::new(
+                    &crate::codes::E031,
+                    format!("{what} {addr} is outside its subnet"),
+                )
+                .with_primary(
+                    a.span,
+                    if list.is_empty() {
+                        "the VLAN has no subnet".to_string()
+                    } else {
+                        format!("not in {}", list.join(", "))
+                    },
+                )
+                .with_help("check the address, or put it on the VLAN whose subnet contains it"),
             );
             return None;
         }
@@ -583,8 +595,8 @@ impl<'a> Resolver<'a> {
         };
         if !nets.iter().any(|n| n.contains(&first) && n.contains(&last)) {
             self.diags.push(
-                Diagnostic::error(
-                    "E031",
+                Diagnostic::new(
+                    &crate::codes::E031,
                     format!("range {first}-{last} is outside the VLAN's subnets"),
                 )
                 .with_primary(a.span, "not inside one subnet of this VLAN")
@@ -649,8 +661,8 @@ impl<'a> Resolver<'a> {
             {
                 let prev_span = prev.origin.span;
                 self.diags.push(
-                    Diagnostic::error(
-                        "E013",
+                    Diagnostic::new(
+                        &crate::codes::E013,
                         format!(
                             "host `{}` has two addresses on `{}`",
                             h.name.name, iface.vlan.name
@@ -696,7 +708,7 @@ impl<'a> Resolver<'a> {
         let interfaces: Vec<Interface> = interfaces.into_iter().map(|(_, i)| i).collect();
         if interfaces.is_empty() && h.ifaces.is_empty() {
             self.diags.push(
-                Diagnostic::error("E091", format!("host `{}` has no interface", h.name.name))
+                Diagnostic::new(&crate::codes::E091, format!("host `{}` has no interface", h.name.name))
                     .with_primary(h.name.span, "no address on any VLAN")
                     .with_help("give the host an address on each VLAN of its tier: `{ mgmt 10.10.0.31 app 10.20.10.11 }`"),
             );
@@ -748,9 +760,12 @@ impl<'a> Resolver<'a> {
             if let Some((_, h)) = self.lookup(m, &[Kind::Host], "a host") {
                 if members.contains(&h) {
                     self.diags.push(
-                        Diagnostic::error("E042", format!("`{}` is listed twice", m.name))
-                            .with_primary(m.span, "repeated member")
-                            .with_help("list each member once, in priority order"),
+                        Diagnostic::new(
+                            &crate::codes::E042,
+                            format!("`{}` is listed twice", m.name),
+                        )
+                        .with_primary(m.span, "repeated member")
+                        .with_help("list each member once, in priority order"),
                     );
                     continue;
                 }
@@ -783,8 +798,8 @@ impl<'a> Resolver<'a> {
                 {
                     let vname = self.plan.vlans[vlan].name.clone();
                     self.diags.push(
-                        Diagnostic::error(
-                            "E042",
+                        Diagnostic::new(
+                            &crate::codes::E042,
                             format!("`{}` has no interface on `{vname}`", ident.name),
                         )
                         .with_primary(ident.span, format!("cannot hold an address of `{vname}`"))
@@ -800,9 +815,12 @@ impl<'a> Resolver<'a> {
         if let Some((n, span)) = v.vrid {
             if !(1..=255).contains(&n) {
                 self.diags.push(
-                    Diagnostic::error("E040", format!("VRRP router id {n} is outside 1-255"))
-                        .with_primary(span, "not a VRRP id")
-                        .with_help("VRRP ids are 1-255; leave `vrid` out to have one assigned"),
+                    Diagnostic::new(
+                        &crate::codes::E040,
+                        format!("VRRP router id {n} is outside 1-255"),
+                    )
+                    .with_primary(span, "not a VRRP id")
+                    .with_help("VRRP ids are 1-255; leave `vrid` out to have one assigned"),
                 );
             }
         }
@@ -929,8 +947,8 @@ impl<'a> Resolver<'a> {
                         .collect();
                     if gateways.is_empty() {
                         self.diags.push(
-                            Diagnostic::error(
-                                "E091",
+                            Diagnostic::new(
+                                &crate::codes::E091,
                                 format!(
                                     "router `{}` has no address on `{}`",
                                     r.name.name, iface.vlan.name
@@ -1112,7 +1130,7 @@ impl<'a> Resolver<'a> {
                     .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
             if derived {
                 self.diags.push(
-                    Diagnostic::error("E010", format!("`{}` has the form of a derived rule identity", n.name))
+                    Diagnostic::new(&crate::codes::E010, format!("`{}` has the form of a derived rule identity", n.name))
                         .with_primary(n.span, "r and 8 hex digits")
                         .with_help("netc names unnamed rules r<8 hex digits> from their text; pick a name of another form"),
                 );
@@ -1120,7 +1138,7 @@ impl<'a> Resolver<'a> {
             }
             if let Some(first) = self.rule_names.get(&n.name) {
                 self.diags.push(
-                    Diagnostic::error("E010", format!("the rule name `{}` is given twice", n.name))
+                    Diagnostic::new(&crate::codes::E010, format!("the rule name `{}` is given twice", n.name))
                         .with_primary(n.span, "given again here")
                         .with_secondary(*first, "first given here")
                         .with_help("a rule's name is its identity in the generated files: give each rule its own"),
@@ -1206,7 +1224,7 @@ impl Resolver<'_> {
                     vlans.dedup();
                     if vlans.is_empty() {
                         self.diags.push(
-                            Diagnostic::error("E064", format!("host `{}` has no interface `{}`", h.name, dev.name))
+                            Diagnostic::new(&crate::codes::E064, format!("host `{}` has no interface `{}`", h.name, dev.name))
                                 .with_primary(dev.span, "no such interface on this host")
                                 .with_secondary(self.plan.hosts[host].origin.span, "the host")
                                 .with_help("name the interface the host uses on this port (see its tier's `on ... dev`)"),
@@ -1223,8 +1241,8 @@ impl Resolver<'_> {
                         Some((there, span)) => {
                             let span = *span;
                             self.diags.push(
-                                Diagnostic::error(
-                                    "E064",
+                                Diagnostic::new(
+                                    &crate::codes::E064,
                                     format!(
                                         "`{} {}` is cabled twice: to {there} and to {here}",
                                         h.name, dev.name
@@ -1257,8 +1275,8 @@ impl Resolver<'_> {
             }) {
                 let prev_span = prev.origin.span;
                 self.diags.push(
-                    Diagnostic::error(
-                        "E064",
+                    Diagnostic::new(
+                        &crate::codes::E064,
                         format!(
                             "port `{shared}` is used twice on switch `{}`",
                             sw.name.name

@@ -141,7 +141,7 @@ pub fn apply(sources: &Sources, diags: &mut Vec<Diagnostic>) {
             ),
         };
         diags.push(
-            Diagnostic::warning("W088", message)
+            Diagnostic::new(&crate::codes::W088, message)
                 .with_primary(a.span, label)
                 .with_help(format!(
                     "write `# {MARK} CODE: reason` on the warning's line or the line before it, \

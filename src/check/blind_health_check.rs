@@ -29,8 +29,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             continue;
         };
         diags.push(
-            Diagnostic::warning(
-                "W090",
+            Diagnostic::new(
+                &crate::codes::W090,
                 format!(
                     "`check tcp/{port}` cannot tell {store}'s primary from a replica: every member answers on the port, so `{}` may sit on a read-only replica",
                     vip.name

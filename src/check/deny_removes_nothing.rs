@@ -31,8 +31,8 @@ pub fn removes_nothing(policy: &Policy) -> Vec<usize> {
 pub fn check(plan: &Plan, useless: &[usize], diags: &mut Vec<Diagnostic>) {
     for &flow in useless {
         diags.push(
-            Diagnostic::warning(
-                "W087",
+            Diagnostic::new(
+                &crate::codes::W087,
                 "this deny removes nothing: no allow rule permits any packet it matches",
             )
             .with_primary(plan.flows[flow].origin.span, "matches nothing allowed")

@@ -72,8 +72,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
     for zone in &plan.zones {
         if !is_hostname(&zone.name) {
             diags.push(
-                Diagnostic::error(
-                    "E060",
+                Diagnostic::new(
+                    &crate::codes::E060,
                     format!("zone name `{}` is not a valid DNS name", zone.name),
                 )
                 .with_primary(zone.origin.span, "invalid zone name")
@@ -82,7 +82,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
         }
         if (zone.name == "local" || zone.name.ends_with(".local")) && !zone.local_ok {
             diags.push(
-                Diagnostic::warning("W061", format!("zone `{}` is under .local, which is reserved for multicast DNS", zone.name))
+                Diagnostic::new(&crate::codes::W061, format!("zone `{}` is under .local, which is reserved for multicast DNS", zone.name))
                     .with_primary(zone.origin.span, ".local zone")
                     .with_help("prefer a name under a domain you own (e.g. internal.example.com); write `local-ok` in the zone to acknowledge"),
             );
@@ -96,19 +96,25 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
                        span: Span| {
         if !is_hostname(fqdn) {
             diags.push(
-                Diagnostic::error("E060", format!("`{fqdn}` is not a valid hostname"))
-                    .with_primary(span, "invalid DNS name")
-                    .with_help(
-                        "labels use letters, digits and inner hyphens (no `_`), 63 bytes at most",
-                    ),
+                Diagnostic::new(
+                    &crate::codes::E060,
+                    format!("`{fqdn}` is not a valid hostname"),
+                )
+                .with_primary(span, "invalid DNS name")
+                .with_help(
+                    "labels use letters, digits and inner hyphens (no `_`), 63 bytes at most",
+                ),
             );
             return;
         }
         let Some(zone) = zone_for(plan, fqdn) else {
             diags.push(
-                Diagnostic::error("E062", format!("`{fqdn}` is in no zone of the plan"))
-                    .with_primary(span, "no zone for this name")
-                    .with_help("declare the zone (`zone example.com`) or fix the name"),
+                Diagnostic::new(
+                    &crate::codes::E062,
+                    format!("`{fqdn}` is in no zone of the plan"),
+                )
+                .with_primary(span, "no zone for this name")
+                .with_help("declare the zone (`zone example.com`) or fix the name"),
             );
             return;
         };
@@ -183,8 +189,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
             let fqdn = absolute(&ns.name, &zone.name);
             if !is_hostname(&fqdn) {
                 diags.push(
-                    Diagnostic::error(
-                        "E060",
+                    Diagnostic::new(
+                        &crate::codes::E060,
                         format!("name server `{}` is not a valid hostname", ns.name),
                     )
                     .with_primary(zone.origin.span, "in this zone")
@@ -212,7 +218,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
             };
             if !in_zone(&fqdn, &zone.name) || !owner_ok(&relative(&fqdn, &zone.name)) {
                 diags.push(
-                    Diagnostic::error("E060", format!("record name `{}` is not valid in zone `{}`", r.name, zone.name))
+                    Diagnostic::new(&crate::codes::E060, format!("record name `{}` is not valid in zone `{}`", r.name, zone.name))
                         .with_primary(r.origin.span, "invalid owner name")
                         .with_help("write a name relative to the zone (www, _ldap._tcp) or @ for the zone itself"),
                 );
@@ -225,8 +231,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
                     _ => {
                         ok = false;
                         diags.push(
-                            Diagnostic::error(
-                                "E062",
+                            Diagnostic::new(
+                                &crate::codes::E062,
                                 format!(
                                     "`{}` is not an {} address",
                                     r.data[0],
@@ -247,7 +253,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
                     if !is_hostname(&target) || !numbers_ok {
                         ok = false;
                         diags.push(
-                            Diagnostic::error("E060", format!("{} record data `{}` is not valid", r.rtype, r.data.join(" ")))
+                            Diagnostic::new(&crate::codes::E060, format!("{} record data `{}` is not valid", r.rtype, r.data.join(" ")))
                                 .with_primary(r.origin.span, "bad record data")
                                 .with_help("targets are host names; MX takes `PREFERENCE TARGET`, SRV `PRIORITY WEIGHT PORT TARGET`"),
                         );
@@ -257,7 +263,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
                 "PTR" => {
                     ok = false;
                     diags.push(
-                        Diagnostic::error("E062", "PTR records are generated from the plan's addresses")
+                        Diagnostic::new(&crate::codes::E062, "PTR records are generated from the plan's addresses")
                             .with_primary(r.origin.span, "explicit PTR")
                             .with_help("give the host or VIP a DNS name; netc writes the matching PTR in the reverse zone"),
                     );
@@ -296,7 +302,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
         };
         if !admin_ok {
             diags.push(
-                Diagnostic::error("E060", format!("`{}` is not a mailbox for the zone's SOA", zone.admin))
+                Diagnostic::new(&crate::codes::E060, format!("`{}` is not a mailbox for the zone's SOA", zone.admin))
                     .with_primary(zone.origin.span, "in this zone")
                     .with_help("write `admin hostmaster@example.com` (BIND refuses a zone whose SOA names no mailbox)"),
             );
@@ -310,8 +316,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
                 .any(|r| r.fqdn == fqdn && (r.rtype == "A" || r.rtype == "AAAA"));
             if inside && !has_address {
                 diags.push(
-                    Diagnostic::error(
-                        "E060",
+                    Diagnostic::new(
+                        &crate::codes::E060,
                         format!("name server `{fqdn}` is inside zone `{}` but has no address in it", zone.name),
                     )
                     .with_primary(zone.origin.span, "in this zone")
@@ -351,7 +357,7 @@ fn conflicts(records: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
         if let Some(cname) = rs.iter().find(|r| r.rtype == "CNAME") {
             if let Some(other) = rs.iter().find(|r| !std::ptr::eq(**r, *cname)) {
                 diags.push(
-                    Diagnostic::error("E062", format!("`{name}` has a CNAME and other data"))
+                    Diagnostic::new(&crate::codes::E062, format!("`{name}` has a CNAME and other data"))
                         .with_primary(cname.span, "CNAME")
                         .with_secondary(other.span, format!("{} from {}", other.rtype, other.source))
                         .with_help("a name with a CNAME can have no other record (RFC 1034); rename one of them"),
@@ -366,8 +372,8 @@ fn conflicts(records: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
                 }
                 if a.data == b.data {
                     diags.push(
-                        Diagnostic::error(
-                            "E062",
+                        Diagnostic::new(
+                            &crate::codes::E062,
                             format!(
                                 "`{name}` {} {} is declared twice",
                                 a.rtype,
@@ -380,8 +386,8 @@ fn conflicts(records: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
                     );
                 } else if a.source != b.source && a.addr.is_some() {
                     diags.push(
-                        Diagnostic::error(
-                            "E062",
+                        Diagnostic::new(
+                            &crate::codes::E062,
                             format!("`{name}` points at {} and {}", b.data[0], a.data[0]),
                         )
                         .with_primary(a.span, format!("{} says {}", a.source, a.data[0]))
@@ -420,8 +426,8 @@ fn reverse_zones(plan: &Plan, records: &[DnsRecord], diags: &mut Vec<Diagnostic>
                 if !flagged.contains(&s) {
                     flagged.push(s);
                     diags.push(
-                        Diagnostic::error(
-                            "E063",
+                        Diagnostic::new(
+                            &crate::codes::E063,
                             format!("zone `{zone}` is the reverse zone netc generates for {net}"),
                         )
                         .with_primary(z.origin.span, "declared here too")
@@ -434,7 +440,7 @@ fn reverse_zones(plan: &Plan, records: &[DnsRecord], diags: &mut Vec<Diagnostic>
         if bad && !flagged.contains(&s) {
             flagged.push(s);
             diags.push(
-                Diagnostic::error("E063", format!("netc cannot generate the reverse zone of {net}"))
+                Diagnostic::new(&crate::codes::E063, format!("netc cannot generate the reverse zone of {net}"))
                     .with_primary(plan.subnets[s].origin.span, "too large for a generated reverse zone")
                     .with_help("IPv4 subnets need a prefix of /16 or longer, IPv6 a multiple of 4 of /16 or longer; split the subnet"),
             );

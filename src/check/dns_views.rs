@@ -79,8 +79,8 @@ pub fn check(plan: &Plan, dns: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
         for ns in &zone.nameservers {
             if let Some(a) = ns.addr.filter(|a| internal_addr(*a)) {
                 diags.push(
-                    Diagnostic::error(
-                        "E065",
+                    Diagnostic::new(
+                        &crate::codes::E065,
                         format!(
                             "the zone `{}` is published to the internet, but its name server {} has the internal address {a}",
                             zone.name, ns.name
@@ -95,8 +95,8 @@ pub fn check(plan: &Plan, dns: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
             let fqdn = super::dns::absolute(&ns.name, &zone.name);
             if !public_name(plan, &fqdn) {
                 diags.push(
-                    Diagnostic::error(
-                        "E065",
+                    Diagnostic::new(
+                        &crate::codes::E065,
                         format!(
                             "the external zone `{}` names the internal name server {}",
                             zone.name,
@@ -117,8 +117,8 @@ pub fn check(plan: &Plan, dns: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
         {
             if let Some(why) = hidden_reason(plan, r) {
                 diags.push(
-                    Diagnostic::error(
-                        "E065",
+                    Diagnostic::new(
+                        &crate::codes::E065,
                         format!(
                             "the external zone `{}` would publish {why} to the internet",
                             zone.name

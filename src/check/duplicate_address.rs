@@ -60,8 +60,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         let key = (plan.vlan_domain(vlan), addr);
         match seen.get(&key) {
             Some((first, first_who)) => diags.push(
-                Diagnostic::error(
-                    "E033",
+                Diagnostic::new(
+                    &crate::codes::E033,
                     format!("{addr} is assigned to {first_who} and {who}"),
                 )
                 .with_primary(span, format!("{addr} again"))

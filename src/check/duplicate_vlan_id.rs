@@ -9,8 +9,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     for (i, vlan) in plan.vlans.iter().enumerate() {
         match seen.get(&vlan.id) {
             Some(&first) => diags.push(
-                Diagnostic::error(
-                    "E021",
+                Diagnostic::new(
+                    &crate::codes::E021,
                     format!(
                         "VLAN id {} is used by `{}` and `{}`",
                         vlan.id, plan.vlans[first].name, vlan.name

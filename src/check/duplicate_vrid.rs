@@ -9,8 +9,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     for (i, vip) in plan.vips.iter().enumerate() {
         match seen.get(&(vip.vlan, vip.vrid)) {
             Some(&first) => diags.push(
-                Diagnostic::error(
-                    "E041",
+                Diagnostic::new(
+                    &crate::codes::E041,
                     format!(
                         "VIPs `{}` and `{}` both use VRRP id {} on `{}`",
                         plan.vips[first].name, vip.name, vip.vrid, plan.vlans[vip.vlan].name

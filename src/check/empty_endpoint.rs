@@ -12,7 +12,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             for ep in eps.iter() {
                 if plan.endpoint_set(&ep.target).is_empty() {
                     diags.push(
-                        Diagnostic::error("E050", format!("{side} `{}` has no address", ep.text))
+                        Diagnostic::new(&crate::codes::E050, format!("{side} `{}` has no address", ep.text))
                             .with_primary(ep.span, "stands for no address")
                             .with_help("add hosts to the tier (or subnets to the VLAN), or remove it from the rule"),
                     );

@@ -50,8 +50,8 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
             let Some(bad) = outcomes.iter().find(|o| !o.fully_permitted()) else {
                 continue;
             };
-            let mut diag = Diagnostic::error(
-                "E090",
+            let mut diag = Diagnostic::new(
+                &crate::codes::E090,
                 format!(
                     "management access to `{}` ({}) would be cut off",
                     host.name, iface.addr

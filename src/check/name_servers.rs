@@ -38,8 +38,8 @@ pub fn check(plan: &Plan, info: &PlanInfo, diags: &mut Vec<Diagnostic>) {
             };
             if let Some(why) = why {
                 diags.push(
-                    Diagnostic::warning(
-                        "W089",
+                    Diagnostic::new(
+                        &crate::codes::W089,
                         format!(
                             "name server {} of zone `{}`, which the internet is answered from, does not answer there: {why}",
                             ns.name, zone.name

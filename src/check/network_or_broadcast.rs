@@ -18,8 +18,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             return;
         };
         diags.push(
-            Diagnostic::error(
-                "E032",
+            Diagnostic::new(
+                &crate::codes::E032,
                 format!("{what} {addr} is the {which} address of {net}"),
             )
             .with_primary(span, format!("{which} address"))

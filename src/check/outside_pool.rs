@@ -24,8 +24,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                     .map(|p| format!("{}-{}", p.first, p.last))
                     .collect();
                 diags.push(
-                    Diagnostic::error(
-                        "E034",
+                    Diagnostic::new(
+                        &crate::codes::E034,
                         format!(
                             "`{}` has {} on `{}`, outside the pool of tier `{}`",
                             host.name, iface.addr, vlan.name, plan.tiers[host.tier].name
@@ -44,8 +44,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                 .find(|p| p.tier != host.tier && inside(p))
             {
                 diags.push(
-                    Diagnostic::error(
-                        "E034",
+                    Diagnostic::new(
+                        &crate::codes::E034,
                         format!(
                             "`{}` has {} inside the pool of tier `{}`",
                             host.name, iface.addr, plan.tiers[p.tier].name

@@ -20,14 +20,17 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         let span = flow.origin.span;
         if from_internet && to_internet {
             diags.push(
-                Diagnostic::warning("W082", "this rule allows any address to reach any address")
-                    .with_primary(span, "any to any")
-                    .with_help("name the sources and destinations this rule is for"),
+                Diagnostic::new(
+                    &crate::codes::W082,
+                    "this rule allows any address to reach any address",
+                )
+                .with_primary(span, "any to any")
+                .with_help("name the sources and destinations this rule is for"),
             );
         } else if from_internet && any_service && dst.intersects(&internal) {
             diags.push(
-                Diagnostic::warning(
-                    "W082",
+                Diagnostic::new(
+                    &crate::codes::W082,
                     "the internet may reach internal addresses on every port",
                 )
                 .with_primary(span, "internet to internal, any service")
@@ -43,8 +46,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             for r in ranges {
                 if r.proto != Proto::Icmp && (r.last - r.first) as u32 + 1 > 1024 {
                     diags.push(
-                        Diagnostic::warning(
-                            "W082",
+                        Diagnostic::new(
+                            &crate::codes::W082,
                             format!(
                                 "{}/{}-{} opens {} ports",
                                 r.proto.name(),

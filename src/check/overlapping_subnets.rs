@@ -55,8 +55,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                 )
             };
             diags.push(
-                Diagnostic::error(
-                    "E030",
+                Diagnostic::new(
+                    &crate::codes::E030,
                     format!(
                         "subnet {} of `{}` overlaps {} of `{}`",
                         subnet.net, va.name, other.net, vb.name

@@ -29,8 +29,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                 );
                 if let Some(k) = sa.intersect(&sb).first() {
                     diags.push(
-                        Diagnostic::error(
-                            "E035",
+                        Diagnostic::new(
+                            &crate::codes::E035,
                             format!(
                                 "host `{}` is in VRFs {} and {}, which share addresses ({} is in both), and its firewall cannot tell them apart",
                                 host.name,

@@ -53,8 +53,8 @@ pub fn check(plan: &Plan, policy: &Policy, useless: &[usize], diags: &mut Vec<Di
                 .iter()
                 .map(|f| plan.flows[*f].origin.file_line())
                 .collect();
-            let mut diag = Diagnostic::warning(
-                "W081",
+            let mut diag = Diagnostic::new(
+                &crate::codes::W081,
                 format!(
                     "this {what} is redundant: {} already match all it matches",
                     list(&names)

@@ -44,8 +44,8 @@ pub fn check(plan: &Plan, policy: &Policy, diags: &mut Vec<Diagnostic>) {
             .iter()
             .map(|d| plan.flows[*d].origin.file_line())
             .collect();
-        let mut diag = Diagnostic::warning(
-            "W080",
+        let mut diag = Diagnostic::new(
+            &crate::codes::W080,
             format!(
                 "this allow never permits anything: {} deny it all",
                 list(&names)

@@ -46,7 +46,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                 )
             };
             diags.push(
-                Diagnostic::error("E064", message)
+                Diagnostic::new(&crate::codes::E064, message)
                     .with_primary(sw.origin.span, "declared again")
                     .with_secondary(first.origin.span, "first declared here")
                     .with_help("merge the two declarations or rename one; each switch gets one config file"),
@@ -57,8 +57,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         if let Some(r) = sw.routes {
             if let Some(first) = plan.switches[..i].iter().find(|o| o.routes == Some(r)) {
                 diags.push(
-                    Diagnostic::error(
-                        "E064",
+                    Diagnostic::new(
+                        &crate::codes::E064,
                         format!(
                             "switches `{}` and `{}` both route router `{}`",
                             first.name, sw.name, plan.routers[r].name
@@ -74,8 +74,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         for port in &sw.ports {
             if !port.members.is_empty() && !numbered(&port.name, prefix) {
                 diags.push(
-                    Diagnostic::error(
-                        "E064",
+                    Diagnostic::new(
+                        &crate::codes::E064,
                         format!(
                             "`{}` is not an aggregate port name on {}",
                             port.name,
@@ -103,14 +103,14 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                         || p.starts_with("bridge");
                     if reserved {
                         diags.push(
-                            Diagnostic::error("E064", format!("`{p}` cannot be a port of a Linux switch"))
+                            Diagnostic::new(&crate::codes::E064, format!("`{p}` cannot be a port of a Linux switch"))
                                 .with_primary(port.origin.span, "a name ifupdown2 or the generated file uses for another device")
                                 .with_help("lo, br0 (the switch's bridge), vlanN and NAME.N (VLAN devices) and bridge* are taken: name ports swp1, swp2, ... and bonds bond1, bond2, ..."),
                         );
                     }
                     if p.len() > 15 || p.contains('/') || p.contains(':') {
                         diags.push(
-                            Diagnostic::error("E064", format!("`{p}` is not a Linux interface name"))
+                            Diagnostic::new(&crate::codes::E064, format!("`{p}` is not a Linux interface name"))
                                 .with_primary(port.origin.span, "at most 15 bytes, no `/` or `:`")
                                 .with_help("Linux switches name ports swp1, swp2, ... and bonds bond1, bond2, ..."),
                         );
@@ -121,8 +121,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                 let vlan = &plan.vlans[v];
                 if vlan.name.len() > max_vlan_name(sw.platform) {
                     diags.push(
-                        Diagnostic::error(
-                            "E064",
+                        Diagnostic::new(
+                            &crate::codes::E064,
                             format!(
                                 "VLAN name `{}` is longer than {} allows ({} characters)",
                                 vlan.name,

@@ -234,7 +234,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                 )
             };
             diags.push(
-                Diagnostic::warning("W084", message)
+                Diagnostic::new(&crate::codes::W084, message)
                 .with_primary(flow.origin.span, "accepted, but not reachable")
                 .with_help("join the subnets with a router of the plan if the path exists (a VPN, a static route), or narrow the rule to what can arrive"),
             );
@@ -247,8 +247,8 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                 _ => String::new(),
             };
             diags.push(
-                Diagnostic::warning(
-                    "W085",
+                Diagnostic::new(
+                    &crate::codes::W085,
                     format!("connections this rule permits cannot complete{example}: {why}"),
                 )
                 .with_primary(flow.origin.span, "the request passes, the reply does not")

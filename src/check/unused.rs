@@ -54,9 +54,12 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     }
     let mut warn = |kind: &str, name: &str, span, help: &str| {
         diags.push(
-            Diagnostic::warning("W070", format!("{kind} `{name}` is never used"))
-                .with_primary(span, "declared here")
-                .with_help(help.to_string()),
+            Diagnostic::new(
+                &crate::codes::W070,
+                format!("{kind} `{name}` is never used"),
+            )
+            .with_primary(span, "declared here")
+            .with_help(help.to_string()),
         );
     };
     for (i, s) in plan.services.iter().enumerate() {

@@ -110,15 +110,15 @@ pub fn check_with(
             let only_members = on_members.difference(&on_vip);
             if !only_vip.is_empty() {
                 diags.push(
-                    Diagnostic::warning("W083", format!("`{}` may reach vip `{}` on {} but not all its members", tier.name, vip.name, space::service_text(&only_vip)))
+                    Diagnostic::new(&crate::codes::W083, format!("`{}` may reach vip `{}` on {} but not all its members", tier.name, vip.name, space::service_text(&only_vip)))
                         .with_primary(vip.origin.span, "VIP reachable, members not")
                         .with_help("the member hosts' firewalls decide for the VIP too; allow the members as well, or write the rule to their tier"),
                 );
             }
             if !only_members.is_empty() && !on_vip.is_empty() {
                 diags.push(
-                    Diagnostic::warning(
-                        "W083",
+                    Diagnostic::new(
+                        &crate::codes::W083,
                         format!(
                             "`{}` may reach the members of vip `{}` on {} but not the VIP",
                             tier.name,

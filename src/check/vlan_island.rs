@@ -47,8 +47,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                 reported.push(v);
                 let vlan = &plan.vlans[v];
                 diags.push(
-                    Diagnostic::warning(
-                        "W086",
+                    Diagnostic::new(
+                        &crate::codes::W086,
                         format!(
                             "VLAN `{}` reaches hosts on switch `{}` but leaves it by no uplink: they cannot reach {elsewhere}",
                             vlan.name, sw.name

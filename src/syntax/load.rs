@@ -7,9 +7,9 @@ use crate::diag::{Diagnostic, FileId, Sources, Span};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub const INCLUDE_CYCLE: &str = "E002";
-pub const INCLUDE_ERROR: &str = "E003";
-pub const BAD_TEXT: &str = "E004";
+pub const INCLUDE_CYCLE: &crate::codes::Code = &crate::codes::E002;
+pub const INCLUDE_ERROR: &crate::codes::Code = &crate::codes::E003;
+pub const BAD_TEXT: &crate::codes::Code = &crate::codes::E004;
 
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 pub const MAX_INCLUDE_DEPTH: usize = 32;
@@ -159,7 +159,7 @@ impl Loader {
             let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
             let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
             self.loaded.diags.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     BAD_TEXT,
                     format!(
                         "{message} ({}:{line}:{column}, byte {offset})",
@@ -193,7 +193,7 @@ impl Loader {
     fn include(&mut self, from: &Path, rel: &str, span: Span) {
         let target = from.parent().unwrap_or(Path::new(".")).join(rel);
         let err = |message: String, help: &str| {
-            Diagnostic::error(INCLUDE_ERROR, message)
+            Diagnostic::new(INCLUDE_ERROR, message)
                 .with_primary(span, "included here")
                 .with_help(help.to_string())
         };
@@ -228,7 +228,7 @@ impl Loader {
                 .chain(std::iter::once(target.display().to_string()))
                 .collect();
             self.loaded.diags.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     INCLUDE_CYCLE,
                     format!("include cycle: {}", chain.join(" -> ")),
                 )

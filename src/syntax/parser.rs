@@ -6,7 +6,7 @@ use super::lexer::{lex, Tok, Token};
 use crate::diag::{Diagnostic, FileId, Span};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-pub const SYNTAX: &str = "E001";
+pub const SYNTAX: &crate::codes::Code = &crate::codes::E001;
 
 /// Parse one file's text.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
@@ -151,8 +151,8 @@ impl Parser {
                 // A file this broken is not a plan: say so once, and stop.
                 let at = self.span_here();
                 self.diags.push(
-                    Diagnostic::error(
-                        "E001",
+                    Diagnostic::new(
+                        &crate::codes::E001,
                         format!("more than {MAX_SYNTAX_ERRORS} syntax errors in this file; the rest of it is not read"),
                     )
                     .with_primary(at, "reading stopped here")
@@ -293,7 +293,7 @@ impl Parser {
 
     fn error(&self, expected: &str) -> Diagnostic {
         let found = Self::describe(self.peek());
-        let mut d = Diagnostic::error(SYNTAX, format!("expected {expected}, found {found}"))
+        let mut d = Diagnostic::new(SYNTAX, format!("expected {expected}, found {found}"))
             .with_primary(self.span_here(), format!("expected {expected}"));
         d.help = Some(match self.peek() {
             Some(Tok::Unterminated) => "close the string with `\"` on the same line".into(),
@@ -359,7 +359,7 @@ impl Parser {
     /// (or the end of the file).
     fn unclosed(&mut self, brace: usize, next: Option<usize>) {
         let b = &self.tokens[brace];
-        let mut d = Diagnostic::error(SYNTAX, "this `{` is never closed")
+        let mut d = Diagnostic::new(SYNTAX, "this `{` is never closed")
             .with_primary(Span::new(self.file, b.start, b.end), "opened here");
         d = match next {
             Some(n) => {
@@ -381,8 +381,8 @@ impl Parser {
         let id = self.ident("an interface name")?;
         if id.name.len() > 15 {
             self.diags.push(
-                Diagnostic::error(
-                    "E013",
+                Diagnostic::new(
+                    &crate::codes::E013,
                     format!("`{}` is longer than an interface name may be", id.name),
                 )
                 .with_primary(id.span, format!("{} bytes; at most 15", id.name.len()))
@@ -415,7 +415,7 @@ impl Parser {
         let (name, span2) = self.word(expected)?;
         if !is_name(&name) {
             return fail(
-                Diagnostic::error(SYNTAX, format!("`{name}` is not a valid name"))
+                Diagnostic::new(SYNTAX, format!("`{name}` is not a valid name"))
                     .with_primary(span, format!("expected {expected}"))
                     .with_help("names start with a letter and use letters, digits, `-` and `_`"),
             );
@@ -431,7 +431,7 @@ impl Parser {
             .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*' || c == '@')
         {
             return fail(
-                Diagnostic::error(SYNTAX, format!("`{name}` is not a DNS name"))
+                Diagnostic::new(SYNTAX, format!("`{name}` is not a DNS name"))
                     .with_primary(span, format!("expected {expected}")),
             );
         }
@@ -452,7 +452,7 @@ impl Parser {
         match w.parse::<u32>() {
             Ok(n) => Ok((n, span)),
             Err(_) => fail(
-                Diagnostic::error(SYNTAX, format!("`{w}` is not a number"))
+                Diagnostic::new(SYNTAX, format!("`{w}` is not a number"))
                     .with_primary(span, format!("expected {expected}"))
                     .with_help("write a decimal number"),
             ),
@@ -463,7 +463,7 @@ impl Parser {
         let (w, span) = self.word(expected)?;
         match parse_addr(&w) {
             Some(lit) => Ok(Addr { lit, span }),
-            None => fail(Diagnostic::error(SYNTAX, format!("`{w}` is not an address"))
+            None => fail(Diagnostic::new(SYNTAX, format!("`{w}` is not an address"))
                 .with_primary(span, format!("expected {expected}"))
                 .with_help("write an address (10.0.0.1), a CIDR (10.0.0.0/24) or a range (10.0.0.10-20)")),
         }
@@ -483,7 +483,7 @@ impl Parser {
         let (w, span) = self.word("a protocol and port, like tcp/5432")?;
         parse_port_spec(&w, span).ok_or_else(|| {
             Box::new(
-                Diagnostic::error(SYNTAX, format!("`{w}` is not a protocol and port"))
+                Diagnostic::new(SYNTAX, format!("`{w}` is not a protocol and port"))
                     .with_primary(span, "expected tcp/PORT, udp/PORT, a port range or icmp")
                     .with_help("ports are 1-65535: tcp/5432, tcp/4040-4041, udp/123, icmp"),
             )
@@ -527,7 +527,7 @@ impl Parser {
                     None => "a tier's firewall is nftables, firewalld, ufw or none".into(),
                 };
                 return fail(
-                    Diagnostic::error(SYNTAX, format!("unknown firewall `{w}`"))
+                    Diagnostic::new(SYNTAX, format!("unknown firewall `{w}`"))
                         .with_primary(span, "expected nftables, firewalld, ufw or none")
                         .with_help(help),
                 );
@@ -971,7 +971,7 @@ impl Parser {
                         "txt" => None,
                         other => {
                             return fail(
-                                Diagnostic::error(SYNTAX, format!("unknown record type `{other}`"))
+                                Diagnostic::new(SYNTAX, format!("unknown record type `{other}`"))
                                     .with_primary(
                                         rtype.span,
                                         "expected a, aaaa, cname, txt, srv or mx",
@@ -1061,7 +1061,7 @@ impl Parser {
             Ok((w, span))
         } else {
             fail(
-                Diagnostic::error(SYNTAX, format!("`{w}` is not a port name"))
+                Diagnostic::new(SYNTAX, format!("`{w}` is not a port name"))
                     .with_primary(span, "expected a port name")
                     .with_help(
                         "port names start with a letter and use letters, digits and / . _ : -",
@@ -1080,7 +1080,7 @@ impl Parser {
             "linux" => Platform::Linux,
             _ => {
                 return fail(
-                    Diagnostic::error(SYNTAX, format!("unknown switch platform `{w}`"))
+                    Diagnostic::new(SYNTAX, format!("unknown switch platform `{w}`"))
                         .with_primary(pspan, "expected ios, eos, junos or linux"),
                 )
             }
