@@ -119,6 +119,8 @@ pub struct Vlan {
     pub mtu: Option<u32>,
     pub vrf: String,
     pub description: Option<String>,
+    /// `names none`: no `HOST.VLAN.DOMAIN` names (or PTRs) for host addresses here.
+    pub no_names: bool,
     pub subnets: Vec<usize>,
     pub pools: Vec<Pool>,
     pub reserved: Vec<Reserved>,

@@ -487,6 +487,7 @@ impl<'a> Resolver<'a> {
                 .as_ref()
                 .map_or_else(|| "default".to_string(), |i| i.name.clone()),
             description: v.description.clone(),
+            no_names: v.no_names,
             subnets,
             pools: Vec::new(),
             reserved,

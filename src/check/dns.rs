@@ -159,7 +159,11 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
                 .position(|j| j.addr.is_ipv4() == i.addr.is_ipv4())
                 == Some(k);
             let vlan = plan.vlans[i.vlan].name.to_ascii_lowercase();
-            if primary || !is_dns_label(&vlan) || zone_for(plan, domain).is_none() {
+            if primary
+                || plan.vlans[i.vlan].no_names
+                || !is_dns_label(&vlan)
+                || zone_for(plan, domain).is_none()
+            {
                 continue;
             }
             add_address(

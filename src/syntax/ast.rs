@@ -76,6 +76,8 @@ pub struct Vlan {
     pub reserves: Vec<ReserveDecl>,
     pub pools: Vec<PoolDecl>,
     pub description: Option<String>,
+    /// `names none`: hosts' addresses on this VLAN get no `HOST.VLAN.DOMAIN` name (and PTR).
+    pub no_names: bool,
     pub span: Span,
 }
 

@@ -76,6 +76,7 @@ const KEYWORDS: &[&str] = &[
     "pool",
     "mtu",
     "vrf",
+    "names",
     "on",
     "dev",
     "firewall",
@@ -652,6 +653,7 @@ impl Parser {
             reserves: Vec::new(),
             pools: Vec::new(),
             description: None,
+            no_names: false,
             span: Span::new(self.file, start, start),
         };
         self.items(|p| {
@@ -668,6 +670,19 @@ impl Parser {
                 Some("vrf") => {
                     p.pos += 1;
                     vlan.vrf = Some(p.ident("a VRF name")?);
+                }
+                Some("names") => {
+                    p.pos += 1;
+                    vlan.no_names = match p.peek_word() {
+                        Some("none") => true,
+                        Some("interface") => false,
+                        _ => {
+                            return fail(p.error(
+                                "`interface` (HOST.VLAN.DOMAIN for every address, the default) or `none`",
+                            ))
+                        }
+                    };
+                    p.pos += 1;
                 }
                 Some("subnet") => {
                     p.pos += 1;

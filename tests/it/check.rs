@@ -526,3 +526,40 @@ fn zones_published_to_the_internet_are_checked() {
         ["E065"]
     );
 }
+
+/// `names none` on a VLAN: its host addresses get no `HOST.VLAN.DOMAIN` name and no PTR;
+/// other VLANs keep theirs (the default, `names interface`).
+#[test]
+fn a_vlan_can_say_its_addresses_have_no_names() {
+    let plan = |names: &str| {
+        format!(
+            "vlan 10 mgmt {names} {{ subnet 10.10.0.0/24 }}\nvlan 20 app {{ subnet 10.20.0.0/24 }}\n\
+             vlan 30 storage {{ subnet 10.30.0.0/24 }}\n\
+             tier db on app, mgmt, storage domain db.example.com\n\
+             host pg01 in db {{ app 10.20.0.11  mgmt 10.10.0.11  storage 10.30.0.11 }}\n\
+             zone example.com {{ ns ns1.example.net. }}\n"
+        )
+    };
+    let names = |text: &str| -> Vec<String> {
+        let c = netc::check_text("n.netc", text);
+        assert!(!c.has_errors(), "{:?}", c.diags);
+        c.info
+            .as_ref()
+            .unwrap()
+            .dns
+            .iter()
+            .map(|r| r.fqdn.clone())
+            .collect()
+    };
+    let all = names(&plan(""));
+    assert!(
+        all.contains(&"pg01.mgmt.db.example.com".to_string()),
+        "{all:?}"
+    );
+    assert!(all.contains(&"pg01.storage.db.example.com".to_string()));
+    let some = names(&plan("names none"));
+    assert!(!some.iter().any(|n| n.contains(".mgmt.")), "{some:?}");
+    assert!(some.contains(&"pg01.storage.db.example.com".to_string()));
+    assert!(some.contains(&"pg01.db.example.com".to_string()));
+    assert_eq!(names(&plan("names interface")), all);
+}
