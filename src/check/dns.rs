@@ -32,7 +32,7 @@ pub fn dns_records(plan: &Plan) -> Vec<DnsRecord> {
     check(plan, &mut diags)
 }
 
-fn zone_for(plan: &Plan, fqdn: &str) -> Option<usize> {
+pub(crate) fn zone_for(plan: &Plan, fqdn: &str) -> Option<usize> {
     plan.zones
         .iter()
         .enumerate()

@@ -34,17 +34,6 @@ pub fn internal_addr(a: IpAddr) -> bool {
     }
 }
 
-/// The zone of the plan a name is in (the longest such zone).
-pub fn zone_of(plan: &Plan, fqdn: &str) -> Option<usize> {
-    let fqdn = fqdn.trim_end_matches('.').to_ascii_lowercase();
-    plan.zones
-        .iter()
-        .enumerate()
-        .filter(|(_, z)| fqdn == z.name || fqdn.ends_with(&format!(".{}", z.name)))
-        .max_by_key(|(_, z)| z.name.len())
-        .map(|(i, _)| i)
-}
-
 /// Whether the internet may be told this name: not under `.local`, and not in a zone only
 /// the plan's clients see.
 pub fn public_name(plan: &Plan, fqdn: &str) -> bool {
@@ -52,7 +41,7 @@ pub fn public_name(plan: &Plan, fqdn: &str) -> bool {
     if name == "local" || name.ends_with(".local") {
         return false;
     }
-    zone_of(plan, &name).is_none_or(|z| plan.zones[z].view.external())
+    super::dns::zone_for(plan, &name).is_none_or(|z| plan.zones[z].view.external())
 }
 
 /// Why the external view may not carry a record (`None`: it may).

@@ -55,22 +55,10 @@ fn fail<T>(d: Diagnostic) -> PResult<T> {
     Err(Box::new(d))
 }
 
-/// Every keyword and fixed value of the language, for did-you-mean hints on a misspelling.
+/// The keywords and fixed values of the language besides `STATEMENT_WORDS`, for did-you-mean
+/// hints on a misspelling.
 const KEYWORDS: &[&str] = &[
-    "include",
     "name",
-    "vlan",
-    "tier",
-    "host",
-    "vip",
-    "service",
-    "network",
-    "router",
-    "zone",
-    "allow",
-    "deny",
-    "management",
-    "switch",
     "subnet",
     "gateway",
     "pool",
@@ -304,10 +292,15 @@ impl Parser {
             Some(Tok::Bad(_)) => {
                 "names use letters, digits, `-`, `_` and `.`; put free text in a \"string\"".into()
             }
-            Some(Tok::Word(w)) => match crate::names::did_you_mean(w, KEYWORDS.iter().copied()) {
-                Some(k) if k != w.as_str() => format!("did you mean `{k}`?"),
-                _ => format!("see grammar/netc.ebnf for the form of each statement ({STATEMENTS})"),
-            },
+            Some(Tok::Word(w)) => {
+                match crate::names::did_you_mean(w, STATEMENT_WORDS.iter().chain(KEYWORDS).copied())
+                {
+                    Some(k) if k != w.as_str() => format!("did you mean `{k}`?"),
+                    _ => format!(
+                        "see grammar/netc.ebnf for the form of each statement ({STATEMENTS})"
+                    ),
+                }
+            }
             _ => format!("see grammar/netc.ebnf for the form of each statement ({STATEMENTS})"),
         });
         d

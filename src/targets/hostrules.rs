@@ -124,6 +124,9 @@ pub enum Verdict {
     /// A deny the plan asks to log: logged, then dropped (unlogged denies fall to the
     /// default drop).
     LogDrop(usize),
+    /// An unlogged deny, dropped explicitly: only where a chain must decide before another
+    /// one (a router's `deny_H` chains); elsewhere unlogged denies fall to the default drop.
+    Drop,
 }
 
 /// A piece of an atom pair's permitted (or logged-denied) space: services, plan rule, verdict.
@@ -265,10 +268,10 @@ pub fn class_rules(
                     rules.push(HostRule {
                         flow: *flow,
                         action: match verdict {
-                            Verdict::LogDrop(_) => Action::Deny,
+                            Verdict::LogDrop(_) | Verdict::Drop => Action::Deny,
                             _ => Action::Allow,
                         },
-                        log: !matches!(verdict, Verdict::Accept),
+                        log: matches!(verdict, Verdict::LogAccept(_) | Verdict::LogDrop(_)),
                         v4,
                         source: source.clone(),
                         dst: dst.clone(),

@@ -834,7 +834,7 @@ fn split_pieces(plan: &Plan, rules: &crate::policy::PairRules) -> (Vec<PairPiece
         let v = if logged {
             Verdict::LogDrop(*f)
         } else {
-            Verdict::Accept // rendered as a plain drop in a deny chain
+            Verdict::Drop
         };
         deny.push((fresh, *f, v));
     }
@@ -1005,12 +1005,9 @@ fn deny_block(
     let mut out = String::new();
     let mut rules = Vec::new();
     for verdict in verdicts_of(groups.iter().flat_map(|(_, l)| l)) {
-        let (tag, then) = match verdict {
-            Verdict::LogDrop(_) => (verdict.tag(plan), verdict.text(plan)),
-            _ => (String::new(), "drop".to_string()),
-        };
         let elements = class_elements(prep, groups, verdict, numbers);
         let prefix = format!("deny_{label}");
+        let (tag, then) = (verdict.tag(plan), verdict.text(plan));
         class_lookups(&mut out, &mut rules, &prefix, &tag, elements, &fams, &then);
     }
     if let Some(chain) = class_chain {
@@ -1097,7 +1094,7 @@ impl Verdict {
     /// The set-name part of a logged rule: its stable identity, not its position.
     fn tag(self, plan: &Plan) -> String {
         match self {
-            Verdict::Accept => String::new(),
+            Verdict::Accept | Verdict::Drop => String::new(),
             Verdict::LogAccept(f) => format!("log_{}_", plan.flows[f].id()),
             Verdict::LogDrop(f) => format!("deny_{}_", plan.flows[f].id()),
         }
@@ -1107,6 +1104,7 @@ impl Verdict {
         let prefix = |f: usize| plan.flows[f].id();
         match self {
             Verdict::Accept => "accept".into(),
+            Verdict::Drop => "drop".into(),
             Verdict::LogAccept(f) => format!("log prefix \"netc {} \" accept", prefix(f)),
             Verdict::LogDrop(f) => format!("log prefix \"netc deny {} \" drop", prefix(f)),
         }

@@ -489,14 +489,9 @@ fn completions_and_man_page_are_generated_from_the_command_line() {
 /// with an undefined name fails with the code.
 #[test]
 fn the_pre_commit_hook_checks_the_plan() {
-    let pre_commit = root().join("target/pyenv/bin/pre-commit");
-    if !pre_commit.exists() {
-        assert!(
-            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
-            "pre-commit is required (NETC_REQUIRE_TOOLS is set): target/pyenv/bin/pip install pre-commit"
-        );
+    let Some(pre_commit) = super::targets::pyenv("pre-commit") else {
         return;
-    }
+    };
     let base = root().join("target/it-pre-commit");
     let _ = std::fs::remove_dir_all(&base);
     let (hooks, project) = (base.join("hooks"), base.join("project"));
@@ -599,17 +594,12 @@ fn the_pre_commit_hook_checks_the_plan() {
 /// Datalyptica: one result per diagnostic, at the line of its primary label.
 #[test]
 fn check_writes_sarif_that_the_sarif_schema_accepts() {
-    let (python, schema) = (
-        root().join("target/pyenv/bin/python"),
-        root().join("target/sarif-2.1.0.json"),
-    );
-    if !python.exists() || !schema.exists() {
-        assert!(
-            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
-            "the SARIF schema and jsonschema are required (NETC_REQUIRE_TOOLS is set): see .ci/run"
-        );
+    let (Some(python), Some(schema)) = (
+        super::targets::pyenv("python"),
+        super::targets::required(root().join("target/sarif-2.1.0.json")),
+    ) else {
         return;
-    }
+    };
     let dir = root().join("target/it-sarif");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -720,14 +710,9 @@ fn check_writes_sarif_that_the_sarif_schema_accepts() {
 /// used at least once, and a document with a field the schema does not know is refused.
 #[test]
 fn json_documents_match_their_schemas() {
-    let python = root().join("target/pyenv/bin/python");
-    if !python.exists() {
-        assert!(
-            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
-            "jsonschema is required (NETC_REQUIRE_TOOLS is set): see .ci/run"
-        );
+    let Some(python) = super::targets::pyenv("python") else {
         return;
-    }
+    };
     let dir = root().join("target/it-json-schemas");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

@@ -585,9 +585,20 @@ pub fn can_netns() -> bool {
 
 /// The Python with ciscoconfparse2 and ttp (.ci/run makes target/pyenv).
 fn parser_python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("NETC_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/pyenv/bin/python"));
+    match std::env::var_os("NETC_PYTHON") {
+        Some(p) => required(PathBuf::from(p)),
+        None => pyenv("python"),
+    }
+}
+
+/// A program of the Python virtualenv .ci/run makes (target/pyenv: jsonschema, pre-commit,
+/// ciscoconfparse2, ttp); `None`, after saying so, when it is missing and tools are optional.
+pub fn pyenv(program: &str) -> Option<PathBuf> {
+    required(root().join("target/pyenv/bin").join(program))
+}
+
+/// `path` when it exists; else a failure under NETC_REQUIRE_TOOLS, or `None`.
+pub fn required(candidate: PathBuf) -> Option<PathBuf> {
     if candidate.exists() {
         return Some(candidate);
     }
