@@ -44,17 +44,42 @@ pub fn public_name(plan: &Plan, fqdn: &str) -> bool {
     super::dns::zone_for(plan, &name).is_none_or(|z| plan.zones[z].view.external())
 }
 
-/// Why the external view may not carry a record (`None`: it may).
-pub fn hidden_reason(plan: &Plan, r: &DnsRecord) -> Option<String> {
-    if let Some(a) = r.addr.filter(|a| internal_addr(*a)) {
-        return Some(format!("the internal address {a}"));
+/// Why the external view may not carry a record of `dns` (the plan's records; `None`: it
+/// may). A name a record points to (CNAME, MX, SRV, NS) must be public, and when the plan
+/// gives it addresses, one of them must be public: else the record would dangle outside and
+/// still name what is inside.
+pub fn hidden_reason(plan: &Plan, dns: &[DnsRecord], r: &DnsRecord) -> Option<String> {
+    if let Some(why) = leak(plan, r) {
+        return Some(why);
     }
-    let target = match r.rtype.as_str() {
+    let name = target(plan, r)?;
+    let addrs: Vec<std::net::IpAddr> = dns
+        .iter()
+        .filter(|x| x.fqdn.eq_ignore_ascii_case(&name))
+        .filter_map(|x| x.addr)
+        .collect();
+    (!addrs.is_empty() && addrs.iter().all(|a| internal_addr(*a)))
+        .then(|| format!("the name {name}, which has internal addresses only"))
+}
+
+/// The name a record points to (CNAME, MX, SRV, NS, PTR), absolute, without its final dot.
+fn target(plan: &Plan, r: &DnsRecord) -> Option<String> {
+    let t = match r.rtype.as_str() {
         "CNAME" | "NS" | "PTR" | "MX" | "SRV" => r.data.last(),
         _ => None,
     }?;
-    (!public_name(plan, target))
-        .then(|| format!("the internal name {}", target.trim_end_matches('.')))
+    let t = super::dns::absolute(t, &plan.zones[r.zone].name);
+    Some(t.trim_end_matches('.').to_string())
+}
+
+/// What a record itself would tell the internet that is internal: its address, or the name
+/// it points to.
+fn leak(plan: &Plan, r: &DnsRecord) -> Option<String> {
+    if let Some(a) = r.addr.filter(|a| internal_addr(*a)) {
+        return Some(format!("the internal address {a}"));
+    }
+    let name = target(plan, r)?;
+    (!public_name(plan, &name)).then(|| format!("the internal name {name}"))
 }
 
 /// E065: a zone the internet alone is answered from publishes something internal, or has a
@@ -104,7 +129,9 @@ pub fn check(plan: &Plan, dns: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
             .iter()
             .filter(|r| r.zone == z && !r.source.starts_with("name server of "))
         {
-            if let Some(why) = hidden_reason(plan, r) {
+            // The record's own leak: a name that dangles because its addresses are internal
+            // is those addresses' mistake, reported at them.
+            if let Some(why) = leak(plan, r) {
                 diags.push(
                     Diagnostic::new(
                         &crate::codes::E065,

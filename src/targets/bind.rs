@@ -95,7 +95,9 @@ impl RenderAll for Bind {
         let public: Vec<DnsRecord> = info
             .dns
             .iter()
-            .filter(|r| plan.zones[r.zone].view.external() && hidden_reason(plan, r).is_none())
+            .filter(|r| {
+                plan.zones[r.zone].view.external() && hidden_reason(plan, &info.dns, r).is_none()
+            })
             .cloned()
             .collect();
         let mut zones: Vec<Pending> = Vec::new();
