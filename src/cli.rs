@@ -184,17 +184,19 @@ pub enum Command {
         format: OutFormat,
     },
     /// Compare what a live host or router runs (a saved `nft -j list ruleset`, or `-` for
-    /// standard input; or an `iptables-save` file, with `ip6tables-save` as a second file, as
-    /// ufw hosts run) with what the plan says it must; tables netc did not write are evaluated
-    /// too. Exit 0 equal, 1 drift, 2 could not read
+    /// standard input; an `iptables-save` file, with `ip6tables-save` as a second file, as
+    /// ufw hosts run; or a copy of a firewalld host's `/etc/firewalld` directory, which the
+    /// real firewalld is run on in a private namespace) with what the plan says it must;
+    /// tables netc did not write are evaluated too. Exit 0 equal, 1 drift, 2 could not read
     Drift {
         /// The plan: a .netc file or a directory of them, e.g. `fixtures/datalyptica`
         plan: PathBuf,
         /// The host or router the ruleset comes from, e.g. `--host core`
         #[arg(long)]
         host: String,
-        /// `nft -j list ruleset` output, or `iptables-save` output (`-`: standard input), e.g.
-        /// `ssh core nft -j list ruleset | netc drift plan --host core -`
+        /// `nft -j list ruleset` output, `iptables-save` output (`-`: standard input), or a
+        /// firewalld configuration directory, e.g. `ssh core nft -j list ruleset | netc drift
+        /// plan --host core -` or `netc drift plan --host db1 ./db1-etc-firewalld`
         ruleset: PathBuf,
         /// With an `iptables-save` file: the host's `ip6tables-save` output, e.g. `netc drift
         /// plan --host db1 v4.rules v6.rules`
@@ -1406,7 +1408,15 @@ fn drift(
             format!("`{name}` is not a host or router of the plan"),
         );
     };
-    let text = if ruleset == std::path::Path::new("-") {
+    // A directory is a firewalld configuration (a copy of the host's `/etc/firewalld`): the
+    // real firewalld, run on it in a private namespace, says what it means.
+    let is_dir = std::fs::symlink_metadata(ruleset).is_ok_and(|m| m.is_dir());
+    let text = if is_dir {
+        match readback::load_firewalld_config(ruleset, std::path::Path::new(""), 0) {
+            Ok(t) => t,
+            Err(e) => return fail(json, format!("{}: {e}", ruleset.display())),
+        }
+    } else if ruleset == std::path::Path::new("-") {
         let mut t = String::new();
         if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut t) {
             return fail(json, format!("standard input: {e}"));

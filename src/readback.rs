@@ -20,8 +20,10 @@ use crate::space::{self, Key, Set};
 use serde_json::Value;
 
 mod iptables;
+mod symbolic;
 pub use iptables::from_iptables_save;
 use std::collections::BTreeMap;
+pub use symbolic::Svc;
 
 #[derive(Debug)]
 pub struct ReadError(pub String);
@@ -602,8 +604,63 @@ impl Ruleset {
         Ok(rs)
     }
 
+    /// nft 1.0.6 (Debian 12) lists the first element of every netlink dump message after the
+    /// first with its host-endian fields (`meta mark`) byte-swapped: the kernel holds
+    /// `0xb7d20000 . tcp . 10513` (`nft get element` finds it) and the listing says
+    /// `0x0000d2b7 . tcp . 10513`, about one element in 700. Where a set is matched with `meta
+    /// mark & MASK` at a position, an element value with bits outside MASK can never match
+    /// there; when its byte swap lies inside MASK, it is that misprint and is read as the swap.
+    /// (A mark matched whole cannot be told apart, and is read as listed.)
+    fn repair_swapped_marks(&mut self) {
+        let mut uses: Vec<((String, String, String), usize, u32)> = Vec::new();
+        for (k, c) in &self.chains {
+            for rule in &c.rules {
+                for e in rule {
+                    let (fields, name) = match e {
+                        Expr::Match {
+                            fields,
+                            right: Right::Set(n),
+                            ..
+                        } => (fields, n),
+                        Expr::Vmap {
+                            fields,
+                            map: VmapRef::Named(n),
+                        } => (fields, n),
+                        _ => continue,
+                    };
+                    for (pos, f) in fields.iter().enumerate() {
+                        if let Field::Mark(mask) = *f {
+                            if mask != u32::MAX {
+                                uses.push(((k.0.clone(), k.1.clone(), name.clone()), pos, mask));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (set, pos, mask) in uses {
+            let Some(def) = self.sets.get_mut(&set) else {
+                continue;
+            };
+            let mut changed = false;
+            for e in &mut def.elems {
+                let Some(r) = e.get_mut(pos) else { continue };
+                let Ok(v) = u32::try_from(r.0) else { continue };
+                if r.0 == r.1 && v & !mask != 0 && v.swap_bytes() & !mask == 0 {
+                    let swapped = u128::from(v.swap_bytes());
+                    *r = (swapped, swapped);
+                    changed = true;
+                }
+            }
+            if changed {
+                def.index();
+            }
+        }
+    }
+
     /// Resolve every set, map and chain name of the chains to an index.
     fn link(&mut self) {
+        self.repair_swapped_marks();
         let set_ids: std::collections::HashMap<&(String, String, String), usize> =
             self.sets.keys().enumerate().map(|(i, k)| (k, i)).collect();
         let chain_ids: std::collections::HashMap<(String, String, String), usize> = self
@@ -684,6 +741,17 @@ impl Ruleset {
         self.chain_ids = chain_ids;
     }
 
+    /// The elements of a named set or map as read (one inclusive range per dimension), e.g.
+    /// to see what a live ruleset holds.
+    pub fn set_elements(
+        &self,
+        family: &str,
+        table: &str,
+        name: &str,
+    ) -> Option<&[Vec<(u128, u128)>]> {
+        self.set(family, table, name).map(|s| s.elems.as_slice())
+    }
+
     /// Rules the reader could not model, on chains no filtered packet reaches.
     pub fn unmodelled(&self) -> &[String] {
         &self.unmodelled
@@ -741,13 +809,7 @@ impl Ruleset {
         // The packet's mark, as the chains set it (it enters with none).
         let mut mark = 0u32;
         for &(k, chain, _, policy_drop) in bases {
-            let family_ok = match k.0.as_str() {
-                "inet" => true,
-                "ip" => p.v4,
-                "ip6" => !p.v4,
-                _ => false,
-            };
-            if !family_ok {
+            if !applies(&k.0, p.v4) {
                 continue;
             }
             match self.run(chain, p, 0, &mut mark) {
@@ -916,6 +978,16 @@ impl Ruleset {
     }
 }
 
+/// Whether a table of `family` sees packets of the family (`inet` sees both).
+fn applies(family: &str, v4: bool) -> bool {
+    match family {
+        "inet" => true,
+        "ip" => v4,
+        "ip6" => !v4,
+        _ => false,
+    }
+}
+
 fn contains(e: &[(u128, u128)], vals: &[u128]) -> bool {
     e.len() == vals.len() && e.iter().zip(vals).all(|(&(lo, hi), &v)| lo <= v && v <= hi)
 }
@@ -957,15 +1029,6 @@ fn values(fields: &[Field], p: &Packet, mark: u32, out: &mut [u128; 8]) -> Optio
     Some(fields.len())
 }
 
-/// Elementary interval starts of a dimension within [lo, hi].
-fn cells(mut cuts: Vec<u128>, lo: u128, hi: u128) -> Vec<u128> {
-    cuts.push(lo);
-    cuts.retain(|&c| c >= lo && c <= hi);
-    cuts.sort_unstable();
-    cuts.dedup();
-    cuts
-}
-
 /// A packet on which two sides disagree.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Difference {
@@ -983,11 +1046,17 @@ pub struct Difference {
 }
 
 /// Compare a ruleset's `hook` with `expected` for every packet from `sources` to
-/// `destinations` (both of one family, as plain addresses), on every service: exact, cell by
-/// cell. `plan_ranges` are the address ranges the expected side depends on (its rules'
-/// sources and destinations, the domains' spaces) and `plan_svc` its service boundaries.
-/// Cells whose addresses belong to the same ranges of both sides behave alike on both sides,
-/// so one address of each such class is evaluated. At most `limit` differences are returned.
+/// `destinations` (both of one family, as plain addresses), on every service: exact.
+/// `plan_ranges` are the address ranges the expected side depends on (its rules' sources and
+/// destinations, the domains' spaces). Addresses that belong to the same ranges of both sides
+/// (the ruleset's elements and literals, the plan's ranges) cannot be told apart by either
+/// side, so one address of each such class is evaluated, and each (source, destination) pair
+/// of classes is walked through the ruleset once, symbolically over the services
+/// (`symbolic.rs`): the whole set of services it accepts, compared with the plan's. A
+/// difference is reported once per maximal range of services on which the sides disagree
+/// the same way, with its first service as the example. The pairs are shared out among the
+/// machine's cores. At most `limit` differences are returned, in destination-then-source
+/// order (the same whatever the number of cores).
 #[allow(clippy::too_many_arguments)]
 pub fn compare(
     rs: &Ruleset,
@@ -996,12 +1065,11 @@ pub fn compare(
     sources: &[(u128, u128)],
     destinations: &[(u128, u128)],
     plan_ranges: &[(u128, u128)],
-    plan_svc: &[Key],
-    expected: &dyn Fn(u128, u128) -> Set,
+    expected: &(dyn Fn(u128, u128) -> Set + Sync),
     limit: usize,
 ) -> Vec<Difference> {
-    let [b4, b6, bproto, bport] = rs.boundaries();
-    let addr_cuts: Vec<u128> = if v4 { b4 } else { b6 }
+    let [b4, b6, _, _] = rs.boundaries();
+    let mut cuts: Vec<u128> = if v4 { b4 } else { b6 }
         .into_iter()
         .chain(
             plan_ranges
@@ -1009,21 +1077,22 @@ pub fn compare(
                 .flat_map(|&(lo, hi)| [lo, hi.saturating_add(1)]),
         )
         .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
     let mut components = rs.components();
     components.extend_from_slice(plan_ranges);
-    // One address per class of cells: same membership in every range of both sides.
+    components.sort_unstable();
+    components.dedup();
+    let sigs = Signatures::new(&components);
+    // One address per class: same membership in every range of both sides.
     let classes = |ranges: &[(u128, u128)]| -> Vec<u128> {
         let mut seen = std::collections::HashSet::new();
         let mut reps = Vec::new();
         for &(lo, hi) in ranges {
-            for v in cells(addr_cuts.clone(), lo, hi) {
-                let sig: Vec<u32> = components
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &(a, b))| a <= v && v <= b)
-                    .map(|(i, _)| i as u32)
-                    .collect();
-                if seen.insert(sig) {
+            let from = cuts.partition_point(|&c| c <= lo);
+            let to = cuts.partition_point(|&c| c <= hi);
+            for v in std::iter::once(lo).chain(cuts[from..to].iter().copied()) {
+                if seen.insert(sigs.at(v)) {
                     reps.push(v);
                 }
             }
@@ -1031,78 +1100,155 @@ pub fn compare(
         reps
     };
     let (src_reps, dst_reps) = (classes(sources), classes(destinations));
-    // Services: (protocol, port) cells from both sides; ICMP is one cell (echo request).
-    // Only TCP, UDP and ICMP: the plan's policy speaks of nothing else (VRRP between VIP
-    // members is outside it).
-    let _ = bproto;
-    let mut svc_cells: Vec<(u8, u16)> = Vec::new();
-    let mut port_cuts = bport;
-    for k in plan_svc {
-        port_cuts.push(k.lo & 0xffff);
-    }
-    for proto in [6u8, 17] {
-        for port in cells(port_cuts.clone(), 0, 65535) {
-            svc_cells.push((proto, port as u16));
-        }
-    }
-    svc_cells.push((if v4 { 1 } else { 58 }, 0));
-    let mut out = Vec::new();
-    let icmp = space::service_set(crate::ir::Proto::Icmp, None)
-        .first()
-        .expect("icmp has a key");
-    let svc_keys: Vec<Key> = svc_cells
-        .iter()
-        .map(|&(proto, port)| {
-            if matches!(proto, 1 | 58) {
-                icmp
-            } else {
-                Key::from((u128::from(proto) << 16) | u128::from(port))
-            }
-        })
-        .collect();
     let bases = rs.bases(hook);
-    for &d in &dst_reps {
-        {
+    let chunk = |dsts: &[u128]| -> Vec<Difference> {
+        let mut out = Vec::new();
+        for &d in dsts {
             for &s in &src_reps {
-                // The services the plan permits from s to d, computed once per pair.
-                let allowed = expected(s, d);
-                {
-                    for (&(proto, port), &svc) in svc_cells.iter().zip(&svc_keys) {
-                        let p = Packet {
-                            v4,
-                            src: s,
-                            dst: d,
-                            proto,
-                            dport: port,
-                        };
-                        let got = rs.accepts_with(&bases, &p);
-                        if got != allowed.contains(svc) {
-                            out.push(Difference {
-                                src: space::raw_range_text(v4, s, s),
-                                dst: space::raw_range_text(v4, d, d),
-                                service: space::service_text(&Set::point(svc)),
-                                protocol: match proto {
-                                    6 => "tcp",
-                                    17 => "udp",
-                                    _ => "icmp",
-                                },
-                                port: (!matches!(proto, 1 | 58)).then_some(port),
-                                ruleset_accepts: got,
-                                dropped_by: (!got)
-                                    .then(|| rs.dropped_by(hook, &p))
-                                    .flatten()
-                                    .map(|k| format!("table {} {} chain {}", k.0, k.1, k.2)),
-                            });
-                            if out.len() >= limit {
-                                return out;
-                            }
-                        }
+                let pair = Packet {
+                    v4,
+                    src: s,
+                    dst: d,
+                    proto: 0,
+                    dport: 0,
+                };
+                let got = rs.accepted_services_with(&bases, &pair);
+                let want = plan_services(&expected(s, d), v4);
+                if got == want {
+                    continue;
+                }
+                let mut ranges: Vec<((u32, u32), bool)> = got
+                    .subtract(&want)
+                    .0
+                    .into_iter()
+                    .map(|r| (r, true))
+                    .chain(want.subtract(&got).0.into_iter().map(|r| (r, false)))
+                    .collect();
+                ranges.sort_unstable();
+                for ((lo, _), accepts) in ranges {
+                    let (proto, port) = ((lo >> 16) as u8, (lo & 0xffff) as u16);
+                    let p = Packet {
+                        proto,
+                        dport: port,
+                        ..pair
+                    };
+                    let icmp = matches!(proto, 1 | 58);
+                    let key = if icmp {
+                        space::service_set(crate::ir::Proto::Icmp, None)
+                            .first()
+                            .expect("icmp has a key")
+                    } else {
+                        Key::from(u128::from(lo))
+                    };
+                    out.push(Difference {
+                        src: space::raw_range_text(v4, s, s),
+                        dst: space::raw_range_text(v4, d, d),
+                        service: space::service_text(&Set::point(key)),
+                        protocol: match proto {
+                            6 => "tcp",
+                            17 => "udp",
+                            _ => "icmp",
+                        },
+                        port: (!icmp).then_some(port),
+                        ruleset_accepts: accepts,
+                        dropped_by: (!accepts)
+                            .then(|| rs.dropped_by(hook, &p))
+                            .flatten()
+                            .map(|k| format!("table {} {} chain {}", k.0, k.1, k.2)),
+                    });
+                    if out.len() >= limit {
+                        return out;
                     }
                 }
             }
         }
+        out
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = dst_reps.len().div_ceil(cores.max(1)).max(64);
+    let found: Vec<Vec<Difference>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = dst_reps
+            .chunks(per)
+            .map(|part| scope.spawn(move || chunk(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a comparison thread does not panic"))
+            .collect()
+    });
+    found.into_iter().flatten().take(limit).collect()
+}
+
+/// The plan's services as the ruleset side sees them: TCP and UDP ports as they are, ICMP as
+/// the one echo request point of the family.
+fn plan_services(plan: &Set, v4: bool) -> Svc {
+    let tcp_udp = Svc(vec![
+        (6 << 16, (6 << 16) | 0xffff),
+        (17 << 16, (17 << 16) | 0xffff),
+    ]);
+    let as_u32 =
+        |k: Key| -> Option<u32> { (k.hi == 0).then(|| u32::try_from(k.lo).ok()).flatten() };
+    let mut mine = Vec::new();
+    for &(lo, hi) in plan.ranges() {
+        if let Some(lo) = as_u32(lo) {
+            mine.push((lo, as_u32(hi).unwrap_or(u32::MAX)));
+        }
+    }
+    let mut out = Svc(mine).intersect(&tcp_udp);
+    if plan.intersects(&space::service_set(crate::ir::Proto::Icmp, None)) {
+        let icmp: u32 = if v4 { 1 } else { 58 };
+        out = out.union(&Svc(vec![(icmp << 16, icmp << 16)]));
     }
     out
+}
+
+/// Membership signatures of addresses in a list of ranges, by one sweep: each range has a
+/// 128-bit value (splitmix64 of its index, fixed), an address's signature is the XOR of the
+/// values of the ranges that hold it. Two addresses with different memberships get equal
+/// signatures with probability 2^-128.
+struct Signatures {
+    at: Vec<u128>,
+    sig: Vec<u128>,
+}
+
+impl Signatures {
+    fn new(ranges: &[(u128, u128)]) -> Signatures {
+        fn mix(mut z: u64) -> u64 {
+            z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+        let mut events: Vec<(u128, u128)> = Vec::with_capacity(ranges.len() * 2);
+        for (i, &(lo, hi)) in ranges.iter().enumerate() {
+            let i = i as u64;
+            let h = (u128::from(mix(2 * i)) << 64) | u128::from(mix(2 * i + 1));
+            events.push((lo, h));
+            if hi < u128::MAX {
+                events.push((hi + 1, h));
+            }
+        }
+        events.sort_unstable_by_key(|e| e.0);
+        let (mut at, mut sig) = (Vec::new(), Vec::new());
+        let mut cur = 0u128;
+        for (pos, h) in events {
+            cur ^= h;
+            if at.last() == Some(&pos) {
+                *sig.last_mut().expect("same length") = cur;
+            } else {
+                at.push(pos);
+                sig.push(cur);
+            }
+        }
+        Signatures { at, sig }
+    }
+
+    fn at(&self, v: u128) -> u128 {
+        match self.at.partition_point(|&p| p <= v) {
+            0 => 0,
+            k => self.sig[k - 1],
+        }
+    }
 }
 
 /// An enforcement point of the plan whose nftables ruleset is compared.
@@ -1112,16 +1258,16 @@ pub enum Point {
     Router(usize),
 }
 
-/// The plan's boundaries, projected: address range starts of one family (every rule's
-/// sources and destinations) and service keys.
+/// The plan's address ranges of one family, projected: every rule's sources and
+/// destinations, and the domains' spaces (the plan's policy is a function of membership in
+/// them).
 fn plan_cuts(
     plan: &crate::ir::Plan,
     info: &crate::check::PlanInfo,
     visible: &Set,
     v4: bool,
-) -> (Vec<(u128, u128)>, Vec<Key>) {
+) -> Vec<(u128, u128)> {
     let mut addrs = Vec::new();
-    let mut svcs = Vec::new();
     let domain_sets = (0..plan.domains.count).map(space::domain_space);
     let sets = info
         .policy
@@ -1139,13 +1285,7 @@ fn plan_cuts(
     }
     addrs.sort_unstable();
     addrs.dedup();
-    for b in &info.policy.flow_boxes {
-        for &(lo, hi) in b.svc.ranges() {
-            svcs.push(lo);
-            svcs.push(hi.succ());
-        }
-    }
-    (addrs, svcs)
+    addrs
 }
 
 /// The plan's key for a plain address as an enforcement point in `domains` receives it.
@@ -1198,7 +1338,7 @@ pub fn verify(
         matches!(point, Point::Host(h) if plan.hosts[h].firewall == crate::ir::FirewallKind::Ufw);
     let mut out = Vec::new();
     for v4 in [true, false] {
-        let (addr_cuts, svc_cuts) = plan_cuts(plan, info, &visible, v4);
+        let addr_cuts = plan_cuts(plan, info, &visible, v4);
         let seen: Vec<(u128, u128)> = space::project(&visible)
             .into_iter()
             .filter(|p| p.0 == v4)
@@ -1259,7 +1399,6 @@ pub fn verify(
                 &seen,
                 &dsts,
                 &addr_cuts,
-                &svc_cuts,
                 &expected,
                 limit.saturating_sub(out.len()),
             ) {
@@ -1518,19 +1657,33 @@ pub fn private_bus_conf(bus: &std::path::Path) -> Result<String, ReadError> {
 }
 
 /// What the real firewalld makes of a host's compiled configuration (`firewalld/HOST/` under
-/// `out`: zones, ipsets, services): the configuration is checked with `firewall-offline-cmd
-/// --check-config` (firewalld silently falls back to its stock configuration when its own is
-/// bad), then firewalld runs in a private network namespace on a private D-Bus with it as its
-/// whole system configuration, and the nftables ruleset it loads is listed as JSON. Files are
-/// read through real directories only (`output::read_safe`); the copy lives in a private
-/// temporary directory that is removed afterwards, as are the namespace and the processes.
+/// `out`: zones, ipsets, services): `load_firewalld_config` of that directory.
 pub fn load_firewalld_in_namespace(
     out: &std::path::Path,
     host: &str,
     n: usize,
 ) -> Result<String, ReadError> {
+    load_firewalld_config(out, &std::path::Path::new("firewalld").join(host), n)
+}
+
+/// What the real firewalld makes of a configuration directory (`rel` under `base`, laid out
+/// as `/etc/firewalld`: zones, policies, ipsets, services, helpers, icmptypes and, when it
+/// has one, its own `firewalld.conf`; else the machine's): the configuration is checked with
+/// `firewall-offline-cmd --check-config` (firewalld silently falls back to its stock
+/// configuration when its own is bad), then firewalld runs in a private network namespace on
+/// a private D-Bus with it as its whole system configuration, and the nftables ruleset it
+/// loads is listed as JSON. Every construct firewalld knows (rich rules and their priorities,
+/// zone targets, policies, services) is thus given the meaning firewalld gives it. Files are
+/// read through real directories only (`output::read_safe`: a link is refused, not followed);
+/// the copy lives in a private temporary directory that is removed afterwards, as are the
+/// namespace and the processes.
+pub fn load_firewalld_config(
+    base: &std::path::Path,
+    rel: &std::path::Path,
+    n: usize,
+) -> Result<String, ReadError> {
     use std::process::{Command, Stdio};
-    let rel = std::path::Path::new("firewalld").join(host);
+    let out = base;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -1568,7 +1721,7 @@ pub fn load_firewalld_in_namespace(
         "icmptypes",
     ] {
         std::fs::create_dir_all(sys.join(sub)).map_err(|e| ReadError(e.to_string()))?;
-        let dir = out.join(&rel).join(sub);
+        let dir = out.join(rel).join(sub);
         let Ok(meta) = std::fs::symlink_metadata(&dir) else {
             continue;
         };
@@ -1589,11 +1742,16 @@ pub fn load_firewalld_in_namespace(
                 .map_err(|e| ReadError(e.to_string()))?;
         }
     }
-    let conf = std::fs::read("/etc/firewalld/firewalld.conf").map_err(|e| {
-        ReadError(format!(
-            "/etc/firewalld/firewalld.conf: {e} (is firewalld installed?)"
-        ))
-    })?;
+    let own =
+        crate::output::read_safe(out, &rel.join("firewalld.conf")).map_err(|e| ReadError(e.0))?;
+    let conf = match own {
+        Some(conf) => conf,
+        None => std::fs::read("/etc/firewalld/firewalld.conf").map_err(|e| {
+            ReadError(format!(
+                "/etc/firewalld/firewalld.conf: {e} (is firewalld installed?)"
+            ))
+        })?,
+    };
     std::fs::write(sys.join("firewalld.conf"), conf).map_err(|e| ReadError(e.to_string()))?;
     let check = Command::new("firewall-offline-cmd")
         .arg("--system-config")
