@@ -1,0 +1,564 @@
+//! Addresses: VLANs and their subnets, pools and reserved ranges, tiers, hosts and their
+//! interfaces, VIPs and their VRRP ids and health checks. Every address is placed in a subnet
+//! of its VLAN or reported.
+
+use super::*;
+
+impl Resolver<'_> {
+    /// A VIP's health check: `tcp/PORT` (a connection), `icmp` (a ping), or a command of plain
+    /// words run without a shell (keepalived runs it as root: no shell syntax, no relative
+    /// program, nothing cut short).
+    pub(super) fn health_check(&mut self, c: &ast::Check) -> Option<HealthCheck> {
+        const HELP: &str = "a check is `tcp/PORT`, `icmp`, or a command: an absolute program path and plain arguments (letters, digits and _ . / : = , + @ % -), run by keepalived without a shell";
+        match c {
+            ast::Check::Port(p) => match (p.proto, p.ports) {
+                (Proto::Tcp, Some((lo, hi))) if lo == hi => Some(HealthCheck::Port {
+                    proto: Proto::Tcp,
+                    port: Some(lo),
+                }),
+                (Proto::Icmp, _) => Some(HealthCheck::Port {
+                    proto: Proto::Icmp,
+                    port: None,
+                }),
+                (Proto::Tcp, None) => {
+                    self.invalid(
+                        p.span,
+                        "a TCP check needs a port".into(),
+                        "which port?",
+                        HELP,
+                    );
+                    None
+                }
+                (Proto::Tcp, Some(_)) => {
+                    self.invalid(
+                        p.span,
+                        "a TCP check connects to one port, not a range".into(),
+                        "a range",
+                        HELP,
+                    );
+                    None
+                }
+                _ => {
+                    self.invalid(
+                        p.span,
+                        "a UDP service cannot be checked by connecting to it".into(),
+                        "keepalived cannot tell whether this answers",
+                        "write a check command that asks the service (for DNS: `check \"/usr/bin/dig +time=1 @127.0.0.1 example.com\"`)",
+                    );
+                    None
+                }
+            },
+            ast::Check::Script(text, span) => {
+                let plain = |w: &str| {
+                    !w.is_empty()
+                        && w.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"_./:=,+@%-".contains(&b))
+                };
+                let words: Vec<&str> = text.split(' ').collect();
+                let problem = if text.len() > 200 {
+                    Some("a check command longer than 200 bytes")
+                } else if !words.iter().all(|w| plain(w)) {
+                    Some("a check command with characters a shell or keepalived would interpret")
+                } else if !words[0].starts_with('/') || words[0].split('/').any(|p| p == "..") {
+                    Some("a check command must start with the program's absolute path")
+                } else {
+                    None
+                };
+                match problem {
+                    Some(message) => {
+                        self.invalid(*span, message.into(), "not a plain command", HELP);
+                        None
+                    }
+                    None => Some(HealthCheck::Script {
+                        command: text.clone(),
+                    }),
+                }
+            }
+        }
+    }
+
+    pub(super) fn vlan(&mut self, v: &ast::Vlan) -> usize {
+        let idx = self.plan.vlans.len();
+        if !(1..=4094).contains(&v.id) {
+            self.diags.push(
+                Diagnostic::new(
+                    &crate::codes::E020,
+                    format!("VLAN id {} is outside 1-4094", v.id),
+                )
+                .with_primary(v.id_span, "not a VLAN id")
+                .with_help("802.1Q VLAN ids are 1-4094"),
+            );
+        } else if v.id == 1 || (1002..=1005).contains(&v.id) {
+            self.diags.push(
+                Diagnostic::new(&crate::codes::E020, format!("VLAN id {} is reserved", v.id))
+                    .with_primary(v.id_span, "reserved on switches")
+                    .with_help("VLAN 1 is the default VLAN and 1002-1005 are reserved on Cisco IOS; pick another id"),
+            );
+        }
+        if let Some((mtu, span)) = v.mtu {
+            if !(576..=9216).contains(&mtu) {
+                self.invalid(
+                    span,
+                    format!("MTU {mtu} is outside 576-9216"),
+                    "not a usable MTU",
+                    "use 1500, or 9000 for jumbo frames",
+                );
+            }
+        }
+        let mut subnets = Vec::new();
+        for s in &v.subnets {
+            let net = match s.net.lit {
+                AddrLit::Net(net) => net,
+                _ => {
+                    self.invalid(
+                        s.net.span,
+                        "a subnet needs a prefix length".into(),
+                        "expected CIDR",
+                        "write it as 10.20.10.0/24",
+                    );
+                    continue;
+                }
+            };
+            if net.trunc() != net {
+                self.invalid(
+                    s.net.span,
+                    format!("subnet {net} has host bits set"),
+                    "not a network address",
+                    &format!("did you mean {}?", net.trunc()),
+                );
+                continue;
+            }
+            let gateway = s
+                .gateway
+                .as_ref()
+                .and_then(|g| self.addr_in(g, &[net], "gateway"));
+            subnets.push(self.plan.subnets.len());
+            self.plan.subnets.push(Subnet {
+                vlan: idx,
+                net,
+                gateway,
+                origin: self.origin(s.span),
+            });
+        }
+        let nets: Vec<ipnet::IpNet> = subnets.iter().map(|&s| self.plan.subnets[s].net).collect();
+        let mut reserved = Vec::new();
+        for r in &v.reserves {
+            if let Some((first, last)) = self.range_in(&r.range, &nets) {
+                reserved.push(Reserved {
+                    first,
+                    last,
+                    note: r.note.clone(),
+                    origin: self.origin(r.span),
+                });
+            }
+        }
+        self.bind(&v.name, idx);
+        self.plan.vlans.push(Vlan {
+            name: v.name.name.clone(),
+            id: v.id.min(u16::MAX as u32) as u16,
+            mtu: v.mtu.map(|m| m.0),
+            vrf: v
+                .vrf
+                .as_ref()
+                .map_or_else(|| "default".to_string(), |i| i.name.clone()),
+            description: v.description.clone(),
+            no_names: v.no_names,
+            subnets,
+            pools: Vec::new(),
+            reserved,
+            origin: self.origin(v.span),
+        });
+        idx
+    }
+
+    pub(super) fn pools(&mut self, v: &ast::Vlan, idx: usize) {
+        let nets: Vec<ipnet::IpNet> = self.plan.vlans[idx]
+            .subnets
+            .iter()
+            .map(|&s| self.plan.subnets[s].net)
+            .collect();
+        for p in &v.pools {
+            let tier = self.lookup(&p.tier, &[Kind::Tier], "a tier");
+            let range = self.range_in(&p.range, &nets);
+            if let (Some((_, tier)), Some((first, last))) = (tier, range) {
+                let origin = self.origin(p.span);
+                self.plan.vlans[idx].pools.push(Pool {
+                    tier,
+                    first,
+                    last,
+                    origin,
+                });
+            }
+        }
+    }
+
+    /// A single address inside one of `nets` (a `.N` shorthand is taken within the first
+    /// subnet of the right family).
+    pub(super) fn addr_in(
+        &mut self,
+        a: &ast::Addr,
+        nets: &[ipnet::IpNet],
+        what: &str,
+    ) -> Option<IpAddr> {
+        let addr = match a.lit {
+            AddrLit::Addr(addr) => addr,
+            AddrLit::Suffix(n) => {
+                let Some(net) = nets.first() else {
+                    self.invalid(
+                        a.span,
+                        format!("`.{n}` needs a subnet to be relative to"),
+                        "no subnet",
+                        "write the full address",
+                    );
+                    return None;
+                };
+                let base = space::key(0, net.network());
+                let k = space::Key::new(base.hi, base.lo.saturating_add(n as u128));
+                if !space::net_set(0, net).contains(k) {
+                    self.invalid(
+                        a.span,
+                        format!("`.{n}` is outside {net}"),
+                        "too large for the subnet",
+                        "write the full address",
+                    );
+                    return None;
+                }
+                space::key_addr(k)
+            }
+            _ => {
+                self.invalid(
+                    a.span,
+                    format!("the {what} must be one address"),
+                    "expected an address",
+                    "write a single address, without prefix or range",
+                );
+                return None;
+            }
+        };
+        if !nets.iter().any(|n| n.contains(&addr)) {
+            let list: Vec<String> = nets.iter().map(|n| n.to_string()).collect();
+            self.diags.push(
+                Diagnostic::new(
+                    &crate::codes::E031,
+                    format!("{what} {addr} is outside its subnet"),
+                )
+                .with_primary(
+                    a.span,
+                    if list.is_empty() {
+                        "the VLAN has no subnet".to_string()
+                    } else {
+                        format!("not in {}", list.join(", "))
+                    },
+                )
+                .with_help("check the address, or put it on the VLAN whose subnet contains it"),
+            );
+            return None;
+        }
+        Some(addr)
+    }
+
+    pub(super) fn range_in(
+        &mut self,
+        a: &ast::Addr,
+        nets: &[ipnet::IpNet],
+    ) -> Option<(IpAddr, IpAddr)> {
+        let (first, last) = match a.lit {
+            AddrLit::Addr(x) => (x, x),
+            AddrLit::Range(x, y) => (x, y),
+            AddrLit::Net(n) => (n.network(), n.broadcast()),
+            AddrLit::Suffix(_) => {
+                self.invalid(
+                    a.span,
+                    "a range needs full addresses".into(),
+                    "expected a range",
+                    "write 10.10.0.11-30",
+                );
+                return None;
+            }
+        };
+        if !nets.iter().any(|n| n.contains(&first) && n.contains(&last)) {
+            self.diags.push(
+                Diagnostic::new(
+                    &crate::codes::E031,
+                    format!("range {first}-{last} is outside the VLAN's subnets"),
+                )
+                .with_primary(a.span, "not inside one subnet of this VLAN")
+                .with_help("pools and reserved ranges must lie inside a subnet of their VLAN"),
+            );
+            return None;
+        }
+        Some((first, last))
+    }
+
+    pub(super) fn tier(&mut self, t: &ast::Tier) {
+        let mut vlans = Vec::new();
+        for tv in &t.vlans {
+            if let Some((_, vlan)) = self.lookup(&tv.vlan, &[Kind::Vlan], "a VLAN") {
+                vlans.push(TierVlan {
+                    vlan,
+                    dev: tv.dev.as_ref().map(|d| d.name.clone()),
+                });
+            }
+        }
+        self.bind(&t.name, self.plan.tiers.len());
+        self.plan.tiers.push(Tier {
+            name: t.name.name.clone(),
+            vlans,
+            firewall: t.firewall.map_or(FirewallKind::Nftables, |f| f.0),
+            domain: t
+                .domain
+                .as_ref()
+                .map(|d| d.name.trim_end_matches('.').to_ascii_lowercase()),
+            description: t.description.clone(),
+            hosts: Vec::new(),
+            origin: self.origin(t.span),
+        });
+    }
+
+    pub(super) fn host(&mut self, h: &ast::Host) {
+        let idx = self.plan.hosts.len();
+        let tier = self.lookup(&h.tier, &[Kind::Tier], "a tier").map(|t| t.1);
+        let mut interfaces: Vec<(usize, Interface)> = Vec::new();
+        for (i, iface) in h.ifaces.iter().enumerate() {
+            let Some((_, vlan)) = self.lookup(&iface.vlan, &[Kind::Vlan], "a VLAN") else {
+                continue;
+            };
+            let nets: Vec<(usize, ipnet::IpNet)> = self.plan.vlans[vlan]
+                .subnets
+                .iter()
+                .map(|&s| (s, self.plan.subnets[s].net))
+                .collect();
+            let only: Vec<ipnet::IpNet> = nets.iter().map(|n| n.1).collect();
+            let what = format!("address of `{}` on `{}`", h.name.name, iface.vlan.name);
+            let Some(addr) = self.addr_in(&iface.addr, &only, &what) else {
+                continue;
+            };
+            let subnet = nets
+                .iter()
+                .find(|n| n.1.contains(&addr))
+                .map(|n| n.0)
+                .expect("addr_in checked");
+            if let Some((_, prev)) = interfaces
+                .iter()
+                .find(|(_, p)| p.vlan == vlan && p.addr.is_ipv4() == addr.is_ipv4())
+            {
+                let prev_span = prev.origin.span;
+                self.diags.push(
+                    Diagnostic::new(
+                        &crate::codes::E013,
+                        format!(
+                            "host `{}` has two addresses on `{}`",
+                            h.name.name, iface.vlan.name
+                        ),
+                    )
+                    .with_primary(iface.span, "second interface")
+                    .with_secondary(prev_span, "first interface")
+                    .with_help(
+                        "one address of each family per VLAN; use a VIP for a floating address",
+                    ),
+                );
+                continue;
+            }
+            let tier_pos = tier.and_then(|t| {
+                self.plan.tiers[t]
+                    .vlans
+                    .iter()
+                    .position(|tv| tv.vlan == vlan)
+            });
+            let dev = iface
+                .dev
+                .as_ref()
+                .map(|d| d.name.clone())
+                .or_else(|| {
+                    tier.and_then(|t| {
+                        tier_pos.and_then(|p| self.plan.tiers[t].vlans[p].dev.clone())
+                    })
+                })
+                .unwrap_or_else(|| format!("eth{}", tier_pos.unwrap_or(i)));
+            let order = tier_pos.unwrap_or(1000 + i);
+            interfaces.push((
+                order,
+                Interface {
+                    vlan,
+                    subnet,
+                    addr,
+                    dev,
+                    origin: self.origin(iface.span),
+                },
+            ));
+        }
+        interfaces.sort_by_key(|(order, i)| (*order, i.addr.is_ipv6()));
+        let interfaces: Vec<Interface> = interfaces.into_iter().map(|(_, i)| i).collect();
+        if interfaces.is_empty() && h.ifaces.is_empty() {
+            self.diags.push(
+                Diagnostic::new(&crate::codes::E091, format!("host `{}` has no interface", h.name.name))
+                    .with_primary(h.name.span, "no address on any VLAN")
+                    .with_help("give the host an address on each VLAN of its tier: `{ mgmt 10.10.0.31 app 10.20.10.11 }`"),
+            );
+        }
+        let mut dns_names: Vec<String> = h
+            .dns
+            .iter()
+            .map(|d| d.name.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        if let Some(domain) = tier.and_then(|t| self.plan.tiers[t].domain.clone()) {
+            let name = format!("{}.{domain}", h.name.name.to_ascii_lowercase());
+            if !dns_names.contains(&name) {
+                dns_names.insert(0, name);
+            }
+        }
+        let firewall = h
+            .firewall
+            .map(|f| f.0)
+            .or_else(|| tier.map(|t| self.plan.tiers[t].firewall))
+            .unwrap_or(FirewallKind::Nftables);
+        let Some(tier) = tier else {
+            return;
+        };
+        self.plan.tiers[tier].hosts.push(idx);
+        self.bind(&h.name, idx);
+        self.plan.hosts.push(Host {
+            name: h.name.name.clone(),
+            tier,
+            interfaces,
+            firewall,
+            dns_names,
+            origin: self.origin(h.span),
+        });
+    }
+
+    pub(super) fn vip(&mut self, v: &ast::Vip) {
+        let all: Vec<(usize, ipnet::IpNet)> = self
+            .plan
+            .subnets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, s.net))
+            .collect();
+        let nets: Vec<ipnet::IpNet> = all.iter().map(|n| n.1).collect();
+        let addr = self.addr_in(&v.addr, &nets, &format!("address of vip `{}`", v.name.name));
+        let mut members = Vec::new();
+        for m in &v.members {
+            if let Some((_, h)) = self.lookup(m, &[Kind::Host], "a host") {
+                if members.contains(&h) {
+                    self.diags.push(
+                        Diagnostic::new(
+                            &crate::codes::E042,
+                            format!("`{}` is listed twice", m.name),
+                        )
+                        .with_primary(m.span, "repeated member")
+                        .with_help("list each member once, in priority order"),
+                    );
+                    continue;
+                }
+                members.push(h);
+            }
+        }
+        let check = v.check.as_ref().and_then(|c| self.health_check(c));
+        // The VIP's subnet: among its members' VLANs first (the same prefix may exist in
+        // several VRFs), else the most specific subnet holding the address.
+        let member_vlans: Vec<usize> = members
+            .iter()
+            .flat_map(|&m| self.plan.hosts[m].interfaces.iter().map(|i| i.vlan))
+            .collect();
+        let all_vlans: Vec<usize> = (0..self.plan.vlans.len()).collect();
+        let found = addr.and_then(|a| {
+            self.plan
+                .subnet_in_vlans(a, &member_vlans)
+                .or_else(|| self.plan.subnet_in_vlans(a, &all_vlans))
+        });
+        let placed = found.map(|s| (self.plan.subnets[s].vlan, s));
+        if let Some((vlan, _)) = placed {
+            for (m, ident) in members.iter().zip(&v.members) {
+                if !self.plan.hosts[*m]
+                    .interfaces
+                    .iter()
+                    .any(|i| i.vlan == vlan)
+                {
+                    let vname = self.plan.vlans[vlan].name.clone();
+                    self.diags.push(
+                        Diagnostic::new(
+                            &crate::codes::E042,
+                            format!("`{}` has no interface on `{vname}`", ident.name),
+                        )
+                        .with_primary(ident.span, format!("cannot hold an address of `{vname}`"))
+                        .with_secondary(self.plan.hosts[*m].origin.span, "host declared here")
+                        .with_help(format!(
+                            "give `{}` an address on `{vname}`, or remove it from the VIP",
+                            ident.name
+                        )),
+                    );
+                }
+            }
+        }
+        if let Some((n, span)) = v.vrid {
+            if !(1..=255).contains(&n) {
+                self.diags.push(
+                    Diagnostic::new(
+                        &crate::codes::E040,
+                        format!("VRRP router id {n} is outside 1-255"),
+                    )
+                    .with_primary(span, "not a VRRP id")
+                    .with_help("VRRP ids are 1-255; leave `vrid` out to have one assigned"),
+                );
+            }
+        }
+        let explicit = v.vrid.filter(|(n, _)| (1..=255).contains(n));
+        let (Some(addr), Some((vlan, subnet))) = (addr, placed) else {
+            return;
+        };
+        self.bind(&v.name, self.plan.vips.len());
+        self.plan.vips.push(Vip {
+            name: v.name.name.clone(),
+            addr,
+            vlan,
+            subnet,
+            members,
+            vrid: explicit.map_or(0, |(n, _)| n as u8),
+            vrid_explicit: explicit.is_some(),
+            check,
+            preempt: !v.nopreempt,
+            dns_names: v
+                .dns
+                .iter()
+                .map(|d| d.name.trim_end_matches('.').to_ascii_lowercase())
+                .collect(),
+            origin: self.origin(v.span),
+        });
+    }
+
+    /// VRRP ids for VIPs without one: the last byte of the address, moved up past ids already
+    /// taken on the VLAN. Stable when VIPs are added: an id only moves on a collision.
+    pub(super) fn assign_vrids(&mut self) {
+        let mut used: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+        for v in self.plan.vips.iter().filter(|v| v.vrid_explicit) {
+            used.entry(v.vlan).or_default().push(v.vrid);
+        }
+        let mut auto: Vec<usize> = (0..self.plan.vips.len())
+            .filter(|&i| !self.plan.vips[i].vrid_explicit)
+            .collect();
+        auto.sort_by_key(|&i| {
+            (
+                space::key(0, self.plan.vips[i].addr),
+                self.plan.vips[i].name.clone(),
+            )
+        });
+        for i in auto {
+            let vip = &self.plan.vips[i];
+            let last = match vip.addr {
+                IpAddr::V4(a) => a.octets()[3],
+                IpAddr::V6(a) => a.octets()[15],
+            };
+            let taken = used.entry(vip.vlan).or_default();
+            let mut id = last.max(1);
+            for _ in 0..255 {
+                if !taken.contains(&id) {
+                    break;
+                }
+                id = if id == 255 { 1 } else { id + 1 };
+            }
+            taken.push(id);
+            self.plan.vips[i].vrid = id;
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Devices: routers and their interfaces, switches and their ports (cabling, bonds, trunks).
+
+use super::*;
+
+impl Resolver<'_> {
+    pub(super) fn router(&mut self, r: &ast::Router) {
+        let mut interfaces = Vec::new();
+        for (i, iface) in r.ifaces.iter().enumerate() {
+            let Some((_, vlan)) = self.lookup(&iface.vlan, &[Kind::Vlan], "a VLAN") else {
+                continue;
+            };
+            let nets: Vec<ipnet::IpNet> = self.plan.vlans[vlan]
+                .subnets
+                .iter()
+                .map(|&s| self.plan.subnets[s].net)
+                .collect();
+            let dev = iface
+                .dev
+                .as_ref()
+                .map_or_else(|| format!("eth{i}"), |d| d.name.clone());
+            match &iface.addr {
+                Some(a) => {
+                    if let Some(addr) =
+                        self.addr_in(a, &nets, &format!("address of router `{}`", r.name.name))
+                    {
+                        interfaces.push(RouterInterface { vlan, addr, dev });
+                    }
+                }
+                None => {
+                    let gateways: Vec<IpAddr> = self.plan.vlans[vlan]
+                        .subnets
+                        .iter()
+                        .filter_map(|&s| self.plan.subnets[s].gateway)
+                        .collect();
+                    if gateways.is_empty() {
+                        self.diags.push(
+                            Diagnostic::new(
+                                &crate::codes::E091,
+                                format!(
+                                    "router `{}` has no address on `{}`",
+                                    r.name.name, iface.vlan.name
+                                ),
+                            )
+                            .with_primary(
+                                iface.span,
+                                "no address given and the VLAN declares no gateway",
+                            )
+                            .with_help(format!(
+                                "write `{} ADDRESS`, or add `gateway .1` to the VLAN's subnet",
+                                iface.vlan.name
+                            )),
+                        );
+                    }
+                    for addr in gateways {
+                        interfaces.push(RouterInterface {
+                            vlan,
+                            addr,
+                            dev: dev.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        self.bind(&r.name, self.plan.routers.len());
+        self.plan.routers.push(Router {
+            name: r.name.name.clone(),
+            interfaces,
+            upstream: r.upstream.as_ref().map(|(dev, _)| {
+                dev.as_ref()
+                    .map_or_else(|| "upstream".to_string(), |d| d.name.clone())
+            }),
+            origin: self.origin(r.span),
+        });
+    }
+
+    pub(super) fn switch(&mut self, sw: &ast::Switch) {
+        // Switch names become file names (switches/NAME.ios), as host names do.
+        if DEVICE_NAMES.contains(&sw.name.name.to_ascii_lowercase().as_str()) {
+            self.invalid(
+                sw.name.span,
+                format!("`{}` is a reserved device name", sw.name.name),
+                "reserved on some systems",
+                "names become file names; pick another name",
+            );
+            return;
+        }
+        let routes = sw
+            .routes
+            .as_ref()
+            .and_then(|r| self.lookup(r, &[Kind::Router], "a router").map(|x| x.1));
+        let mut ports: Vec<SwitchPort> = Vec::new();
+        for p in &sw.ports {
+            let mut vlans = Vec::new();
+            let mut description = p.name.0.clone();
+            let mut cabled_host = None;
+            for v in &p.vlans {
+                if let Some((_, i)) = self.lookup(v, &[Kind::Vlan], "a VLAN") {
+                    vlans.push(i);
+                }
+            }
+            if let Some((h, dev)) = &p.host {
+                if let Some((_, host)) = self.lookup(h, &[Kind::Host], "a host") {
+                    vlans = self.plan.hosts[host]
+                        .interfaces
+                        .iter()
+                        .filter(|i| i.dev == dev.name)
+                        .map(|i| i.vlan)
+                        .collect();
+                    vlans.dedup();
+                    if vlans.is_empty() {
+                        self.diags.push(
+                            Diagnostic::new(&crate::codes::E064, format!("host `{}` has no interface `{}`", h.name, dev.name))
+                                .with_primary(dev.span, "no such interface on this host")
+                                .with_secondary(self.plan.hosts[host].origin.span, "the host")
+                                .with_help("name the interface the host uses on this port (see its tier's `on ... dev`)"),
+                        );
+                        continue;
+                    }
+                    description = format!("{} {}", h.name, dev.name);
+                    cabled_host = Some(host);
+                    // One NIC, one cable: the same host interface on two ports (of this switch
+                    // or another) is a plan that cannot be wired.
+                    let key = (host, dev.name.clone());
+                    let here = format!("{} {}", sw.name.name, p.name.0);
+                    match self.cabled.get(&key) {
+                        Some((there, span)) => {
+                            let span = *span;
+                            self.diags.push(
+                                Diagnostic::new(
+                                    &crate::codes::E064,
+                                    format!(
+                                        "`{} {}` is cabled twice: to {there} and to {here}",
+                                        h.name, dev.name
+                                    ),
+                                )
+                                .with_primary(p.name.1, "cabled again")
+                                .with_secondary(span, "first cabled here")
+                                .with_help("a NIC has one cable: remove one of the ports, or bond two NICs (`bond ... members`) on one switch"),
+                            );
+                        }
+                        None => {
+                            self.cabled.insert(key, (here, p.name.1));
+                        }
+                    }
+                }
+            }
+            if vlans.is_empty() {
+                continue;
+            }
+            // Every physical port once: as a port of its own or as a member of one bond
+            // (trunk-then-bond, bond-then-trunk, two bonds sharing a member).
+            let mine: Vec<&str> = std::iter::once(p.name.0.as_str())
+                .chain(p.members.iter().map(|m| m.0.as_str()))
+                .collect();
+            if let Some((prev, shared)) = ports.iter().find_map(|q| {
+                std::iter::once(q.name.as_str())
+                    .chain(q.members.iter().map(String::as_str))
+                    .find(|n| mine.iter().any(|m| m.eq_ignore_ascii_case(n)))
+                    .map(|n| (q, n.to_string()))
+            }) {
+                let prev_span = prev.origin.span;
+                self.diags.push(
+                    Diagnostic::new(
+                        &crate::codes::E064,
+                        format!(
+                            "port `{shared}` is used twice on switch `{}`",
+                            sw.name.name
+                        ),
+                    )
+                    .with_primary(p.name.1, "used again here")
+                    .with_secondary(prev_span, "first used here")
+                    .with_help("each physical port is one port, or a member of one bond: Junos refuses a member that is also a trunk, and EOS configures it twice"),
+                );
+                continue;
+            }
+            vlans.sort_by_key(|&v| self.plan.vlans[v].id);
+            ports.push(SwitchPort {
+                name: p.name.0.clone(),
+                members: p.members.iter().map(|m| m.0.clone()).collect(),
+                trunk: p.kind == ast::PortKind::Trunk || vlans.len() > 1,
+                vlans,
+                host: cabled_host,
+                description,
+                origin: self.origin(p.span),
+            });
+        }
+        self.plan.switches.push(Switch {
+            name: sw.name.name.clone(),
+            platform: sw.platform.0,
+            routes,
+            ports,
+            origin: self.origin(sw.span),
+        });
+    }
+}

@@ -1,0 +1,372 @@
+//! Middle end: syntax trees to the resolved model. Names become indices, addresses are placed
+//! in their subnets, defaults are filled in. What cannot be resolved is reported and left out,
+//! so the model handed on is always consistent.
+//!
+//! The passes, in order (`Resolver::build`):
+//!
+//! 1. `declare` (here): every name of every file enters the symbol table (`Symbol`: kind,
+//!    declaring span, model index once built); names declared twice, built-in names, names
+//!    that differ only by case and device names are reported here, once.
+//! 2. VLANs, then tiers (they name VLANs), then the VLANs' pools (they name tiers), then hosts
+//!    (tiers and VLANs), then VIPs (hosts) and their VRRP ids: `addresses.rs`. Each object,
+//!    once built, is bound to its name (`bind`), so later passes find its index.
+//! 3. Services, networks (`rules.rs`), routers (`devices.rs`).
+//! 4. In statement order: zones (`zones.rs`), allow/deny and management rules (`rules.rs`),
+//!    switches (`devices.rs`): they name everything above.
+//!
+//! An object dropped for its own errors stays unbound: uses of its name resolve to nothing,
+//! silently (the one error was its own).
+
+use crate::diag::{Diagnostic, Sources, Span};
+use crate::ir::{self, *};
+use crate::names::did_you_mean;
+use crate::space;
+use crate::syntax::ast::{self, AddrLit, Stmt};
+use crate::syntax::Loaded;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+mod addresses;
+mod devices;
+mod rules;
+mod zones;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Vlan,
+    Tier,
+    Host,
+    Vip,
+    Service,
+    Network,
+    Router,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Vlan => "vlan",
+            Kind::Tier => "tier",
+            Kind::Host => "host",
+            Kind::Vip => "vip",
+            Kind::Service => "service",
+            Kind::Network => "network",
+            Kind::Router => "router",
+        }
+    }
+}
+
+const RESERVED: &[&str] = &["internet", "any"];
+
+/// File names some systems reserve for devices; names become file names.
+const DEVICE_NAMES: &[&str] = &[
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+];
+
+/// Resolve every loaded file into one plan.
+pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
+    let Loaded {
+        sources,
+        files,
+        diags,
+    } = loaded;
+    let stmts: Vec<&Stmt> = files.iter().flat_map(|(_, f)| f.stmts.iter()).collect();
+    let mut r = Resolver {
+        sources: &sources,
+        diags,
+        symbols: HashMap::new(),
+        cabled: HashMap::new(),
+        duplicated: Default::default(),
+        rule_names: HashMap::new(),
+        broken: files
+            .iter()
+            .flat_map(|(_, f)| f.broken_names.iter().cloned())
+            .collect(),
+        plan: Plan {
+            label: name.clone(),
+            name,
+            vlans: Vec::new(),
+            subnets: Vec::new(),
+            tiers: Vec::new(),
+            hosts: Vec::new(),
+            vips: Vec::new(),
+            services: Vec::new(),
+            networks: Vec::new(),
+            routers: Vec::new(),
+            zones: Vec::new(),
+            flows: Vec::new(),
+            management: Vec::new(),
+            switches: Vec::new(),
+            sources: Sources::default(),
+            tier_sets: Vec::new(),
+            subnet_index: Vec::new(),
+            domains: Default::default(),
+        },
+    };
+    r.declare(&stmts);
+    r.build(&stmts);
+    let Resolver {
+        mut plan, diags, ..
+    } = r;
+    plan.sources = sources;
+    plan.freeze();
+    (plan, diags)
+}
+
+/// A declared name: its kind, where it is declared, and its index in the model once built
+/// (None before, and for ever when the object is dropped for its own errors: a use of it
+/// then resolves to nothing, silently).
+#[derive(Debug, Clone, Copy)]
+struct Symbol {
+    kind: Kind,
+    span: Span,
+    index: Option<usize>,
+}
+
+struct Resolver<'a> {
+    sources: &'a Sources,
+    diags: Vec<Diagnostic>,
+    /// Every declared name (a name declared twice keeps its first declaration).
+    symbols: HashMap<String, Symbol>,
+    plan: Plan,
+    /// (host, interface) -> (switch and port it is cabled to, where), across switches.
+    cabled: HashMap<(usize, String), (String, Span)>,
+    /// Names that statements with syntax errors declared: their uses stay quiet.
+    broken: std::collections::HashSet<String>,
+    /// Names declared twice (E010): a use of one that finds the other kind is that same
+    /// mistake, not another.
+    duplicated: std::collections::HashSet<String>,
+    /// Rule names given so far (`name NAME` on a flow), with where.
+    rule_names: HashMap<String, Span>,
+}
+
+impl<'a> Resolver<'a> {
+    fn origin(&self, span: Span) -> Origin {
+        Origin::new(span, self.sources)
+    }
+
+    fn declare(&mut self, stmts: &[&Stmt]) {
+        let mut zones: HashMap<String, Span> = HashMap::new();
+        let mut folded_names: HashMap<String, (String, Span)> = HashMap::new();
+        for stmt in stmts {
+            let (kind, ident) = match stmt {
+                Stmt::Vlan(v) => (Kind::Vlan, &v.name),
+                Stmt::Tier(t) => (Kind::Tier, &t.name),
+                Stmt::Host(h) => (Kind::Host, &h.name),
+                Stmt::Vip(v) => (Kind::Vip, &v.name),
+                Stmt::Service(s) => (Kind::Service, &s.name),
+                Stmt::Network(n) => (Kind::Network, &n.name),
+                Stmt::Router(r) => (Kind::Router, &r.name),
+                Stmt::Zone(z) => {
+                    let key = z.name.name.trim_end_matches('.').to_ascii_lowercase();
+                    if let Some(first) = zones.get(&key) {
+                        self.diags.push(
+                            Diagnostic::new(
+                                &crate::codes::E010,
+                                format!("zone `{key}` is declared twice"),
+                            )
+                            .with_primary(z.name.span, "declared again here")
+                            .with_secondary(*first, "first declared here")
+                            .with_help("merge the two zone blocks"),
+                        );
+                    } else {
+                        zones.insert(key, z.name.span);
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            if RESERVED.contains(&ident.name.as_str()) {
+                self.diags.push(
+                    Diagnostic::new(&crate::codes::E010, format!("`{}` is a built-in name", ident.name))
+                        .with_primary(ident.span, "reserved")
+                        .with_help("`internet` stands for every address and `any` for every service; pick another name"),
+                );
+                continue;
+            }
+            if let Some(&Symbol {
+                kind: other,
+                span: first,
+                ..
+            }) = self.symbols.get(&ident.name)
+            {
+                self.diags.push(
+                    Diagnostic::new(&crate::codes::E010, format!("`{}` is declared twice", ident.name))
+                        .with_primary(ident.span, format!("this {} is named `{}`", kind.name(), ident.name))
+                        .with_secondary(first, format!("a {} of that name is declared here", other.name()))
+                        .with_help(format!(
+                            "names of VLANs, tiers, hosts, VIPs, services, networks and routers share one namespace \
+                             (a rule's endpoint may name any of them); rename one, e.g. `{}-{}`",
+                            ident.name,
+                            if kind == Kind::Vlan || other == Kind::Vlan { "net" } else { "2" }
+                        )),
+                );
+                self.duplicated.insert(ident.name.clone());
+                // The duplicate is still built (so its own errors show) but under no name.
+                continue;
+            }
+            // Names become file names (nftables/hosts/<host>.nft): two names that differ only
+            // by case would collide on a case-insensitive file system, and read alike.
+            let folded = ident.name.to_ascii_lowercase();
+            if let Some((other_name, other_span)) = folded_names.get(&folded) {
+                self.diags.push(
+                    Diagnostic::new(&crate::codes::E010, format!("`{}` and `{other_name}` differ only by case", ident.name))
+                        .with_primary(ident.span, "this name")
+                        .with_secondary(*other_span, "the other name")
+                        .with_help("names are case-sensitive, but generated file names must not collide; rename one"),
+                );
+            }
+            folded_names.insert(folded.clone(), (ident.name.clone(), ident.span));
+            if DEVICE_NAMES.contains(&folded.as_str()) {
+                self.invalid(
+                    ident.span,
+                    format!("`{}` is a reserved device name", ident.name),
+                    "reserved on some systems",
+                    "names become file names; pick another name",
+                );
+            }
+            self.symbols.insert(
+                ident.name.clone(),
+                Symbol {
+                    kind,
+                    span: ident.span,
+                    index: None,
+                },
+            );
+        }
+    }
+
+    /// Look a name up, expecting one of `kinds`.
+    fn lookup(&mut self, ident: &ast::Ident, kinds: &[Kind], what: &str) -> Option<(Kind, usize)> {
+        match self.symbols.get(&ident.name) {
+            // Objects dropped for their own errors resolve to nothing, silently.
+            Some(&Symbol { kind, index, .. }) if kinds.contains(&kind) => {
+                index.map(|idx| (kind, idx))
+            }
+            // The name is declared twice, as this kind too: E010 said so.
+            Some(_) if self.duplicated.contains(&ident.name) => None,
+            Some(&Symbol {
+                kind, span: decl, ..
+            }) => {
+                let expected: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+                self.diags.push(
+                    Diagnostic::new(
+                        &crate::codes::E012,
+                        format!("`{}` is a {}, not {what}", ident.name, kind.name()),
+                    )
+                    .with_primary(ident.span, format!("expected {}", expected.join(" or ")))
+                    .with_secondary(decl, format!("`{}` is declared here", ident.name))
+                    .with_help(format!("use the name of a {}", expected.join(" or "))),
+                );
+                None
+            }
+            // Declared by a statement that already has a syntax error: that is the mistake.
+            None if self.broken.contains(&ident.name) => None,
+            None => {
+                let candidates: Vec<&str> = self
+                    .symbols
+                    .iter()
+                    .filter(|(_, sym)| kinds.contains(&sym.kind))
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                let mut sorted = candidates;
+                sorted.sort();
+                let help = match did_you_mean(&ident.name, sorted.iter().copied()) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!(
+                        "declare it, or check the spelling against the plan's {}s",
+                        kinds[0].name()
+                    ),
+                };
+                self.diags.push(
+                    Diagnostic::new(
+                        &crate::codes::E011,
+                        format!("`{}` is not defined", ident.name),
+                    )
+                    .with_primary(ident.span, {
+                        let bare = what
+                            .strip_prefix("an ")
+                            .or_else(|| what.strip_prefix("a "))
+                            .unwrap_or(what);
+                        format!("no {bare} of this name")
+                    })
+                    .with_help(help),
+                );
+                None
+            }
+        }
+    }
+
+    fn invalid(&mut self, span: Span, message: String, label: &str, help: &str) {
+        self.diags.push(
+            Diagnostic::new(&crate::codes::E013, message)
+                .with_primary(span, label)
+                .with_help(help),
+        );
+    }
+
+    /// The object declared by `ident` is built at `index` of its kind: uses of the name find
+    /// it from now on. (A second declaration of a name is built under no name.)
+    fn bind(&mut self, ident: &ast::Ident, index: usize) {
+        if let Some(sym) = self.symbols.get_mut(&ident.name) {
+            if sym.span == ident.span {
+                sym.index = Some(index);
+            }
+        }
+    }
+
+    fn build(&mut self, stmts: &[&Stmt]) {
+        // Objects are built kind by kind, each kind after the kinds its statements name.
+        let mut vlans = Vec::new();
+        for s in stmts {
+            if let Stmt::Vlan(v) = s {
+                let idx = self.vlan(v);
+                vlans.push((v, idx));
+            }
+        }
+        for s in stmts {
+            if let Stmt::Tier(t) = s {
+                self.tier(t);
+            }
+        }
+        for (v, idx) in vlans {
+            self.pools(v, idx);
+        }
+        for s in stmts {
+            if let Stmt::Host(h) = s {
+                self.host(h);
+            }
+        }
+        for s in stmts {
+            if let Stmt::Vip(v) = s {
+                self.vip(v);
+            }
+        }
+        self.assign_vrids();
+        for s in stmts {
+            if let Stmt::Service(v) = s {
+                self.service(v);
+            }
+        }
+        for s in stmts {
+            if let Stmt::Network(n) = s {
+                self.network(n);
+            }
+        }
+        for s in stmts {
+            if let Stmt::Router(r) = s {
+                self.router(r);
+            }
+        }
+        for s in stmts {
+            match s {
+                Stmt::Zone(z) => self.zone(z),
+                Stmt::Flow(f) => self.flow(f),
+                Stmt::Management(m) => self.management(m),
+                Stmt::Switch(sw) => self.switch(sw),
+                _ => {}
+            }
+        }
+    }
+}
