@@ -116,12 +116,7 @@ pub fn generate(o: &GenOptions) -> String {
         return scattered(o, vlans, tiers, rng, s);
     }
     for t in 0..tiers {
-        let fw = match o.host_firewall {
-            crate::ir::FirewallKind::Nftables => "nftables",
-            crate::ir::FirewallKind::Firewalld => "firewalld",
-            crate::ir::FirewallKind::Ufw => "ufw",
-            crate::ir::FirewallKind::None => "none",
-        };
+        let fw = o.host_firewall.name();
         let domain = if o.infra { " domain gen.example" } else { "" };
         s.push_str(&format!(
             "tier t{t} on v{} dev eth0 firewall {fw}{domain}\n",
@@ -180,12 +175,7 @@ pub fn generate(o: &GenOptions) -> String {
 
 /// The scattered layout (see `GenOptions::scattered`).
 fn scattered(o: &GenOptions, vlans: usize, tiers: usize, mut rng: Rng, mut s: String) -> String {
-    let fw = match o.host_firewall {
-        crate::ir::FirewallKind::Nftables => "nftables",
-        crate::ir::FirewallKind::Firewalld => "firewalld",
-        crate::ir::FirewallKind::Ufw => "ufw",
-        crate::ir::FirewallKind::None => "none",
-    };
+    let fw = o.host_firewall.name();
     // Tiers on one or two VLANs; several tiers share each VLAN.
     let mut tier_vlans: Vec<Vec<usize>> = Vec::new();
     for t in 0..tiers {

@@ -765,6 +765,41 @@ pub enum FirewallKind {
     None,
 }
 
+impl FirewallKind {
+    pub const ALL: [FirewallKind; 4] = [
+        FirewallKind::Nftables,
+        FirewallKind::Firewalld,
+        FirewallKind::Ufw,
+        FirewallKind::None,
+    ];
+
+    /// The word the plan writes (`firewall ufw`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FirewallKind::Nftables => "nftables",
+            FirewallKind::Firewalld => "firewalld",
+            FirewallKind::Ufw => "ufw",
+            FirewallKind::None => "none",
+        }
+    }
+
+    pub fn from_name(word: &str) -> Option<FirewallKind> {
+        Self::ALL.into_iter().find(|k| k.name() == word)
+    }
+
+    /// Whether netc writes this host's firewall (and the host enforces the plan).
+    pub fn managed(self) -> bool {
+        self != FirewallKind::None
+    }
+
+    /// Stock rules netc cannot change: ufw's `before.rules` accept ICMP echo requests from
+    /// anywhere, before any user rule (so netc's answers, `verify` and the packet labs say so
+    /// for ufw hosts; docs/targets.md).
+    pub fn stock_accepts_icmp_echo(self) -> bool {
+        self == FirewallKind::Ufw
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
@@ -776,6 +811,17 @@ pub enum Platform {
 }
 
 impl Platform {
+    pub const ALL: [Platform; 4] = [
+        Platform::Ios,
+        Platform::Eos,
+        Platform::Junos,
+        Platform::Linux,
+    ];
+
+    pub fn from_name(word: &str) -> Option<Platform> {
+        Self::ALL.into_iter().find(|p| p.name() == word)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Platform::Ios => "ios",

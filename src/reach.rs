@@ -15,7 +15,7 @@
 //! first VLAN). The reply must have a path back, and it may only cross routers that saw the
 //! request (a stateful firewall drops a reply it has no connection for).
 
-use crate::ir::{EndpointRef, FirewallKind, Plan};
+use crate::ir::{EndpointRef, Plan};
 use crate::policy::{Evaluation, Policy};
 use crate::space::{self, HBox, Key, Set};
 use crate::topology::{Segment, Topology};
@@ -290,14 +290,14 @@ pub fn evaluate_pair(
     let mut icmp_closed = Vec::new();
     for (addr, h) in topology.owners_in(&dst.addrs) {
         let fw = plan.hosts[h].firewall;
-        if fw == FirewallKind::None {
+        if !fw.managed() {
             continue;
         }
         if !enforcers.contains(&Enforcer::Host(h)) {
             enforcers.push(Enforcer::Host(h));
         }
         managed.push((addr, addr));
-        if fw == FirewallKind::Ufw {
+        if fw.stock_accepts_icmp_echo() {
             icmp_open.push((addr, addr));
         } else {
             icmp_closed.push((addr, addr));
@@ -490,8 +490,8 @@ pub fn packet_permitted(
     let enforced = !routers.is_empty()
         || router_owned
         || plan.hosts.iter().enumerate().any(|(h, host)| {
-            host.firewall != FirewallKind::None
-                && !(is_icmp && host.firewall == FirewallKind::Ufw)
+            host.firewall.managed()
+                && !(is_icmp && host.firewall.stock_accepts_icmp_echo())
                 && plan.host_local_set(h).contains(dst)
         });
     // The host that answers: the one with the address, or a VIP's preferred master.

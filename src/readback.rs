@@ -1334,8 +1334,8 @@ pub fn verify(
         Point::Router(r) => vec![plan.router_domain(r)],
     };
     let visible = plan.visible(&domains);
-    let ufw_host =
-        matches!(point, Point::Host(h) if plan.hosts[h].firewall == crate::ir::FirewallKind::Ufw);
+    let stock_echo =
+        matches!(point, Point::Host(h) if plan.hosts[h].firewall.stock_accepts_icmp_echo());
     let mut out = Vec::new();
     for v4 in [true, false] {
         let addr_cuts = plan_cuts(plan, info, &visible, v4);
@@ -1366,9 +1366,9 @@ pub fn verify(
                         .permitted
                         .iter()
                         .fold(Set::empty(), |acc, (b, _)| acc.union(&b.svc));
-                    // ufw's stock before.rules accept ICMP echo from anywhere, and netc's
-                    // answers say so for ufw hosts (see docs/targets.md).
-                    if ufw_host {
+                    // A firewall whose stock rules accept ICMP echo from anywhere (ufw's
+                    // before.rules), as netc's answers say (see docs/targets.md).
+                    if stock_echo {
                         permitted.union(&space::service_set(crate::ir::Proto::Icmp, None))
                     } else {
                         permitted

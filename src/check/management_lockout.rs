@@ -1,7 +1,7 @@
 //! E090 management-lockout: the plan's flows would cut administrators off a host.
 
 use crate::diag::Diagnostic;
-use crate::ir::{FirewallKind, Plan};
+use crate::ir::Plan;
 use crate::policy::Policy;
 use crate::reach::{self, Unit};
 use crate::space::{self, Set};
@@ -16,7 +16,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
             .collect();
         let svc = plan.services_set(&m.services);
         for (h, host) in plan.hosts.iter().enumerate() {
-            if m.except.contains(&h) || host.firewall == FirewallKind::None {
+            if m.except.contains(&h) || !host.firewall.managed() {
                 continue;
             }
             let Some(iface) = host.interfaces.iter().find(|i| i.vlan == m.vlan) else {

@@ -3,7 +3,7 @@
 //! tell the two domains' addresses apart (netc does not generate per-interface rulesets).
 
 use crate::diag::Diagnostic;
-use crate::ir::{FirewallKind, Plan};
+use crate::ir::Plan;
 use crate::space::{self, Key, Set};
 
 /// A set with its domains dropped (IPv4 and IPv6 kept apart).
@@ -17,7 +17,7 @@ fn projected(set: &Set) -> Set {
 pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     for host in plan.hosts.iter().enumerate() {
         let (h, host) = host;
-        if host.firewall == FirewallKind::None {
+        if !host.firewall.managed() {
             continue;
         }
         let domains = plan.host_domains(h);

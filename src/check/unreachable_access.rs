@@ -8,7 +8,7 @@
 //! segment) with the paths of the topology: the same definitions `reach` answers with.
 
 use crate::diag::Diagnostic;
-use crate::ir::{Action, FirewallKind, Plan};
+use crate::ir::{Action, Plan};
 use crate::policy::Policy;
 use crate::reach;
 use crate::space::{self, Set};
@@ -132,7 +132,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                             let mut who: Vec<String> = Vec::new();
                             for (_, h) in topology.owners_in(dset) {
                                 let host = &plan.hosts[h];
-                                if host.firewall != FirewallKind::None
+                                if host.firewall.managed()
                                     && plan.visible(&plan.host_domains(h)).intersects(sset)
                                 {
                                     let w = format!("host {}", host.name);

@@ -509,13 +509,10 @@ impl Parser {
 
     fn firewall_kind(&mut self) -> PResult<(FirewallKind, Span)> {
         let (w, span) = self.word("a firewall kind")?;
-        let kind = match w.as_str() {
-            "nftables" => FirewallKind::Nftables,
-            "firewalld" => FirewallKind::Firewalld,
-            "ufw" => FirewallKind::Ufw,
-            "none" => FirewallKind::None,
-            _ => {
-                let kinds = ["nftables", "firewalld", "ufw", "none"];
+        let kind = match FirewallKind::from_name(&w) {
+            Some(kind) => kind,
+            None => {
+                let kinds = FirewallKind::ALL.map(FirewallKind::name);
                 let help = match crate::names::did_you_mean(&w, kinds) {
                     Some(k) => format!("did you mean `{k}`?"),
                     None => "a tier's firewall is nftables, firewalld, ufw or none".into(),
@@ -1081,12 +1078,9 @@ impl Parser {
     fn switch(&mut self, start: usize) -> PResult<Switch> {
         let name = self.ident("a switch name")?;
         let (w, pspan) = self.word("a platform (ios, eos, junos, linux)")?;
-        let platform = match w.as_str() {
-            "ios" => Platform::Ios,
-            "eos" => Platform::Eos,
-            "junos" => Platform::Junos,
-            "linux" => Platform::Linux,
-            _ => {
+        let platform = match Platform::from_name(&w) {
+            Some(p) => p,
+            None => {
                 return fail(
                     Diagnostic::new(SYNTAX, format!("unknown switch platform `{w}`"))
                         .with_primary(pspan, "expected ios, eos, junos or linux"),
