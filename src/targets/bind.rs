@@ -43,6 +43,10 @@ struct ZoneView {
 
 struct ZoneDecl {
     name: String,
+    /// `primary` or `secondary`.
+    kind: &'static str,
+    /// Statements between the type and the file: `primaries`, `allow-transfer`, `also-notify`.
+    lines: Vec<String>,
     file: String,
 }
 
@@ -54,6 +58,8 @@ struct NamedView {
     views: bool,
     /// The plan's subnets: the clients of the internal view.
     acl: Vec<String>,
+    /// The external view's transfers are signed with the key `netc-external`.
+    key: bool,
     internal: Vec<ZoneDecl>,
     external: Vec<ZoneDecl>,
 }
@@ -69,6 +75,96 @@ struct Pending {
     primary: String,
     mailbox: String,
     records: Vec<Rr>,
+    /// The forward zone whose name servers serve it (itself, or a reverse zone's first).
+    forward: usize,
+}
+
+/// The name servers of a zone that are inside the plan (a glue address, or the address
+/// records of the name): (address, name), in the zone's NS order. The first is the primary,
+/// the others are its secondaries. Name servers outside the plan (a DNS provider's) are not
+/// netc's to configure.
+fn zone_servers(plan: &Plan, dns: &[DnsRecord], zone: &crate::ir::Zone) -> Vec<(IpAddr, String)> {
+    let all: Vec<usize> = (0..plan.vlans.len()).collect();
+    let mut out: Vec<(IpAddr, String)> = Vec::new();
+    for n in &zone.nameservers {
+        let name = absolute(&n.name, &zone.name);
+        let bare = name.trim_end_matches('.');
+        let addrs: Vec<IpAddr> = match n.addr {
+            Some(a) => vec![a],
+            None => dns
+                .iter()
+                .filter(|r| r.fqdn == bare && (r.rtype == "A" || r.rtype == "AAAA"))
+                .filter_map(|r| r.addr)
+                .collect(),
+        };
+        for a in addrs {
+            if plan.subnet_in_vlans(a, &all).is_some() && !out.iter().any(|o| o.0 == a) {
+                out.push((a, bare.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// What one server's named.conf fragment declares of a zone: the primary (the zone's first
+/// name server inside the plan, or this configuration when it has none) lets the others
+/// transfer it and notifies them; a secondary transfers it from the primary. The external
+/// view's copy is transferred and notified with the key `netc-external`, which is what puts
+/// those requests into the external view at either end.
+fn declare(
+    servers: &[(IpAddr, String)],
+    me: Option<IpAddr>,
+    external: bool,
+    file: &str,
+) -> ZoneDecl {
+    let keyed = |a: &IpAddr| {
+        if external {
+            format!("{a} key \"netc-external\"")
+        } else {
+            a.to_string()
+        }
+    };
+    let list = |items: Vec<String>| format!("{{ {}; }}", items.join("; "));
+    match me {
+        Some(_) => ZoneDecl {
+            name: String::new(),
+            kind: "secondary",
+            lines: servers
+                .first()
+                .map(|p| format!("primaries {}", list(vec![keyed(&p.0)])))
+                .into_iter()
+                .collect(),
+            file: format!(
+                "secondary-{}{}",
+                if external { "external-" } else { "" },
+                file.rsplit('/').next().unwrap_or(file)
+            ),
+        },
+        None => {
+            let secondaries: Vec<&IpAddr> = servers.iter().skip(1).map(|s| &s.0).collect();
+            let mut lines = Vec::new();
+            if !secondaries.is_empty() {
+                lines.push(format!(
+                    "allow-transfer {}",
+                    list(if external {
+                        vec!["key \"netc-external\"".to_string()]
+                    } else {
+                        secondaries.iter().map(|a| a.to_string()).collect()
+                    })
+                ));
+                lines.push(format!(
+                    "also-notify {}",
+                    list(secondaries.iter().map(|a| keyed(a)).collect())
+                ));
+            }
+            ZoneDecl {
+                name: String::new(),
+                kind: "primary",
+                lines,
+                file: file.to_string(),
+            }
+        }
+    }
 }
 
 impl RenderAll for Bind {
@@ -122,6 +218,10 @@ impl RenderAll for Bind {
         );
         state.push_str("# zone  content-hash  serial\n");
         let (mut decls, mut external_decls) = (Vec::new(), Vec::new());
+        // Each secondary (by address): its name, and its zones of each view.
+        let mut secondaries: BTreeMap<IpAddr, (String, Vec<ZoneDecl>, Vec<ZoneDecl>)> =
+            BTreeMap::new();
+        let mut keyed = false;
         for z in zones {
             let render = |serial| {
                 ZoneView {
@@ -183,14 +283,30 @@ impl RenderAll for Bind {
             } else {
                 format!("zones/db.{}", z.name)
             };
+            let servers = zone_servers(plan, &info.dns, &plan.zones[z.forward]);
             let decl = ZoneDecl {
                 name: z.name.clone(),
-                file: file.clone(),
+                ..declare(&servers, None, z.external, &file)
             };
+            keyed |= z.external && servers.len() > 1;
             if z.external {
                 external_decls.push(decl);
             } else {
                 decls.push(decl);
+            }
+            for (addr, name) in servers.iter().skip(1) {
+                let entry = secondaries
+                    .entry(*addr)
+                    .or_insert_with(|| (name.clone(), Vec::new(), Vec::new()));
+                let decl = ZoneDecl {
+                    name: z.name.clone(),
+                    ..declare(&servers, Some(*addr), z.external, &file)
+                };
+                if z.external {
+                    entry.2.push(decl);
+                } else {
+                    entry.1.push(decl);
+                }
             }
             files.push(OutputFile {
                 path: PathBuf::from(format!("bind/{file}")),
@@ -209,9 +325,10 @@ impl RenderAll for Bind {
         acl.sort();
         acl.dedup();
         let named = NamedView {
-            header: header(plan, "named.conf fragment; include it from named.conf, with `directory` set to this bind/ folder", "//"),
+            header: header(plan, "named.conf fragment of the primary; include it from named.conf, with `directory` set to this bind/ folder", "//"),
             views,
-            acl,
+            acl: acl.clone(),
+            key: keyed,
             internal: decls,
             external: external_decls,
         };
@@ -222,6 +339,41 @@ impl RenderAll for Bind {
                 .map(super::with_final_newline)
                 .expect("template renders"),
         });
+        // One fragment per secondary, named by its name server name (a DNS name: letters,
+        // digits, hyphens and dots only).
+        for (addr, (name, internal, external)) in secondaries {
+            // The file is named by the server's name when it is a plain DNS name (the grammar
+            // allows no other), else by its address.
+            let plain = !name.is_empty()
+                && !name.starts_with('.')
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            let name = if plain {
+                name.to_ascii_lowercase()
+            } else {
+                addr.to_string().replace(':', "-")
+            };
+            let named = NamedView {
+                header: header(
+                    plan,
+                    &format!("named.conf fragment of the secondary {name} ({addr}); include it from its named.conf, with `directory` set to a folder named may write in"),
+                    "//",
+                ),
+                views,
+                acl: acl.clone(),
+                key: keyed,
+                internal,
+                external,
+            };
+            files.push(OutputFile {
+                path: PathBuf::from(format!("bind/secondaries/{name}.conf")),
+                contents: named
+                    .render()
+                    .map(super::with_final_newline)
+                    .expect("template renders"),
+            });
+        }
         files
     }
 }
@@ -247,6 +399,7 @@ fn forward_zone(zone: &crate::ir::Zone, z: usize, dns: &[DnsRecord], external: b
             .unwrap_or_else(|| format!("ns.{}.", zone.name)),
         mailbox: mailbox(&zone.admin),
         records,
+        forward: z,
     }
 }
 
@@ -414,6 +567,7 @@ fn reverse_zones(plan: &Plan, dns: &[DnsRecord], external: bool) -> Vec<Pending>
                 primary: ns.first().cloned().unwrap_or_default(),
                 mailbox: mailbox(&fz.admin),
                 records,
+                forward,
             }
         })
         .collect()

@@ -305,3 +305,221 @@ fn names_that_lead_inside_stay_inside() {
         "{e065:?}"
     );
 }
+
+/// A primary and a secondary, each in its own namespace on one bridge, on netc's output for a
+/// split-horizon plan whose public zone has two name servers of the plan: the secondary gets
+/// both views' copies by transfer (the external view's signed with the TSIG key
+/// `netc-external`, which is what lands it in the primary's external view), then answers a
+/// client inside the plan with the internal copy and a client on the internet with the public
+/// one, at the primary's serials.
+#[test]
+fn a_secondary_transfers_and_serves_each_view() {
+    if !have("named") || !have("dig") || !have("tsig-keygen") {
+        assert!(
+            std::env::var_os("NETC_REQUIRE_TOOLS").is_none(),
+            "named, dig and tsig-keygen (bind9, bind9-dnsutils) are required"
+        );
+        return;
+    }
+    if !can_netns() {
+        return;
+    }
+    let plan = "vlan 10 srv { subnet 10.77.0.0/24 gateway .1 }\n\
+        vlan 20 dmz { subnet 203.0.113.0/24 gateway .1 }\n\
+        router edge { srv dmz upstream }\n\
+        tier dns on dmz firewall none\ntier app on srv firewall none\ntier web on dmz firewall none\n\
+        host ns1 in dns { dmz 203.0.113.2 }\nhost ns2 in dns { dmz 203.0.113.3 }\n\
+        host app1 in app { srv 10.77.0.20 dns app.example.com }\n\
+        host www1 in web { dmz 203.0.113.10 dns www.example.com }\n\
+        allow internet -> web : tcp/443\nallow internet -> dns : udp/53, tcp/53\n\
+        zone example.com {\n  view both\n  ns ns1 203.0.113.2\n  ns ns2 203.0.113.3\n}\n";
+    let c = netc::check_text("split.netc", plan);
+    assert!(!c.has_errors(), "{:?}", c.diags);
+    let files = files_of(&c, &[TargetKind::Bind]);
+    assert!(files
+        .iter()
+        .any(|f| f.path.ends_with("bind/secondaries/ns2.example.com.conf")));
+    let dir = root().join(format!("target/it-dns-secondary-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    write_tree(&dir, &files);
+    let sec = dir.join("secondary");
+    std::fs::create_dir_all(&sec).unwrap();
+    let key = Command::new("tsig-keygen")
+        .arg("netc-external")
+        .output()
+        .unwrap();
+    assert!(key.status.success());
+    std::fs::write(dir.join("transfer.key"), &key.stdout).unwrap();
+    let conf = |name: &str, addr: &str, directory: &std::path::Path, fragment: &str| {
+        let path = dir.join(format!("{name}.conf"));
+        std::fs::write(
+            &path,
+            format!(
+                "options {{ directory \"{}\"; pid-file \"{1}/{name}.pid\"; listen-on port 53 {{ {addr}; }}; \
+                 listen-on-v6 {{ none; }}; recursion no; dnssec-validation no; \
+                 transfer-source {addr}; notify-source {addr}; query-source address {addr}; }};\n\
+                 include \"{1}/transfer.key\";\ninclude \"{1}/bind/{fragment}\";\n",
+                directory.display(),
+                dir.display()
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let primary = conf(
+        "primary",
+        "203.0.113.2",
+        &dir.join("bind"),
+        "named.conf.netc",
+    );
+    let secondary = conf(
+        "secondary",
+        "203.0.113.3",
+        &sec,
+        "secondaries/ns2.example.com.conf",
+    );
+    let id = std::process::id();
+    let (sw, p, s, cl) = (
+        format!("netc-dsw-{id}"),
+        format!("netc-dp-{id}"),
+        format!("netc-ds-{id}"),
+        format!("netc-dc-{id}"),
+    );
+    let sh = |cmd: &str| super::daemons::sh(cmd);
+    struct Gone(Vec<String>);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            for ns in &self.0 {
+                let _ = Command::new("sh")
+                    .arg("-c")
+                    .arg(format!(
+                        "ip netns pids {ns} | xargs -r kill; sleep 0.2; ip netns del {ns}"
+                    ))
+                    .status();
+            }
+        }
+    }
+    let _gone = Gone(vec![sw.clone(), p.clone(), s.clone(), cl.clone()]);
+    sh(&format!(
+        "ip netns add {sw} && ip -n {sw} link add br0 type bridge && ip -n {sw} link set br0 up"
+    ));
+    for (i, (ns, addrs)) in [
+        (&p, vec!["203.0.113.2/24"]),
+        (&s, vec!["203.0.113.3/24"]),
+        (&cl, vec!["10.77.0.50/24", "198.51.100.7/24"]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sh(&format!(
+            "ip netns add {ns} && ip -n {ns} link set lo up && \
+             ip link add nd{i}a netns {ns} type veth peer name nd{i}b netns {sw} && \
+             ip -n {sw} link set nd{i}b master br0 && ip -n {sw} link set nd{i}b up && \
+             ip -n {ns} link set nd{i}a up"
+        ));
+        for a in addrs {
+            sh(&format!("ip -n {ns} addr add {a} dev nd{i}a"));
+        }
+    }
+    // The servers reach the clients' networks on the same wire.
+    for ns in [&p, &s] {
+        sh(&format!(
+            "ip -n {ns} route add 10.77.0.0/24 dev $(ip -n {ns} -o link | grep -o 'nd[0-9]a' | head -1) && \
+             ip -n {ns} route add 198.51.100.0/24 dev $(ip -n {ns} -o link | grep -o 'nd[0-9]a' | head -1)"
+        ));
+    }
+    sh(&format!("ip -n {cl} route add 203.0.113.0/24 dev nd2a"));
+    let start = |ns: &str, conf: &std::path::Path| {
+        Command::new("ip")
+            .args(["netns", "exec", ns, "named", "-g", "-u", "root", "-c"])
+            .arg(conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut named_p = start(&p, &primary);
+    let mut named_s = start(&s, &secondary);
+    let dig = |server: &str, client: &str, name: &str, rtype: &str| -> Vec<String> {
+        let o = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &cl,
+                "dig",
+                &format!("@{server}"),
+                "-b",
+                client,
+            ])
+            .args([
+                "+noall",
+                "+answer",
+                "+norecurse",
+                "+tries=1",
+                "+time=2",
+                name,
+                rtype,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                format!("{} {} {}", f[0], f[3], f[4..].join(" ")).to_lowercase()
+            })
+            .collect()
+    };
+    let serial = |server: &str, client: &str| -> Option<String> {
+        dig(server, client, "example.com.", "SOA")
+            .first()
+            .and_then(|l| l.split(' ').nth(4).map(str::to_string))
+    };
+    // Both views transferred: the secondary has each view's SOA at the primary's serial.
+    let (inside, outside) = ("10.77.0.50", "198.51.100.7");
+    let mut ready = false;
+    for _ in 0..150 {
+        let both = [inside, outside].iter().all(|c| {
+            let on_s = serial("203.0.113.3", c);
+            on_s.is_some() && on_s == serial("203.0.113.2", c)
+        });
+        if both {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if !ready {
+        let _ = named_p.kill();
+        let _ = named_s.kill();
+        let (op, os) = (
+            named_p.wait_with_output().unwrap(),
+            named_s.wait_with_output().unwrap(),
+        );
+        panic!(
+            "the secondary did not get both views\nprimary:\n{}\nsecondary:\n{}",
+            String::from_utf8_lossy(&op.stderr),
+            String::from_utf8_lossy(&os.stderr)
+        );
+    }
+    // Inside: the internal copy (the internal host's name); outside: only public names.
+    assert_eq!(
+        dig("203.0.113.3", inside, "app.example.com.", "A"),
+        vec!["app.example.com. a 10.77.0.20".to_string()]
+    );
+    assert!(dig("203.0.113.3", outside, "app.example.com.", "A").is_empty());
+    for c in [inside, outside] {
+        assert_eq!(
+            dig("203.0.113.3", c, "www.example.com.", "A"),
+            vec!["www.example.com. a 203.0.113.10".to_string()]
+        );
+    }
+    // The secondary's files: one per view.
+    assert!(sec.join("secondary-db.example.com").exists());
+    assert!(sec.join("secondary-external-db.example.com").exists());
+    let _ = named_p.kill();
+    let _ = named_s.kill();
+    let _ = named_p.wait();
+    let _ = named_s.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

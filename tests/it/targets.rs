@@ -449,6 +449,33 @@ fn named_check(c: &netc::Checked, dir: &str) -> usize {
         zones.len(),
         "{out}"
     );
+    // Each secondary's fragment, as its named.conf would include it (with the transfer key
+    // the external view's transfers are signed with).
+    for f in files
+        .iter()
+        .filter(|f| f.path.starts_with("bind/secondaries"))
+    {
+        let conf = dir.join("secondary.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "key \"netc-external\" {{ algorithm hmac-sha256; secret \"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\"; }};\n\
+                 options {{ directory \"{}\"; }};\ninclude \"{}\";\n",
+                dir.display(),
+                dir.join(&f.path).display()
+            ),
+        )
+        .unwrap();
+        let (ok, out) = run(Command::new("named-checkconf").arg(&conf));
+        assert!(ok && out.is_empty(), "{}: {out}", f.path.display());
+        assert!(
+            std::fs::read_to_string(dir.join(&f.path))
+                .unwrap()
+                .contains("type secondary;"),
+            "{}",
+            f.path.display()
+        );
+    }
     zones.len()
 }
 
