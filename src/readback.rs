@@ -20,10 +20,13 @@ use crate::space::{self, Key, Set};
 use serde_json::Value;
 
 mod iptables;
+mod relation;
+use std::collections::HashMap;
+use std::sync::Arc;
 mod symbolic;
 pub use iptables::from_iptables_save;
 use std::collections::BTreeMap;
-pub use symbolic::Svc;
+pub use symbolic::{Ranges, Svc};
 
 #[derive(Debug)]
 pub struct ReadError(pub String);
@@ -741,6 +744,18 @@ impl Ruleset {
         self.chain_ids = chain_ids;
     }
 
+    /// Whether the relation walk (`relation.rs`, every pair at once) models this ruleset's
+    /// `hook` for IPv4, so that `verify` does not fall back to walking pair by pair.
+    pub fn relation_walks(&self, hook: Hook) -> bool {
+        self.accepted_relation(
+            &self.bases(hook),
+            true,
+            Ranges::range(0, u128::from(u32::MAX)),
+            Ranges::range(0, u128::from(u32::MAX)),
+        )
+        .is_some()
+    }
+
     /// The elements of a named set or map as read (one inclusive range per dimension), e.g.
     /// to see what a live ruleset holds.
     pub fn set_elements(
@@ -1068,38 +1083,7 @@ pub fn compare(
     expected: &(dyn Fn(u128, u128) -> Set + Sync),
     limit: usize,
 ) -> Vec<Difference> {
-    let [b4, b6, _, _] = rs.boundaries();
-    let mut cuts: Vec<u128> = if v4 { b4 } else { b6 }
-        .into_iter()
-        .chain(
-            plan_ranges
-                .iter()
-                .flat_map(|&(lo, hi)| [lo, hi.saturating_add(1)]),
-        )
-        .collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    let mut components = rs.components();
-    components.extend_from_slice(plan_ranges);
-    components.sort_unstable();
-    components.dedup();
-    let sigs = Signatures::new(&components);
-    // One address per class: same membership in every range of both sides.
-    let classes = |ranges: &[(u128, u128)]| -> Vec<u128> {
-        let mut seen = std::collections::HashSet::new();
-        let mut reps = Vec::new();
-        for &(lo, hi) in ranges {
-            let from = cuts.partition_point(|&c| c <= lo);
-            let to = cuts.partition_point(|&c| c <= hi);
-            for v in std::iter::once(lo).chain(cuts[from..to].iter().copied()) {
-                if seen.insert(sigs.at(v)) {
-                    reps.push(v);
-                }
-            }
-        }
-        reps
-    };
-    let (src_reps, dst_reps) = (classes(sources), classes(destinations));
+    let (src_reps, dst_reps) = representatives(rs, v4, sources, destinations, plan_ranges);
     let bases = rs.bases(hook);
     let chunk = |dsts: &[u128]| -> Vec<Difference> {
         let mut out = Vec::new();
@@ -1114,51 +1098,8 @@ pub fn compare(
                 };
                 let got = rs.accepted_services_with(&bases, &pair);
                 let want = plan_services(&expected(s, d), v4);
-                if got == want {
-                    continue;
-                }
-                let mut ranges: Vec<((u32, u32), bool)> = got
-                    .subtract(&want)
-                    .0
-                    .into_iter()
-                    .map(|r| (r, true))
-                    .chain(want.subtract(&got).0.into_iter().map(|r| (r, false)))
-                    .collect();
-                ranges.sort_unstable();
-                for ((lo, _), accepts) in ranges {
-                    let (proto, port) = ((lo >> 16) as u8, (lo & 0xffff) as u16);
-                    let p = Packet {
-                        proto,
-                        dport: port,
-                        ..pair
-                    };
-                    let icmp = matches!(proto, 1 | 58);
-                    let key = if icmp {
-                        space::service_set(crate::ir::Proto::Icmp, None)
-                            .first()
-                            .expect("icmp has a key")
-                    } else {
-                        Key::from(u128::from(lo))
-                    };
-                    out.push(Difference {
-                        src: space::raw_range_text(v4, s, s),
-                        dst: space::raw_range_text(v4, d, d),
-                        service: space::service_text(&Set::point(key)),
-                        protocol: match proto {
-                            6 => "tcp",
-                            17 => "udp",
-                            _ => "icmp",
-                        },
-                        port: (!icmp).then_some(port),
-                        ruleset_accepts: accepts,
-                        dropped_by: (!accepts)
-                            .then(|| rs.dropped_by(hook, &p))
-                            .flatten()
-                            .map(|k| format!("table {} {} chain {}", k.0, k.1, k.2)),
-                    });
-                    if out.len() >= limit {
-                        return out;
-                    }
+                if pair_differences(rs, hook, &pair, &got, &want, &mut out, limit) {
+                    return out;
                 }
             }
         }
@@ -1179,10 +1120,280 @@ pub fn compare(
     found.into_iter().flatten().take(limit).collect()
 }
 
+/// One address of each class of sources and of destinations: addresses that belong to the
+/// same ranges of both sides (the ruleset's elements and literals, the plan's ranges).
+fn representatives(
+    rs: &Ruleset,
+    v4: bool,
+    sources: &[(u128, u128)],
+    destinations: &[(u128, u128)],
+    plan_ranges: &[(u128, u128)],
+) -> (Vec<u128>, Vec<u128>) {
+    let [b4, b6, _, _] = rs.boundaries();
+    let mut cuts: Vec<u128> = if v4 { b4 } else { b6 }
+        .into_iter()
+        .chain(
+            plan_ranges
+                .iter()
+                .flat_map(|&(lo, hi)| [lo, hi.saturating_add(1)]),
+        )
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut components = rs.components();
+    components.extend_from_slice(plan_ranges);
+    components.sort_unstable();
+    components.dedup();
+    let sigs = Signatures::new(&components);
+    let classes = |ranges: &[(u128, u128)]| -> Vec<u128> {
+        let mut seen = std::collections::HashSet::new();
+        let mut reps = Vec::new();
+        for &(lo, hi) in ranges {
+            let from = cuts.partition_point(|&c| c <= lo);
+            let to = cuts.partition_point(|&c| c <= hi);
+            for v in std::iter::once(lo).chain(cuts[from..to].iter().copied()) {
+                if seen.insert(sigs.at(v)) {
+                    reps.push(v);
+                }
+            }
+        }
+        reps
+    };
+    (classes(sources), classes(destinations))
+}
+
+/// The differences of one pair (`pair`'s addresses and family): one per maximal range of
+/// services on which `got` and `want` disagree the same way, its first service the example.
+/// True when `out` holds `limit`.
+fn pair_differences(
+    rs: &Ruleset,
+    hook: Hook,
+    pair: &Packet,
+    got: &Svc,
+    want: &Svc,
+    out: &mut Vec<Difference>,
+    limit: usize,
+) -> bool {
+    if got == want {
+        return false;
+    }
+    let v4 = pair.v4;
+    let mut ranges: Vec<((u32, u32), bool)> = got
+        .subtract(want)
+        .0
+        .into_iter()
+        .map(|r| (r, true))
+        .chain(want.subtract(got).0.into_iter().map(|r| (r, false)))
+        .collect();
+    ranges.sort_unstable();
+    for ((lo, _), accepts) in ranges {
+        let (proto, port) = ((lo >> 16) as u8, (lo & 0xffff) as u16);
+        let p = Packet {
+            proto,
+            dport: port,
+            ..*pair
+        };
+        let icmp = matches!(proto, 1 | 58);
+        let key = if icmp {
+            space::service_set(crate::ir::Proto::Icmp, None)
+                .first()
+                .expect("icmp has a key")
+        } else {
+            Key::from(u128::from(lo))
+        };
+        out.push(Difference {
+            src: space::raw_range_text(v4, pair.src, pair.src),
+            dst: space::raw_range_text(v4, pair.dst, pair.dst),
+            service: space::service_text(&Set::point(key)),
+            protocol: match proto {
+                6 => "tcp",
+                17 => "udp",
+                _ => "icmp",
+            },
+            port: (!icmp).then_some(port),
+            ruleset_accepts: accepts,
+            dropped_by: (!accepts)
+                .then(|| rs.dropped_by(hook, &p))
+                .flatten()
+                .map(|k| format!("table {} {} chain {}", k.0, k.1, k.2)),
+        });
+        if out.len() >= limit {
+            return true;
+        }
+    }
+    false
+}
+
+/// The same comparison as `compare`, by one relation walk (`relation.rs`): the packets the
+/// ruleset accepts, as pieces, against the plan's atom pairs that have rules. Both sides are
+/// sparse: a pair of classes is visited only when one side accepts something for it, so the
+/// cost follows the ruleset's elements and the plan's rule pairs, not (source classes ×
+/// destination classes). `key` gives the plan's key of an address; the plan's side is the
+/// policy alone (no stock rules). None when the ruleset has something the relation walk does
+/// not model; the caller then uses `compare`.
+#[allow(clippy::too_many_arguments)]
+fn compare_relation(
+    rs: &Ruleset,
+    hook: Hook,
+    v4: bool,
+    sources: &[(u128, u128)],
+    destinations: &[(u128, u128)],
+    plan_ranges: &[(u128, u128)],
+    key: &dyn Fn(u128) -> Option<Key>,
+    policy: &crate::policy::Policy,
+    limit: usize,
+) -> Option<Vec<Difference>> {
+    let bases = rs.bases(hook);
+    let pieces = rs.accepted_relation(
+        &bases,
+        v4,
+        Ranges::from_unsorted(sources.to_vec()),
+        Ranges::from_unsorted(destinations.to_vec()),
+    )?;
+    let (src_reps, dst_reps) = representatives(rs, v4, sources, destinations, plan_ranges);
+    let sorted = |reps: &[u128]| {
+        let mut v: Vec<(u128, usize)> = reps.iter().copied().zip(0..).collect();
+        v.sort_unstable();
+        v
+    };
+    let (ss, ds) = (sorted(&src_reps), sorted(&dst_reps));
+    let inside = |sorted: &[(u128, usize)], set: &relation::Addrs| -> Vec<usize> {
+        let mut out = Vec::new();
+        for &(lo, hi) in &set.0 {
+            let from = sorted.partition_point(|r| r.0 < lo);
+            out.extend(sorted[from..].iter().take_while(|r| r.0 <= hi).map(|r| r.1));
+        }
+        out
+    };
+    let atom_of =
+        |a: u128| key(a).and_then(|k| policy.atoms.atoms_of(&Set::point(k)).first().copied());
+    // Representatives that lie in the same pieces' sets and the same atom of the plan cannot
+    // be told apart by either side: one class each (a tier's scattered hosts are one class).
+    // `classes(reps, sets)`: for each rep its class, and each class's first rep.
+    let classes = |reps: &[u128], sorted: &[(u128, usize)], sets: &[&Arc<relation::Addrs>]| {
+        let mut member: Vec<Vec<usize>> = vec![Vec::new(); reps.len()];
+        let mut seen: HashMap<*const relation::Addrs, usize> = HashMap::new();
+        for set in sets {
+            let next = seen.len();
+            let id = *seen.entry(Arc::as_ptr(set)).or_insert(next);
+            if id == next {
+                for r in inside(sorted, set) {
+                    member[r].push(id);
+                }
+            }
+        }
+        let mut class_of = vec![0usize; reps.len()];
+        let mut first: Vec<usize> = Vec::new();
+        let mut ids: HashMap<(Vec<usize>, Option<u32>), usize> = HashMap::new();
+        for (r, m) in member.into_iter().enumerate() {
+            let next = first.len();
+            let c = *ids.entry((m, atom_of(reps[r]))).or_insert(next);
+            if c == next {
+                first.push(r);
+            }
+            class_of[r] = c;
+        }
+        (class_of, first)
+    };
+    let (src_class, src_first) = classes(
+        &src_reps,
+        &ss,
+        &pieces.iter().map(|p| &p.0).collect::<Vec<_>>(),
+    );
+    let (dst_class, dst_first) = classes(
+        &dst_reps,
+        &ds,
+        &pieces.iter().map(|p| &p.1).collect::<Vec<_>>(),
+    );
+    let class_set = |sorted: &[(u128, usize)], set: &relation::Addrs, class_of: &[usize]| {
+        let mut c: Vec<usize> = inside(sorted, set)
+            .into_iter()
+            .map(|r| class_of[r])
+            .collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    // (destination class, source class) -> services, on each side.
+    let mut got: HashMap<(usize, usize), Svc> = HashMap::new();
+    let mut src_memo: HashMap<*const relation::Addrs, Vec<usize>> = HashMap::new();
+    let mut dst_memo: HashMap<*const relation::Addrs, Vec<usize>> = HashMap::new();
+    for (src, dst, svc) in &pieces {
+        let srcs = src_memo
+            .entry(Arc::as_ptr(src))
+            .or_insert_with(|| class_set(&ss, src, &src_class))
+            .clone();
+        let dsts = dst_memo
+            .entry(Arc::as_ptr(dst))
+            .or_insert_with(|| class_set(&ds, dst, &dst_class));
+        for &d in dsts.iter() {
+            for &s in &srcs {
+                let cell = got.entry((d, s)).or_default();
+                *cell = cell.union(svc);
+            }
+        }
+    }
+    let by_atom = |first: &[usize], reps: &[u128]| {
+        let mut m: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (c, &r) in first.iter().enumerate() {
+            if let Some(atom) = atom_of(reps[r]) {
+                m.entry(atom).or_default().push(c);
+            }
+        }
+        m
+    };
+    let (src_atoms, dst_atoms) = (
+        by_atom(&src_first, &src_reps),
+        by_atom(&dst_first, &dst_reps),
+    );
+    let all = space::all_services();
+    let mut want: HashMap<(usize, usize), Svc> = HashMap::new();
+    for (&(sa, da), rules) in &policy.pairs {
+        let (Some(srcs), Some(dsts)) = (src_atoms.get(&sa), dst_atoms.get(&da)) else {
+            continue;
+        };
+        let (permitted, _, _) = crate::policy::Policy::evaluate_pair(rules, &all);
+        let set = permitted
+            .iter()
+            .fold(Set::empty(), |acc, (s, _)| acc.union(s));
+        let svc = plan_services(&set, v4);
+        if svc.is_empty() {
+            continue;
+        }
+        for &d in dsts {
+            for &s in srcs {
+                want.insert((d, s), svc.clone());
+            }
+        }
+    }
+    let mut cells: Vec<(usize, usize)> = got.keys().chain(want.keys()).copied().collect();
+    cells.sort_unstable();
+    cells.dedup();
+    let empty = Svc::empty();
+    let mut out = Vec::new();
+    for (d, s) in cells {
+        let pair = Packet {
+            v4,
+            src: src_reps[src_first[s]],
+            dst: dst_reps[dst_first[d]],
+            proto: 0,
+            dport: 0,
+        };
+        let (g, w) = (
+            got.get(&(d, s)).unwrap_or(&empty),
+            want.get(&(d, s)).unwrap_or(&empty),
+        );
+        if pair_differences(rs, hook, &pair, g, w, &mut out, limit) {
+            break;
+        }
+    }
+    Some(out)
+}
+
 /// The plan's services as the ruleset side sees them: TCP and UDP ports as they are, ICMP as
 /// the one echo request point of the family.
 fn plan_services(plan: &Set, v4: bool) -> Svc {
-    let tcp_udp = Svc(vec![
+    let tcp_udp = Ranges(vec![
         (6 << 16, (6 << 16) | 0xffff),
         (17 << 16, (17 << 16) | 0xffff),
     ]);
@@ -1194,10 +1405,10 @@ fn plan_services(plan: &Set, v4: bool) -> Svc {
             mine.push((lo, as_u32(hi).unwrap_or(u32::MAX)));
         }
     }
-    let mut out = Svc(mine).intersect(&tcp_udp);
+    let mut out = Ranges(mine).intersect(&tcp_udp);
     if plan.intersects(&space::service_set(crate::ir::Proto::Icmp, None)) {
         let icmp: u32 = if v4 { 1 } else { 58 };
-        out = out.union(&Svc(vec![(icmp << 16, icmp << 16)]));
+        out = out.union(&Ranges(vec![(icmp << 16, icmp << 16)]));
     }
     out
 }
@@ -1329,6 +1540,29 @@ pub fn verify(
     rs: &Ruleset,
     limit: usize,
 ) -> Vec<(Difference, String)> {
+    verify_with(plan, info, point, rs, limit, true)
+}
+
+/// `verify` by the pair walk alone (no relation walk for routers): the slow path the fast
+/// one is tested against.
+pub fn verify_pairwise(
+    plan: &crate::ir::Plan,
+    info: &crate::check::PlanInfo,
+    point: Point,
+    rs: &Ruleset,
+    limit: usize,
+) -> Vec<(Difference, String)> {
+    verify_with(plan, info, point, rs, limit, false)
+}
+
+fn verify_with(
+    plan: &crate::ir::Plan,
+    info: &crate::check::PlanInfo,
+    point: Point,
+    rs: &Ruleset,
+    limit: usize,
+    relation: bool,
+) -> Vec<(Difference, String)> {
     let domains = match point {
         Point::Host(h) => plan.host_domains(h),
         Point::Router(r) => vec![plan.router_domain(r)],
@@ -1392,16 +1626,26 @@ pub fn verify(
             if dsts.is_empty() || seen.is_empty() {
                 continue;
             }
-            for d in compare(
-                rs,
-                hook,
-                v4,
-                &seen,
-                &dsts,
-                &addr_cuts,
-                &expected,
-                limit.saturating_sub(out.len()),
-            ) {
+            let left = limit.saturating_sub(out.len());
+            let key = |a: u128| key_for(plan, &visible, &domains, v4, a);
+            let fast = match point {
+                Point::Router(_) if relation => compare_relation(
+                    rs,
+                    hook,
+                    v4,
+                    &seen,
+                    &dsts,
+                    &addr_cuts,
+                    &key,
+                    &info.policy,
+                    left,
+                ),
+                _ => None,
+            };
+            let found = fast.unwrap_or_else(|| {
+                compare(rs, hook, v4, &seen, &dsts, &addr_cuts, &expected, left)
+            });
+            for d in found {
                 let why = plan_reason(plan, info, &visible, &domains, v4, &d);
                 out.push((d, why));
             }

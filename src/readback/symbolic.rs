@@ -11,32 +11,63 @@
 
 use super::{applies, values, Expr, Field, Hook, Packet, Right, Ruleset, Verdict, VmapRef};
 
-/// A set of services: sorted, disjoint, inclusive ranges.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Svc(pub Vec<(u32, u32)>);
+/// A value of a dimension whose sets are interval lists: services (u32), addresses (u128).
+pub trait Point: Copy + Ord + std::hash::Hash {
+    const MAX: Self;
+    fn inc(self) -> Self;
+    fn dec(self) -> Self;
+}
 
-impl Svc {
-    pub fn empty() -> Svc {
-        Svc(Vec::new())
+impl Point for u32 {
+    const MAX: u32 = u32::MAX;
+    fn inc(self) -> u32 {
+        self + 1
+    }
+    fn dec(self) -> u32 {
+        self - 1
+    }
+}
+
+impl Point for u128 {
+    const MAX: u128 = u128::MAX;
+    fn inc(self) -> u128 {
+        self + 1
+    }
+    fn dec(self) -> u128 {
+        self - 1
+    }
+}
+
+/// A set of points: sorted, disjoint, inclusive ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Ranges<T>(pub Vec<(T, T)>);
+
+/// A set of services.
+pub type Svc = Ranges<u32>;
+
+impl<T: Point> Ranges<T> {
+    pub fn empty() -> Ranges<T> {
+        Ranges(Vec::new())
     }
 
-    fn range(lo: u32, hi: u32) -> Svc {
-        Svc(vec![(lo, hi)])
+    pub fn range(lo: T, hi: T) -> Ranges<T> {
+        Ranges(vec![(lo, hi)])
     }
 
-    /// Every service compared for a family: TCP, UDP, ICMP echo.
-    pub fn universe(v4: bool) -> Svc {
-        let icmp = if v4 { 1u32 } else { 58 };
-        let mut r = vec![
-            (6 << 16, (6 << 16) | 0xffff),
-            (17 << 16, (17 << 16) | 0xffff),
-            (icmp << 16, icmp << 16),
-        ];
-        r.sort_unstable();
-        Svc(r)
+    /// From ranges in any order, overlapping or not.
+    pub fn from_unsorted(mut all: Vec<(T, T)>) -> Ranges<T> {
+        all.sort_unstable();
+        let mut out: Vec<(T, T)> = Vec::with_capacity(all.len());
+        for (lo, hi) in all {
+            match out.last_mut() {
+                Some(last) if last.1 == T::MAX || lo <= last.1.inc() => last.1 = last.1.max(hi),
+                _ => out.push((lo, hi)),
+            }
+        }
+        Ranges(out)
     }
 
-    pub fn contains(&self, v: u32) -> bool {
+    pub fn contains(&self, v: T) -> bool {
         let k = self.0.partition_point(|r| r.1 < v);
         self.0.get(k).is_some_and(|r| r.0 <= v)
     }
@@ -45,20 +76,11 @@ impl Svc {
         self.0.is_empty()
     }
 
-    pub fn union(&self, o: &Svc) -> Svc {
-        let mut all: Vec<(u32, u32)> = self.0.iter().chain(&o.0).copied().collect();
-        all.sort_unstable();
-        let mut out: Vec<(u32, u32)> = Vec::with_capacity(all.len());
-        for (lo, hi) in all {
-            match out.last_mut() {
-                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
-                _ => out.push((lo, hi)),
-            }
-        }
-        Svc(out)
+    pub fn union(&self, o: &Ranges<T>) -> Ranges<T> {
+        Ranges::from_unsorted(self.0.iter().chain(&o.0).copied().collect())
     }
 
-    pub fn intersect(&self, o: &Svc) -> Svc {
+    pub fn intersect(&self, o: &Ranges<T>) -> Ranges<T> {
         let (mut i, mut j, mut out) = (0, 0, Vec::new());
         while i < self.0.len() && j < o.0.len() {
             let (a, b) = (self.0[i], o.0[j]);
@@ -72,10 +94,23 @@ impl Svc {
                 j += 1;
             }
         }
-        Svc(out)
+        Ranges(out)
     }
 
-    pub fn subtract(&self, o: &Svc) -> Svc {
+    /// The part of the set inside one range (a binary search, then a copy of that part).
+    pub fn within(&self, lo: T, hi: T) -> Ranges<T> {
+        let from = self.0.partition_point(|r| r.1 < lo);
+        let mut out = Vec::new();
+        for &(a, b) in &self.0[from..] {
+            if a > hi {
+                break;
+            }
+            out.push((a.max(lo), b.min(hi)));
+        }
+        Ranges(out)
+    }
+
+    pub fn subtract(&self, o: &Ranges<T>) -> Ranges<T> {
         let mut out = Vec::new();
         let mut j = 0;
         for &(lo, hi) in &self.0 {
@@ -87,20 +122,34 @@ impl Svc {
             let mut done = false;
             while k < o.0.len() && o.0[k].0 <= hi {
                 if o.0[k].0 > cur {
-                    out.push((cur, o.0[k].0 - 1));
+                    out.push((cur, o.0[k].0.dec()));
                 }
                 if o.0[k].1 >= hi {
                     done = true;
                     break;
                 }
-                cur = o.0[k].1 + 1;
+                cur = o.0[k].1.inc();
                 k += 1;
             }
             if !done {
                 out.push((cur, hi));
             }
         }
-        Svc(out)
+        Ranges(out)
+    }
+}
+
+impl Svc {
+    /// Every service compared for a family: TCP, UDP, ICMP echo.
+    pub fn universe(v4: bool) -> Svc {
+        let icmp = if v4 { 1u32 } else { 58 };
+        let mut r = vec![
+            (6 << 16, (6 << 16) | 0xffff),
+            (17 << 16, (17 << 16) | 0xffff),
+            (icmp << 16, icmp << 16),
+        ];
+        r.sort_unstable();
+        Ranges(r)
     }
 }
 
@@ -116,7 +165,7 @@ fn proto_ports(proto: u32, lo: u128, hi: u128) -> Svc {
 /// The services a field's range holds, within what is compared, for packets of the pair
 /// `p` (its addresses and family; the service fields are what is symbolic), or None when the
 /// field is not a service field (its value is fixed by the pair).
-fn service_part(f: Field, p: &Packet, lo: u128, hi: u128) -> Option<Svc> {
+pub(super) fn service_part(f: Field, p: &Packet, lo: u128, hi: u128) -> Option<Svc> {
     let icmp = if p.v4 { 1u32 } else { 58 };
     Some(match f {
         Field::L4proto => {
@@ -156,7 +205,7 @@ fn service_part(f: Field, p: &Packet, lo: u128, hi: u128) -> Option<Svc> {
 
 /// The services for which the fields have values at all (a port of an ICMP packet has none:
 /// a match on it, negated or not, does not match).
-fn defined(fields: &[Field], p: &Packet) -> Svc {
+pub(super) fn defined(fields: &[Field], p: &Packet) -> Svc {
     let mut s = Svc::universe(p.v4);
     for &f in fields {
         if let Some(part) = service_part(f, p, 0, u128::MAX) {
@@ -168,7 +217,7 @@ fn defined(fields: &[Field], p: &Packet) -> Svc {
 
 /// The services of `within` for which an element (one range per field) holds the packet's
 /// values; the fixed fields' values are in `fixed` (at the positions of fixed fields).
-fn element_services(
+pub(super) fn element_services(
     fields: &[Field],
     elem: &[(u128, u128)],
     fixed: &[u128],
@@ -197,7 +246,7 @@ fn element_services(
 
 /// The fixed fields' values (service fields get a placeholder, 0), or None when a fixed field
 /// has no value for the pair (an IPv6 address of an IPv4 packet).
-fn fixed_values(fields: &[Field], p: &Packet, mark: u32) -> Option<[u128; 8]> {
+pub(super) fn fixed_values(fields: &[Field], p: &Packet, mark: u32) -> Option<[u128; 8]> {
     let mut buf = [0u128; 8];
     if fields.len() > buf.len() {
         return None;
@@ -489,7 +538,7 @@ mod tests {
     use super::*;
 
     fn svc(r: &[(u32, u32)]) -> Svc {
-        Svc(r.to_vec())
+        Ranges(r.to_vec())
     }
 
     #[test]

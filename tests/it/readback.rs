@@ -97,6 +97,7 @@ fn assert_equal(c: &netc::Checked, what: &str) {
     for (file, point, rs, _) in read_back(c) {
         cross_check(&rs, &format!("{what}: {file}"));
         let d = readback::verify(&c.plan, info, point, &rs, 5);
+        same_as_pairwise(c, point, &rs, &d, 5);
         assert!(d.is_empty(), "{what}: {file} differs from the plan: {d:?}");
     }
 }
@@ -170,7 +171,47 @@ fn netc_verify_says_equal_and_exits_zero() {
 fn differences(c: &netc::Checked, point: Point, text: &str) -> Vec<(readback::Difference, String)> {
     let json = readback::load_in_namespace(text.as_bytes(), 9500).expect("the mutation loads");
     let rs = Ruleset::from_json(&json).expect("it reads back");
-    readback::verify(&c.plan, c.info.as_ref().unwrap(), point, &rs, 5)
+    let info = c.info.as_ref().unwrap();
+    let found = readback::verify(&c.plan, info, point, &rs, 5);
+    same_as_pairwise(c, point, &rs, &found, 5);
+    found
+}
+
+/// A router's verify goes by the relation walk (every pair at once, one difference per class
+/// of addresses); the pair walk it replaces (one per pair of representatives) finds the same:
+/// none when it finds none, and otherwise every difference of the relation walk is one of
+/// its own, with the same services and verdicts overall.
+fn same_as_pairwise(
+    c: &netc::Checked,
+    point: Point,
+    rs: &Ruleset,
+    found: &[(readback::Difference, String)],
+    limit: usize,
+) {
+    if let Point::Router(_) = point {
+        assert!(
+            rs.relation_walks(readback::Hook::Forward),
+            "netc's router rulesets are of the shape the relation walk models"
+        );
+        let info = c.info.as_ref().unwrap();
+        let all = 1_000_000;
+        let fast = readback::verify(&c.plan, info, point, rs, all);
+        let slow = readback::verify_pairwise(&c.plan, info, point, rs, all);
+        assert_eq!(fast.is_empty(), slow.is_empty(), "{fast:?}\n{slow:?}");
+        assert_eq!(found.is_empty(), fast.is_empty());
+        assert!(found.len() <= limit);
+        let text = |d: &(readback::Difference, String)| format!("{d:?}");
+        let slow_set: std::collections::BTreeSet<String> = slow.iter().map(text).collect();
+        for d in &fast {
+            assert!(slow_set.contains(&text(d)), "{d:?} is not among {slow:?}");
+        }
+        let what = |d: &[(readback::Difference, String)]| {
+            d.iter()
+                .map(|(d, why)| (d.service.clone(), d.ruleset_accepts, why.clone()))
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        assert_eq!(what(&fast), what(&slow));
+    }
 }
 
 #[test]
@@ -286,9 +327,25 @@ proptest! {
         let c = netc::check_text("random.netc", &text);
         prop_assume!(c.info.is_some());
         let info = c.info.as_ref().unwrap();
-        for (file, point, rs, _) in read_back(&c) {
+        for (file, point, rs, nft) in read_back(&c) {
             let d = readback::verify(&c.plan, info, point, &rs, 3);
             prop_assert!(d.is_empty(), "{} differs:\n{:?}\nplan:\n{}", file, d, text);
+            same_as_pairwise(&c, point, &rs, &d, 3);
+            // The router with one set element removed: the relation walk and the pair walk
+            // find the same differences.
+            if let Point::Router(_) = point {
+                let lines: Vec<&str> = nft.lines().collect();
+                let elems: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].contains(" comment \"r")).collect();
+                if !elems.is_empty() {
+                    let cut = elems[seed[0] as usize % elems.len()];
+                    let mutated: String = lines.iter().enumerate().filter(|(i, _)| *i != cut).map(|(_, l)| format!("{l}\n")).collect();
+                    if let Ok(json) = readback::load_in_namespace(mutated.as_bytes(), 9600) {
+                        let rs = Ruleset::from_json(&json).unwrap();
+                        let d = readback::verify(&c.plan, info, point, &rs, 3);
+                        same_as_pairwise(&c, point, &rs, &d, 3);
+                    }
+                }
+            }
         }
     }
 }
@@ -421,6 +478,7 @@ fn generated_plans_of_both_layouts_are_equal_after_a_round_trip() {
                 .unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
             let rs = Ruleset::from_json(&json).unwrap();
             let d = readback::verify(&c.plan, info, point, &rs, 5);
+            same_as_pairwise(&c, point, &rs, &d, 5);
             assert!(
                 d.is_empty(),
                 "scattered={scattered}: {} differs from the plan: {d:?}",
