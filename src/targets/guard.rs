@@ -18,13 +18,26 @@ fn fail(f: &OutputFile, line: usize, why: &str) -> Result<(), String> {
 
 /// Check one generated file.
 pub fn check(f: &OutputFile) -> Result<(), String> {
-    for (i, line) in f.contents.lines().enumerate() {
-        if line.chars().any(|c| c.is_control() && c != '\t') {
-            return fail(f, i, "a control character");
-        }
-    }
-    if f.contents.contains('\r') {
-        return fail(f, 0, "a carriage return");
+    // Control characters other than tab and newline, by bytes (every file passes here, and
+    // host rulesets run to hundreds of megabytes): C0 controls and DEL are single bytes, C1
+    // controls (U+0080-U+009F) are 0xC2 0x80-0x9F in UTF-8.
+    let bytes = f.contents.as_bytes();
+    let bad = bytes.iter().enumerate().position(|(i, &b)| {
+        (b < 0x20 && b != b'\t' && b != b'\n')
+            || b == 0x7f
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    });
+    if let Some(at) = bad {
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count();
+        return fail(
+            f,
+            line,
+            if bytes[at] == b'\r' {
+                "a carriage return"
+            } else {
+                "a control character"
+            },
+        );
     }
     let path = f.path.to_string_lossy();
     let ext = f.path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -144,17 +157,22 @@ fn xml(f: &OutputFile) -> Result<(), String> {
 /// `$` variables); comments are whole lines.
 fn nft(f: &OutputFile) -> Result<(), String> {
     for (i, line) in f.contents.lines().enumerate() {
-        let code = line.trim_start();
-        if code.starts_with('#') {
+        let code = line.trim_start().as_bytes();
+        if code.first() == Some(&b'#') {
             continue;
         }
-        // Outside strings, a `#` would start a comment and hide the rest of the rule.
+        // Most lines have none of these bytes: skip them without the state machine.
+        if !code.iter().any(|b| matches!(b, b'"' | b'#' | b'\\' | b'$')) {
+            continue;
+        }
+        // Outside strings, a `#` would start a comment and hide the rest of the rule (all the
+        // bytes looked at are ASCII, so bytes are characters here).
         let mut in_string = false;
-        for c in code.chars() {
+        for &c in code {
             match c {
-                '"' => in_string = !in_string,
-                '\\' | '$' if in_string => return fail(f, i, "`\\` or `$` in a string"),
-                '#' if !in_string => return fail(f, i, "a `#` inside a rule"),
+                b'"' => in_string = !in_string,
+                b'\\' | b'$' if in_string => return fail(f, i, "`\\` or `$` in a string"),
+                b'#' if !in_string => return fail(f, i, "a `#` inside a rule"),
                 _ => {}
             }
         }
@@ -370,5 +388,35 @@ mod tests {
                 check(&file(path, text))
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod byte_scan_tests {
+    use super::*;
+
+    fn file(path: &str, text: &str) -> OutputFile {
+        OutputFile {
+            path: std::path::PathBuf::from(path),
+            contents: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused_by_bytes() {
+        for bad in ["a\u{1b}[2J", "a\r\nb", "a\u{85}b", "a\u{7f}", "a\u{0}"] {
+            assert!(check(&file("x.txt", bad)).is_err(), "{bad:?}");
+        }
+        for good in ["tab\there\n", "é ü — ✓\n", "\u{a0}\n"] {
+            assert!(check(&file("x.txt", good)).is_ok(), "{good:?}");
+        }
+        assert!(check(&file("a.nft", "add rule x # hidden\n")).is_err());
+        assert!(check(&file("a.nft", "comment \"a$b\"\n")).is_err());
+        assert!(check(&file("a.nft", "comment \"open\n")).is_err());
+        assert!(check(&file(
+            "a.nft",
+            "  # a comment line \"\n ip saddr 10.0.0.1 accept\n"
+        ))
+        .is_ok());
     }
 }
