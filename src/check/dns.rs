@@ -1,13 +1,15 @@
-//! E060 invalid-dns-name, W061 local-zone, E062 dns-conflict, E063 reverse-zone.
-//! Also builds the plan's DNS records (explicit ones and those hosts and VIPs publish), which
-//! the BIND target renders: it never decides what a zone holds by itself.
+//! The lowering of the plan's DNS: its records (explicit ones and those hosts, VIPs and name
+//! servers publish), which the BIND target renders (it never decides what a zone holds by
+//! itself). What cannot be lowered is reported here, once: E060 invalid-dns-name, W061
+//! local-zone, E062 for records netc makes itself (PTRs) or that name another zone. The
+//! checks on the finished records are files of their own: `dns_conflicts.rs` (E062),
+//! `reverse_zones.rs` (E063), `dns_views.rs` (E065).
 
-use super::list;
 use crate::diag::{Diagnostic, Span};
 use crate::ir::Plan;
 use crate::names::{is_dns_label, is_hostname};
 use serde::Serialize;
-use std::collections::BTreeMap;
+
 use std::net::IpAddr;
 
 /// One record of a forward zone.
@@ -25,11 +27,6 @@ pub struct DnsRecord {
     pub addr: Option<IpAddr>,
     #[serde(skip)]
     pub span: Span,
-}
-
-pub fn dns_records(plan: &Plan) -> Vec<DnsRecord> {
-    let mut diags = Vec::new();
-    check(plan, &mut diags)
 }
 
 pub(crate) fn zone_for(plan: &Plan, fqdn: &str) -> Option<usize> {
@@ -333,8 +330,8 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
             }
         }
     }
-    conflicts(&records, diags);
-    reverse_zones(plan, &records, diags);
+    super::dns_conflicts::check(&records, diags);
+    super::reverse_zones::check(plan, &records, diags);
     super::dns_views::check(plan, &records, diags);
     records.sort_by(|a, b| {
         (a.zone, &a.name, &a.rtype, &a.data).cmp(&(b.zone, &b.name, &b.rtype, &b.data))
@@ -349,105 +346,5 @@ pub(crate) fn absolute(name: &str, zone: &str) -> String {
             name.to_ascii_lowercase()
         }
         None => format!("{}.{zone}", name.to_ascii_lowercase()),
-    }
-}
-
-fn conflicts(records: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
-    let mut by_name: BTreeMap<&str, Vec<&DnsRecord>> = BTreeMap::new();
-    for r in records {
-        by_name.entry(&r.fqdn).or_default().push(r);
-    }
-    for (name, rs) in by_name {
-        if let Some(cname) = rs.iter().find(|r| r.rtype == "CNAME") {
-            if let Some(other) = rs.iter().find(|r| !std::ptr::eq(**r, *cname)) {
-                diags.push(
-                    Diagnostic::new(&crate::codes::E062, format!("`{name}` has a CNAME and other data"))
-                        .with_primary(cname.span, "CNAME")
-                        .with_secondary(other.span, format!("{} from {}", other.rtype, other.source))
-                        .with_help("a name with a CNAME can have no other record (RFC 1034); rename one of them"),
-                );
-            }
-            continue;
-        }
-        for (i, a) in rs.iter().enumerate() {
-            for b in &rs[..i] {
-                if a.rtype != b.rtype {
-                    continue;
-                }
-                if a.data == b.data {
-                    diags.push(
-                        Diagnostic::new(
-                            &crate::codes::E062,
-                            format!(
-                                "`{name}` {} {} is declared twice",
-                                a.rtype,
-                                a.data.join(" ")
-                            ),
-                        )
-                        .with_primary(a.span, format!("from {}", a.source))
-                        .with_secondary(b.span, format!("from {}", b.source))
-                        .with_help("BIND merges duplicates silently; keep one"),
-                    );
-                } else if a.source != b.source && a.addr.is_some() {
-                    diags.push(
-                        Diagnostic::new(
-                            &crate::codes::E062,
-                            format!("`{name}` points at {} and {}", b.data[0], a.data[0]),
-                        )
-                        .with_primary(a.span, format!("{} says {}", a.source, a.data[0]))
-                        .with_secondary(b.span, format!("{} says {}", b.source, b.data[0]))
-                        .with_help(format!(
-                            "one name, one owner: {}",
-                            list(&[a.source.clone(), b.source.clone()]) + " cannot share it"
-                        )),
-                    );
-                }
-            }
-        }
-    }
-}
-
-/// Subnets whose named addresses need a reverse zone netc cannot generate.
-fn reverse_zones(plan: &Plan, records: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
-    let mut flagged = Vec::new();
-    for r in records {
-        let Some(addr) = r.addr else { continue };
-        let all: Vec<usize> = (0..plan.vlans.len()).collect();
-        let Some(s) = plan.subnet_in_vlans(addr, &all) else {
-            continue;
-        };
-        let net = plan.subnets[s].net;
-        let bad = match net {
-            ipnet::IpNet::V4(n) => n.prefix_len() < 16,
-            ipnet::IpNet::V6(n) => n.prefix_len() % 4 != 0 || n.prefix_len() < 16,
-        };
-        // A zone of the plan with the name of a reverse zone netc writes: two zone files of one
-        // name (netc's PTRs and the plan's records) would collide.
-        if !bad && (r.source.starts_with("host ") || r.source.starts_with("vip ")) {
-            let prefix = crate::names::reverse_prefix(addr, net.prefix_len());
-            let (zone, _) = crate::names::reverse_name(addr, prefix);
-            if let Some(z) = plan.zones.iter().find(|z| z.name == zone) {
-                if !flagged.contains(&s) {
-                    flagged.push(s);
-                    diags.push(
-                        Diagnostic::new(
-                            &crate::codes::E063,
-                            format!("zone `{zone}` is the reverse zone netc generates for {net}"),
-                        )
-                        .with_primary(z.origin.span, "declared here too")
-                        .with_secondary(plan.subnets[s].origin.span, "its PTRs come from this subnet's hosts and VIPs")
-                        .with_help("remove the zone from the plan: netc writes it, one PTR per named address"),
-                    );
-                }
-            }
-        }
-        if bad && !flagged.contains(&s) {
-            flagged.push(s);
-            diags.push(
-                Diagnostic::new(&crate::codes::E063, format!("netc cannot generate the reverse zone of {net}"))
-                    .with_primary(plan.subnets[s].origin.span, "too large for a generated reverse zone")
-                    .with_help("IPv4 subnets need a prefix of /16 or longer, IPv6 a multiple of 4 of /16 or longer; split the subnet"),
-            );
-        }
     }
 }

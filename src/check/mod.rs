@@ -7,6 +7,7 @@ pub mod acknowledged;
 mod blind_health_check;
 mod deny_removes_nothing;
 mod dns;
+mod dns_conflicts;
 pub mod dns_views;
 mod duplicate_address;
 mod duplicate_vlan_id;
@@ -20,6 +21,7 @@ mod overbroad_rule;
 mod overlapping_subnets;
 mod overlapping_vrfs_on_host;
 mod redundant_rule;
+mod reverse_zones;
 mod shadowed_rule;
 pub mod switch_config;
 mod unreachable_access;
@@ -27,7 +29,7 @@ mod unused;
 pub mod vip_contradiction;
 mod vlan_island;
 
-pub use dns::{dns_records, DnsRecord};
+pub use dns::DnsRecord;
 
 use crate::diag::Diagnostic;
 use crate::ir::Plan;
