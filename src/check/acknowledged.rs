@@ -150,3 +150,12 @@ pub fn apply(sources: &Sources, diags: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const W088: crate::codes::Code = crate::codes::code!("W088", "stale-ack", Warning, "an acknowledgement that acknowledges nothing",
+        "What it does: reports a `# netc-ack CODE: reason` comment that no warning of that code\n\
+         on its line matches, that names an unknown code or an error (errors cannot be\n\
+         acknowledged), or that gives no reason.\n\
+         Why: an acknowledgement outlives the warning it was written for; left in place it would\n\
+         silently acknowledge the next warning of that code on the line.\n\
+         Example:\n    allow web -> db : any   # netc-ack W082: legacy ERP, INC-1234\n    # W088 when the rule no longer draws W082");

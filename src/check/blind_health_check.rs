@@ -41,3 +41,13 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const W090: crate::codes::Code = crate::codes::code!("W090", "blind-health-check", Warning, "a VIP of a replicated database checks only its port",
+        "What it does: reports a VIP of several members whose health check is the port of a\n\
+         store with one writable primary and replicas (PostgreSQL 5432, MySQL 3306, SQL Server\n\
+         1433, Oracle 1521, Redis 6379, MongoDB 27017).\n\
+         Why: every member answers on the port, primary or replica, so keepalived may keep the\n\
+         address on a read-only replica after a failover; writes through the VIP fail. Give a\n\
+         check that succeeds on the primary only (`check \"COMMAND\"`, run by keepalived).\n\
+         Example:\n    vip pg-vip 10.20.10.100 for pg01, pg02 check tcp/5432\n    # better: check \"/usr/bin/curl -sf http://127.0.0.1:8008/primary\"   (Patroni)");

@@ -43,3 +43,11 @@ pub fn check(plan: &Plan, useless: &[usize], diags: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const W087: crate::codes::Code = crate::codes::code!("W087", "deny-removes-nothing", Warning, "a deny rule that no allow rule overlaps",
+        "What it does: reports a `deny` none of whose packets any `allow` permits.\n\
+         Why: in netc a deny only takes away what allows permit (everything else is dropped by\n\
+         default), so the rule changes nothing; it is a leftover, or it names the wrong tier,\n\
+         service or address.\n\
+         Example:\n    allow web -> db : postgres\n    deny web -> db : tcp/80   # nothing allows tcp/80 anyway");

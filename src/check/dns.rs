@@ -348,3 +348,26 @@ pub(crate) fn absolute(name: &str, zone: &str) -> String {
         None => format!("{}.{zone}", name.to_ascii_lowercase()),
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E060: crate::codes::Code = crate::codes::code!(
+    "E060",
+    "invalid-dns-name",
+    Error,
+    "a DNS name is not a valid hostname",
+    "What it does: reports zone names, host and VIP names and record names and targets that\n\
+         are not valid hostnames (RFC 1123 labels of letters, digits and inner hyphens, at most\n\
+         63 bytes a label and 253 a name).\n\
+         Why: BIND rejects or rewrites such names; resolvers may not look them up.\n\
+         Example:\n    host pg_01 in catalog   # `_` is not allowed in a hostname label"
+);
+pub const W061: crate::codes::Code = crate::codes::code!(
+    "W061",
+    "local-zone",
+    Warning,
+    "a zone under .local",
+    "What it does: warns about zones named `local` or ending in `.local`.\n\
+         Why: `.local` is reserved for multicast DNS (RFC 6762); many resolvers never send such\n\
+         names to a DNS server. Acknowledge with `local-ok` inside the zone when this is known.\n\
+         Example:\n    zone datalyptica.local { local-ok }"
+);

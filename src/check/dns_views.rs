@@ -150,3 +150,12 @@ pub fn check(plan: &Plan, dns: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E065: crate::codes::Code = crate::codes::code!("E065", "internal-in-external-zone", Error, "a zone the internet is answered from publishes an internal address or name",
+        "What it does: reports, in a zone with `view external`, a record whose address is internal\n\
+         (RFC 1918, 100.64/10, loopback, link-local, IPv6 ULA) or that points to a name of a zone\n\
+         only the plan's clients see (or under .local), and name servers with such names.\n\
+         Why: split-horizon DNS exists so that internal names and addresses never reach the\n\
+         internet; an external zone that carries them leaks the inside of the network.\n\
+         Example:\n    zone example.com { view external  record db a 10.20.10.11 }   # use `view both`");

@@ -74,3 +74,9 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E033: crate::codes::Code = crate::codes::code!("E033", "duplicate-address", Error, "one address is assigned twice",
+        "What it does: reports an address used by two interfaces, VIPs, routers or gateways.\n\
+         Why: two devices with one address break each other (ARP flapping).\n\
+         Example:\n    host pg01 in catalog { mgmt 10.10.0.31 }\n    host pg02 in catalog { mgmt 10.10.0.31 }");

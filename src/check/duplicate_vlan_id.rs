@@ -26,3 +26,14 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E021: crate::codes::Code = crate::codes::code!(
+    "E021",
+    "duplicate-vlan-id",
+    Error,
+    "two VLANs have the same id",
+    "What it does: reports a VLAN id declared twice.\n\
+         Why: on a switch one id is one broadcast domain; two names would merge silently.\n\
+         Example:\n    vlan 20 app-lb\n    vlan 20 app-catalog   # use 21"
+);

@@ -26,3 +26,9 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E041: crate::codes::Code = crate::codes::code!("E041", "duplicate-vrid", Error, "two VIPs on one VLAN share a VRRP router id",
+        "What it does: reports two VIPs of one VLAN with the same VRRP id (explicit or assigned).\n\
+         Why: VRRP instances with one id on one segment fight over the same virtual MAC.\n\
+         Example:\n    vip a 10.20.10.100 for pg01, pg02 vrid 10\n    vip b 10.20.10.101 for pg01, pg02 vrid 10");

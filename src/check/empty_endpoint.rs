@@ -21,3 +21,10 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E050: crate::codes::Code = crate::codes::code!("E050", "empty-endpoint", Error, "a flow's source or destination has no address",
+        "What it does: reports flow endpoints that stand for no address: a tier without hosts, a\n\
+         VLAN without subnets.\n\
+         Why: the rule would silently allow nothing; it is a mistake in the plan.\n\
+         Example:\n    tier spare on app-lb\n    allow spare -> catalog : postgres   # spare has no hosts");

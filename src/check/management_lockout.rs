@@ -88,3 +88,11 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E090: crate::codes::Code = crate::codes::code!("E090", "management-lockout", Error, "the ruleset would cut administrators off a host",
+        "What it does: for each `management SOURCES -> VLAN : SERVICES` statement, reports hosts\n\
+         on that VLAN that the management sources could not reach on those services under the\n\
+         plan's flows. `except HOST, ...` acknowledges hosts that are meant to be cut off.\n\
+         Why: loading a ruleset that drops SSH from the bastion locks everyone out.\n\
+         Example:\n    management bastion -> mgmt : ssh\n    deny bastion -> catalog : any   # would lock out the catalog hosts");

@@ -4,30 +4,30 @@
 //! reach them.
 
 pub mod acknowledged;
-mod blind_health_check;
-mod deny_removes_nothing;
-mod dns;
-mod dns_conflicts;
+pub(crate) mod blind_health_check;
+pub(crate) mod deny_removes_nothing;
+pub(crate) mod dns;
+pub(crate) mod dns_conflicts;
 pub mod dns_views;
-mod duplicate_address;
-mod duplicate_vlan_id;
-mod duplicate_vrid;
-mod empty_endpoint;
-mod management_lockout;
+pub(crate) mod duplicate_address;
+pub(crate) mod duplicate_vlan_id;
+pub(crate) mod duplicate_vrid;
+pub(crate) mod empty_endpoint;
+pub(crate) mod management_lockout;
 pub mod name_servers;
-mod network_or_broadcast;
-mod outside_pool;
-mod overbroad_rule;
-mod overlapping_subnets;
-mod overlapping_vrfs_on_host;
-mod redundant_rule;
-mod reverse_zones;
-mod shadowed_rule;
+pub(crate) mod network_or_broadcast;
+pub(crate) mod outside_pool;
+pub(crate) mod overbroad_rule;
+pub(crate) mod overlapping_subnets;
+pub(crate) mod overlapping_vrfs_on_host;
+pub(crate) mod redundant_rule;
+pub(crate) mod reverse_zones;
+pub(crate) mod shadowed_rule;
 pub mod switch_config;
-mod unreachable_access;
-mod unused;
+pub(crate) mod unreachable_access;
+pub(crate) mod unused;
 pub mod vip_contradiction;
-mod vlan_island;
+pub(crate) mod vlan_island;
 
 pub use dns::DnsRecord;
 

@@ -52,3 +52,11 @@ pub fn check(plan: &Plan, info: &PlanInfo, diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const W089: crate::codes::Code = crate::codes::code!("W089", "name-server-unreachable", Warning, "the internet cannot reach a name server of a zone it is answered from",
+        "What it does: for each zone with `view external` or `view both`, reports a name server\n\
+         whose address is inside the plan's subnets but is no host or VIP of the plan, or that\n\
+         the plan does not let the internet reach on dns (udp/53 and tcp/53).\n\
+         Why: the zone is published to the internet, but its name server does not answer there.\n\
+         Example:\n    zone example.com { view both  ns ns1 203.0.113.2 }   # no host has 203.0.113.2");

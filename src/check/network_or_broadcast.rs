@@ -69,3 +69,15 @@ fn first_host(net: &ipnet::IpNet) -> IpAddr {
 fn last_host(net: &ipnet::IpNet) -> IpAddr {
     crate::space::key_addr(crate::space::key(0, net.broadcast()).pred())
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E032: crate::codes::Code = crate::codes::code!(
+    "E032",
+    "network-or-broadcast-address",
+    Error,
+    "an address is its subnet's network or broadcast address",
+    "What it does: reports host, VIP, router and gateway addresses equal to the first or the\n\
+         last address of an IPv4 subnet (except /31 and /32).\n\
+         Why: those addresses cannot be assigned to an interface.\n\
+         Example:\n    host a in t { app 10.20.10.255 }   # broadcast of 10.20.10.0/24"
+);

@@ -62,3 +62,11 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E034: crate::codes::Code = crate::codes::code!("E034", "outside-pool", Error, "a host address is outside its tier's pool",
+        "What it does: where a VLAN declares `pool RANGE for TIER`, reports hosts of that tier\n\
+         whose address on that VLAN is outside every pool of the tier, and hosts of other tiers\n\
+         whose address is inside it.\n\
+         Why: the address plan is how people find hosts and write ACLs; it must stay true.\n\
+         Example:\n    vlan 10 mgmt { subnet 10.10.0.0/24  pool 10.10.0.31-50 for catalog }\n    host pg01 in catalog { mgmt 10.10.0.60 }");

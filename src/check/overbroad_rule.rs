@@ -64,3 +64,16 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const W082: crate::codes::Code = crate::codes::code!(
+    "W082",
+    "overbroad-rule",
+    Warning,
+    "a rule that allows far more than a service",
+    "What it does: reports allows from `internet` to internal addresses on any port, allows\n\
+         whose source and destination are both `internet`-wide, and port ranges wider than 1024\n\
+         ports.\n\
+         Why: such rules usually stand in for a missing, precise rule.\n\
+         Example:\n    allow internet -> lb : any   # write the service: tcp/443"
+);

@@ -70,3 +70,10 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         open.push(s);
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E030: crate::codes::Code = crate::codes::code!("E030", "overlapping-subnets", Error, "two subnets of one VRF overlap",
+        "What it does: reports subnets in the same VRF whose address ranges overlap.\n\
+         Why: routing between them is ambiguous and addresses may be assigned twice.\n\
+         Example:\n    vlan 20 a { subnet 10.20.0.0/16 }\n    vlan 21 b { subnet 10.20.1.0/24 }   # inside 10.20.0.0/16\n\
+         Put overlapping subnets in different VRFs (`vrf NAME`) if that is really intended.");

@@ -48,3 +48,12 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E035: crate::codes::Code = crate::codes::code!("E035", "overlapping-vrfs-on-host", Error, "a host with a firewall sits in two VRFs that share addresses",
+        "What it does: reports a host whose firewall netc manages, with interfaces in two routing\n\
+         domains (VRFs no router joins) whose subnets overlap.\n\
+         Why: a host firewall matches addresses, not interfaces: 10.0.0.5 of one VRF and 10.0.0.5 of\n\
+         the other would be one source to it, so rules for one VRF would also admit the other, and\n\
+         nftables refuses the ruleset (overlapping set elements).\n\
+         Example:\n    vlan 10 corp vrf corp { subnet 10.0.0.0/24 }\n    vlan 20 ot vrf ot { subnet 10.0.0.0/24 }\n    host jump in t { corp 10.0.0.5 ot 10.0.0.6 }");

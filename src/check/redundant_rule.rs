@@ -69,3 +69,10 @@ pub fn check(plan: &Plan, policy: &Policy, useless: &[usize], diags: &mut Vec<Di
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const W081: crate::codes::Code = crate::codes::code!("W081", "redundant-rule", Warning, "a rule whose removal changes nothing",
+        "What it does: reports a rule whose packets are all matched by other rules of the same\n\
+         action, naming them.\n\
+         Why: redundant rules make the plan longer to review and drift apart over time.\n\
+         Example:\n    allow processing -> catalog : any\n    allow processing -> catalog : postgres   # already allowed");

@@ -49,3 +49,10 @@ pub fn check(plan: &Plan, records: &[DnsRecord], diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E063: crate::codes::Code = crate::codes::code!("E063", "reverse-zone", Error, "a subnet cannot get a reverse zone as declared",
+        "What it does: reports subnets whose reverse zone netc cannot generate (prefixes shorter\n\
+         than /16 for IPv4, or not on a nibble boundary for IPv6).\n\
+         Why: PTR records for them would be incomplete.\n\
+         Example:\n    vlan 30 big { subnet 10.0.0.0/8 }   # split it, or serve the reverse zone by hand");

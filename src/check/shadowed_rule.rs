@@ -59,3 +59,11 @@ pub fn check(plan: &Plan, policy: &Policy, diags: &mut Vec<Diagnostic>) {
         diags.push(diag);
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const W080: crate::codes::Code = crate::codes::code!("W080", "shadowed-rule", Warning, "an allow rule that deny rules cancel completely",
+        "What it does: reports an `allow` every packet of which is also matched by `deny` rules,\n\
+         naming those rules. In netc deny wins whatever the order, so the allow never permits\n\
+         anything.\n\
+         Why: the author meant something by it; either the allow or the deny is wrong.\n\
+         Example:\n    deny internet -> catalog : any\n    allow internet -> catalog : postgres   # never permits anything");

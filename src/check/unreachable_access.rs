@@ -257,3 +257,19 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const W084: crate::codes::Code = crate::codes::code!("W084", "unreachable-access", Warning, "a rule makes a firewall accept what no path delivers",
+        "What it does: reports an allow rule whose packets some enforcement point accepts (a\n\
+         host's firewall, a router's ruleset) although no path of the plan carries them: the\n\
+         subnets are joined by no router, or sit in VRFs that no router joins.\n\
+         Why: the access is configured but not reachable; a route the plan does not model (a VPN,\n\
+         a static route) opens it, and no gate counts it as reachable.\n\
+         Example:\n    network admins 198.51.100.0/28\n    allow admins -> catalog : postgres   # no router brings admins to catalog");
+pub const W085: crate::codes::Code = crate::codes::code!("W085", "reply-fails", Warning, "a multi-homed host answers through an interface that leads nowhere",
+        "What it does: reports an allow rule whose requests reach a host with several interfaces\n\
+         that answers through another one (its default route: the tier's first VLAN), from where\n\
+         no router leads back, or only through a router that did not see the request.\n\
+         Why: the firewalls accept the request but the connection never completes; stateful\n\
+         firewalls drop replies they have no connection for.\n\
+         Example:\n    tier lb on app, dmz   # default route on app\n    allow internet -> lb : https   # arrives on dmz, answered through app");

@@ -103,3 +103,11 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const W070: crate::codes::Code =
+    crate::codes::code!("W070", "unused", Warning, "an object is declared but never used",
+        "What it does: warns about services, networks and VLANs that nothing refers to, and tiers\n\
+         without hosts.\n\
+         Why: dead declarations mislead reviewers and hide typos.\n\
+         Example:\n    service kafka tcp/9092   # no flow uses it");

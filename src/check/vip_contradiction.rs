@@ -218,3 +218,16 @@ fn differing_sources(
             .flat_map(|sa| policy.atoms.set(sa).ranges().to_vec()),
     )
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const W083: crate::codes::Code = crate::codes::code!(
+    "W083",
+    "vip-contradiction",
+    Warning,
+    "a VIP and its members are reachable differently",
+    "What it does: reports a service that some tier may reach on a VIP but not on the member\n\
+         hosts behind it, or the reverse.\n\
+         Why: the hosts' firewalls decide for the VIP too (they hold it); a difference is usually\n\
+         a rule written against the wrong one.\n\
+         Example:\n    allow query -> pg-vip : postgres   # but not -> catalog"
+);

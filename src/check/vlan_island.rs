@@ -65,3 +65,12 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const W086: crate::codes::Code = crate::codes::code!("W086", "vlan-island", Warning, "a switch gives hosts a VLAN that no uplink of it carries",
+        "What it does: reports a VLAN on a switch's host ports that none of the switch's other\n\
+         ports (its uplinks) carries and that the switch does not route, while the VLAN's\n\
+         gateway or other hosts of the VLAN are elsewhere.\n\
+         Why: every port is configured as the plan says, yet the hosts on that switch are an\n\
+         island: no frame of the VLAN leaves the switch.\n\
+         Example:\n    switch tor1 eos {\n      trunk Ethernet49 vlans app          # no `mgmt` here\n      port Ethernet1 host lb01 dev eth0   # eth0 is on mgmt\n    }");

@@ -562,3 +562,39 @@ impl Resolver<'_> {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E020: crate::codes::Code = crate::codes::code!(
+    "E020",
+    "vlan-id-range",
+    Error,
+    "a VLAN id is outside 1-4094 or reserved",
+    "What it does: reports VLAN ids outside 1-4094, and the ids switches refuse to create:\n\
+         1 (the default VLAN) and 1002-1005 (reserved on Cisco IOS).\n\
+         Why: the switch configs netc generates would be rejected.\n\
+         Example:\n    vlan 1003 legacy   # pick an id outside 1002-1005"
+);
+pub const E031: crate::codes::Code = crate::codes::code!("E031", "address-outside-subnet", Error, "an address is not in a subnet of its VLAN",
+        "What it does: reports a host, VIP, router, gateway, pool or reserved address that is not\n\
+         inside a subnet of the VLAN it is declared on (for VIPs: any subnet of the plan).\n\
+         Why: the device could not use it; the address is a typo or on the wrong VLAN.\n\
+         Example:\n    host pg01 in catalog { app-catalog 10.20.11.11 }   # app-catalog is 10.20.10.0/24");
+pub const E040: crate::codes::Code = crate::codes::code!(
+    "E040",
+    "vrid-range",
+    Error,
+    "a VRRP router id is outside 1-255",
+    "What it does: reports explicit `vrid` values outside 1-255.\n\
+         Why: VRRP ids are one byte and 0 is invalid; keepalived refuses them.\n\
+         Example:\n    vip pg-vip 10.20.10.100 for pg01, pg02 vrid 300"
+);
+pub const E042: crate::codes::Code = crate::codes::code!(
+    "E042",
+    "vip-member",
+    Error,
+    "a VIP member has no interface on the VIP's VLAN",
+    "What it does: reports VIP members that cannot hold the address: they have no interface\n\
+         on the VLAN of the VIP, or are listed twice.\n\
+         Why: keepalived on that host would have no interface to put the VIP on.\n\
+         Example:\n    vip pg-vip 10.20.10.100 for pg01, lb01   # lb01 is not on app-catalog"
+);

@@ -26,10 +26,10 @@ use crate::syntax::Loaded;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-mod addresses;
-mod devices;
-mod rules;
-mod zones;
+pub(crate) mod addresses;
+pub(crate) mod devices;
+pub(crate) mod rules;
+pub(crate) mod zones;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -370,3 +370,25 @@ impl<'a> Resolver<'a> {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E011: crate::codes::Code = crate::codes::code!(
+    "E011",
+    "undefined-name",
+    Error,
+    "a name is used but never declared",
+    "What it does: reports a reference to a name that no declaration has, with the closest\n\
+         declared name as a suggestion.\n\
+         Why: a typo in a flow would otherwise silently open or close nothing.\n\
+         Example:\n    allow processing -> catalgo : postgres   # did you mean `catalog`?"
+);
+pub const E012: crate::codes::Code = crate::codes::code!(
+    "E012",
+    "wrong-kind",
+    Error,
+    "a name refers to the wrong kind of object",
+    "What it does: reports a reference whose target exists but is not of the kind expected\n\
+         there (a host `in` a VIP, a service used as a flow source).\n\
+         Why: the statement has no meaning with that object.\n\
+         Example:\n    host pg01 in pg-vip   # `in` takes a tier"
+);

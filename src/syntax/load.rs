@@ -350,3 +350,24 @@ fn decode(bytes: Vec<u8>) -> (String, Problem) {
         }
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E002: crate::codes::Code = crate::codes::code!("E002", "include-cycle", Error, "files include each other in a cycle",
+        "What it does: reports an include chain that comes back to a file already being read.\n\
+         Why: the plan would be infinite.\n\
+         Example:\n    # a.netc\n    include \"b.netc\"\n    # b.netc\n    include \"a.netc\"   # closes the cycle");
+pub const E003: crate::codes::Code =
+    crate::codes::code!("E003", "include-error", Error, "an included file cannot be read",
+        "What it does: reports an include whose file is missing, a directory, a device, too large\n\
+         or nested too deep.\n\
+         Why: a plan must be complete to be checked.\n\
+         Example:\n    include \"vlans.netc\"   # relative to the including file");
+pub const E004: crate::codes::Code = crate::codes::code!(
+    "E004",
+    "bad-text",
+    Error,
+    "a plan file is not UTF-8 text",
+    "What it does: reports invalid UTF-8 and NUL bytes, at the first offending byte.\n\
+         Why: plan files are text reviewed by people; binary content is a mistake or an attack.\n\
+         Example: a file saved as UTF-16, or with a NUL byte pasted in."
+);

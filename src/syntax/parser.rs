@@ -1248,6 +1248,18 @@ pub fn parse_addr(w: &str) -> Option<AddrLit> {
     Some(AddrLit::Range(lo, hi))
 }
 
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E001: crate::codes::Code = crate::codes::code!(
+    "E001",
+    "syntax",
+    Error,
+    "the text is not a netc statement",
+    "What it does: reports text that the grammar (grammar/netc.ebnf) does not accept.\n\
+         Why: netc cannot guess what a plan means; it skips to the next line and reports every\n\
+         such line in one run.\n\
+         Example:\n    vlan ten mgmt        # the VLAN id must be a number\n    vlan 10 mgmt"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
