@@ -80,16 +80,21 @@ struct Pending {
 }
 
 /// The name servers of a zone that are inside the plan (a glue address, or the address
-/// records of the name): (address, name), in the zone's NS order. The first is the primary,
-/// the others are its secondaries. Name servers outside the plan (a DNS provider's) are not
-/// netc's to configure.
-fn zone_servers(plan: &Plan, dns: &[DnsRecord], zone: &crate::ir::Zone) -> Vec<(IpAddr, String)> {
+/// records of the name), each with all its addresses (a dual-stack server has two), in the
+/// zone's NS order; an address already taken by an earlier name server is not counted twice.
+/// The first is the primary, the others are its secondaries. Name servers outside the plan
+/// (a DNS provider's) are not netc's to configure.
+fn zone_servers(
+    plan: &Plan,
+    dns: &[DnsRecord],
+    zone: &crate::ir::Zone,
+) -> Vec<(String, Vec<IpAddr>)> {
     let all: Vec<usize> = (0..plan.vlans.len()).collect();
-    let mut out: Vec<(IpAddr, String)> = Vec::new();
+    let mut out: Vec<(String, Vec<IpAddr>)> = Vec::new();
     for n in &zone.nameservers {
         let name = absolute(&n.name, &zone.name);
-        let bare = name.trim_end_matches('.');
-        let addrs: Vec<IpAddr> = match n.addr {
+        let bare = name.trim_end_matches('.').to_string();
+        let mut addrs: Vec<IpAddr> = match n.addr {
             Some(a) => vec![a],
             None => dns
                 .iter()
@@ -97,10 +102,20 @@ fn zone_servers(plan: &Plan, dns: &[DnsRecord], zone: &crate::ir::Zone) -> Vec<(
                 .filter_map(|r| r.addr)
                 .collect(),
         };
-        for a in addrs {
-            if plan.subnet_in_vlans(a, &all).is_some() && !out.iter().any(|o| o.0 == a) {
-                out.push((a, bare.to_string()));
+        addrs.retain(|&a| {
+            plan.subnet_in_vlans(a, &all).is_some() && !out.iter().any(|o| o.1.contains(&a))
+        });
+        addrs.sort();
+        addrs.dedup();
+        if addrs.is_empty() {
+            continue;
+        }
+        match out.iter_mut().find(|o| o.0 == bare) {
+            Some(o) => {
+                o.1.extend(addrs);
+                o.1.sort();
             }
+            None => out.push((bare, addrs)),
         }
     }
     out
@@ -108,12 +123,12 @@ fn zone_servers(plan: &Plan, dns: &[DnsRecord], zone: &crate::ir::Zone) -> Vec<(
 
 /// What one server's named.conf fragment declares of a zone: the primary (the zone's first
 /// name server inside the plan, or this configuration when it has none) lets the others
-/// transfer it and notifies them; a secondary transfers it from the primary. The external
-/// view's copy is transferred and notified with the key `netc-external`, which is what puts
-/// those requests into the external view at either end.
+/// transfer it and notifies them; a secondary transfers it from the primary's addresses. The
+/// external view's copy is transferred and notified with the key `netc-external`, which is
+/// what puts those requests into the external view at either end.
 fn declare(
-    servers: &[(IpAddr, String)],
-    me: Option<IpAddr>,
+    servers: &[(String, Vec<IpAddr>)],
+    secondary: bool,
     external: bool,
     file: &str,
 ) -> ZoneDecl {
@@ -125,13 +140,13 @@ fn declare(
         }
     };
     let list = |items: Vec<String>| format!("{{ {}; }}", items.join("; "));
-    match me {
-        Some(_) => ZoneDecl {
+    if secondary {
+        return ZoneDecl {
             name: String::new(),
             kind: "secondary",
             lines: servers
                 .first()
-                .map(|p| format!("primaries {}", list(vec![keyed(&p.0)])))
+                .map(|p| format!("primaries {}", list(p.1.iter().map(keyed).collect())))
                 .into_iter()
                 .collect(),
             file: format!(
@@ -139,33 +154,34 @@ fn declare(
                 if external { "external-" } else { "" },
                 file.rsplit('/').next().unwrap_or(file)
             ),
-        },
-        None => {
-            let secondaries: Vec<&IpAddr> = servers.iter().skip(1).map(|s| &s.0).collect();
-            let mut lines = Vec::new();
-            if !secondaries.is_empty() {
-                lines.push(format!(
-                    "allow-transfer {}",
-                    list(if external {
-                        vec!["key \"netc-external\"".to_string()]
-                    } else {
-                        secondaries.iter().map(|a| a.to_string()).collect()
-                    })
-                ));
-                lines.push(format!(
-                    "also-notify {}",
-                    list(secondaries.iter().map(|a| keyed(a)).collect())
-                ));
-            }
-            ZoneDecl {
-                name: String::new(),
-                kind: "primary",
-                lines,
-                file: file.to_string(),
-            }
-        }
+        };
+    }
+    let secondaries: Vec<&IpAddr> = servers.iter().skip(1).flat_map(|s| &s.1).collect();
+    let mut lines = Vec::new();
+    if !secondaries.is_empty() {
+        lines.push(format!(
+            "allow-transfer {}",
+            list(if external {
+                vec!["key \"netc-external\"".to_string()]
+            } else {
+                secondaries.iter().map(|a| a.to_string()).collect()
+            })
+        ));
+        lines.push(format!(
+            "also-notify {}",
+            list(secondaries.iter().map(|a| keyed(a)).collect())
+        ));
+    }
+    ZoneDecl {
+        name: String::new(),
+        kind: "primary",
+        lines,
+        file: file.to_string(),
     }
 }
+
+/// A secondary's addresses, and its zones of the internal and the external view.
+type Secondary = (Vec<IpAddr>, Vec<ZoneDecl>, Vec<ZoneDecl>);
 
 impl RenderAll for Bind {
     fn reads_back(&self) -> &'static [&'static str] {
@@ -218,9 +234,8 @@ impl RenderAll for Bind {
         );
         state.push_str("# zone  content-hash  serial\n");
         let (mut decls, mut external_decls) = (Vec::new(), Vec::new());
-        // Each secondary (by address): its name, and its zones of each view.
-        let mut secondaries: BTreeMap<IpAddr, (String, Vec<ZoneDecl>, Vec<ZoneDecl>)> =
-            BTreeMap::new();
+        // Each secondary (by name): its addresses, and its zones of each view.
+        let mut secondaries: BTreeMap<String, Secondary> = BTreeMap::new();
         let mut keyed = false;
         for z in zones {
             let render = |serial| {
@@ -286,7 +301,7 @@ impl RenderAll for Bind {
             let servers = zone_servers(plan, &info.dns, &plan.zones[z.forward]);
             let decl = ZoneDecl {
                 name: z.name.clone(),
-                ..declare(&servers, None, z.external, &file)
+                ..declare(&servers, false, z.external, &file)
             };
             keyed |= z.external && servers.len() > 1;
             if z.external {
@@ -294,13 +309,13 @@ impl RenderAll for Bind {
             } else {
                 decls.push(decl);
             }
-            for (addr, name) in servers.iter().skip(1) {
+            for (name, addrs) in servers.iter().skip(1) {
                 let entry = secondaries
-                    .entry(*addr)
-                    .or_insert_with(|| (name.clone(), Vec::new(), Vec::new()));
+                    .entry(name.clone())
+                    .or_insert_with(|| (addrs.clone(), Vec::new(), Vec::new()));
                 let decl = ZoneDecl {
                     name: z.name.clone(),
-                    ..declare(&servers, Some(*addr), z.external, &file)
+                    ..declare(&servers, true, z.external, &file)
                 };
                 if z.external {
                     entry.2.push(decl);
@@ -341,7 +356,12 @@ impl RenderAll for Bind {
         });
         // One fragment per secondary, named by its name server name (a DNS name: letters,
         // digits, hyphens and dots only).
-        for (addr, (name, internal, external)) in secondaries {
+        for (name, (addrs, internal, external)) in secondaries {
+            let addr = addrs
+                .iter()
+                .map(IpAddr::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
             // The file is named by the server's name when it is a plain DNS name (the grammar
             // allows no other), else by its address.
             let plain = !name.is_empty()
@@ -352,7 +372,7 @@ impl RenderAll for Bind {
             let name = if plain {
                 name.to_ascii_lowercase()
             } else {
-                addr.to_string().replace(':', "-")
+                addrs[0].to_string().replace(':', "-")
             };
             let named = NamedView {
                 header: header(

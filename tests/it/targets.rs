@@ -404,6 +404,43 @@ fn bind_accepts_every_zone() {
     );
 }
 
+/// A name server with an IPv4 and an IPv6 address is one server: one secondary fragment that
+/// transfers from both of the primary's addresses, and the primary is never its own
+/// secondary (found by trying a dual-stack plan: the two addresses were two servers, and
+/// the two fragments of one name collided).
+#[test]
+fn dual_stack_name_servers_are_one_server_each() {
+    let c = netc::check_text(
+        "ds.netc",
+        "vlan 20 dmz { subnet 203.0.113.0/24 gateway .1  subnet 2001:db8:20::/64 gateway 2001:db8:20::1 }\n\
+         router edge { dmz upstream }\ntier dns on dmz firewall none\n\
+         host ns1 in dns { dmz 203.0.113.2  dmz 2001:db8:20::2 dns ns1.example.com }\n\
+         host ns2 in dns { dmz 203.0.113.3  dmz 2001:db8:20::3 dns ns2.example.com }\n\
+         allow internet -> dns : udp/53, tcp/53\nzone example.com { ns ns1  ns ns2 }\n",
+    );
+    assert!(!c.has_errors(), "{:?}", c.diags);
+    let files = files_of(&c, &[TargetKind::Bind]);
+    let secondaries: Vec<&OutputFile> = files
+        .iter()
+        .filter(|f| f.path.starts_with("bind/secondaries"))
+        .collect();
+    assert_eq!(secondaries.len(), 1);
+    assert!(secondaries[0]
+        .contents
+        .contains("primaries { 203.0.113.2; 2001:db8:20::2; };"));
+    let primary = files
+        .iter()
+        .find(|f| f.path.ends_with("bind/named.conf.netc"))
+        .unwrap();
+    assert!(primary
+        .contents
+        .contains("allow-transfer { 203.0.113.3; 2001:db8:20::3; };"));
+    assert!(!primary.contents.contains("allow-transfer { 203.0.113.2"));
+    if have("named-checkzone") && have("named-checkconf") {
+        named_check(&c, "it-bind-ds");
+    }
+}
+
 /// Every zone of a plan through `named-checkzone` (all checks fatal, no output allowed) and
 /// the whole through `named-checkconf -z`; returns the number of zones.
 fn named_check(c: &netc::Checked, dir: &str) -> usize {
