@@ -861,12 +861,7 @@ impl Ruleset {
                                 [Field::CtState | Field::CtStatus | Field::DstType]
                             ) =>
                             {
-                                let elems: &[Vec<(u128, u128)>] = match right {
-                                    Right::SetAt(i) => &self.linked_sets[*i].elems,
-                                    Right::Values(v) => v,
-                                    Right::Set(_) => &[],
-                                };
-                                elems.iter().any(|e| e[0].0 & vals[0] != 0)
+                                self.elements(right).iter().any(|e| e[0].0 & vals[0] != 0)
                             }
                             Right::SetAt(i) => self.linked_sets[*i].find(vals).is_some(),
                             Right::Values(v) => v.iter().any(|e| contains(e, vals)),
@@ -936,6 +931,16 @@ impl Ruleset {
                     None => None,
                 }
             }
+        }
+    }
+
+    /// The elements a match's right side holds (a linked set's, or literal values; none for
+    /// a set the ruleset does not have).
+    fn elements<'s>(&'s self, right: &'s Right) -> &'s [Vec<(u128, u128)>] {
+        match right {
+            Right::SetAt(i) => &self.linked_sets[*i].elems,
+            Right::Values(v) => v,
+            Right::Set(_) => &[],
         }
     }
 

@@ -18,7 +18,7 @@
 //! back to the pair walk (`symbolic.rs`). The two are compared on every fixture's rulesets.
 
 use super::symbolic::{defined, element_services, fixed_values, service_part, Ranges, Svc};
-use super::{applies, Base, Expr, Field, Packet, Right, Ruleset, Verdict, VmapRef};
+use super::{applies, Base, Expr, Field, Packet, Ruleset, Verdict, VmapRef};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -106,6 +106,20 @@ fn kinds(fields: &[Field], p: &Packet) -> Kinds {
     k
 }
 
+/// A relation from (mark, destinations) entries in any order: sorted by mark, the
+/// destinations of equal marks joined.
+fn joined_marks(mut entries: Vec<(u32, Arc<Addrs>)>) -> Dm {
+    entries.sort_by_key(|e| e.0);
+    let mut dm: Dm = Vec::with_capacity(entries.len());
+    for (m, d) in entries {
+        match dm.last_mut() {
+            Some(last) if last.0 == m => last.1 = Arc::new(last.1.union(&d)),
+            _ => dm.push((m, d)),
+        }
+    }
+    dm
+}
+
 /// Merge fragments that agree on sources and services (and hold every mark of their
 /// relations): their relations are joined.
 fn merge(frags: Vec<Frag>) -> Vec<Frag> {
@@ -128,19 +142,11 @@ fn merge(frags: Vec<Frag>) -> Vec<Frag> {
             }
         }
     }
-    for (f, mut entries) in out.iter_mut().zip(joined) {
+    for (f, entries) in out.iter_mut().zip(joined) {
         if f.except.is_some() || entries.len() == f.dm.len() {
             continue;
         }
-        entries.sort_by_key(|e| e.0);
-        let mut dm: Dm = Vec::with_capacity(entries.len());
-        for (m, d) in entries {
-            match dm.last_mut() {
-                Some(last) if last.0 == m => last.1 = Arc::new(last.1.union(&d)),
-                _ => dm.push((m, d)),
-            }
-        }
-        f.dm = Arc::new(dm);
+        f.dm = Arc::new(joined_marks(entries));
     }
     out
 }
@@ -218,15 +224,6 @@ impl Ruleset {
         Some(out)
     }
 
-    /// Elements of a match or map: (ranges per field, verdict if a map).
-    fn elements<'s>(&'s self, right: &'s Right) -> Option<&'s [Vec<(u128, u128)>]> {
-        match right {
-            Right::SetAt(i) => Some(&self.linked_sets[*i].elems),
-            Right::Values(v) => Some(v),
-            Right::Set(_) => None,
-        }
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn rel_rule(
         &self,
@@ -254,7 +251,7 @@ impl Ruleset {
                         next.push(f);
                         return Some(());
                     }
-                    let elems: &[Vec<(u128, u128)>] = self.elements(right).unwrap_or(&[]);
+                    let elems = self.elements(right);
                     let symbolic = [k.saddr.is_some(), k.daddr.is_some(), k.mark.is_some()]
                         .iter()
                         .filter(|&&b| b)
@@ -262,28 +259,8 @@ impl Ruleset {
                     if symbolic == 0 {
                         // Services and fixed fields only: as in the pair walk.
                         let fixed = fixed_values(fields, p, 0)?;
-                        let dom = defined(fields, p).intersect(&f.svc);
-                        let hit = if matches!(
-                            fields.as_slice(),
-                            [Field::CtState | Field::CtStatus | Field::DstType]
-                        ) {
-                            if elems.iter().any(|e| e[0].0 & fixed[0] != 0) {
-                                dom.clone()
-                            } else {
-                                Svc::empty()
-                            }
-                        } else {
-                            elems.iter().fold(Svc::empty(), |acc, el| {
-                                acc.union(&element_services(
-                                    fields,
-                                    el,
-                                    &fixed[..fields.len()],
-                                    p,
-                                    &dom,
-                                ))
-                            })
-                        };
-                        let matched = if *negate { dom.subtract(&hit) } else { hit };
+                        let matched =
+                            self.matched_services(fields, *negate, right, &fixed, p, &f.svc);
                         let missed = f.svc.subtract(&matched);
                         if !missed.is_empty() {
                             next.push(Frag {
@@ -403,19 +380,11 @@ impl Ruleset {
                     return Some(());
                 }
                 Expr::SetMark { and, or } => {
-                    let mut dm: Dm = f
+                    let dm = f
                         .marks()
                         .map(|(m, d)| ((m & and) | or, d.clone()))
                         .collect();
-                    dm.sort_by_key(|e| e.0);
-                    let mut joined: Dm = Vec::with_capacity(dm.len());
-                    for (m, d) in dm {
-                        match joined.last_mut() {
-                            Some(last) if last.0 == m => last.1 = Arc::new(last.1.union(&d)),
-                            _ => joined.push((m, d)),
-                        }
-                    }
-                    f = f.with_dm(joined);
+                    f = f.with_dm(joined_marks(dm));
                 }
                 Expr::Vmap { fields, map } => {
                     let k = kinds(fields, p);

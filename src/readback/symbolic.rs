@@ -350,50 +350,7 @@ impl Ruleset {
                         next_rule.push((svc, mark));
                         return;
                     };
-                    let dom = defined(fields, p).intersect(&svc);
-                    let hit = if matches!(
-                        fields.as_slice(),
-                        [Field::CtState | Field::CtStatus | Field::DstType]
-                    ) {
-                        let elems: &[Vec<(u128, u128)>] = match right {
-                            Right::SetAt(i) => &self.linked_sets[*i].elems,
-                            Right::Values(v) => v,
-                            Right::Set(_) => &[],
-                        };
-                        if elems.iter().any(|e| e[0].0 & fixed[0] != 0) {
-                            dom.clone()
-                        } else {
-                            Svc::empty()
-                        }
-                    } else {
-                        match right {
-                            Right::SetAt(s) => {
-                                let set = &self.linked_sets[*s];
-                                let mut hit = Svc::empty();
-                                for k in self.candidates(*s, fields, &fixed) {
-                                    hit = hit.union(&element_services(
-                                        fields,
-                                        &set.elems[k],
-                                        &fixed[..fields.len()],
-                                        p,
-                                        &dom,
-                                    ));
-                                }
-                                hit
-                            }
-                            Right::Values(v) => v.iter().fold(Svc::empty(), |acc, e| {
-                                acc.union(&element_services(
-                                    fields,
-                                    e,
-                                    &fixed[..fields.len()],
-                                    p,
-                                    &dom,
-                                ))
-                            }),
-                            Right::Set(_) => Svc::empty(),
-                        }
-                    };
-                    let matched = if *negate { dom.subtract(&hit) } else { hit };
+                    let matched = self.matched_services(fields, *negate, right, &fixed, p, &svc);
                     let missed = svc.subtract(&matched);
                     if !missed.is_empty() {
                         next_rule.push((missed, mark));
@@ -493,6 +450,50 @@ impl Ruleset {
                     }
                 }
             }
+        }
+    }
+
+    /// The services of `within` for which a match (its fields, negation and right side)
+    /// holds, the fixed fields having the values `fixed`: a match that is not on services
+    /// takes all of them or none. Shared by the pair walk and the relation walk.
+    pub(super) fn matched_services(
+        &self,
+        fields: &[Field],
+        negate: bool,
+        right: &Right,
+        fixed: &[u128; 8],
+        p: &Packet,
+        within: &Svc,
+    ) -> Svc {
+        let dom = defined(fields, p).intersect(within);
+        let hit = if matches!(fields, [Field::CtState | Field::CtStatus | Field::DstType]) {
+            // A bitmask: the packet's state is one of the listed ones.
+            if self.elements(right).iter().any(|e| e[0].0 & fixed[0] != 0) {
+                dom.clone()
+            } else {
+                Svc::empty()
+            }
+        } else {
+            let held = |e: &Vec<(u128, u128)>| {
+                element_services(fields, e, &fixed[..fields.len()], p, &dom)
+            };
+            match right {
+                Right::SetAt(s) => self
+                    .candidates(*s, fields, fixed)
+                    .into_iter()
+                    .fold(Svc::empty(), |acc, k| {
+                        acc.union(&held(&self.linked_sets[*s].elems[k]))
+                    }),
+                _ => self
+                    .elements(right)
+                    .iter()
+                    .fold(Svc::empty(), |acc, e| acc.union(&held(e))),
+            }
+        };
+        if negate {
+            dom.subtract(&hit)
+        } else {
+            hit
         }
     }
 
