@@ -99,6 +99,11 @@ pub struct SwitchPort {
     /// The host cabled to this port (`host NAME dev DEV`), if any: ports without one are
     /// uplinks to other switches or routers.
     pub host: Option<usize>,
+    /// The host interface cabled here (with `host`).
+    #[serde(skip)]
+    pub dev: Option<String>,
+    #[serde(skip)]
+    pub name_span: Span,
     pub description: String,
     pub origin: Origin,
 }
@@ -115,8 +120,14 @@ pub struct Switch {
 #[derive(Debug, Serialize)]
 pub struct Vlan {
     pub name: String,
-    pub id: u16,
+    /// As written (check `vlan_id` says whether it is a usable 802.1Q id).
+    pub id: u32,
+    #[serde(skip)]
+    pub id_span: Span,
+    /// As written (check `mtu_range` says whether a device takes it).
     pub mtu: Option<u32>,
+    #[serde(skip)]
+    pub mtu_span: Option<Span>,
     pub vrf: String,
     pub description: Option<String>,
     /// `names none`: no `HOST.VLAN.DOMAIN` names (or PTRs) for host addresses here.
@@ -183,6 +194,12 @@ pub struct Host {
     pub tier: usize,
     /// In the order of the tier's VLANs; the first one carries the default route.
     pub interfaces: Vec<Interface>,
+    /// Whether the plan gives the host any interface statement (resolved or not): check
+    /// `host_without_interface` reports only hosts that declare none.
+    #[serde(skip)]
+    pub declares_interfaces: bool,
+    #[serde(skip)]
+    pub name_span: Span,
     pub firewall: FirewallKind,
     pub dns_names: Vec<String>,
     pub origin: Origin,
@@ -203,8 +220,14 @@ pub struct Vip {
     pub subnet: usize,
     /// In priority order: the first is the preferred master.
     pub members: Vec<usize>,
+    /// Every member as the plan lists it, repeats included, with where (check `vip_members`).
+    #[serde(skip)]
+    pub listed: Vec<(usize, Span)>,
     pub vrid: u8,
     pub vrid_explicit: bool,
+    /// The `vrid` as written, in range or not (check `vrid_range`).
+    #[serde(skip)]
+    pub vrid_given: Option<(u32, Span)>,
     pub check: Option<HealthCheck>,
     pub preempt: bool,
     pub dns_names: Vec<String>,

@@ -284,7 +284,7 @@ struct MatrixCell {
 
 struct SubnetRow {
     vlan: String,
-    vlan_id: u16,
+    vlan_id: u32,
     net: String,
     gateway: String,
     mtu: String,

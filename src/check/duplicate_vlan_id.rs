@@ -5,7 +5,7 @@ use crate::ir::Plan;
 use std::collections::HashMap;
 
 pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<u16, usize> = HashMap::new();
+    let mut seen: HashMap<u32, usize> = HashMap::new();
     for (i, vlan) in plan.vlans.iter().enumerate() {
         match seen.get(&vlan.id) {
             Some(&first) => diags.push(

@@ -13,7 +13,9 @@ pub(crate) mod duplicate_address;
 pub(crate) mod duplicate_vlan_id;
 pub(crate) mod duplicate_vrid;
 pub(crate) mod empty_endpoint;
+pub(crate) mod host_without_interface;
 pub(crate) mod management_lockout;
+pub(crate) mod mtu_range;
 pub mod name_servers;
 pub(crate) mod network_or_broadcast;
 pub(crate) mod outside_pool;
@@ -24,10 +26,14 @@ pub(crate) mod redundant_rule;
 pub(crate) mod reverse_zones;
 pub(crate) mod shadowed_rule;
 pub mod switch_config;
+pub(crate) mod switch_ports;
 pub(crate) mod unreachable_access;
 pub(crate) mod unused;
 pub mod vip_contradiction;
+pub(crate) mod vip_members;
+pub(crate) mod vlan_id;
 pub(crate) mod vlan_island;
+pub(crate) mod vrid_range;
 
 pub use dns::DnsRecord;
 
@@ -59,7 +65,12 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
         let policy = scope.spawn(|| Policy::new(plan));
         let mut diags = Vec::new();
         let topology = Topology::new(plan);
+        vlan_id::check(plan, &mut diags);
+        mtu_range::check(plan, &mut diags);
         duplicate_vlan_id::check(plan, &mut diags);
+        host_without_interface::check(plan, &mut diags);
+        vrid_range::check(plan, &mut diags);
+        vip_members::check(plan, &mut diags);
         overlapping_subnets::check(plan, &mut diags);
         network_or_broadcast::check(plan, &mut diags);
         duplicate_address::check(plan, &mut diags);
@@ -77,6 +88,7 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
         }
         let mut later = Vec::new();
         overbroad_rule::check(plan, &mut later);
+        switch_ports::check(plan, &mut later);
         switch_config::check(plan, &mut later);
         // A port already in error (cabled twice, used twice) would make W086 a cascade.
         if clean && !later.iter().any(|d: &Diagnostic| d.is_error()) {

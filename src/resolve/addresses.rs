@@ -79,32 +79,6 @@ impl Resolver<'_> {
 
     pub(super) fn vlan(&mut self, v: &ast::Vlan) -> usize {
         let idx = self.plan.vlans.len();
-        if !(1..=4094).contains(&v.id) {
-            self.diags.push(
-                Diagnostic::new(
-                    &crate::codes::E020,
-                    format!("VLAN id {} is outside 1-4094", v.id),
-                )
-                .with_primary(v.id_span, "not a VLAN id")
-                .with_help("802.1Q VLAN ids are 1-4094"),
-            );
-        } else if v.id == 1 || (1002..=1005).contains(&v.id) {
-            self.diags.push(
-                Diagnostic::new(&crate::codes::E020, format!("VLAN id {} is reserved", v.id))
-                    .with_primary(v.id_span, "reserved on switches")
-                    .with_help("VLAN 1 is the default VLAN and 1002-1005 are reserved on Cisco IOS; pick another id"),
-            );
-        }
-        if let Some((mtu, span)) = v.mtu {
-            if !(576..=9216).contains(&mtu) {
-                self.invalid(
-                    span,
-                    format!("MTU {mtu} is outside 576-9216"),
-                    "not a usable MTU",
-                    "use 1500, or 9000 for jumbo frames",
-                );
-            }
-        }
         let mut subnets = Vec::new();
         for s in &v.subnets {
             let net = match s.net.lit {
@@ -155,8 +129,10 @@ impl Resolver<'_> {
         self.bind(&v.name, idx);
         self.plan.vlans.push(Vlan {
             name: v.name.name.clone(),
-            id: v.id.min(u16::MAX as u32) as u16,
+            id: v.id,
+            id_span: v.id_span,
             mtu: v.mtu.map(|m| m.0),
+            mtu_span: v.mtu.map(|m| m.1),
             vrf: v
                 .vrf
                 .as_ref()
@@ -389,13 +365,6 @@ impl Resolver<'_> {
         }
         interfaces.sort_by_key(|(order, i)| (*order, i.addr.is_ipv6()));
         let interfaces: Vec<Interface> = interfaces.into_iter().map(|(_, i)| i).collect();
-        if interfaces.is_empty() && h.ifaces.is_empty() {
-            self.diags.push(
-                Diagnostic::new(&crate::codes::E091, format!("host `{}` has no interface", h.name.name))
-                    .with_primary(h.name.span, "no address on any VLAN")
-                    .with_help("give the host an address on each VLAN of its tier: `{ mgmt 10.10.0.31 app 10.20.10.11 }`"),
-            );
-        }
         let mut dns_names: Vec<String> = h
             .dns
             .iter()
@@ -421,6 +390,8 @@ impl Resolver<'_> {
             name: h.name.name.clone(),
             tier,
             interfaces,
+            declares_interfaces: !h.ifaces.is_empty(),
+            name_span: h.name.span,
             firewall,
             dns_names,
             origin: self.origin(h.span),
@@ -437,20 +408,19 @@ impl Resolver<'_> {
             .collect();
         let nets: Vec<ipnet::IpNet> = all.iter().map(|n| n.1).collect();
         let addr = self.addr_in(&v.addr, &nets, &format!("address of vip `{}`", v.name.name));
-        let mut members = Vec::new();
-        for m in &v.members {
-            if let Some((_, h)) = self.lookup(m, &[Kind::Host], "a host") {
-                if members.contains(&h) {
-                    self.diags.push(
-                        Diagnostic::new(
-                            &crate::codes::E042,
-                            format!("`{}` is listed twice", m.name),
-                        )
-                        .with_primary(m.span, "repeated member")
-                        .with_help("list each member once, in priority order"),
-                    );
-                    continue;
-                }
+        // Every member as listed (check `vip_members` reports repeats); the VIP's members
+        // once each, in priority order.
+        let listed: Vec<(usize, Span)> = v
+            .members
+            .iter()
+            .filter_map(|m| {
+                self.lookup(m, &[Kind::Host], "a host")
+                    .map(|(_, h)| (h, m.span))
+            })
+            .collect();
+        let mut members: Vec<usize> = Vec::new();
+        for &(h, _) in &listed {
+            if !members.contains(&h) {
                 members.push(h);
             }
         }
@@ -468,41 +438,6 @@ impl Resolver<'_> {
                 .or_else(|| self.plan.subnet_in_vlans(a, &all_vlans))
         });
         let placed = found.map(|s| (self.plan.subnets[s].vlan, s));
-        if let Some((vlan, _)) = placed {
-            for (m, ident) in members.iter().zip(&v.members) {
-                if !self.plan.hosts[*m]
-                    .interfaces
-                    .iter()
-                    .any(|i| i.vlan == vlan)
-                {
-                    let vname = self.plan.vlans[vlan].name.clone();
-                    self.diags.push(
-                        Diagnostic::new(
-                            &crate::codes::E042,
-                            format!("`{}` has no interface on `{vname}`", ident.name),
-                        )
-                        .with_primary(ident.span, format!("cannot hold an address of `{vname}`"))
-                        .with_secondary(self.plan.hosts[*m].origin.span, "host declared here")
-                        .with_help(format!(
-                            "give `{}` an address on `{vname}`, or remove it from the VIP",
-                            ident.name
-                        )),
-                    );
-                }
-            }
-        }
-        if let Some((n, span)) = v.vrid {
-            if !(1..=255).contains(&n) {
-                self.diags.push(
-                    Diagnostic::new(
-                        &crate::codes::E040,
-                        format!("VRRP router id {n} is outside 1-255"),
-                    )
-                    .with_primary(span, "not a VRRP id")
-                    .with_help("VRRP ids are 1-255; leave `vrid` out to have one assigned"),
-                );
-            }
-        }
         let explicit = v.vrid.filter(|(n, _)| (1..=255).contains(n));
         let (Some(addr), Some((vlan, subnet))) = (addr, placed) else {
             return;
@@ -514,8 +449,10 @@ impl Resolver<'_> {
             vlan,
             subnet,
             members,
+            listed,
             vrid: explicit.map_or(0, |(n, _)| n as u8),
             vrid_explicit: explicit.is_some(),
+            vrid_given: v.vrid,
             check,
             preempt: !v.nopreempt,
             dns_names: v
@@ -564,37 +501,8 @@ impl Resolver<'_> {
 }
 
 // The codes this file emits, declared here (listed in `codes::ALL`).
-pub const E020: crate::codes::Code = crate::codes::code!(
-    "E020",
-    "vlan-id-range",
-    Error,
-    "a VLAN id is outside 1-4094 or reserved",
-    "What it does: reports VLAN ids outside 1-4094, and the ids switches refuse to create:\n\
-         1 (the default VLAN) and 1002-1005 (reserved on Cisco IOS).\n\
-         Why: the switch configs netc generates would be rejected.\n\
-         Example:\n    vlan 1003 legacy   # pick an id outside 1002-1005"
-);
 pub const E031: crate::codes::Code = crate::codes::code!("E031", "address-outside-subnet", Error, "an address is not in a subnet of its VLAN",
         "What it does: reports a host, VIP, router, gateway, pool or reserved address that is not\n\
          inside a subnet of the VLAN it is declared on (for VIPs: any subnet of the plan).\n\
          Why: the device could not use it; the address is a typo or on the wrong VLAN.\n\
          Example:\n    host pg01 in catalog { app-catalog 10.20.11.11 }   # app-catalog is 10.20.10.0/24");
-pub const E040: crate::codes::Code = crate::codes::code!(
-    "E040",
-    "vrid-range",
-    Error,
-    "a VRRP router id is outside 1-255",
-    "What it does: reports explicit `vrid` values outside 1-255.\n\
-         Why: VRRP ids are one byte and 0 is invalid; keepalived refuses them.\n\
-         Example:\n    vip pg-vip 10.20.10.100 for pg01, pg02 vrid 300"
-);
-pub const E042: crate::codes::Code = crate::codes::code!(
-    "E042",
-    "vip-member",
-    Error,
-    "a VIP member has no interface on the VIP's VLAN",
-    "What it does: reports VIP members that cannot hold the address: they have no interface\n\
-         on the VLAN of the VIP, or are listed twice.\n\
-         Why: keepalived on that host would have no interface to put the VIP on.\n\
-         Example:\n    vip pg-vip 10.20.10.100 for pg01, lb01   # lb01 is not on app-catalog"
-);

@@ -93,6 +93,7 @@ impl Resolver<'_> {
             let mut vlans = Vec::new();
             let mut description = p.name.0.clone();
             let mut cabled_host = None;
+            let mut cabled_dev = None;
             for v in &p.vlans {
                 if let Some((_, i)) = self.lookup(v, &[Kind::Vlan], "a VLAN") {
                     vlans.push(i);
@@ -118,59 +119,10 @@ impl Resolver<'_> {
                     }
                     description = format!("{} {}", h.name, dev.name);
                     cabled_host = Some(host);
-                    // One NIC, one cable: the same host interface on two ports (of this switch
-                    // or another) is a plan that cannot be wired.
-                    let key = (host, dev.name.clone());
-                    let here = format!("{} {}", sw.name.name, p.name.0);
-                    match self.cabled.get(&key) {
-                        Some((there, span)) => {
-                            let span = *span;
-                            self.diags.push(
-                                Diagnostic::new(
-                                    &crate::codes::E064,
-                                    format!(
-                                        "`{} {}` is cabled twice: to {there} and to {here}",
-                                        h.name, dev.name
-                                    ),
-                                )
-                                .with_primary(p.name.1, "cabled again")
-                                .with_secondary(span, "first cabled here")
-                                .with_help("a NIC has one cable: remove one of the ports, or bond two NICs (`bond ... members`) on one switch"),
-                            );
-                        }
-                        None => {
-                            self.cabled.insert(key, (here, p.name.1));
-                        }
-                    }
+                    cabled_dev = Some(dev.name.clone());
                 }
             }
             if vlans.is_empty() {
-                continue;
-            }
-            // Every physical port once: as a port of its own or as a member of one bond
-            // (trunk-then-bond, bond-then-trunk, two bonds sharing a member).
-            let mine: Vec<&str> = std::iter::once(p.name.0.as_str())
-                .chain(p.members.iter().map(|m| m.0.as_str()))
-                .collect();
-            if let Some((prev, shared)) = ports.iter().find_map(|q| {
-                std::iter::once(q.name.as_str())
-                    .chain(q.members.iter().map(String::as_str))
-                    .find(|n| mine.iter().any(|m| m.eq_ignore_ascii_case(n)))
-                    .map(|n| (q, n.to_string()))
-            }) {
-                let prev_span = prev.origin.span;
-                self.diags.push(
-                    Diagnostic::new(
-                        &crate::codes::E064,
-                        format!(
-                            "port `{shared}` is used twice on switch `{}`",
-                            sw.name.name
-                        ),
-                    )
-                    .with_primary(p.name.1, "used again here")
-                    .with_secondary(prev_span, "first used here")
-                    .with_help("each physical port is one port, or a member of one bond: Junos refuses a member that is also a trunk, and EOS configures it twice"),
-                );
                 continue;
             }
             vlans.sort_by_key(|&v| self.plan.vlans[v].id);
@@ -180,6 +132,8 @@ impl Resolver<'_> {
                 trunk: p.kind == ast::PortKind::Trunk || vlans.len() > 1,
                 vlans,
                 host: cabled_host,
+                dev: cabled_dev,
+                name_span: p.name.1,
                 description,
                 origin: self.origin(p.span),
             });

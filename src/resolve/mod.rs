@@ -76,7 +76,6 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
         sources: &sources,
         diags,
         symbols: HashMap::new(),
-        cabled: HashMap::new(),
         duplicated: Default::default(),
         rule_names: HashMap::new(),
         broken: files
@@ -130,8 +129,6 @@ struct Resolver<'a> {
     /// Every declared name (a name declared twice keeps its first declaration).
     symbols: HashMap<String, Symbol>,
     plan: Plan,
-    /// (host, interface) -> (switch and port it is cabled to, where), across switches.
-    cabled: HashMap<(usize, String), (String, Span)>,
     /// Names that statements with syntax errors declared: their uses stay quiet.
     broken: std::collections::HashSet<String>,
     /// Names declared twice (E010): a use of one that finds the other kind is that same

@@ -7,13 +7,13 @@ use crate::ir::{Plan, Platform};
 use std::collections::BTreeSet;
 
 pub struct VlanView {
-    pub id: u16,
+    pub id: u32,
     pub name: String,
     pub mtu: Option<u32>,
 }
 
 pub struct SviView {
-    pub id: u16,
+    pub id: u32,
     pub name: String,
     /// `10.20.10.1/24`
     pub cidrs: Vec<String>,
@@ -30,12 +30,12 @@ pub struct PortView {
     /// The number of an aggregate (`Port-channel11` -> 11).
     pub number: String,
     pub trunk: bool,
-    pub access: u16,
+    pub access: u32,
     pub access_name: String,
     /// `20-28,30`
     pub allowed: String,
     pub vlan_names: Vec<String>,
-    pub vlan_ids: Vec<u16>,
+    pub vlan_ids: Vec<u32>,
     pub jumbo: bool,
 }
 
@@ -50,7 +50,7 @@ pub struct SwitchView {
 }
 
 /// `20,21,22,23,30` -> `20-23,30`
-pub fn id_ranges(ids: &[u16]) -> String {
+pub fn id_ranges(ids: &[u32]) -> String {
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
     while i < ids.len() {
@@ -70,7 +70,7 @@ pub fn id_ranges(ids: &[u16]) -> String {
 
 pub fn view(plan: &Plan, sw: usize) -> SwitchView {
     let s = &plan.switches[sw];
-    let mut carried: BTreeSet<(u16, usize)> = BTreeSet::new();
+    let mut carried: BTreeSet<(u32, usize)> = BTreeSet::new();
     let mut svis = Vec::new();
     if let Some(r) = s.routes {
         let mut by_vlan: Vec<(usize, Vec<std::net::IpAddr>)> = Vec::new();
@@ -121,7 +121,7 @@ pub fn view(plan: &Plan, sw: usize) -> SwitchView {
     let mut ports = Vec::new();
     let mut bonds = Vec::new();
     for p in &s.ports {
-        let vlan_ids: Vec<u16> = p.vlans.iter().map(|&v| plan.vlans[v].id).collect();
+        let vlan_ids: Vec<u32> = p.vlans.iter().map(|&v| plan.vlans[v].id).collect();
         for &v in &p.vlans {
             carried.insert((plan.vlans[v].id, v));
         }

@@ -117,7 +117,7 @@ fn every_code_has_an_invalid_fixture() {
 fn one_run_reports_every_error() {
     let c = netc::check_text(
         "many.netc",
-        "vlan 0 a { subnet 10.0.0.0/24 }\nvlan 10 b { subnet 10.0.0.0/25 }\nhost h in nowhere\nservice s tcp/0\nallow x -> y : z\n",
+        "vlan 0 a { subnet 10.0.0.0/24 }\nvlan 10 b { subnet 10.0.0.0/25 }\nhost g in nowhere\ntier t on b\nhost h in t\nservice s tcp/0\nallow x -> y : z\n",
     );
     let mut codes: Vec<&str> = c
         .diags

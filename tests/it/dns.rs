@@ -514,9 +514,21 @@ fn a_secondary_transfers_and_serves_each_view() {
             vec!["www.example.com. a 203.0.113.10".to_string()]
         );
     }
-    // The secondary's files: one per view.
-    assert!(sec.join("secondary-db.example.com").exists());
-    assert!(sec.join("secondary-external-db.example.com").exists());
+    // The secondary's files: one per view (named writes a transferred zone to disk after it
+    // starts serving it from memory: wait for the dump).
+    let files = [
+        "secondary-db.example.com",
+        "secondary-external-db.example.com",
+    ];
+    for _ in 0..100 {
+        if files.iter().all(|f| sec.join(f).exists()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for f in files {
+        assert!(sec.join(f).exists(), "the secondary wrote no {f}");
+    }
     let _ = named_p.kill();
     let _ = named_s.kill();
     let _ = named_p.wait();

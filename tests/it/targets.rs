@@ -734,7 +734,7 @@ fn switch_configs_parse_back_to_the_plan() {
         }
         let prefix = netc::check::switch_config::aggregate_prefix(sw.platform);
         for p in &sw.ports {
-            let ids: Vec<u16> = p.vlans.iter().map(|&v| plan.vlans[v].id).collect();
+            let ids: Vec<u32> = p.vlans.iter().map(|&v| plan.vlans[v].id).collect();
             for &v in &p.vlans {
                 vlans.insert(
                     plan.vlans[v].id.to_string(),
