@@ -112,6 +112,9 @@ pub struct SwitchPort {
 pub struct Switch {
     pub name: String,
     pub platform: Platform,
+    /// `model NAME`, when the plan says which (its ports and defaults: `platform.rs`).
+    #[serde(skip)]
+    pub model: Option<&'static crate::platform::Model>,
     pub routes: Option<usize>,
     pub ports: Vec<SwitchPort>,
     pub origin: Origin,

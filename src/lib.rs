@@ -14,6 +14,7 @@ pub mod generate;
 pub mod ir;
 pub mod names;
 pub mod output;
+pub mod platform;
 pub mod policy;
 pub mod query;
 pub mod reach;

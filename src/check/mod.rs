@@ -26,6 +26,7 @@ pub(crate) mod redundant_rule;
 pub(crate) mod reverse_zones;
 pub(crate) mod shadowed_rule;
 pub mod switch_config;
+pub(crate) mod switch_model;
 pub(crate) mod switch_ports;
 pub(crate) mod unreachable_access;
 pub(crate) mod unused;
@@ -90,6 +91,7 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
         overbroad_rule::check(plan, &mut later);
         switch_ports::check(plan, &mut later);
         switch_config::check(plan, &mut later);
+        switch_model::check(plan, &mut later);
         // A port already in error (cabled twice, used twice) would make W086 a cascade.
         if clean && !later.iter().any(|d: &Diagnostic| d.is_error()) {
             vlan_island::check(plan, &mut later);

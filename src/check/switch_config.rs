@@ -6,24 +6,6 @@ use crate::diag::Diagnostic;
 use crate::ir::{Plan, Platform};
 
 /// The longest VLAN name each platform accepts (SONiC names VLANs by id).
-pub fn max_vlan_name(platform: Platform) -> usize {
-    match platform {
-        Platform::Ios | Platform::Eos => 32,
-        Platform::Junos => 255,
-        Platform::Linux => usize::MAX,
-    }
-}
-
-/// The prefix of aggregate (LACP) interface names, followed by a number.
-pub fn aggregate_prefix(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Ios => "Port-channel",
-        Platform::Eos => "Port-Channel",
-        Platform::Junos => "ae",
-        Platform::Linux => "bond",
-    }
-}
-
 fn numbered(name: &str, prefix: &str) -> bool {
     name.strip_prefix(prefix)
         .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
@@ -70,7 +52,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        let prefix = aggregate_prefix(sw.platform);
+        let prefix = sw.platform.aggregate_prefix();
         for port in &sw.ports {
             if !port.members.is_empty() && !numbered(&port.name, prefix) {
                 diags.push(
@@ -119,7 +101,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             }
             for &v in &port.vlans {
                 let vlan = &plan.vlans[v];
-                if vlan.name.len() > max_vlan_name(sw.platform) {
+                if vlan.name.len() > sw.platform.max_vlan_name() {
                     diags.push(
                         Diagnostic::new(
                             &crate::codes::E064,
@@ -127,7 +109,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                                 "VLAN name `{}` is longer than {} allows ({} characters)",
                                 vlan.name,
                                 sw.platform.name(),
-                                max_vlan_name(sw.platform)
+                                sw.platform.max_vlan_name()
                             ),
                         )
                         .with_primary(port.origin.span, "carried here")

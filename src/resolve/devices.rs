@@ -88,6 +88,31 @@ impl Resolver<'_> {
             .routes
             .as_ref()
             .and_then(|r| self.lookup(r, &[Kind::Router], "a router").map(|x| x.1));
+        let platform = sw.platform.0;
+        let model = sw.model.as_ref().and_then(|m| {
+            let found = platform.model(&m.name);
+            if found.is_none() {
+                let known: Vec<&str> = platform.models().map(|m| m.name).collect();
+                self.invalid(
+                    m.span,
+                    format!("netc knows no {} model `{}`", platform.name(), m.name),
+                    "unknown model",
+                    &if known.is_empty() {
+                        format!(
+                            "netc knows no {} models: leave `model` out",
+                            platform.name()
+                        )
+                    } else {
+                        format!(
+                            "known {} models: {}; or leave `model` out (no port or model checks)",
+                            platform.name(),
+                            known.join(", ")
+                        )
+                    },
+                );
+            }
+            found
+        });
         let mut ports: Vec<SwitchPort> = Vec::new();
         for p in &sw.ports {
             let mut vlans = Vec::new();
@@ -141,6 +166,7 @@ impl Resolver<'_> {
         self.plan.switches.push(Switch {
             name: sw.name.name.clone(),
             platform: sw.platform.0,
+            model,
             routes,
             ports,
             origin: self.origin(sw.span),

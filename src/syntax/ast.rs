@@ -265,6 +265,8 @@ pub struct Switch {
     pub platform: (Platform, Span),
     /// `routes ROUTER`: this switch is that router (its SVIs carry the router's addresses).
     pub routes: Option<Ident>,
+    /// `model NAME`: one of the models netc knows for the platform (`platform.rs`).
+    pub model: Option<Ident>,
     pub ports: Vec<SwitchPort>,
     pub span: Span,
 }

@@ -90,6 +90,7 @@ const KEYWORDS: &[&str] = &[
     "members",
     "vlans",
     "routes",
+    "model",
     "except",
     "nftables",
     "firewalld",
@@ -1091,6 +1092,7 @@ impl Parser {
             name,
             platform: (platform, pspan),
             routes: None,
+            model: None,
             ports: Vec::new(),
             span: Span::new(self.file, start, start),
         };
@@ -1100,6 +1102,11 @@ impl Parser {
                 Some("routes") => {
                     p.pos += 1;
                     sw.routes = Some(p.ident("a router name")?);
+                    return Ok(true);
+                }
+                Some("model") => {
+                    p.pos += 1;
+                    sw.model = Some(p.ident("a switch model (see `docs/language.md`)")?);
                     return Ok(true);
                 }
                 Some("access") => PortKind::Access,

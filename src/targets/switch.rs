@@ -2,7 +2,6 @@
 //! `routes` a router of the plan), its ports and LACP port-channels. Each platform module only
 //! lays this out in its own syntax.
 
-use crate::check::switch_config::aggregate_prefix;
 use crate::ir::{Plan, Platform};
 use std::collections::BTreeSet;
 
@@ -47,6 +46,13 @@ pub struct SwitchView {
     pub svis: Vec<SviView>,
     pub ports: Vec<PortView>,
     pub bonds: Vec<PortView>,
+    /// `model NAME`, for the header.
+    pub model: Option<&'static str>,
+    /// IOS models that also speak ISL: trunks say `switchport trunk encapsulation dot1q`.
+    pub trunk_encapsulation: bool,
+    /// Models whose jumbo frames are one global `system mtu jumbo N` (no interface `mtu`):
+    /// N when a port carries a jumbo VLAN.
+    pub system_jumbo: Option<u32>,
 }
 
 /// `20,21,22,23,30` -> `20-23,30`
@@ -117,7 +123,7 @@ pub fn view(plan: &Plan, sw: usize) -> SwitchView {
         }
         svis.sort_by_key(|v| v.id);
     }
-    let agg = aggregate_prefix(s.platform);
+    let agg = s.platform.aggregate_prefix();
     let mut ports = Vec::new();
     let mut bonds = Vec::new();
     for p in &s.ports {
@@ -166,6 +172,12 @@ pub fn view(plan: &Plan, sw: usize) -> SwitchView {
                 mtu: plan.vlans[v].mtu,
             })
             .collect(),
+        model: s.model.map(|m| m.name),
+        trunk_encapsulation: s.model.is_some_and(|m| m.trunk_encapsulation),
+        system_jumbo: s
+            .model
+            .and_then(|m| m.system_jumbo)
+            .filter(|_| ports.iter().chain(&bonds).any(|p| p.jumbo)),
         svis,
         ports,
         bonds,
@@ -196,6 +208,10 @@ macro_rules! switch_target {
             routes_v6: bool,
             ports: Vec<$crate::targets::switch::PortView>,
             bonds: Vec<$crate::targets::switch::PortView>,
+            #[allow(dead_code)] // IOS only
+            trunk_encapsulation: bool,
+            #[allow(dead_code)] // IOS only
+            system_jumbo: Option<u32>,
         }
 
         impl $crate::targets::RenderAll for $ty {
@@ -213,9 +229,14 @@ macro_rules! switch_target {
                         let contents = View {
                             header: $crate::targets::header(
                                 plan,
-                                &format!("{} config of switch {name}", $name),
+                                &match v.model {
+                                    Some(m) => format!("{} config of switch {name}, a {m}", $name),
+                                    None => format!("{} config of switch {name}", $name),
+                                },
                                 $comment,
                             ),
+                            trunk_encapsulation: v.trunk_encapsulation,
+                            system_jumbo: v.system_jumbo,
                             hostname: v.hostname,
                             aggregate_count: v.aggregate_count,
                             vlans: v.vlans,

@@ -732,7 +732,7 @@ fn switch_configs_parse_back_to_the_plan() {
                 );
             }
         }
-        let prefix = netc::check::switch_config::aggregate_prefix(sw.platform);
+        let prefix = sw.platform.aggregate_prefix();
         for p in &sw.ports {
             let ids: Vec<u32> = p.vlans.iter().map(|&v| plan.vlans[v].id).collect();
             for &v in &p.vlans {
@@ -1261,4 +1261,160 @@ fn date_serials_follow_the_day_and_never_go_backwards() {
         "a clock gone back never lowers it"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The `interface` blocks of an IOS config: name -> its lines, in order.
+fn ios_interfaces(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("interface ") {
+            out.push((name.to_string(), Vec::new()));
+        } else if let (Some(body), Some(last)) = (line.strip_prefix(' '), out.last_mut()) {
+            last.1.push(body.to_string());
+        } else if !line.starts_with(' ') {
+            // `!`, `end` or a global command closes the block.
+            if let Some(last) = out.last_mut() {
+                last.1.push(String::from("<end>"));
+            }
+        }
+    }
+    out
+}
+
+/// Models decide what an IOS trunk must say: ISL-capable platforms (Catalyst 3750-X) refuse
+/// `switchport mode trunk` until the encapsulation is chosen, and take jumbo frames only as
+/// `system mtu jumbo`; 802.1Q-only platforms (Catalyst 9300) refuse the encapsulation command.
+#[test]
+fn ios_trunks_say_what_their_model_needs() {
+    let plan = |model: &str| {
+        format!(
+            "vlan 10 a {{ subnet 10.10.0.0/24 }}\nvlan 20 b mtu 9000 {{ subnet 10.20.0.0/24 }}\n\
+             tier t on a dev eth0, b dev eth1\nhost h1 in t {{ a 10.10.0.11  b 10.20.0.11 }}\n\
+             switch s1 ios {model} {{\n  trunk TenGigabitEthernet1/1/1 vlans a, b\n  \
+             access GigabitEthernet1/0/1 host h1 dev eth0\n  access GigabitEthernet2/0/1 host h1 dev eth1\n  \
+             bond Port-channel1 members GigabitEthernet1/0/47, GigabitEthernet1/0/48 vlans a, b\n}}\n"
+        )
+    };
+    let config = |model: &str| {
+        let c = netc::check_text("models.netc", &plan(model));
+        assert!(c.info.is_some(), "{model}: {:?}", c.diags);
+        let files = files_of(&c, &[TargetKind::Ios]);
+        assert_eq!(files.len(), 1);
+        files[0].contents.clone()
+    };
+    for (model, isl, global_jumbo) in [
+        ("model catalyst-3750x-48", true, true),
+        ("model catalyst-9300-48", false, false),
+        ("", false, false),
+    ] {
+        let text = config(model);
+        let interfaces = ios_interfaces(&text);
+        let trunks: Vec<&(String, Vec<String>)> = interfaces
+            .iter()
+            .filter(|(_, lines)| lines.iter().any(|l| l == "switchport mode trunk"))
+            .collect();
+        // The trunk, the port-channel and its two members.
+        assert_eq!(trunks.len(), 4, "{model}:\n{text}");
+        for (name, lines) in &trunks {
+            let mode = lines
+                .iter()
+                .position(|l| l == "switchport mode trunk")
+                .unwrap();
+            let encapsulation = lines
+                .iter()
+                .position(|l| l == "switchport trunk encapsulation dot1q");
+            if isl {
+                assert!(
+                    encapsulation.is_some_and(|e| e < mode),
+                    "{model}: {name} must choose dot1q before trunk mode:\n{text}"
+                );
+            } else {
+                assert!(encapsulation.is_none(), "{model}: {name}:\n{text}");
+            }
+        }
+        let interface_mtu = interfaces
+            .iter()
+            .any(|(_, lines)| lines.iter().any(|l| l == "mtu 9216"));
+        assert_eq!(
+            text.contains("\nsystem mtu jumbo 9000\n"),
+            global_jumbo,
+            "{model}:\n{text}"
+        );
+        assert_eq!(interface_mtu, !global_jumbo, "{model}:\n{text}");
+    }
+    // The header says which model the config is for.
+    assert!(config("model catalyst-3750x-48").contains("switch s1, a catalyst-3750x-48"));
+}
+
+/// With `model`, the Datalyptica switches' old port names are refused, one error per port,
+/// and today's are accepted (the fixture names each switch's model).
+#[test]
+fn switch_models_refuse_ports_they_do_not_have() {
+    let c = datalyptica();
+    assert!(c
+        .plan
+        .switches
+        .iter()
+        .filter(|s| s.platform != netc::ir::Platform::Linux)
+        .all(|s| s.model.is_some()));
+    let base = "vlan 10 mgmt { subnet 10.10.0.0/24 }\n";
+    for (sw, port, ok) in [
+        ("ios model catalyst-9300-48", "GigabitEthernet1/0/48", true),
+        ("ios model catalyst-9300-48", "GigabitEthernet1/0/49", false),
+        ("ios model catalyst-9300-48", "GigabitEthernet8/0/1", true),
+        ("ios model catalyst-9300-48", "GigabitEthernet9/0/1", false),
+        (
+            "ios model catalyst-9300-48",
+            "TenGigabitEthernet1/1/8",
+            true,
+        ),
+        (
+            "ios model catalyst-9300-48",
+            "TenGigabitEthernet1/1/9",
+            false,
+        ),
+        ("ios model catalyst-9300-48", "Ethernet1/1", false),
+        ("ios model catalyst-9300-48", "GigabitEthernet0/1", false),
+        ("eos model dcs-7050sx-64", "Ethernet48", true),
+        ("eos model dcs-7050sx-64", "Ethernet49", false),
+        ("eos model dcs-7050sx-64", "Ethernet52/4", true),
+        ("eos model dcs-7050sx-64", "Ethernet53/1", false),
+        ("eos model dcs-7050sx-64", "Ethernet1/1", false),
+        ("eos model dcs-7050sx-128", "Ethernet96", true),
+        ("eos model dcs-7050sx-128", "Ethernet97/1", true),
+        ("junos model qfx5100-48s", "xe-0/0/0", true),
+        ("junos model qfx5100-48s", "xe-0/0/48", false),
+        ("junos model qfx5100-48s", "et-0/0/48", true),
+        ("junos model qfx5100-48s", "xe-9/0/47", true),
+        ("junos model qfx5100-48s", "xe-10/0/47", false),
+        ("junos model qfx5100-96s", "xe-0/0/95", true),
+        ("junos model qfx5100-96s", "ge-0/0/1", false),
+        ("eos", "Ethernet999", true),
+    ] {
+        let text = format!("{base}switch s {sw} {{ access {port} vlan mgmt }}\n");
+        let c = netc::check_text("ports.netc", &text);
+        let errors: Vec<_> = c.diags.iter().filter(|d| d.is_error()).collect();
+        if ok {
+            assert!(errors.is_empty(), "{sw} {port}: {errors:?}");
+        } else {
+            assert_eq!(errors.len(), 1, "{sw} {port}: {errors:?}");
+            assert_eq!(errors[0].code, "E064", "{sw} {port}");
+        }
+    }
+    // A model the platform does not have is an invalid value that lists the known ones.
+    let c = netc::check_text(
+        "ports.netc",
+        &format!("{base}switch s eos model qfx5100-48s {{ access Ethernet1 vlan mgmt }}\n"),
+    );
+    let errors: Vec<_> = c.diags.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "E013");
+    assert!(
+        errors[0]
+            .help
+            .as_deref()
+            .unwrap_or("")
+            .contains("dcs-7050sx-64"),
+        "{errors:?}"
+    );
 }
