@@ -36,7 +36,9 @@ pub(crate) use code;
 
 pub const E010: Code = code!("E010", "duplicate-name", Error, "two objects have the same name",
         "What it does: reports a name declared twice. VLANs, tiers, hosts, VIPs, services,\n\
-         networks and routers share one namespace; zones have their own.\n\
+         networks and routers share one namespace; zones and switches have their own
+         (a switch may be named after the router it is). Switch names that differ only by
+         case collide as file names and are reported too.\n\
          Why: flows refer to objects by name; a name must mean one thing.\n\
          Example:\n    tier catalog on app-catalog\n    service catalog tcp/19120   # rename one of them");
 
@@ -66,7 +68,8 @@ pub const E064: Code = code!("E064", "switch-config", Error, "a switch would ref
          named as the platform names them (IOS Port-channelN, EOS Port-ChannelN, Junos aeN,\n\
          Linux bondN), Linux interface names over 15 bytes, VLAN names longer than the\n\
          platform allows (32 on IOS and EOS), a port declared twice, a host interface that does\n\
-         not exist, a switch declared twice.\n\
+         not exist, a NIC cabled twice, two switches routing one router, and with `model`,\n\
+         ports the model does not have and MTUs above what it takes.\n\
          Why: the generated config would fail to load, or configure another port.\n\
          Example:\n    switch tor1 eos { bond Po11 members Ethernet1, Ethernet2 vlan app }   # Port-Channel11");
 

@@ -13,27 +13,6 @@ fn numbered(name: &str, prefix: &str) -> bool {
 
 pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     for (i, sw) in plan.switches.iter().enumerate() {
-        // Names become file names: two that differ only by case collide on a
-        // case-insensitive file system.
-        if let Some(first) = plan.switches[..i]
-            .iter()
-            .find(|o| o.name.eq_ignore_ascii_case(&sw.name))
-        {
-            let message = if first.name == sw.name {
-                format!("switch `{}` is declared twice", sw.name)
-            } else {
-                format!(
-                    "switches `{}` and `{}` differ only by case",
-                    first.name, sw.name
-                )
-            };
-            diags.push(
-                Diagnostic::new(&crate::codes::E064, message)
-                    .with_primary(sw.origin.span, "declared again")
-                    .with_secondary(first.origin.span, "first declared here")
-                    .with_help("merge the two declarations or rename one; each switch gets one config file"),
-            );
-        }
         // One router, one switch that is it: two switches routing one router would each
         // answer for its gateways.
         if let Some(r) = sw.routes {

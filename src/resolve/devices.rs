@@ -74,14 +74,8 @@ impl Resolver<'_> {
     }
 
     pub(super) fn switch(&mut self, sw: &ast::Switch) {
-        // Switch names become file names (switches/NAME.ios), as host names do.
-        if DEVICE_NAMES.contains(&sw.name.name.to_ascii_lowercase().as_str()) {
-            self.invalid(
-                sw.name.span,
-                format!("`{}` is a reserved device name", sw.name.name),
-                "reserved on some systems",
-                "names become file names; pick another name",
-            );
+        // A device name (`declare_switch` said so) would be a file name some systems refuse.
+        if self.refused_switches.contains(&sw.name.span) {
             return;
         }
         let routes = sw

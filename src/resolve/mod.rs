@@ -6,7 +6,8 @@
 //!
 //! 1. `declare` (here): every name of every file enters the symbol table (`Symbol`: kind,
 //!    declaring span, model index once built); names declared twice, built-in names, names
-//!    that differ only by case and device names are reported here, once.
+//!    that differ only by case and device names are reported here, once; switches and zones
+//!    have namespaces of their own (`declare_switch`, the zone arm).
 //! 2. VLANs, then tiers (they name VLANs), then the VLANs' pools (they name tiers), then hosts
 //!    (tiers and VLANs), then VIPs (hosts) and their VRRP ids: `addresses.rs`. Each object,
 //!    once built, is bound to its name (`bind`), so later passes find its index.
@@ -77,6 +78,7 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
         diags,
         symbols: HashMap::new(),
         duplicated: Default::default(),
+        refused_switches: Default::default(),
         rule_names: HashMap::new(),
         broken: files
             .iter()
@@ -129,6 +131,8 @@ struct Resolver<'a> {
     /// Every declared name (a name declared twice keeps its first declaration).
     symbols: HashMap<String, Symbol>,
     plan: Plan,
+    /// Switches refused by `declare_switch` (a device name): not built.
+    refused_switches: std::collections::HashSet<Span>,
     /// Names that statements with syntax errors declared: their uses stay quiet.
     broken: std::collections::HashSet<String>,
     /// Names declared twice (E010): a use of one that finds the other kind is that same
@@ -143,11 +147,55 @@ impl<'a> Resolver<'a> {
         Origin::new(span, self.sources)
     }
 
+    /// Switches have a namespace of their own (a switch may be named after the router it
+    /// is): their names become file names (`switches/NAME.PLATFORM`), so a device name is
+    /// refused (the switch is not built) and two names that differ only by case collide.
+    fn declare_switch(
+        &mut self,
+        ident: &ast::Ident,
+        switches: &mut HashMap<String, (String, Span)>,
+    ) {
+        let folded = ident.name.to_ascii_lowercase();
+        if DEVICE_NAMES.contains(&folded.as_str()) {
+            self.invalid(
+                ident.span,
+                format!("`{}` is a reserved device name", ident.name),
+                "reserved on some systems",
+                "names become file names; pick another name",
+            );
+            self.refused_switches.insert(ident.span);
+            return;
+        }
+        if let Some((first, span)) = switches.get(&folded) {
+            let message = if *first == ident.name {
+                format!("switch `{}` is declared twice", ident.name)
+            } else {
+                format!(
+                    "switches `{first}` and `{}` differ only by case",
+                    ident.name
+                )
+            };
+            self.diags.push(
+                Diagnostic::new(&crate::codes::E010, message)
+                    .with_primary(ident.span, "declared again")
+                    .with_secondary(*span, "first declared here")
+                    .with_help("merge the two declarations or rename one; each switch gets one config file"),
+            );
+            return;
+        }
+        switches.insert(folded, (ident.name.clone(), ident.span));
+    }
+
     fn declare(&mut self, stmts: &[&Stmt]) {
         let mut zones: HashMap<String, Span> = HashMap::new();
         let mut folded_names: HashMap<String, (String, Span)> = HashMap::new();
+        let mut switches: HashMap<String, (String, Span)> = HashMap::new();
         for stmt in stmts {
             let (kind, ident) = match stmt {
+                Stmt::Switch(sw) => {
+                    self.declare_switch(&sw.name, &mut switches);
+                    continue;
+                }
                 Stmt::Vlan(v) => (Kind::Vlan, &v.name),
                 Stmt::Tier(t) => (Kind::Tier, &t.name),
                 Stmt::Host(h) => (Kind::Host, &h.name),

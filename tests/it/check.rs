@@ -274,7 +274,7 @@ fn switch_names_are_safe_file_names() {
         "{messages:?}"
     );
     assert!(
-        messages.contains(&"E064 switches `Tor1` and `tor1` differ only by case".to_string()),
+        messages.contains(&"E010 switches `Tor1` and `tor1` differ only by case".to_string()),
         "{messages:?}"
     );
     assert!(c.info.is_none());
