@@ -81,6 +81,11 @@ pub enum Command {
         /// --check, netc-compile-check/1), e.g. `--format json | jq .written`
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
+        /// nftables host rulesets: `inline` (each host file holds everything, `nft -f FILE`),
+        /// or `shared` (the blocks hosts of one class share are written once, under
+        /// nftables/blocks/, and included: `nft -I DIR -f FILE`), e.g. `--nft-blocks shared`
+        #[arg(long, value_enum, default_value = "inline")]
+        nft_blocks: crate::targets::NftBlocks,
     },
     /// Print a synthetic plan of the given size (for benchmarks)
     Generate(GenArgs),
@@ -312,6 +317,7 @@ pub fn run(cli: Cli) -> Status {
             name_only,
             max_output_bytes,
             format,
+            nft_blocks,
         } => {
             let shape = match (stat, name_only) {
                 (true, _) => CheckShape::Stat,
@@ -325,6 +331,7 @@ pub fn run(cli: Cli) -> Status {
                 check.then_some(shape),
                 max_output_bytes,
                 format,
+                nft_blocks,
             )
         }
         Command::Explain { code, format } => explain(code.as_deref(), format),
@@ -964,6 +971,7 @@ fn compile(
     check_only: Option<CheckShape>,
     max_output: u64,
     format: OutFormat,
+    nft_blocks: crate::targets::NftBlocks,
 ) -> Status {
     let json = format == OutFormat::Json;
     let checked = match load(plan, json) {
@@ -987,6 +995,7 @@ fn compile(
     let ctx = crate::targets::Context {
         previous: crate::output::read_back(out, &wanted),
         today: today(),
+        nft_blocks,
     };
     // Files are streamed from the back ends to the checker or the writer: a large plan never
     // holds all of its output in memory, and nothing is moved into place before all is made.
@@ -1238,6 +1247,48 @@ struct VerifiedDifference {
     plan: String,
 }
 
+/// A host file of `--nft-blocks shared` with its `include "blocks/NAME.nft"` lines replaced
+/// by those files of `OUT/nftables/blocks/`, read as every file under `--out` is (no link
+/// followed, nothing outside): `nft` never opens a file itself. Any other `include` is refused.
+fn inline_blocks(out: &std::path::Path, text: &[u8]) -> Result<Vec<u8>, String> {
+    let mut result = Vec::with_capacity(text.len());
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        let trimmed = line.trim_ascii();
+        if !trimmed.starts_with(b"include") {
+            result.extend_from_slice(line);
+            continue;
+        }
+        let name = std::str::from_utf8(trimmed)
+            .ok()
+            .and_then(|t| t.strip_prefix("include \"blocks/"))
+            .and_then(|t| t.strip_suffix(".nft\""))
+            .filter(|n| {
+                !n.is_empty()
+                    && !n.starts_with('.')
+                    && n.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "an include netc does not write: {}",
+                    String::from_utf8_lossy(trimmed)
+                )
+            })?;
+        let rel = std::path::PathBuf::from(format!(
+            "nftables/{}/{name}.nft",
+            crate::targets::nftables::BLOCKS_DIR
+        ));
+        let block = crate::output::read_safe(out, &rel)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{} is missing", rel.display()))?;
+        result.extend_from_slice(&block);
+        if !block.ends_with(b"\n") {
+            result.push(b'\n');
+        }
+    }
+    Ok(result)
+}
+
 fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> Status {
     let json = format == OutFormat::Json;
     use crate::readback::{self, Point};
@@ -1290,6 +1341,7 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
             else {
                 return Ok(None);
             };
+            let text = inline_blocks(out, &text).map_err(|e| format!("{rel}: {e}"))?;
             readback::load_in_namespace(&text, i)
                 .and_then(|json| readback::Ruleset::from_json(&json))
                 .map(Some)

@@ -35,6 +35,20 @@ pub struct Context {
     /// Today as YYYYMMDD, for zones with date serials (`SOURCE_DATE_EPOCH` when set, else
     /// the clock; 0: unknown, and date serials count like the others).
     pub today: u32,
+    /// How nftables host rulesets carry the blocks hosts share (`--nft-blocks`).
+    pub nft_blocks: NftBlocks,
+}
+
+/// How nftables host rulesets carry the blocks that hosts of one destination class share.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum NftBlocks {
+    /// Each host file holds its blocks: one self-contained file per host (`nft -f FILE`).
+    #[default]
+    Inline,
+    /// Each block is written once, as `nftables/blocks/NAME.nft`, and host files include
+    /// it: load with `nft -I NFTABLES_DIR -f hosts/HOST.nft`. For large fleets, where the
+    /// same blocks would be repeated in thousands of files.
+    Shared,
 }
 
 /// Why files could not be made or taken: a back end's refusal (a limit, a template), or the

@@ -51,7 +51,7 @@ impl Target for Nftables {
         &self,
         plan: &Plan,
         info: &PlanInfo,
-        _ctx: &Context,
+        ctx: &Context,
         sink: &mut super::Sink,
     ) -> Result<(), OutputError> {
         let hosts = super::hosts_running(plan, FirewallKind::Nftables);
@@ -77,12 +77,31 @@ impl Target for Nftables {
             }
         }
         let blocks = HostBlocks::new(plan, info, &prep, &hosts)?;
+        let shared = ctx.nft_blocks == super::NftBlocks::Shared;
+        if shared {
+            // Each block once, in name order; host files include the ones they use.
+            let mut named: Vec<&(String, String)> = blocks.blocks.values().collect();
+            named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (name, text) in named {
+                let mut contents = header(
+                    plan,
+                    &format!("nftables block {name}, included by the host rulesets that use it"),
+                    "#",
+                );
+                contents.push_str("#\n# Not a ruleset of its own: `include`d inside table inet netc of a host file.\n");
+                contents.push_str(text);
+                sink(OutputFile {
+                    path: PathBuf::from(format!("nftables/{BLOCKS_DIR}/{name}.nft")),
+                    contents: super::with_final_newline(contents),
+                })?;
+            }
+        }
         super::stream_hosts(
             &hosts,
             |h| {
                 Ok(vec![OutputFile {
                     path: PathBuf::from(format!("nftables/hosts/{}.nft", plan.hosts[h].name)),
-                    contents: host_ruleset(plan, info, &blocks, h)?,
+                    contents: host_ruleset(plan, info, &blocks, h, shared)?,
                 }])
             },
             sink,
@@ -201,9 +220,13 @@ fn verdicts_of<'a>(pieces: impl IntoIterator<Item = &'a PairPiece>) -> Vec<Verdi
 /// classes of the sources that may reach it and what each class may do, rendered once and
 /// shared by every host with an address in that atom.
 pub struct HostBlocks {
-    /// By (destination atom, the domains the host can receive from).
-    blocks: HashMap<(u32, Vec<u32>), String>,
+    /// By (destination atom, the domains the host can receive from): the block's name (its
+    /// file name with `--nft-blocks shared`) and text.
+    blocks: HashMap<(u32, Vec<u32>), (String, String)>,
 }
+
+/// Where `--nft-blocks shared` puts the blocks, under `nftables/`.
+pub const BLOCKS_DIR: &str = "blocks";
 
 impl HostBlocks {
     /// The blocks of every destination atom the given hosts have an address in.
@@ -237,7 +260,14 @@ impl HostBlocks {
                 .filter(|&sa| policy.atoms.set(sa).intersects(&visible))
                 .collect();
             let block = host_block(plan, info, prep, *da, &sources, &visible);
-            ((*da, domains.clone()), block)
+            // The atom's chain name, and the domains when the plan has several.
+            let mut name = format!("to_{}", atom_label(info, *da));
+            if plan.domains.count > 1 {
+                for d in domains {
+                    name.push_str(&format!("_d{d}"));
+                }
+            }
+            ((*da, domains.clone()), block.map(|b| (name, b)))
         });
         Ok(HostBlocks {
             blocks: blocks
@@ -494,6 +524,8 @@ struct HostView<'a> {
     header: String,
     maps: &'a str,
     blocks: Vec<&'a str>,
+    /// With `--nft-blocks shared`: the block files to include, instead of `blocks`.
+    includes: Vec<&'a str>,
     vrrp: Vec<RuleView>,
     lookups: [String; 2],
 }
@@ -511,15 +543,17 @@ pub fn host_ruleset(
     info: &PlanInfo,
     blocks: &HostBlocks,
     h: usize,
+    shared: bool,
 ) -> Result<String, OutputError> {
     let host = &plan.hosts[h];
     let mut used: Vec<&str> = Vec::new();
+    let mut includes: Vec<&str> = Vec::new();
     let mut map = VerdictMaps::default();
     let domains = plan.host_domains(h);
     let mut parts = info.policy.atoms.split(&plan.host_local_set(h));
     parts.sort_unstable_by_key(|(a, _)| atom_start(info, *a));
     for (da, part) in parts {
-        let Some(block) = blocks.blocks.get(&(da, domains.clone())) else {
+        let Some((name, block)) = blocks.blocks.get(&(da, domains.clone())) else {
             continue;
         };
         map.add(
@@ -529,7 +563,11 @@ pub fn host_ruleset(
             &part,
             &format!("to_{}", atom_label(info, da)),
         );
-        used.push(block);
+        if shared {
+            includes.push(name);
+        } else {
+            used.push(block);
+        }
     }
     let mut maps = String::new();
     let lookups = map.render(&mut maps, "dst", "daddr");
@@ -563,6 +601,7 @@ pub fn host_ruleset(
         ),
         maps: &maps,
         blocks: used,
+        includes,
         vrrp,
         lookups,
     }

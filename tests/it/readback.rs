@@ -741,3 +741,214 @@ fn ufw_output_is_proven_through_the_real_ufw() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--nft-blocks shared`: the blocks hosts of one class share are written once, under
+/// `nftables/blocks/`, and included. Each host's file, loaded with `nft -I`, lists back from
+/// the kernel exactly as its self-contained file does (scattered hosts, and VRFs, whose block
+/// names carry their domains); `netc verify` reads the blocks itself (nothing outside --out,
+/// no link followed) and proves the hosts equal to the plan; an include netc does not write
+/// is refused, and a host whose block is missing loads nothing.
+#[test]
+fn shared_blocks_load_as_the_inline_files() {
+    if !lab_ready() {
+        return;
+    }
+    struct Gone(Vec<String>);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            for ns in &self.0 {
+                let _ = std::process::Command::new("ip")
+                    .args(["netns", "del", ns])
+                    .status();
+            }
+        }
+    }
+    let ns: Vec<String> = ["in", "sh"]
+        .iter()
+        .map(|k| format!("netc-blk{}-{k}", std::process::id() % 100000))
+        .collect();
+    let _gone = Gone(ns.clone());
+    for n in &ns {
+        assert!(std::process::Command::new("ip")
+            .args(["netns", "add", n])
+            .status()
+            .unwrap()
+            .success());
+    }
+    let nft = |n: &str, args: &[&str], stdin: Option<&str>| -> (bool, String) {
+        use std::io::Write;
+        let mut child = std::process::Command::new("ip")
+            .args(["netns", "exec", n, "nft"])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.unwrap_or("").as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        (
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    let generated = netc::generate::generate(&netc::generate::GenOptions {
+        vlans: 4,
+        tiers: 10,
+        hosts: 80,
+        services: 30,
+        flows: 400,
+        seed: 5,
+        host_firewall: netc::ir::FirewallKind::Nftables,
+        infra: false,
+        scattered: true,
+    });
+    let vrf = std::fs::read_to_string(root().join("fixtures/valid/vrf-overlap/plan.netc")).unwrap();
+    for (case, text) in [("generated", generated), ("vrf", vrf)] {
+        let c = netc::check_text(&format!("{case}.netc"), &text);
+        assert!(!c.has_errors(), "{case}: {:?}", c.diags);
+        let inline = files_of(&c, &[TargetKind::Nftables]);
+        let ctx = netc::targets::Context {
+            nft_blocks: netc::targets::NftBlocks::Shared,
+            ..Default::default()
+        };
+        let shared = netc::targets::render(
+            &c.plan,
+            c.info.as_ref().unwrap(),
+            &[TargetKind::Nftables],
+            &ctx,
+        )
+        .unwrap();
+        let blocks: Vec<&netc::targets::OutputFile> = shared
+            .iter()
+            .filter(|f| f.path.starts_with("nftables/blocks"))
+            .collect();
+        assert!(!blocks.is_empty(), "{case}");
+        let dir = root().join(format!("target/it-shared-blocks-{case}"));
+        write_tree(&dir, &shared);
+        let nftables = dir.join("nftables");
+        let mut compared = 0;
+        for f in inline
+            .iter()
+            .filter(|f| f.path.starts_with("nftables/hosts"))
+        {
+            let sh = dir.join(&f.path);
+            let sh_text = std::fs::read_to_string(&sh).unwrap();
+            // Every block a host file includes is a file of blocks/.
+            for line in sh_text
+                .lines()
+                .filter(|l| l.trim_start().starts_with("include"))
+            {
+                let name = line
+                    .trim()
+                    .trim_start_matches("include \"")
+                    .trim_end_matches('"');
+                assert!(nftables.join(name).is_file(), "{case}: {line}");
+            }
+            let (ok, e) = nft(&ns[0], &["-f", "-"], Some(&f.contents));
+            assert!(ok, "{case} {}: {e}", f.path.display());
+            let (ok, e) = nft(
+                &ns[1],
+                &["-I", nftables.to_str().unwrap(), "-f", sh.to_str().unwrap()],
+                None,
+            );
+            assert!(ok, "{case} {}: {e}", f.path.display());
+            let (_, a) = nft(&ns[0], &["list", "ruleset"], None);
+            let (_, b) = nft(&ns[1], &["list", "ruleset"], None);
+            assert_eq!(
+                a,
+                b,
+                "{case} {}: the kernel holds different rulesets",
+                f.path.display()
+            );
+            compared += 1;
+        }
+        let shared_hosts = shared
+            .iter()
+            .filter(|f| f.path.starts_with("nftables/hosts"))
+            .count();
+        assert!(
+            compared > 0 && compared == shared_hosts,
+            "{case}: {compared} vs {shared_hosts}"
+        );
+        // Blocks are written once: the shared output is smaller, since hosts of a class share.
+        let size = |files: &[netc::targets::OutputFile]| {
+            files.iter().map(|f| f.contents.len()).sum::<usize>()
+        };
+        if case == "generated" {
+            assert!(
+                size(&shared) * 2 < size(&inline),
+                "{case}: {} vs {}",
+                size(&shared),
+                size(&inline)
+            );
+        }
+        if case == "vrf" {
+            assert!(
+                blocks
+                    .iter()
+                    .all(|b| b.path.to_string_lossy().contains("_d")),
+                "{case}: block names carry domains"
+            );
+            let out = dir.to_str().unwrap();
+            let plan = root().join("fixtures/valid/vrf-overlap/plan.netc");
+            let (code, text, err) = run_netc(&["verify", plan.to_str().unwrap(), "--out", out]);
+            assert_eq!(code, 0, "{text}{err}");
+            assert_eq!(text.matches("equal to the plan").count(), 4, "{text}");
+            // An include netc does not write is refused, never opened.
+            let host = dir.join("nftables/hosts/pacs01.nft");
+            let t = std::fs::read_to_string(&host).unwrap();
+            std::fs::write(
+                &host,
+                t.replacen(
+                    "\tinclude \"blocks/",
+                    "\tinclude \"/etc/passwd\"\n\tinclude \"blocks/",
+                    1,
+                ),
+            )
+            .unwrap();
+            let (code, text, err) = run_netc(&["verify", plan.to_str().unwrap(), "--out", out]);
+            assert_ne!(code, 0, "{text}{err}");
+            assert!(
+                format!("{text}{err}").contains("an include netc does not write"),
+                "{text}{err}"
+            );
+            // A missing block: verify names it, and nft loads nothing of the host file.
+            std::fs::write(&host, &t).unwrap();
+            let name = t
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("include \""))
+                .unwrap()
+                .trim_end_matches('"')
+                .to_string();
+            std::fs::remove_file(nftables.join(&name)).unwrap();
+            let (code, text, err) = run_netc(&["verify", plan.to_str().unwrap(), "--out", out]);
+            assert_ne!(code, 0, "{text}{err}");
+            assert!(format!("{text}{err}").contains("is missing"), "{text}{err}");
+            let (_, before) = nft(&ns[1], &["list", "ruleset"], None);
+            let (ok, _) = nft(
+                &ns[1],
+                &[
+                    "-I",
+                    nftables.to_str().unwrap(),
+                    "-f",
+                    host.to_str().unwrap(),
+                ],
+                None,
+            );
+            assert!(!ok);
+            let (_, after) = nft(&ns[1], &["list", "ruleset"], None);
+            assert_eq!(before, after, "a failed load changes nothing");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
