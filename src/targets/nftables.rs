@@ -173,6 +173,24 @@ impl VerdictMaps {
         }
     }
 
+    /// `add` for an atom whose range texts are made already.
+    fn add_texts(&mut self, prep: &Prepared, atom: u32, text: &AtomText, chain: &str) {
+        for (f, ranges) in text.ranges.iter().enumerate() {
+            if ranges.is_empty() {
+                continue;
+            }
+            let out = &mut self.elements[f];
+            names_line(out, prep, atom);
+            for r in ranges {
+                out.push_str("\t\t\t");
+                out.push_str(r);
+                out.push_str(" : jump ");
+                out.push_str(chain);
+                out.push_str(",\n");
+            }
+        }
+    }
+
     /// `{name}_v4` and `{name}_v6` rendered into `out`, and their lookups by `ip {dir}
     /// vmap` and `ip6 {dir} vmap`.
     fn render(&self, out: &mut String, name: &str, dir: &str) -> [String; 2] {
@@ -225,6 +243,26 @@ pub struct HostBlocks {
     blocks: HashMap<(u32, Vec<u32>), (String, String)>,
 }
 
+/// A source atom's addresses that one host can receive from, as the blocks print them: the
+/// range texts per family (IPv4, IPv6). Made once per atom and set of domains, not once per
+/// block that names the atom (a scattered tier's ~60 ranges are named by hundreds of blocks).
+struct AtomText {
+    ranges: [Vec<String>; 2],
+}
+
+impl AtomText {
+    fn new(plan: &Plan, set: &Set, visible: &Set) -> AtomText {
+        let part = set.intersect(visible);
+        AtomText {
+            ranges: [true, false].map(|v4| ranges(&part.intersect(&plan.family(v4)))),
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.ranges[0].len() + self.ranges[1].len()
+    }
+}
+
 /// Where `--nft-blocks shared` puts the blocks, under `nftables/`.
 pub const BLOCKS_DIR: &str = "blocks";
 
@@ -252,14 +290,34 @@ impl HostBlocks {
             .collect();
         needed.sort_unstable();
         needed.dedup();
+        // The range texts of every source atom, once per set of domains hosts receive from.
+        let mut domain_sets: Vec<&Vec<u32>> = needed.iter().map(|(_, d)| d).collect();
+        domain_sets.dedup();
+        let texts: HashMap<&Vec<u32>, (Set, HashMap<u32, AtomText>)> = domain_sets
+            .into_iter()
+            .map(|domains| {
+                let visible = plan.visible(domains);
+                let mut atoms: Vec<u32> = needed
+                    .iter()
+                    .filter(|(_, d)| d == domains)
+                    .flat_map(|(da, _)| by_dst[da].iter().copied())
+                    .collect();
+                atoms.sort_unstable();
+                atoms.dedup();
+                let made = super::par_map(&atoms, |&a| {
+                    (a, AtomText::new(plan, policy.atoms.set(a), &visible))
+                });
+                (domains, (visible, made.into_iter().collect()))
+            })
+            .collect();
         let blocks = super::par_map(&needed, |(da, domains)| {
-            let visible = plan.visible(domains);
+            let (visible, texts) = &texts[domains];
             let sources: Vec<u32> = by_dst[da]
                 .iter()
                 .copied()
-                .filter(|&sa| policy.atoms.set(sa).intersects(&visible))
+                .filter(|sa| texts[sa].count() > 0)
                 .collect();
-            let block = host_block(plan, info, prep, *da, &sources, &visible);
+            let block = host_block(plan, info, prep, *da, &sources, visible, texts);
             // The atom's chain name, and the domains when the plan has several.
             let mut name = format!("to_{}", atom_label(info, *da));
             if plan.domains.count > 1 {
@@ -288,6 +346,7 @@ fn host_block(
     da: u32,
     sources: &[u32],
     visible: &Set,
+    texts: &HashMap<u32, AtomText>,
 ) -> Option<String> {
     let policy = &info.policy;
     // Source atoms the policy treats alike toward this atom form one class.
@@ -316,10 +375,7 @@ fn host_block(
     // are scattered over many ranges; the block uses whichever has fewer elements.
     let (mut direct, mut classified) = (0usize, 0usize);
     for (atoms, pieces) in &classes {
-        let ranges: usize = atoms
-            .iter()
-            .map(|&a| policy.atoms.set(a).intersect(visible).ranges().len())
-            .sum();
+        let ranges: usize = atoms.iter().map(|a| texts[a].count()).sum();
         let n: usize = pieces
             .iter()
             .map(|p| space::service_pieces(&p.0).len())
@@ -338,14 +394,9 @@ fn host_block(
         let mut rules = Vec::new();
         let fams: Vec<bool> = [true, false]
             .into_iter()
-            .filter(|&v4| {
-                atoms.iter().any(|&a| {
-                    policy
-                        .atoms
-                        .set(a)
-                        .intersects(&plan.family(v4).intersect(visible))
-                })
-            })
+            .enumerate()
+            .filter(|&(f, _)| atoms.iter().any(|a| !texts[a].ranges[f].is_empty()))
+            .map(|(_, v4)| v4)
             .collect();
         for verdict in verdicts_of(pieces) {
             let mut ports = String::new();
@@ -391,13 +442,7 @@ fn host_block(
             &rules,
         );
         for &a in atoms {
-            maps.add(
-                plan,
-                Some(prep),
-                a,
-                &policy.atoms.set(a).intersect(visible),
-                &chain,
-            );
+            maps.add_texts(prep, a, &texts[&a], &chain);
         }
     }
     let lookups = maps.render(&mut out, &format!("src_{dlabel}"), "saddr");
