@@ -31,7 +31,8 @@ use crate::ir::{FirewallKind, Plan, Proto};
 use crate::space::{self, Set};
 use crate::targets::OutputError;
 use askama::Template;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -670,7 +671,7 @@ fn class_numbers(info: &PlanInfo, atoms: &[u32]) -> Result<HashMap<u32, u32>, Ou
     let mut order: Vec<u32> = atoms.to_vec();
     order.sort_unstable_by_key(|&a| atom_start(info, a));
     let mut taken = vec![false; MAX_CLASSES + 1];
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for a in order {
         let k = atom_start(info, a);
         // FNV-1a of the start key.
@@ -751,7 +752,7 @@ impl RouterBody {
         // rows keep the first of them, in address order.
         let rep_of: HashMap<u32, u32> = {
             type Column<'a> = Vec<(usize, bool, &'a Vec<PairPiece>)>;
-            let mut columns: HashMap<u32, Column> = HashMap::new();
+            let mut columns: HashMap<u32, Column> = HashMap::default();
             for (i, (allow, deny)) in rows.iter().enumerate() {
                 for (da, pieces) in allow {
                     columns.entry(*da).or_default().push((i, true, pieces));
@@ -760,7 +761,7 @@ impl RouterBody {
                     columns.entry(*da).or_default().push((i, false, pieces));
                 }
             }
-            let mut first: HashMap<&Column, u32> = HashMap::new();
+            let mut first: HashMap<&Column, u32> = HashMap::default();
             dsts.iter()
                 .filter_map(|da| {
                     let col = columns.get(da)?;
@@ -786,7 +787,7 @@ impl RouterBody {
             .collect();
         let numbers = class_numbers(info, &reps)?;
         // Classes in the address order of their first atom (by_src is in that order).
-        let mut class_of: HashMap<&Row, usize> = HashMap::new();
+        let mut class_of: HashMap<&Row, usize> = HashMap::default();
         let mut classes: Vec<(u32, &Row, Vec<u32>)> = Vec::new();
         let mut member_class = Vec::with_capacity(rows.len());
         for ((sa, _), (allow, _)) in by_src.iter().zip(&rows) {
