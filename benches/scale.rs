@@ -62,8 +62,8 @@ fn scattered_table(quick: bool, only: &Option<Vec<usize>>) {
         (50_000, 10_000, 250, 50),
         (100_000, 20_000, 500, 100),
     ];
-    println!("| flows | hosts | check | query | compile, hosts on nftables | output | largest host file | compile, router only | router file | router elements | compile, hosts on firewalld | output | hosts on ufw |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| flows | hosts | check | query | compile, hosts on nftables | output | largest host file | the same, --nft-blocks shared | output | compile, router only | router file | router elements | compile, hosts on firewalld | output | hosts on ufw |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for &(flows, hosts, tiers, vlans) in sizes
         .iter()
         .filter(|s| only.as_ref().is_none_or(|o| o.contains(&s.0)))
@@ -109,6 +109,19 @@ fn scattered_table(quick: bool, only: &Option<Vec<usize>>) {
             .expect("renders");
             bytes
         });
+        let shared = Context {
+            nft_blocks: netc::targets::NftBlocks::Shared,
+            ..Default::default()
+        };
+        let (t_shared, shared_bytes) = time(runs, || {
+            let mut bytes = 0;
+            render_each(plan, info, TargetKind::all(), &shared, &mut |f| {
+                bytes += f.contents.len();
+                Ok(())
+            })
+            .expect("renders");
+            bytes
+        });
         let router = checked_of(netc::ir::FirewallKind::None);
         // Hosts unmanaged: the one file is the router's.
         let (t_router, (router_bytes, elements)) =
@@ -124,12 +137,14 @@ fn scattered_table(quick: bool, only: &Option<Vec<usize>>) {
             &mut |_| Ok(()),
         );
         println!(
-            "| {flows} | {hosts} | {} | {:.3} | {} | {} | {:.0} KB | {} | {:.1} MB | {elements} | {} | {} | {} |",
+            "| {flows} | {hosts} | {} | {:.3} | {} | {} | {:.0} KB | {} | {} | {} | {:.1} MB | {elements} | {} | {} | {} |",
             ms(t_check),
             t_query.as_secs_f64() * 1000.0,
             ms(t_nft),
             mb(bytes),
             largest as f64 / 1e3,
+            ms(t_shared),
+            mb(shared_bytes),
             ms(t_router),
             router_bytes as f64 / 1e6,
             ms(t_fwd),
