@@ -320,7 +320,7 @@ pub struct Summary {
 
 fn over_limit(limit: u64) -> OutputError {
     OutputError(format!(
-        "the generated files would exceed {limit} bytes (the output limit); nothing was changed. A plan this large may need --max-output-bytes, or a target with sets (nftables) instead of ufw"
+        "the generated files would exceed {limit} bytes (the output limit); nothing was changed. A plan this large may need --max-output-bytes, a target with sets (nftables) instead of ufw, or, for many hosts on nftables, --nft-blocks shared (each block hosts share written once)"
     ))
 }
 

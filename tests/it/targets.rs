@@ -1418,3 +1418,41 @@ fn switch_models_refuse_ports_they_do_not_have() {
         "{errors:?}"
     );
 }
+
+/// Switching `--nft-blocks` is an ordinary change of output: the blocks appear, the golden
+/// gate sees the difference, and going back removes them (netc wrote them), leaving the
+/// self-contained files.
+#[test]
+fn nft_blocks_can_be_switched_on_and_off() {
+    let out = root().join("target/it-nft-blocks-switch");
+    let _ = std::fs::remove_dir_all(&out);
+    let o = out.to_str().unwrap();
+    let plan = "fixtures/valid/vrf-overlap/plan.netc";
+    let (code, _, err) = run_netc(&["compile", plan, "--out", o, "--nft-blocks", "shared"]);
+    assert_eq!(code, 0, "{err}");
+    let blocks = out.join("nftables/blocks");
+    let names: Vec<_> = std::fs::read_dir(&blocks).unwrap().collect();
+    assert!(!names.is_empty());
+    let (code, _, _) = run_netc(&[
+        "compile",
+        plan,
+        "--out",
+        o,
+        "--nft-blocks",
+        "shared",
+        "--check",
+    ]);
+    assert_eq!(code, 0, "shared output is up to date for a shared compile");
+    let (code, text, _) = run_netc(&["compile", plan, "--out", o, "--check", "--name-only"]);
+    assert_eq!(
+        code, 1,
+        "an inline gate sees the shared output as different"
+    );
+    assert!(text.contains("nftables/blocks/"), "{text}");
+    let (code, _, err) = run_netc(&["compile", plan, "--out", o]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!blocks.exists(), "the blocks netc wrote are removed");
+    let host = std::fs::read_to_string(out.join("nftables/hosts/pacs01.nft")).unwrap();
+    assert!(!host.contains("include"), "{host}");
+    let _ = std::fs::remove_dir_all(&out);
+}
