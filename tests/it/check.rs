@@ -113,6 +113,35 @@ fn every_code_has_an_invalid_fixture() {
     }
 }
 
+/// Fixtures test one rule at a time: each invalid fixture reports its own code and no other
+/// (an acknowledged warning, which a W088 fixture needs, is not reported).
+#[test]
+fn each_invalid_fixture_reports_only_its_code() {
+    let dir = root().join("fixtures/invalid");
+    let mut cases: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    let mut wrong = Vec::new();
+    for case in cases {
+        let code = case.split('-').next().unwrap().to_string();
+        let c = checked(&format!("fixtures/invalid/{case}/plan.netc"));
+        let mut codes: Vec<&str> = c
+            .diags
+            .iter()
+            .filter(|d| d.acknowledged.is_none())
+            .map(|d| d.code)
+            .collect();
+        codes.sort();
+        codes.dedup();
+        if codes != [code.as_str()] {
+            wrong.push(format!("{case}: {codes:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 #[test]
 fn one_run_reports_every_error() {
     let c = netc::check_text(
