@@ -38,6 +38,18 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
                 .chain(&port.members)
                 .map(|n| n.to_ascii_lowercase())
                 .collect();
+            // A member listed twice in one bond (or a bond that names itself as a member).
+            if let Some(k) = (1..mine.len()).find(|&k| mine[..k].contains(&mine[k])) {
+                diags.push(
+                    Diagnostic::new(
+                        &crate::codes::E064,
+                        format!("`{}` lists port `{}` twice", port.name, port.members[k - 1]),
+                    )
+                    .with_primary(port.origin.span, "repeated member")
+                    .with_help("list each member port of a bond once"),
+                );
+                continue;
+            }
             match mine.iter().find_map(|n| used.get(n.as_str()).map(|&(f, s)| (f, s))) {
                 Some((first, shared)) => diags.push(
                     Diagnostic::new(

@@ -592,3 +592,23 @@ fn a_vlan_can_say_its_addresses_have_no_names() {
     assert!(some.contains(&"pg01.db.example.com".to_string()));
     assert_eq!(names(&plan("names interface")), all);
 }
+
+/// Every physical port once: a member listed twice in one bond, a port that is also a bond
+/// member, two bonds sharing a member (names compared without case, as switches do), one
+/// error each.
+#[test]
+fn physical_ports_are_used_once() {
+    for (ports, message) in [
+        ("bond Port-Channel1 members Ethernet1, Ethernet1 vlan mgmt", "`Port-Channel1` lists port `Ethernet1` twice"),
+        ("bond Port-Channel1 members Ethernet1, Ethernet2 vlan mgmt  access Ethernet2 vlan mgmt", "port `Ethernet2` is used twice on switch `s`"),
+        ("access ethernet3 vlan mgmt  bond Port-Channel1 members Ethernet3, Ethernet4 vlan mgmt", "port `ethernet3` is used twice on switch `s`"),
+        ("bond Port-Channel1 members Ethernet1, Ethernet2 vlan mgmt  bond Port-Channel2 members Ethernet2, Ethernet3 vlan mgmt", "port `Ethernet2` is used twice on switch `s`"),
+    ] {
+        let c = netc::check_text(
+            "ports.netc",
+            &format!("vlan 10 mgmt {{ subnet 10.10.0.0/24 }}\nswitch s eos {{ {ports} }}\n"),
+        );
+        let errors: Vec<String> = c.diags.iter().filter(|d| d.is_error()).map(|d| d.message.clone()).collect();
+        assert_eq!(errors, [message], "{ports}");
+    }
+}
