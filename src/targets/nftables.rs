@@ -77,26 +77,27 @@ impl Target for Nftables {
                 })?;
             }
         }
-        let blocks = HostBlocks::new(plan, info, &prep, &hosts)?;
         let shared = ctx.nft_blocks == super::NftBlocks::Shared;
-        if shared {
-            // Each block once, in name order; host files include the ones they use.
-            let mut named: Vec<&(String, String)> = blocks.blocks.values().collect();
-            named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for (name, text) in named {
-                let mut contents = header(
-                    plan,
-                    &format!("nftables block {name}, included by the host rulesets that use it"),
-                    "#",
-                );
-                contents.push_str("#\n# Not a ruleset of its own: `include`d inside table inet netc of a host file.\n");
-                contents.push_str(text);
-                sink(OutputFile {
-                    path: PathBuf::from(format!("nftables/{BLOCKS_DIR}/{name}.nft")),
-                    contents: super::with_final_newline(contents),
-                })?;
-            }
-        }
+        // Shared: each block is written as soon as it is made (in batches, on both cores) and
+        // only its name is kept; host files include the ones they use.
+        let mut write_block = |name: &str, text: String| -> Result<(), OutputError> {
+            let mut contents = header(
+                plan,
+                &format!("nftables block {name}, included by the host rulesets that use it"),
+                "#",
+            );
+            contents.reserve(text.len() + 100);
+            contents.push_str(
+                "#\n# Not a ruleset of its own: `include`d inside table inet netc of a host file.\n",
+            );
+            contents.push_str(&text);
+            sink(OutputFile {
+                path: PathBuf::from(format!("nftables/{BLOCKS_DIR}/{name}.nft")),
+                contents: super::with_final_newline(contents),
+            })
+        };
+        let emit: Option<&mut BlockSink> = if shared { Some(&mut write_block) } else { None };
+        let blocks = HostBlocks::new(plan, info, &prep, &hosts, emit)?;
         super::stream_hosts(
             &hosts,
             |h| {
@@ -267,13 +268,19 @@ impl AtomText {
 /// Where `--nft-blocks shared` puts the blocks, under `nftables/`.
 pub const BLOCKS_DIR: &str = "blocks";
 
+/// Takes a block's name and text as soon as it is made (`--nft-blocks shared`).
+type BlockSink<'a> = dyn FnMut(&str, String) -> Result<(), OutputError> + 'a;
+
 impl HostBlocks {
-    /// The blocks of every destination atom the given hosts have an address in.
+    /// The blocks of every destination atom the given hosts have an address in. With `emit`,
+    /// each block's text goes there as soon as it is made (in batches, in a fixed order) and
+    /// only its name is kept.
     pub fn new(
         plan: &Plan,
         info: &PlanInfo,
         prep: &Prepared,
         hosts: &[usize],
+        mut emit: Option<&mut BlockSink>,
     ) -> Result<HostBlocks, OutputError> {
         let policy = &info.policy;
         let by_dst = policy.sources_by_destination();
@@ -311,7 +318,7 @@ impl HostBlocks {
                 (domains, (visible, made.into_iter().collect()))
             })
             .collect();
-        let blocks = super::par_map(&needed, |(da, domains)| {
+        let make = |(da, domains): &(u32, Vec<u32>)| {
             let (visible, texts) = &texts[domains];
             let sources: Vec<u32> = by_dst[da]
                 .iter()
@@ -327,13 +334,26 @@ impl HostBlocks {
                 }
             }
             ((*da, domains.clone()), block.map(|b| (name, b)))
-        });
-        Ok(HostBlocks {
-            blocks: blocks
-                .into_iter()
-                .filter_map(|(k, b)| b.map(|b| (k, b)))
-                .collect(),
-        })
+        };
+        let mut blocks = HashMap::default();
+        // Batches bound what is held at once when blocks are written as they are made.
+        let batch = if emit.is_some() { 64 } else { needed.len().max(1) };
+        for chunk in needed.chunks(batch) {
+            for (key, made) in super::par_map(chunk, make) {
+                let Some((name, text)) = made else {
+                    continue;
+                };
+                let text = match emit.as_mut() {
+                    Some(emit) => {
+                        emit(&name, text)?;
+                        String::new()
+                    }
+                    None => text,
+                };
+                blocks.insert(key, (name, text));
+            }
+        }
+        Ok(HostBlocks { blocks })
     }
 }
 
