@@ -60,23 +60,31 @@ impl Target for Nftables {
             return Ok(());
         }
         let prep = Prepared::new(plan, info);
-        // Routers first: every router of one routing domain enforces the same policy, so
-        // their rulesets share one body, made once and dropped before the hosts are made.
-        for domain in 0..plan.domains.count {
-            let routers: Vec<usize> = (0..plan.routers.len())
-                .filter(|&r| plan.router_domain(r) == domain)
-                .collect();
-            if routers.is_empty() {
-                continue;
+        // Routers beside the hosts' blocks (on a thread of their own: the router body is made
+        // by one core, the blocks by both): every router of one routing domain enforces the
+        // same policy, so their rulesets share one body, made once.
+        let make_routers = || -> Result<Vec<OutputFile>, OutputError> {
+            let mut files = Vec::new();
+            for domain in 0..plan.domains.count {
+                let routers: Vec<usize> = (0..plan.routers.len())
+                    .filter(|&r| plan.router_domain(r) == domain)
+                    .collect();
+                if routers.is_empty() {
+                    continue;
+                }
+                let body = RouterBody::new(plan, info, &prep, domain)?;
+                for r in routers {
+                    files.push(OutputFile {
+                        path: PathBuf::from(format!(
+                            "nftables/routers/{}.nft",
+                            plan.routers[r].name
+                        )),
+                        contents: router_ruleset(plan, &body, r)?,
+                    });
+                }
             }
-            let body = RouterBody::new(plan, info, &prep, domain)?;
-            for r in routers {
-                sink(OutputFile {
-                    path: PathBuf::from(format!("nftables/routers/{}.nft", plan.routers[r].name)),
-                    contents: router_ruleset(plan, &body, r)?,
-                })?;
-            }
-        }
+            Ok(files)
+        };
         let shared = ctx.nft_blocks == super::NftBlocks::Shared;
         // Shared: each block is written as soon as it is made (in batches, on both cores) and
         // only its name is kept; host files include the ones they use.
@@ -97,7 +105,18 @@ impl Target for Nftables {
             })
         };
         let emit: Option<&mut BlockSink> = if shared { Some(&mut write_block) } else { None };
-        let blocks = HostBlocks::new(plan, info, &prep, &hosts, emit)?;
+        let (routers, blocks) = std::thread::scope(|scope| {
+            let routers = scope.spawn(make_routers);
+            let blocks = HostBlocks::new(plan, info, &prep, &hosts, emit);
+            let routers = routers
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (routers, blocks)
+        });
+        let blocks = blocks?;
+        for f in routers? {
+            sink(f)?;
+        }
         super::stream_hosts(
             &hosts,
             |h| {
