@@ -355,23 +355,39 @@ impl HostBlocks {
             ((*da, domains.clone()), block.map(|b| (name, b)))
         };
         let mut blocks = HashMap::default();
-        // Batches bound what is held at once when blocks are written as they are made.
-        let batch = if emit.is_some() { 64 } else { needed.len().max(1) };
-        for chunk in needed.chunks(batch) {
-            for (key, made) in super::par_map(chunk, make) {
-                let Some((name, text)) = made else {
-                    continue;
-                };
-                let text = match emit.as_mut() {
-                    Some(emit) => {
-                        emit(&name, text)?;
-                        String::new()
+        // Batches bound what is held at once when blocks are written as they are made; the
+        // next batch is made (on both cores) while the last one is written.
+        let batch = if emit.is_some() {
+            64
+        } else {
+            needed.len().max(1)
+        };
+        type Made = Vec<((u32, Vec<u32>), Option<(String, String)>)>;
+        let make = &make;
+        std::thread::scope(|scope| -> Result<(), OutputError> {
+            let mut pending: Option<std::thread::ScopedJoinHandle<'_, Made>> = None;
+            for chunk in needed.chunks(batch).map(Some).chain([None]) {
+                let next = chunk.map(|c| scope.spawn(move || super::par_map(c, make)));
+                if let Some(done) = pending.take() {
+                    let done = done.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                    for (key, made) in done {
+                        let Some((name, text)) = made else {
+                            continue;
+                        };
+                        let text = match emit.as_mut() {
+                            Some(emit) => {
+                                emit(&name, text)?;
+                                String::new()
+                            }
+                            None => text,
+                        };
+                        blocks.insert(key, (name, text));
                     }
-                    None => text,
-                };
-                blocks.insert(key, (name, text));
+                }
+                pending = next;
             }
-        }
+            Ok(())
+        })?;
         Ok(HostBlocks { blocks })
     }
 }
