@@ -1258,9 +1258,10 @@ fn inline_blocks(out: &std::path::Path, text: &[u8]) -> Result<Vec<u8>, String> 
             result.extend_from_slice(line);
             continue;
         }
+        let dir = format!("include \"{}/", crate::targets::nftables::BLOCKS_DIR);
         let name = std::str::from_utf8(trimmed)
             .ok()
-            .and_then(|t| t.strip_prefix("include \"blocks/"))
+            .and_then(|t| t.strip_prefix(dir.as_str()))
             .and_then(|t| t.strip_suffix(".nft\""))
             .filter(|n| {
                 !n.is_empty()
@@ -1275,8 +1276,8 @@ fn inline_blocks(out: &std::path::Path, text: &[u8]) -> Result<Vec<u8>, String> 
                 )
             })?;
         let rel = std::path::PathBuf::from(format!(
-            "nftables/{}/{name}.nft",
-            crate::targets::nftables::BLOCKS_DIR
+            "nftables/{}",
+            crate::targets::nftables::block_path(name)
         ));
         let block = crate::output::read_safe(out, &rel)
             .map_err(|e| e.to_string())?

@@ -70,7 +70,6 @@ pub struct Model {
     /// Jumbo frames are one global setting (`system mtu jumbo N`), not an interface `mtu`
     /// (which the model refuses): the largest frame it then takes.
     pub system_jumbo: Option<u32>,
-    pub doc: &'static str,
 }
 
 const fn group(kind: &'static str, module: u32, first: u32, last: u32, lanes: u32) -> PortGroup {
@@ -96,7 +95,7 @@ pub const MODELS: &[Model] = &[
         trunk_encapsulation: false,
         max_l3_mtu: Some(9198),
         system_jumbo: None,
-        doc: "Cisco Catalyst 9300 Series Hardware Installation Guide (interface numbering); Interface and Hardware Components Configuration Guide, Cisco IOS XE (system mtu 1500-9198, 802.1Q only)",
+        // Source: Cisco Catalyst 9300 Series Hardware Installation Guide (interface numbering); Interface and Hardware Components Configuration Guide, Cisco IOS XE (system mtu 1500-9198, 802.1Q only).
     },
     Model {
         name: "catalyst-3750x-48",
@@ -110,29 +109,35 @@ pub const MODELS: &[Model] = &[
         trunk_encapsulation: true,
         max_l3_mtu: Some(1998),
         system_jumbo: Some(9000),
-        doc: "Catalyst 3750-X and 3560-X Switch Software Configuration Guide: Configuring VLANs (trunk encapsulation ISL/802.1Q/negotiate), Configuring Interface Characteristics (system mtu jumbo up to 9000 for all Gigabit ports, no interface mtu; system mtu routing up to 1998)",
+        // Source: Catalyst 3750-X and 3560-X Switch Software Configuration Guide: Configuring VLANs (trunk encapsulation ISL/802.1Q/negotiate), Configuring Interface Characteristics (system mtu jumbo up to 9000 for all Gigabit ports, no interface mtu; system mtu routing up to 1998).
     },
     Model {
         name: "dcs-7050sx-64",
         platform: Platform::Eos,
         // 48 SFP+ Ethernet1-48, 4 QSFP+ Ethernet49/1-52/4.
-        ports: &[group("Ethernet", 0, 1, 48, 0), group("Ethernet", 0, 49, 52, 4)],
+        ports: &[
+            group("Ethernet", 0, 1, 48, 0),
+            group("Ethernet", 0, 49, 52, 4),
+        ],
         members: 1,
         trunk_encapsulation: false,
         max_l3_mtu: Some(9214),
         system_jumbo: None,
-        doc: "Arista 7050X Series Quick Start Guide (port numbering); EOS User Manual: Ethernet Ports (QSFP+ lanes /1-/4), mtu 68-9214",
+        // Source: Arista 7050X Series Quick Start Guide (port numbering); EOS User Manual: Ethernet Ports (QSFP+ lanes /1-/4), mtu 68-9214.
     },
     Model {
         name: "dcs-7050sx-128",
         platform: Platform::Eos,
         // 96 SFP+ Ethernet1-96, 8 QSFP+ Ethernet97/1-104/4.
-        ports: &[group("Ethernet", 0, 1, 96, 0), group("Ethernet", 0, 97, 104, 4)],
+        ports: &[
+            group("Ethernet", 0, 1, 96, 0),
+            group("Ethernet", 0, 97, 104, 4),
+        ],
         members: 1,
         trunk_encapsulation: false,
         max_l3_mtu: Some(9214),
         system_jumbo: None,
-        doc: "Arista 7050X Series Quick Start Guide (port numbering); EOS User Manual: Ethernet Ports (QSFP+ lanes /1-/4), mtu 68-9214",
+        // Source: Arista 7050X Series Quick Start Guide (port numbering); EOS User Manual: Ethernet Ports (QSFP+ lanes /1-/4), mtu 68-9214.
     },
     Model {
         name: "qfx5100-48s",
@@ -143,7 +148,7 @@ pub const MODELS: &[Model] = &[
         trunk_encapsulation: false,
         max_l3_mtu: None,
         system_jumbo: None,
-        doc: "QFX5100 Switch Hardware Guide: Interface Naming (xe-0/0/0 to xe-0/0/47, et-0/0/48 to et-0/0/53); Virtual Chassis up to 10 members",
+        // Source: QFX5100 Switch Hardware Guide: Interface Naming (xe-0/0/0 to xe-0/0/47, et-0/0/48 to et-0/0/53); Virtual Chassis up to 10 members.
     },
     Model {
         name: "qfx5100-96s",
@@ -154,7 +159,7 @@ pub const MODELS: &[Model] = &[
         trunk_encapsulation: false,
         max_l3_mtu: None,
         system_jumbo: None,
-        doc: "QFX5100 Switch Hardware Guide: Interface Naming (xe-0/0/0 to xe-0/0/95, et-0/0/96 to et-0/0/103); Virtual Chassis up to 10 members",
+        // Source: QFX5100 Switch Hardware Guide: Interface Naming (xe-0/0/0 to xe-0/0/95, et-0/0/96 to et-0/0/103); Virtual Chassis up to 10 members.
     },
 ];
 

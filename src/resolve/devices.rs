@@ -159,7 +159,7 @@ impl Resolver<'_> {
         }
         self.plan.switches.push(Switch {
             name: sw.name.name.clone(),
-            platform: sw.platform.0,
+            platform,
             model,
             routes,
             ports,

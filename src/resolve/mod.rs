@@ -147,6 +147,21 @@ impl<'a> Resolver<'a> {
         Origin::new(span, self.sources)
     }
 
+    /// Names become file names: a name some systems reserve for a device is refused (E013).
+    /// Whether it was.
+    fn device_name(&mut self, ident: &ast::Ident) -> bool {
+        let reserved = DEVICE_NAMES.contains(&ident.name.to_ascii_lowercase().as_str());
+        if reserved {
+            self.invalid(
+                ident.span,
+                format!("`{}` is a reserved device name", ident.name),
+                "reserved on some systems",
+                "names become file names; pick another name",
+            );
+        }
+        reserved
+    }
+
     /// Switches have a namespace of their own (a switch may be named after the router it
     /// is): their names become file names (`switches/NAME.PLATFORM`), so a device name is
     /// refused (the switch is not built) and two names that differ only by case collide.
@@ -156,13 +171,7 @@ impl<'a> Resolver<'a> {
         switches: &mut HashMap<String, (String, Span)>,
     ) {
         let folded = ident.name.to_ascii_lowercase();
-        if DEVICE_NAMES.contains(&folded.as_str()) {
-            self.invalid(
-                ident.span,
-                format!("`{}` is a reserved device name", ident.name),
-                "reserved on some systems",
-                "names become file names; pick another name",
-            );
+        if self.device_name(ident) {
             self.refused_switches.insert(ident.span);
             return;
         }
@@ -263,14 +272,7 @@ impl<'a> Resolver<'a> {
                 );
             }
             folded_names.insert(folded.clone(), (ident.name.clone(), ident.span));
-            if DEVICE_NAMES.contains(&folded.as_str()) {
-                self.invalid(
-                    ident.span,
-                    format!("`{}` is a reserved device name", ident.name),
-                    "reserved on some systems",
-                    "names become file names; pick another name",
-                );
-            }
+            self.device_name(ident);
             self.symbols.insert(
                 ident.name.clone(),
                 Symbol {

@@ -100,7 +100,7 @@ impl Target for Nftables {
             );
             contents.push_str(&text);
             sink(OutputFile {
-                path: PathBuf::from(format!("nftables/{BLOCKS_DIR}/{name}.nft")),
+                path: PathBuf::from(format!("nftables/{}", block_path(name))),
                 contents: super::with_final_newline(contents),
             })
         };
@@ -180,28 +180,22 @@ struct VerdictMaps {
 impl VerdictMaps {
     /// Add an atom's addresses; `prep` names the group (`None`: no comment line).
     fn add(&mut self, plan: &Plan, prep: Option<&Prepared>, atom: u32, addrs: &Set, chain: &str) {
-        for (f, v4) in [true, false].into_iter().enumerate() {
-            let part = addrs.intersect(&plan.family(v4));
-            if part.is_empty() {
-                continue;
-            }
-            if let Some(prep) = prep {
-                names_line(&mut self.elements[f], prep, atom);
-            }
-            for r in ranges(&part) {
-                let _ = writeln!(self.elements[f], "\t\t\t{r} : jump {chain},");
-            }
-        }
+        let text = AtomText {
+            ranges: [true, false].map(|v4| ranges(&addrs.intersect(&plan.family(v4)))),
+        };
+        self.add_texts(prep, atom, &text, chain);
     }
 
     /// `add` for an atom whose range texts are made already.
-    fn add_texts(&mut self, prep: &Prepared, atom: u32, text: &AtomText, chain: &str) {
+    fn add_texts(&mut self, prep: Option<&Prepared>, atom: u32, text: &AtomText, chain: &str) {
         for (f, ranges) in text.ranges.iter().enumerate() {
             if ranges.is_empty() {
                 continue;
             }
             let out = &mut self.elements[f];
-            names_line(out, prep, atom);
+            if let Some(prep) = prep {
+                names_line(out, prep, atom);
+            }
             for r in ranges {
                 out.push_str("\t\t\t");
                 out.push_str(r);
@@ -286,6 +280,11 @@ impl AtomText {
 
 /// Where `--nft-blocks shared` puts the blocks, under `nftables/`.
 pub const BLOCKS_DIR: &str = "blocks";
+
+/// A block's file, relative to `nftables/`: what host files include (`nft -I` resolves it).
+pub fn block_path(name: &str) -> String {
+    format!("{BLOCKS_DIR}/{name}.nft")
+}
 
 /// Takes a block's name and text as soon as it is made (`--nft-blocks shared`).
 type BlockSink<'a> = dyn FnMut(&str, String) -> Result<(), OutputError> + 'a;
@@ -498,7 +497,7 @@ fn host_block(
             &rules,
         );
         for &a in atoms {
-            maps.add_texts(prep, a, &texts[&a], &chain);
+            maps.add_texts(Some(prep), a, &texts[&a], &chain);
         }
     }
     let lookups = maps.render(&mut out, &format!("src_{dlabel}"), "saddr");
@@ -625,8 +624,9 @@ struct HostView<'a> {
     header: String,
     maps: &'a str,
     blocks: Vec<&'a str>,
-    /// With `--nft-blocks shared`: the block files to include, instead of `blocks`.
-    includes: Vec<&'a str>,
+    /// With `--nft-blocks shared`: the block files to include (`blocks/NAME.nft`), instead
+    /// of `blocks`.
+    includes: Vec<String>,
     vrrp: Vec<RuleView>,
     lookups: [String; 2],
 }
@@ -648,7 +648,7 @@ pub fn host_ruleset(
 ) -> Result<String, OutputError> {
     let host = &plan.hosts[h];
     let mut used: Vec<&str> = Vec::new();
-    let mut includes: Vec<&str> = Vec::new();
+    let mut includes: Vec<String> = Vec::new();
     let mut map = VerdictMaps::default();
     let domains = plan.host_domains(h);
     let mut parts = info.policy.atoms.split(&plan.host_local_set(h));
@@ -665,7 +665,7 @@ pub fn host_ruleset(
             &format!("to_{}", atom_label(info, da)),
         );
         if shared {
-            includes.push(name);
+            includes.push(block_path(name));
         } else {
             used.push(block);
         }
