@@ -41,7 +41,7 @@ use std::path::PathBuf;
 /// again when netc accepts the packet.
 pub const MARK_MASK: u32 = 0xffff_0000;
 /// Bits 16-31 hold a class number from 1 to 65535 (0: no class).
-const MAX_CLASSES: usize = 0xffff;
+pub const MAX_CLASSES: usize = 0xffff;
 const MARK_KEEP: &str = "0x0000ffff";
 const MARK_BITS: &str = "0xffff0000";
 
@@ -107,7 +107,7 @@ impl Target for Nftables {
         let emit: Option<&mut BlockSink> = if shared { Some(&mut write_block) } else { None };
         let (routers, blocks) = std::thread::scope(|scope| {
             let routers = scope.spawn(make_routers);
-            let blocks = HostBlocks::new(plan, info, &prep, &hosts, emit);
+            let blocks = HostBlocks::new(plan, info, &prep, &hosts, emit, MAX_CLASSES);
             let routers = routers
                 .join()
                 .unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -142,11 +142,14 @@ fn ranges(set: &Set) -> Vec<String> {
 
 /// `# names` above a group of elements.
 fn names_line(out: &mut String, prep: &Prepared, atom: u32) {
-    let names = prep
-        .names
+    let _ = writeln!(out, "\t\t\t# {}", super::safe_text(&atom_names(prep, atom)));
+}
+
+/// The names of the endpoints an atom belongs to, or `addresses`.
+fn atom_names(prep: &Prepared, atom: u32) -> String {
+    prep.names
         .get(&atom)
-        .map_or_else(|| "addresses".to_string(), |n| n.join(", "));
-    let _ = writeln!(out, "\t\t\t# {}", super::safe_text(&names));
+        .map_or_else(|| "addresses".to_string(), |n| n.join(", "))
 }
 
 /// A named set or verdict map, rendered (`elements` one per line, each ending in a comma).
@@ -256,6 +259,10 @@ pub struct HostBlocks {
     /// By (destination atom, the domains the host can receive from): the block's name (its
     /// file name with `--nft-blocks shared`) and text.
     blocks: HashMap<(u32, Vec<u32>), (String, String)>,
+    /// `--nft-blocks shared`, sources classified once (`classified_blocks`): by the domains
+    /// hosts receive from, the name of the block that classifies sources into bits 16-31 of
+    /// the mark. Empty when each block classifies its own sources.
+    sources: HashMap<Vec<u32>, String>,
 }
 
 /// A source atom's addresses that one host can receive from, as the blocks print them: the
@@ -287,18 +294,21 @@ pub fn block_path(name: &str) -> String {
 }
 
 /// Takes a block's name and text as soon as it is made (`--nft-blocks shared`).
-type BlockSink<'a> = dyn FnMut(&str, String) -> Result<(), OutputError> + 'a;
+pub type BlockSink<'a> = dyn FnMut(&str, String) -> Result<(), OutputError> + 'a;
 
 impl HostBlocks {
     /// The blocks of every destination atom the given hosts have an address in. With `emit`,
-    /// each block's text goes there as soon as it is made (in batches, in a fixed order) and
-    /// only its name is kept.
+    /// each block's text goes there as soon as it is made (in a fixed order) and only its
+    /// name is kept, and sources are classified once by a block of their own unless that
+    /// needs more than `max_classes` classes (`MAX_CLASSES`, what the mark can number; tests
+    /// give fewer to see the other encoding): then each block classifies its own sources.
     pub fn new(
         plan: &Plan,
         info: &PlanInfo,
         prep: &Prepared,
         hosts: &[usize],
         mut emit: Option<&mut BlockSink>,
+        max_classes: usize,
     ) -> Result<HostBlocks, OutputError> {
         let policy = &info.policy;
         let by_dst = policy.sources_by_destination();
@@ -316,6 +326,13 @@ impl HostBlocks {
             .collect();
         needed.sort_unstable();
         needed.dedup();
+        if let Some(emit) = emit.as_mut() {
+            let max = max_classes.min(MAX_CLASSES);
+            if let Some(blocks) = classified_blocks(plan, info, prep, &needed, &by_dst, emit, max)?
+            {
+                return Ok(blocks);
+            }
+        }
         // The range texts of every source atom, once per set of domains hosts receive from.
         let mut domain_sets: Vec<&Vec<u32>> = needed.iter().map(|(_, d)| d).collect();
         domain_sets.dedup();
@@ -345,12 +362,11 @@ impl HostBlocks {
                 .collect();
             let block = host_block(plan, info, prep, *da, &sources, visible, texts);
             // The atom's chain name, and the domains when the plan has several.
-            let mut name = format!("to_{}", atom_label(info, *da));
-            if plan.domains.count > 1 {
-                for d in domains {
-                    name.push_str(&format!("_d{d}"));
-                }
-            }
+            let name = format!(
+                "to_{}{}",
+                atom_label(info, *da),
+                domains_suffix(plan, domains)
+            );
             ((*da, domains.clone()), block.map(|b| (name, b)))
         };
         let mut blocks = HashMap::default();
@@ -387,8 +403,220 @@ impl HostBlocks {
             }
             Ok(())
         })?;
-        Ok(HostBlocks { blocks })
+        Ok(HostBlocks {
+            blocks,
+            sources: HashMap::default(),
+        })
     }
+}
+
+/// The suffix of a block's name for the domains its hosts receive from, when the plan has
+/// several.
+fn domains_suffix(plan: &Plan, domains: &[u32]) -> String {
+    let mut out = String::new();
+    if plan.domains.count > 1 {
+        for d in domains {
+            out.push_str(&format!("_d{d}"));
+        }
+    }
+    out
+}
+
+/// The rules a host's input chain starts classification with when sources are classified
+/// by a shared block: clear the class bits, then the source verdict maps.
+const SOURCE_LOOKUPS: [&str; 3] = [
+    "meta mark set meta mark and 0x0000ffff",
+    "ip saddr vmap @src_v4",
+    "ip6 saddr vmap @src_v6",
+];
+
+/// `--nft-blocks shared`: the blocks when written once for every host. Sources are then
+/// classified once per set of domains, by a block every host includes (`sources`: a verdict
+/// map of source addresses jumping to a one-rule chain per class that writes the class into
+/// bits 16-31 of the mark, as routers do with destinations); the block of a destination atom
+/// is one lookup of (source class . protocol . port). Source atoms the plan treats alike
+/// toward every destination the hosts have share a class. Scattered hosts make a class's
+/// addresses many runs; they are now written once, not once per block that names them.
+/// `None`, before anything is written, when a set of domains has more classes than the mark
+/// can number: each block then classifies its own sources.
+fn classified_blocks(
+    plan: &Plan,
+    info: &PlanInfo,
+    prep: &Prepared,
+    needed: &[(u32, Vec<u32>)],
+    by_dst: &HashMap<u32, Vec<u32>>,
+    emit: &mut BlockSink,
+    max_classes: usize,
+) -> Result<Option<HostBlocks>, OutputError> {
+    let policy = &info.policy;
+    let mut domain_sets: Vec<&Vec<u32>> = needed.iter().map(|(_, d)| d).collect();
+    domain_sets.sort_unstable();
+    domain_sets.dedup();
+    type Column = Vec<(u32, Vec<PairPiece>)>;
+    struct Classified<'a> {
+        domains: &'a Vec<u32>,
+        visible: Set,
+        das: Vec<u32>,
+        columns: Vec<Column>,
+    }
+    let mut made: Vec<Classified> = Vec::new();
+    for domains in domain_sets {
+        let visible = plan.visible(domains);
+        let das: Vec<u32> = needed
+            .iter()
+            .filter(|(_, d)| d == domains)
+            .map(|(da, _)| *da)
+            .collect();
+        // Each destination's column: the source atoms the hosts can receive from, with
+        // their pieces toward it, in address order.
+        let columns: Vec<Column> = super::par_map(&das, |da| {
+            let mut col: Column = by_dst[da]
+                .iter()
+                .filter(|&&sa| policy.atoms.set(sa).intersects(&visible))
+                .filter_map(|&sa| {
+                    let pieces = pair_pieces(plan, &policy.pairs[&(sa, *da)]);
+                    (!pieces.is_empty()).then_some((sa, pieces))
+                })
+                .collect();
+            col.sort_unstable_by_key(|(sa, _)| (atom_start(info, *sa), *sa));
+            col
+        });
+        made.push(Classified {
+            domains,
+            visible,
+            das,
+            columns,
+        });
+    }
+    // Classes first, for every set of domains: a refusal must come before any block is
+    // written.
+    let mut classes_of = Vec::with_capacity(made.len());
+    for m in &made {
+        let mut rows: HashMap<u32, Vec<(usize, &Vec<PairPiece>)>> = HashMap::default();
+        for (i, col) in m.columns.iter().enumerate() {
+            for (sa, pieces) in col {
+                rows.entry(*sa).or_default().push((i, pieces));
+            }
+        }
+        let mut sources: Vec<u32> = rows.keys().copied().collect();
+        sources.sort_unstable_by_key(|&a| (atom_start(info, a), a));
+        let mut class_of: HashMap<&Vec<(usize, &Vec<PairPiece>)>, usize> = HashMap::default();
+        let mut classes: Vec<Vec<u32>> = Vec::new();
+        let mut member: HashMap<u32, usize> = HashMap::default();
+        for &sa in &sources {
+            let c = *class_of.entry(&rows[&sa]).or_insert_with(|| {
+                classes.push(Vec::new());
+                classes.len() - 1
+            });
+            classes[c].push(sa);
+            member.insert(sa, c);
+        }
+        if classes.len() > max_classes {
+            return Ok(None);
+        }
+        classes_of.push((sources, classes, member));
+    }
+    let mut out = HostBlocks {
+        blocks: HashMap::default(),
+        sources: HashMap::default(),
+    };
+    for (m, (sources, classes, member)) in made.iter().zip(&classes_of) {
+        let firsts: Vec<u32> = classes.iter().map(|c| c[0]).collect();
+        let numbers = class_numbers(info, &firsts)?;
+        let chain_of = |c: usize| format!("cls_{}", atom_label(info, classes[c][0]));
+        // The sources block: a chain per class, then the verdict maps.
+        let texts = super::par_map(sources, |&sa| {
+            AtomText::new(plan, policy.atoms.set(sa), &m.visible)
+        });
+        let mut text = String::new();
+        for (c, members) in classes.iter().enumerate() {
+            render_chain(
+                &mut text,
+                &format!("source class of {}", class_names(prep, members)),
+                &chain_of(c),
+                &[format!(
+                    "meta mark set meta mark and {MARK_KEEP} or 0x{:08x}",
+                    numbers[&members[0]]
+                )],
+            );
+        }
+        let mut maps = VerdictMaps::default();
+        // Which families each class has addresses in, for its ICMP lookups.
+        let mut fams = vec![[false; 2]; classes.len()];
+        for (sa, t) in sources.iter().zip(&texts) {
+            let c = member[sa];
+            for (f, have) in fams[c].iter_mut().enumerate() {
+                *have |= !t.ranges[f].is_empty();
+            }
+            maps.add_texts(Some(prep), *sa, t, &chain_of(c));
+        }
+        maps.render(&mut text, "src", "saddr");
+        text.truncate(text.trim_end_matches('\n').len());
+        let suffix = domains_suffix(plan, m.domains);
+        let name = format!("sources{suffix}");
+        emit(&name, text)?;
+        out.sources.insert(m.domains.clone(), name);
+        // A block per destination atom: what each class may do there.
+        let indices: Vec<usize> = (0..m.das.len()).collect();
+        let blocks = super::par_map(&indices, |&i| {
+            let da = m.das[i];
+            let mut groups: Vec<(usize, &Vec<PairPiece>)> =
+                m.columns[i].iter().map(|(sa, p)| (member[sa], p)).collect();
+            if groups.is_empty() {
+                return None;
+            }
+            groups.sort_unstable_by_key(|g| g.0);
+            groups.dedup_by_key(|g| g.0);
+            let dlabel = atom_label(info, da);
+            let block_fams: Vec<bool> = [true, false]
+                .into_iter()
+                .enumerate()
+                .filter(|&(f, _)| groups.iter().any(|(c, _)| fams[*c][f]))
+                .map(|(_, v4)| v4)
+                .collect();
+            let mut text = String::new();
+            let mut rules = Vec::new();
+            let clear = format!("meta mark set meta mark and {MARK_KEEP}");
+            for verdict in verdicts_of(groups.iter().flat_map(|(_, p)| p.iter())) {
+                let elements = class_elements(
+                    prep,
+                    groups.iter().map(|(c, pieces)| {
+                        let members = &classes[*c];
+                        (
+                            numbers[&members[0]],
+                            class_names(prep, members),
+                            pieces.as_slice(),
+                        )
+                    }),
+                    verdict,
+                );
+                let then = match verdict {
+                    Verdict::LogDrop(_) => verdict.text(plan),
+                    _ => format!("{clear} {}", verdict.text(plan)),
+                };
+                class_lookups(
+                    &mut text,
+                    &mut rules,
+                    &format!("to_{dlabel}"),
+                    &verdict.tag(plan),
+                    elements,
+                    &block_fams,
+                    &then,
+                );
+            }
+            Some(finish_block(text, prep, da, &dlabel, &rules))
+        });
+        for (da, block) in m.das.iter().zip(blocks) {
+            let Some(text) = block else {
+                continue;
+            };
+            let name = format!("to_{}{suffix}", atom_label(info, *da));
+            emit(&name, text)?;
+            out.blocks
+                .insert((*da, m.domains.clone()), (name, String::new()));
+        }
+    }
+    Ok(Some(out))
 }
 
 /// The block of one destination atom on hosts: the verdict maps of its source classes, a
@@ -627,8 +855,10 @@ struct HostView<'a> {
     /// With `--nft-blocks shared`: the block files to include (`blocks/NAME.nft`), instead
     /// of `blocks`.
     includes: Vec<String>,
+    /// Sources are classified by a shared block, into bits 16-31 of the mark.
+    classified: bool,
     vrrp: Vec<RuleView>,
-    lookups: [String; 2],
+    lookups: Vec<String>,
 }
 
 struct RuleView {
@@ -671,7 +901,18 @@ pub fn host_ruleset(
         }
     }
     let mut maps = String::new();
-    let lookups = map.render(&mut maps, "dst", "daddr");
+    let mut lookups: Vec<String> = Vec::new();
+    // Shared, sources classified once: the sources block comes first, and the input chain
+    // classifies the source before the host's own address picks its block.
+    let classifier = blocks
+        .sources
+        .get(&domains)
+        .filter(|_| !includes.is_empty());
+    if let Some(name) = classifier {
+        includes.insert(0, block_path(name));
+        lookups.extend(SOURCE_LOOKUPS.iter().map(|l| l.to_string()));
+    }
+    lookups.extend(map.render(&mut maps, "dst", "daddr"));
     maps.truncate(maps.trim_end_matches('\n').len());
     let mut vrrp = Vec::new();
     for v in hostrules::vrrp_peers(plan, h) {
@@ -703,6 +944,7 @@ pub fn host_ruleset(
         maps: &maps,
         blocks: used,
         includes,
+        classified: classifier.is_some(),
         vrrp,
         lookups,
     }
@@ -989,18 +1231,16 @@ fn families(plan: &Plan, addrs: &Set, visible: &Set) -> Vec<bool> {
         .collect()
 }
 
-/// The (destination class . protocol . port) and (destination class) ICMP sets of `verdict`
-/// in `groups`, each element commented with its plan rule and grouped under the names of
-/// its destination: the element texts of the two sets.
-fn class_elements(
+/// The (class . protocol . port) and (class) ICMP sets of `verdict` for `groups` of (class
+/// number, names, pieces), each element commented with its plan rule and grouped under the
+/// names of its class: the element texts of the two sets.
+fn class_elements<'a>(
     prep: &Prepared,
-    groups: &[(u32, Vec<PairPiece>)],
+    groups: impl IntoIterator<Item = (u32, String, &'a [PairPiece])>,
     verdict: Verdict,
-    numbers: &HashMap<u32, u32>,
 ) -> (String, String) {
     let (mut ports, mut icmps) = (String::new(), String::new());
-    for (da, list) in groups {
-        let number = numbers[da];
+    for (number, names, list) in groups {
         let mut named = [false, false];
         for (svc, flow, _) in list.iter().filter(|p| p.2 == verdict) {
             let comment = &prep.comments[*flow];
@@ -1012,7 +1252,7 @@ fn class_elements(
                 };
                 if !*done {
                     *done = true;
-                    names_line(text, prep, *da);
+                    let _ = writeln!(text, "\t\t\t# {}", super::safe_text(&names));
                 }
                 if proto == Proto::Icmp {
                     let _ = writeln!(text, "\t\t\t0x{number:08x}{comment},");
@@ -1028,6 +1268,17 @@ fn class_elements(
         }
     }
     (ports, icmps)
+}
+
+/// A router row as `class_elements` groups: each destination atom's class number and names.
+fn row_groups<'a>(
+    prep: &'a Prepared,
+    groups: &'a [(u32, Vec<PairPiece>)],
+    numbers: &'a HashMap<u32, u32>,
+) -> impl Iterator<Item = (u32, String, &'a [PairPiece])> + 'a {
+    groups
+        .iter()
+        .map(move |(da, list)| (numbers[da], atom_names(prep, *da), list.as_slice()))
 }
 
 /// The sets (named `{prefix}_{tag}ports` and `{prefix}_{tag}icmp`) and rules of one
@@ -1103,7 +1354,7 @@ fn router_block(
             Verdict::LogDrop(_) => verdict.text(plan),
             _ => format!("{clear} {}", verdict.text(plan)),
         };
-        let elements = class_elements(prep, groups, verdict, numbers);
+        let elements = class_elements(prep, row_groups(prep, groups, numbers), verdict);
         let prefix = format!("to_{label}");
         class_lookups(
             &mut out,
@@ -1145,7 +1396,7 @@ fn deny_block(
     let mut out = String::new();
     let mut rules = Vec::new();
     for verdict in verdicts_of(groups.iter().flat_map(|(_, l)| l)) {
-        let elements = class_elements(prep, groups, verdict, numbers);
+        let elements = class_elements(prep, row_groups(prep, groups, numbers), verdict);
         let prefix = format!("deny_{label}");
         let (tag, then) = (verdict.tag(plan), verdict.text(plan));
         class_lookups(&mut out, &mut rules, &prefix, &tag, elements, &fams, &then);

@@ -742,14 +742,16 @@ fn ufw_output_is_proven_through_the_real_ufw() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `--nft-blocks shared`: the blocks hosts of one class share are written once, under
-/// `nftables/blocks/`, and included. Each host's file, loaded with `nft -I`, lists back from
-/// the kernel exactly as its self-contained file does (scattered hosts, and VRFs, whose block
-/// names carry their domains); `netc verify` reads the blocks itself (nothing outside --out,
-/// no link followed) and proves the hosts equal to the plan; an include netc does not write
-/// is refused, and a host whose block is missing loads nothing.
+/// `--nft-blocks shared`: the blocks hosts share are written once, under `nftables/blocks/`,
+/// and included: one block classifies sources for every host (into bits 16-31 of the mark),
+/// and one per destination class decides. Each host's file, loaded with `nft -I` and read back
+/// from the kernel, is equal to the plan (scattered hosts, and VRFs, whose block names carry
+/// their domains), and the shared output is a fraction of the self-contained one; `netc verify`
+/// reads the blocks itself (nothing outside --out, no link followed) and proves the hosts equal
+/// to the plan; an include netc does not write is refused, and a host whose block is missing
+/// loads nothing.
 #[test]
-fn shared_blocks_load_as_the_inline_files() {
+fn shared_blocks_are_equal_to_the_plan_after_a_round_trip() {
     if !lab_ready() {
         return;
     }
@@ -837,48 +839,97 @@ fn shared_blocks_load_as_the_inline_files() {
         write_tree(&dir, &shared);
         let nftables = dir.join("nftables");
         let mut compared = 0;
-        for f in inline
+        for f in shared
             .iter()
             .filter(|f| f.path.starts_with("nftables/hosts"))
         {
             let sh = dir.join(&f.path);
-            let sh_text = std::fs::read_to_string(&sh).unwrap();
-            // Every block a host file includes is a file of blocks/.
-            for line in sh_text
+            let includes: Vec<&str> = f
+                .contents
                 .lines()
-                .filter(|l| l.trim_start().starts_with("include"))
-            {
-                let name = line
-                    .trim()
-                    .trim_start_matches("include \"")
-                    .trim_end_matches('"');
-                assert!(nftables.join(name).is_file(), "{case}: {line}");
+                .filter_map(|l| l.trim().strip_prefix("include \""))
+                .map(|l| l.trim_end_matches('"'))
+                .collect();
+            // Every block a host file includes is a file of blocks/, the sources first.
+            if let Some(first) = includes.first() {
+                let domains = if case == "vrf" { "_d" } else { ".nft" };
+                assert!(
+                    first.starts_with(&format!("blocks/sources{domains}")),
+                    "{case} {}: {first}",
+                    f.path.display()
+                );
+                assert!(includes[1..].iter().all(|i| i.starts_with("blocks/to_")));
             }
-            let (ok, e) = nft(&ns[0], &["-f", "-"], Some(&f.contents));
-            assert!(ok, "{case} {}: {e}", f.path.display());
+            for name in &includes {
+                assert!(nftables.join(name).is_file(), "{case}: {name}");
+            }
+            let _ = nft(&ns[1], &["flush", "ruleset"], None);
             let (ok, e) = nft(
                 &ns[1],
                 &["-I", nftables.to_str().unwrap(), "-f", sh.to_str().unwrap()],
                 None,
             );
             assert!(ok, "{case} {}: {e}", f.path.display());
-            let (_, a) = nft(&ns[0], &["list", "ruleset"], None);
-            let (_, b) = nft(&ns[1], &["list", "ruleset"], None);
-            assert_eq!(
-                a,
-                b,
-                "{case} {}: the kernel holds different rulesets",
-                f.path.display()
-            );
+            let (ok, json) = nft(&ns[1], &["-j", "list", "ruleset"], None);
+            assert!(ok, "{case}: {json}");
+            let rs = Ruleset::from_json(&json)
+                .unwrap_or_else(|e| panic!("{case} {}: {e}", f.path.display()));
+            let name = f.path.file_stem().unwrap().to_string_lossy().into_owned();
+            let h = c.plan.hosts.iter().position(|h| h.name == name).unwrap();
+            let d = readback::verify(&c.plan, c.info.as_ref().unwrap(), Point::Host(h), &rs, 5);
+            assert!(d.is_empty(), "{case} {}: {d:?}", f.path.display());
             compared += 1;
         }
-        let shared_hosts = shared
+        // Where sources need more classes than may be numbered (here: fewer than the plan
+        // has), each block classifies its own sources instead: equal to the plan as well.
+        if case == "generated" {
+            use netc::targets::nftables::{host_ruleset, HostBlocks, Prepared};
+            let info = c.info.as_ref().unwrap();
+            let prep = Prepared::new(&c.plan, info);
+            let hosts = netc::targets::hosts_running(&c.plan, netc::ir::FirewallKind::Nftables);
+            let per_block = root().join("target/it-shared-blocks-per-block");
+            let _ = std::fs::remove_dir_all(&per_block);
+            std::fs::create_dir_all(per_block.join("blocks")).unwrap();
+            let mut written = Vec::new();
+            let mut emit = |name: &str, text: String| {
+                assert!(!name.starts_with("sources"), "{name}");
+                std::fs::write(per_block.join(format!("blocks/{name}.nft")), text + "\n").unwrap();
+                written.push(name.to_string());
+                Ok(())
+            };
+            let blocks = HostBlocks::new(&c.plan, info, &prep, &hosts, Some(&mut emit), 1).unwrap();
+            assert!(!written.is_empty());
+            for &h in &hosts {
+                let text = host_ruleset(&c.plan, info, &blocks, h, true).unwrap();
+                assert!(!text.contains("blocks/sources"), "{text}");
+                let file = per_block.join(format!("{}.nft", c.plan.hosts[h].name));
+                std::fs::write(&file, &text).unwrap();
+                let _ = nft(&ns[1], &["flush", "ruleset"], None);
+                let (ok, e) = nft(
+                    &ns[1],
+                    &[
+                        "-I",
+                        per_block.to_str().unwrap(),
+                        "-f",
+                        file.to_str().unwrap(),
+                    ],
+                    None,
+                );
+                assert!(ok, "per block {}: {e}", file.display());
+                let (_, json) = nft(&ns[1], &["-j", "list", "ruleset"], None);
+                let rs = Ruleset::from_json(&json).unwrap();
+                let d = readback::verify(&c.plan, info, Point::Host(h), &rs, 5);
+                assert!(d.is_empty(), "per block {}: {d:?}", file.display());
+            }
+            let _ = std::fs::remove_dir_all(&per_block);
+        }
+        let inline_hosts = inline
             .iter()
             .filter(|f| f.path.starts_with("nftables/hosts"))
             .count();
         assert!(
-            compared > 0 && compared == shared_hosts,
-            "{case}: {compared} vs {shared_hosts}"
+            compared > 0 && compared == inline_hosts,
+            "{case}: {compared} vs {inline_hosts}"
         );
         // Blocks are written once: the shared output is smaller, since hosts of a class share.
         let size = |files: &[netc::targets::OutputFile]| {
