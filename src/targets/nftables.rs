@@ -430,6 +430,51 @@ const SOURCE_LOOKUPS: [&str; 3] = [
     "ip6 saddr vmap @src_v6",
 ];
 
+/// A hash of a pair's pieces, to tell rows apart without hashing their sets again.
+fn fingerprint(pieces: &[PairPiece]) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(pieces)
+}
+
+/// One entry of a fingerprinted row or column: (index, fingerprint, pieces).
+type Keyed<'a> = (usize, u64, &'a Vec<PairPiece>);
+
+/// A source atom's row toward the hosts' destination atoms, (destination index, fingerprint,
+/// pieces), hashed by its fingerprints and compared whole.
+struct RowKey<'a> {
+    hash: u64,
+    row: &'a [Keyed<'a>],
+}
+
+impl<'a> RowKey<'a> {
+    fn new(row: &'a [Keyed<'a>]) -> RowKey<'a> {
+        let hash = row.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, (i, fp, _)| {
+            (h ^ (*i as u64)).wrapping_mul(0x0100_0000_01b3) ^ fp.rotate_left(17)
+        });
+        RowKey { hash, row }
+    }
+}
+
+impl std::hash::Hash for RowKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for RowKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && self.row.len() == other.row.len()
+            && self
+                .row
+                .iter()
+                .zip(other.row)
+                .all(|(a, b)| a.0 == b.0 && a.1 == b.1 && a.2 == b.2)
+    }
+}
+
+impl Eq for RowKey<'_> {}
+
 /// `--nft-blocks shared`: the blocks when written once for every host. Sources are then
 /// classified once per set of domains, by a block every host includes (`sources`: a verdict
 /// map of source addresses jumping to a one-rule chain per class that writes the class into
@@ -452,7 +497,8 @@ fn classified_blocks(
     let mut domain_sets: Vec<&Vec<u32>> = needed.iter().map(|(_, d)| d).collect();
     domain_sets.sort_unstable();
     domain_sets.dedup();
-    type Column = Vec<(u32, Vec<PairPiece>)>;
+    // (source atom, a fingerprint of its pieces, the pieces).
+    type Column = Vec<(u32, u64, Vec<PairPiece>)>;
     struct Classified<'a> {
         domains: &'a Vec<u32>,
         visible: Set,
@@ -475,10 +521,10 @@ fn classified_blocks(
                 .filter(|&&sa| policy.atoms.set(sa).intersects(&visible))
                 .filter_map(|&sa| {
                     let pieces = pair_pieces(plan, &policy.pairs[&(sa, *da)]);
-                    (!pieces.is_empty()).then_some((sa, pieces))
+                    (!pieces.is_empty()).then(|| (sa, fingerprint(&pieces), pieces))
                 })
                 .collect();
-            col.sort_unstable_by_key(|(sa, _)| (atom_start(info, *sa), *sa));
+            col.sort_unstable_by_key(|(sa, _, _)| (atom_start(info, *sa), *sa));
             col
         });
         made.push(Classified {
@@ -492,19 +538,21 @@ fn classified_blocks(
     // written.
     let mut classes_of = Vec::with_capacity(made.len());
     for m in &made {
-        let mut rows: HashMap<u32, Vec<(usize, &Vec<PairPiece>)>> = HashMap::default();
+        let mut rows: HashMap<u32, Vec<Keyed>> = HashMap::default();
         for (i, col) in m.columns.iter().enumerate() {
-            for (sa, pieces) in col {
-                rows.entry(*sa).or_default().push((i, pieces));
+            for (sa, fp, pieces) in col {
+                rows.entry(*sa).or_default().push((i, *fp, pieces));
             }
         }
         let mut sources: Vec<u32> = rows.keys().copied().collect();
         sources.sort_unstable_by_key(|&a| (atom_start(info, a), a));
-        let mut class_of: HashMap<&Vec<(usize, &Vec<PairPiece>)>, usize> = HashMap::default();
+        // Rows are told apart by their pieces' fingerprints first (made on both cores with
+        // the columns), and compared whole only when those agree.
+        let mut class_of: HashMap<RowKey, usize> = HashMap::default();
         let mut classes: Vec<Vec<u32>> = Vec::new();
         let mut member: HashMap<u32, usize> = HashMap::default();
         for &sa in &sources {
-            let c = *class_of.entry(&rows[&sa]).or_insert_with(|| {
+            let c = *class_of.entry(RowKey::new(&rows[&sa])).or_insert_with(|| {
                 classes.push(Vec::new());
                 classes.len() - 1
             });
@@ -560,8 +608,10 @@ fn classified_blocks(
         let indices: Vec<usize> = (0..m.das.len()).collect();
         let blocks = super::par_map(&indices, |&i| {
             let da = m.das[i];
-            let mut groups: Vec<(usize, &Vec<PairPiece>)> =
-                m.columns[i].iter().map(|(sa, p)| (member[sa], p)).collect();
+            let mut groups: Vec<(usize, &Vec<PairPiece>)> = m.columns[i]
+                .iter()
+                .map(|(sa, _, p)| (member[sa], p))
+                .collect();
             if groups.is_empty() {
                 return None;
             }
@@ -1042,39 +1092,51 @@ impl RouterBody {
                     deny.push((da, d));
                 }
             }
-            (allow, deny)
+            let fps = |row: &Row| -> Vec<u64> { row.iter().map(|(_, p)| fingerprint(p)).collect() };
+            let (allow_fp, deny_fp) = (fps(&allow), fps(&deny));
+            (allow, deny, allow_fp, deny_fp)
         });
         // Destination atoms whose columns are equal (every source's allow and deny pieces
         // toward them alike: a host that a deny names as a source, say) share one class: the
         // rows keep the first of them, in address order.
         let rep_of: HashMap<u32, u32> = {
-            type Column<'a> = Vec<(usize, bool, &'a Vec<PairPiece>)>;
+            // (source row, and 1 for allows, 0 for denies; fingerprint; pieces).
+            type Column<'a> = Vec<Keyed<'a>>;
             let mut columns: HashMap<u32, Column> = HashMap::default();
-            for (i, (allow, deny)) in rows.iter().enumerate() {
-                for (da, pieces) in allow {
-                    columns.entry(*da).or_default().push((i, true, pieces));
+            for (i, (allow, deny, allow_fp, deny_fp)) in rows.iter().enumerate() {
+                for ((da, pieces), fp) in allow.iter().zip(allow_fp) {
+                    columns
+                        .entry(*da)
+                        .or_default()
+                        .push((2 * i + 1, *fp, pieces));
                 }
-                for (da, pieces) in deny {
-                    columns.entry(*da).or_default().push((i, false, pieces));
+                for ((da, pieces), fp) in deny.iter().zip(deny_fp) {
+                    columns.entry(*da).or_default().push((2 * i, *fp, pieces));
                 }
             }
-            let mut first: HashMap<&Column, u32> = HashMap::default();
+            let mut first: HashMap<RowKey, u32> = HashMap::default();
             dsts.iter()
                 .filter_map(|da| {
                     let col = columns.get(da)?;
-                    Some((*da, *first.entry(col).or_insert(*da)))
+                    Some((*da, *first.entry(RowKey::new(col)).or_insert(*da)))
                 })
                 .collect()
         };
+        let mut allow_fps: Vec<Vec<u64>> = Vec::with_capacity(rows.len());
         let rows: Vec<(Row, Row)> = rows
             .into_iter()
-            .map(|(allow, deny)| {
-                let keep = |row: Row| -> Row {
-                    row.into_iter()
-                        .filter(|(da, _)| rep_of.get(da) == Some(da))
-                        .collect()
-                };
-                (keep(allow), keep(deny))
+            .map(|(allow, deny, allow_fp, _)| {
+                let is_rep = |da: &u32| rep_of.get(da) == Some(da);
+                let (allow, fps): (Row, Vec<u64>) = allow
+                    .into_iter()
+                    .zip(allow_fp)
+                    .filter(|((da, _), _)| is_rep(da))
+                    .unzip();
+                allow_fps.push(fps);
+                (
+                    allow,
+                    deny.into_iter().filter(|(da, _)| is_rep(da)).collect(),
+                )
             })
             .collect();
         let reps: Vec<u32> = dsts
@@ -1084,11 +1146,22 @@ impl RouterBody {
             .collect();
         let numbers = class_numbers(info, &reps)?;
         // Classes in the address order of their first atom (by_src is in that order).
-        let mut class_of: HashMap<&Row, usize> = HashMap::default();
+        let keys: Vec<Vec<Keyed>> = rows
+            .iter()
+            .zip(&allow_fps)
+            .map(|((allow, _), fps)| {
+                allow
+                    .iter()
+                    .zip(fps)
+                    .map(|((da, p), fp)| (*da as usize, *fp, p))
+                    .collect()
+            })
+            .collect();
+        let mut class_of: HashMap<RowKey, usize> = HashMap::default();
         let mut classes: Vec<(u32, &Row, Vec<u32>)> = Vec::new();
         let mut member_class = Vec::with_capacity(rows.len());
-        for ((sa, _), (allow, _)) in by_src.iter().zip(&rows) {
-            let c = *class_of.entry(allow).or_insert_with(|| {
+        for (((sa, _), (allow, _)), key) in by_src.iter().zip(&rows).zip(&keys) {
+            let c = *class_of.entry(RowKey::new(key)).or_insert_with(|| {
                 classes.push((*sa, allow, Vec::new()));
                 classes.len() - 1
             });
