@@ -343,11 +343,26 @@ const MARK_USER: &str = "table inet marks {
 }
 ";
 
+/// The same other user of the mark on hosts, around their input hook: netc's input chain
+/// (priority filter) sits between the two.
+const HOST_MARK_USER: &str = "table inet marks {
+	chain pre {
+		type filter hook prerouting priority -300; policy accept;
+		meta mark set meta mark or 0x00004000
+	}
+	chain late {
+		type filter hook input priority 300; policy accept;
+		meta mark and 0x00004000 != 0x00004000 drop
+		meta mark and 0xffff0000 != 0 drop
+	}
+}
+";
+
 fn run_lab(plan_path: &str) {
-    run_lab_with(plan_path, false)
+    run_lab_with(plan_path, false, netc::targets::NftBlocks::Inline)
 }
 
-fn run_lab_with(plan_path: &str, mark_user: bool) {
+fn run_lab_with(plan_path: &str, mark_user: bool, blocks: netc::targets::NftBlocks) {
     if !can_run() {
         return;
     }
@@ -355,7 +370,12 @@ fn run_lab_with(plan_path: &str, mark_user: bool) {
     *count += 1;
     let c = checked(plan_path);
     let plan = &c.plan;
-    let files = files_of(&c, TargetKind::all());
+    let ctx = netc::targets::Context {
+        nft_blocks: blocks,
+        ..Default::default()
+    };
+    let files = netc::targets::render(plan, c.info.as_ref().unwrap(), TargetKind::all(), &ctx)
+        .expect("the plan renders");
     let mut lab = Lab::new(*count);
     let dir = root().join(format!("target/it-packets-{}", lab.id));
     write_tree(&dir, &files);
@@ -378,10 +398,16 @@ fn run_lab_with(plan_path: &str, mark_user: bool) {
         match host.firewall {
             FirewallKind::Nftables => {
                 sh(&format!(
-                    "ip netns exec {ns} nft -f {}",
+                    "ip netns exec {ns} nft -I {} -f {}",
+                    dir.join("nftables").display(),
                     dir.join(format!("nftables/hosts/{}.nft", host.name))
                         .display()
                 ));
+                if mark_user {
+                    let path = dir.join("host-marks.nft");
+                    std::fs::write(&path, HOST_MARK_USER).unwrap();
+                    sh(&format!("ip netns exec {ns} nft -f {}", path.display()));
+                }
             }
             FirewallKind::Ufw => {
                 super::daemons::start_ufw(ns, &dir.join(format!("ufw/{}", host.name)))
@@ -418,7 +444,24 @@ fn run_lab_with(plan_path: &str, mark_user: bool) {
 
 #[test]
 fn nftables_hosts_and_router_agree_with_netc() {
-    run_lab_with("fixtures/valid/three-tiers/plan.netc", true);
+    run_lab_with(
+        "fixtures/valid/three-tiers/plan.netc",
+        true,
+        netc::targets::NftBlocks::Inline,
+    );
+}
+
+/// Hosts loaded from `--nft-blocks shared` output (`nft -I`): sources classified by the shared
+/// block into the mark, beside another user of the mark on every host and router; and VRFs,
+/// whose blocks carry their domains.
+#[test]
+fn shared_nftables_hosts_agree_with_netc() {
+    for plan in [
+        "fixtures/valid/three-tiers/plan.netc",
+        "fixtures/valid/vrf-overlap/plan.netc",
+    ] {
+        run_lab_with(plan, true, netc::targets::NftBlocks::Shared);
+    }
 }
 
 /// The same over IPv4 and IPv6 at once, through nftables, firewalld and ufw: every probe to
