@@ -745,8 +745,8 @@ fn ufw_output_is_proven_through_the_real_ufw() {
 /// `--nft-blocks shared`: the blocks hosts share are written once, under `nftables/blocks/`,
 /// and included: one block classifies sources for every host (into bits 16-31 of the mark),
 /// and one per destination class decides. Each host's file, loaded with `nft -I` and read back
-/// from the kernel, is equal to the plan (scattered hosts, and VRFs, whose block names carry
-/// their domains), and the shared output is a fraction of the self-contained one; `netc verify`
+/// from the kernel, is equal to the plan (scattered hosts, VRFs, whose block names carry
+/// their domains, and the hostile fixture's names in comments), and the shared output is a fraction of the self-contained one; `netc verify`
 /// reads the blocks itself (nothing outside --out, no link followed) and proves the hosts equal
 /// to the plan; an include netc does not write is refused, and a host whose block is missing
 /// loads nothing.
@@ -815,7 +815,9 @@ fn shared_blocks_are_equal_to_the_plan_after_a_round_trip() {
         scattered: true,
     });
     let vrf = std::fs::read_to_string(root().join("fixtures/valid/vrf-overlap/plan.netc")).unwrap();
-    for (case, text) in [("generated", generated), ("vrf", vrf)] {
+    // Names a hostile plan chose end up in the blocks' comments.
+    let hostile = std::fs::read_to_string(root().join("fixtures/valid/hostile/plan.netc")).unwrap();
+    for (case, text) in [("generated", generated), ("vrf", vrf), ("hostile", hostile)] {
         let c = netc::check_text(&format!("{case}.netc"), &text);
         assert!(!c.has_errors(), "{case}: {:?}", c.diags);
         let inline = files_of(&c, &[TargetKind::Nftables]);
