@@ -18,8 +18,12 @@
 //! - **Hosts** (input): the host's own address picks the chain of its destination atom (a
 //!   small verdict map); there one verdict map of source addresses jumps to the chain of the
 //!   source's class (sources the policy treats alike toward that atom share a class), where
-//!   one lookup of (protocol . port) decides. No mark is used on hosts. The per-atom blocks
-//!   are rendered once and shared by every host with an address in the atom.
+//!   one lookup of (protocol . port) decides; no mark is used. The per-atom blocks are
+//!   rendered once and shared by every host with an address in the atom. With
+//!   `--nft-blocks shared` the source is classified first instead, once for every host, by a
+//!   shared block that writes its class into bits 16-31 of the mark (as routers do with
+//!   destinations), and each atom's block is one (source class . protocol . port) lookup
+//!   (`classified_blocks`).
 //!
 //! Every element and rule is commented with the plan rule it comes from; logged rules have
 //! sets of their own so that the log prefix names the rule.
