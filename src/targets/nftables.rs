@@ -576,19 +576,23 @@ fn classified_blocks(
         let firsts: Vec<u32> = classes.iter().map(|c| c[0]).collect();
         let numbers = class_numbers(info, &firsts)?;
         let chain_of = |c: usize| format!("cls_{}", atom_label(info, classes[c][0]));
+        // Each class's number and names, for its chain and every block's elements.
+        let labels: Vec<(u32, String)> = classes
+            .iter()
+            .map(|members| (numbers[&members[0]], class_names(prep, members)))
+            .collect();
         // The sources block: a chain per class, then the verdict maps.
         let texts = super::par_map(sources, |&sa| {
             AtomText::new(plan, policy.atoms.set(sa), &m.visible)
         });
         let mut text = String::new();
-        for (c, members) in classes.iter().enumerate() {
+        for (c, (number, names)) in labels.iter().enumerate() {
             render_chain(
                 &mut text,
-                &format!("source class of {}", class_names(prep, members)),
+                &format!("source class of {names}"),
                 &chain_of(c),
                 &[format!(
-                    "meta mark set meta mark and {MARK_KEEP} or 0x{:08x}",
-                    numbers[&members[0]]
+                    "meta mark set meta mark and {MARK_KEEP} or 0x{number:08x}"
                 )],
             );
         }
@@ -630,24 +634,15 @@ fn classified_blocks(
                 .collect();
             let mut text = String::new();
             let mut rules = Vec::new();
-            let clear = format!("meta mark set meta mark and {MARK_KEEP}");
             for verdict in verdicts_of(groups.iter().flat_map(|(_, p)| p.iter())) {
                 let elements = class_elements(
                     prep,
                     groups.iter().map(|(c, pieces)| {
-                        let members = &classes[*c];
-                        (
-                            numbers[&members[0]],
-                            class_names(prep, members),
-                            pieces.as_slice(),
-                        )
+                        (labels[*c].0, labels[*c].1.as_str(), pieces.as_slice())
                     }),
                     verdict,
                 );
-                let then = match verdict {
-                    Verdict::LogDrop(_) => verdict.text(plan),
-                    _ => format!("{clear} {}", verdict.text(plan)),
-                };
+                let then = class_verdict(plan, verdict);
                 class_lookups(
                     &mut text,
                     &mut rules,
@@ -1311,9 +1306,9 @@ fn families(plan: &Plan, addrs: &Set, visible: &Set) -> Vec<bool> {
 /// The (class . protocol . port) and (class) ICMP sets of `verdict` for `groups` of (class
 /// number, names, pieces), each element commented with its plan rule and grouped under the
 /// names of its class: the element texts of the two sets.
-fn class_elements<'a>(
+fn class_elements<'a, N: AsRef<str>>(
     prep: &Prepared,
-    groups: impl IntoIterator<Item = (u32, String, &'a [PairPiece])>,
+    groups: impl IntoIterator<Item = (u32, N, &'a [PairPiece])>,
     verdict: Verdict,
 ) -> (String, String) {
     let (mut ports, mut icmps) = (String::new(), String::new());
@@ -1329,7 +1324,7 @@ fn class_elements<'a>(
                 };
                 if !*done {
                     *done = true;
-                    let _ = writeln!(text, "\t\t\t# {}", super::safe_text(&names));
+                    let _ = writeln!(text, "\t\t\t# {}", super::safe_text(names.as_ref()));
                 }
                 if proto == Proto::Icmp {
                     let _ = writeln!(text, "\t\t\t0x{number:08x}{comment},");
@@ -1356,6 +1351,18 @@ fn row_groups<'a>(
     groups
         .iter()
         .map(move |(da, list)| (numbers[da], atom_names(prep, *da), list.as_slice()))
+}
+
+/// What a class lookup that matches does: accepts (logged or not) and drops clear the class
+/// bits first, so that the packet leaves as it came; a logged drop just logs and drops.
+fn class_verdict(plan: &Plan, verdict: Verdict) -> String {
+    match verdict {
+        Verdict::LogDrop(_) => verdict.text(plan),
+        _ => format!(
+            "meta mark set meta mark and {MARK_KEEP} {}",
+            verdict.text(plan)
+        ),
+    }
 }
 
 /// The sets (named `{prefix}_{tag}ports` and `{prefix}_{tag}icmp`) and rules of one
@@ -1425,12 +1432,8 @@ fn router_block(
     let fams = families(plan, addrs, visible);
     let mut out = String::new();
     let mut rules = Vec::new();
-    let clear = format!("meta mark set meta mark and {MARK_KEEP}");
     for verdict in verdicts_of(groups.iter().flat_map(|(_, l)| l)) {
-        let then = match verdict {
-            Verdict::LogDrop(_) => verdict.text(plan),
-            _ => format!("{clear} {}", verdict.text(plan)),
-        };
+        let then = class_verdict(plan, verdict);
         let elements = class_elements(prep, row_groups(prep, groups, numbers), verdict);
         let prefix = format!("to_{label}");
         class_lookups(

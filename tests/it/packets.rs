@@ -326,37 +326,26 @@ fn probes_for(plan: &netc::ir::Plan) -> Vec<Probe> {
     out
 }
 
-/// Another user of the packet mark on every router: it sets bit 14 before routing (as
-/// kube-proxy marks packets to masquerade) and, after netc's forward chain, drops what lost
-/// that bit or still carries netc's class bits. Probes that pass prove netc keeps the
-/// others' bits and clears its own.
-const MARK_USER: &str = "table inet marks {
-	chain pre {
+/// Another user of the packet mark: it sets bit 14 before routing (as kube-proxy marks
+/// packets to masquerade) and, after netc's chain on `hook` (`postrouting` on routers, past
+/// their forward chain; `input` on hosts), drops what lost that bit or still carries netc's
+/// class bits. Probes that pass prove netc keeps the others' bits and clears its own.
+fn mark_user_table(hook: &str) -> String {
+    format!(
+        "table inet marks {{
+	chain pre {{
 		type filter hook prerouting priority -300; policy accept;
 		meta mark set meta mark or 0x00004000
-	}
-	chain post {
-		type filter hook postrouting priority 300; policy accept;
+	}}
+	chain late {{
+		type filter hook {hook} priority 300; policy accept;
 		meta mark and 0x00004000 != 0x00004000 drop
 		meta mark and 0xffff0000 != 0 drop
-	}
+	}}
+}}
+"
+    )
 }
-";
-
-/// The same other user of the mark on hosts, around their input hook: netc's input chain
-/// (priority filter) sits between the two.
-const HOST_MARK_USER: &str = "table inet marks {
-	chain pre {
-		type filter hook prerouting priority -300; policy accept;
-		meta mark set meta mark or 0x00004000
-	}
-	chain late {
-		type filter hook input priority 300; policy accept;
-		meta mark and 0x00004000 != 0x00004000 drop
-		meta mark and 0xffff0000 != 0 drop
-	}
-}
-";
 
 fn run_lab(plan_path: &str) {
     run_lab_with(plan_path, false, netc::targets::NftBlocks::Inline)
@@ -389,7 +378,7 @@ fn run_lab_with(plan_path: &str, mark_user: bool, blocks: netc::targets::NftBloc
         ));
         if mark_user {
             let path = dir.join("marks.nft");
-            std::fs::write(&path, MARK_USER).unwrap();
+            std::fs::write(&path, mark_user_table("postrouting")).unwrap();
             sh(&format!("ip netns exec {ns} nft -f {}", path.display()));
         }
     }
@@ -405,7 +394,7 @@ fn run_lab_with(plan_path: &str, mark_user: bool, blocks: netc::targets::NftBloc
                 ));
                 if mark_user {
                     let path = dir.join("host-marks.nft");
-                    std::fs::write(&path, HOST_MARK_USER).unwrap();
+                    std::fs::write(&path, mark_user_table("input")).unwrap();
                     sh(&format!("ip netns exec {ns} nft -f {}", path.display()));
                 }
             }

@@ -803,6 +803,22 @@ fn shared_blocks_are_equal_to_the_plan_after_a_round_trip() {
             ),
         )
     };
+    // A host file loaded with `nft -I DIR` into the second namespace, read back from the
+    // kernel and compared with the plan.
+    let load_and_verify = |c: &netc::Checked, dir: &Path, file: &Path, h: usize| {
+        let _ = nft(&ns[1], &["flush", "ruleset"], None);
+        let (ok, e) = nft(
+            &ns[1],
+            &["-I", dir.to_str().unwrap(), "-f", file.to_str().unwrap()],
+            None,
+        );
+        assert!(ok, "{}: {e}", file.display());
+        let (ok, json) = nft(&ns[1], &["-j", "list", "ruleset"], None);
+        assert!(ok, "{json}");
+        let rs = Ruleset::from_json(&json).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let d = readback::verify(&c.plan, c.info.as_ref().unwrap(), Point::Host(h), &rs, 5);
+        assert!(d.is_empty(), "{}: {d:?}", file.display());
+    };
     let generated = netc::generate::generate(&netc::generate::GenOptions {
         vlans: 4,
         tiers: 10,
@@ -865,21 +881,9 @@ fn shared_blocks_are_equal_to_the_plan_after_a_round_trip() {
             for name in &includes {
                 assert!(nftables.join(name).is_file(), "{case}: {name}");
             }
-            let _ = nft(&ns[1], &["flush", "ruleset"], None);
-            let (ok, e) = nft(
-                &ns[1],
-                &["-I", nftables.to_str().unwrap(), "-f", sh.to_str().unwrap()],
-                None,
-            );
-            assert!(ok, "{case} {}: {e}", f.path.display());
-            let (ok, json) = nft(&ns[1], &["-j", "list", "ruleset"], None);
-            assert!(ok, "{case}: {json}");
-            let rs = Ruleset::from_json(&json)
-                .unwrap_or_else(|e| panic!("{case} {}: {e}", f.path.display()));
             let name = f.path.file_stem().unwrap().to_string_lossy().into_owned();
             let h = c.plan.hosts.iter().position(|h| h.name == name).unwrap();
-            let d = readback::verify(&c.plan, c.info.as_ref().unwrap(), Point::Host(h), &rs, 5);
-            assert!(d.is_empty(), "{case} {}: {d:?}", f.path.display());
+            load_and_verify(&c, &nftables, &sh, h);
             compared += 1;
         }
         // Where sources need more classes than may be numbered (here: fewer than the plan
@@ -906,22 +910,7 @@ fn shared_blocks_are_equal_to_the_plan_after_a_round_trip() {
                 assert!(!text.contains("blocks/sources"), "{text}");
                 let file = per_block.join(format!("{}.nft", c.plan.hosts[h].name));
                 std::fs::write(&file, &text).unwrap();
-                let _ = nft(&ns[1], &["flush", "ruleset"], None);
-                let (ok, e) = nft(
-                    &ns[1],
-                    &[
-                        "-I",
-                        per_block.to_str().unwrap(),
-                        "-f",
-                        file.to_str().unwrap(),
-                    ],
-                    None,
-                );
-                assert!(ok, "per block {}: {e}", file.display());
-                let (_, json) = nft(&ns[1], &["-j", "list", "ruleset"], None);
-                let rs = Ruleset::from_json(&json).unwrap();
-                let d = readback::verify(&c.plan, info, Point::Host(h), &rs, 5);
-                assert!(d.is_empty(), "per block {}: {d:?}", file.display());
+                load_and_verify(&c, &per_block, &file, h);
             }
             let _ = std::fs::remove_dir_all(&per_block);
         }
