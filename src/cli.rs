@@ -15,6 +15,11 @@ pub struct Cli {
     /// directory otherwise); repeatable
     #[arg(long, global = true, value_name = "DIR")]
     pub include_from: Vec<PathBuf>,
+    /// The most netc reads of one file it did not write in this run (a file under --out, a
+    /// drift directory's file, a RULESET), in bytes; more is the error R004, e.g.
+    /// `--max-input-bytes 1073741824`
+    #[arg(long, global = true, default_value_t = crate::output::DEFAULT_MAX_INPUT)]
+    pub max_input_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -281,6 +286,7 @@ pub fn main() -> i32 {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    crate::exec::install_signal_handling();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -293,6 +299,7 @@ pub fn main() -> i32 {
 
 pub fn run(cli: Cli) -> Status {
     crate::syntax::load::allow_includes_from(cli.include_from);
+    crate::output::set_max_input_bytes(cli.max_input_bytes);
     match cli.command {
         Command::Check {
             plan,
@@ -810,8 +817,14 @@ fn matrix(plan: &std::path::Path, format: MatrixFormat) -> Status {
     Status::Ok
 }
 
-/// `diff --git REV PLAN`: the plan's files at REV are taken out of git (`git archive`) into a
-/// fresh private temporary directory, compared with the plan as it is, and removed.
+/// How long one git or tar command of `diff --git` may take.
+const GIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// `diff --git REV PLAN`: REV is resolved to a commit id first (`git rev-parse --verify
+/// --end-of-options REV^{commit}`, so no REV is ever read as an option), the plan's files at
+/// that commit are taken out of git (`git archive` of the id) into a fresh private temporary
+/// directory, compared with the plan as it is, and removed. What is printed names the
+/// revision as given only when it is a plain ref name, else by its commit id.
 fn diff_git(
     rev: &str,
     plan: &std::path::Path,
@@ -819,9 +832,12 @@ fn diff_git(
     any_change: bool,
     format: DiffFormat,
 ) -> Status {
-    use std::process::{Command, Stdio};
+    use std::process::Command;
+    crate::exec::sweep_stale();
+    let json = matches!(format, DiffFormat::Json | DiffFormat::Sarif);
+    let shown_plan = crate::diag::printable(&plan.display().to_string());
     let Ok(abs) = plan.canonicalize() else {
-        return usage_error(format!("{}: no such plan", plan.display()));
+        return fail(json, format!("{shown_plan}: no such plan"));
     };
     let dir = if abs.is_dir() {
         abs.clone()
@@ -830,65 +846,96 @@ fn diff_git(
             .map(std::path::Path::to_path_buf)
             .unwrap_or_default()
     };
-    let top = Command::new("git")
-        .arg("-C")
-        .arg(&dir)
-        .args(["rev-parse", "--show-toplevel"])
-        .output();
-    let root = match top {
-        Ok(o) if o.status.success() => {
-            PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_string())
-        }
-        _ => return usage_error(format!("{}: not in a git repository", plan.display())),
+    let git = |args: &[&std::ffi::OsStr]| {
+        crate::exec::run(
+            Command::new("git").arg("-C").arg(&dir).args(args),
+            None,
+            GIT_LIMIT,
+        )
+    };
+    let root = match git(&["rev-parse".as_ref(), "--show-toplevel".as_ref()]) {
+        Ok(o) if o.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
+        Ok(_) => return fail(json, format!("{shown_plan}: not in a git repository")),
+        Err(e) => return fail(json, e),
     };
     let Ok(rel) = abs.strip_prefix(root.canonicalize().unwrap_or(root.clone())) else {
-        return usage_error("the plan is outside its git repository");
+        return fail(json, "the plan is outside its git repository");
     };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = std::env::temp_dir().join(format!("netc-git-{}-{nanos}", std::process::id()));
-    if let Err(e) = std::fs::create_dir(&tmp) {
-        return usage_error(format!("{}: {e}", tmp.display()));
-    }
-    struct Gone(PathBuf);
-    impl Drop for Gone {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
+    let spec = format!("{rev}^{{commit}}");
+    let commit = match git(&[
+        "rev-parse".as_ref(),
+        "--verify".as_ref(),
+        "--quiet".as_ref(),
+        "--end-of-options".as_ref(),
+        spec.as_ref(),
+    ]) {
+        Ok(o) if o.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        Ok(_) => {
+            return fail(
+                json,
+                format!(
+                    "`{}` names no commit of this repository (see `git branch` and `git log`)",
+                    crate::diag::printable(rev)
+                ),
+            )
         }
-    }
-    let _gone = Gone(tmp.clone());
-    let archive = Command::new("git")
-        .arg("-C")
-        .arg(&root)
-        .args(["archive", "--format=tar", rev, "--"])
-        .arg(rel)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let Ok(mut archive) = archive else {
-        return usage_error("cannot run git");
+        Err(e) => return fail(json, e),
     };
-    let untar = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(&tmp)
-        .stdin(archive.stdout.take().expect("piped"))
-        .status();
-    let archived = archive.wait_with_output();
-    match (archived, untar) {
-        (Ok(a), Ok(t)) if a.status.success() && t.success() => {}
-        (Ok(a), _) => {
-            return usage_error(format!(
-                "git archive {rev} -- {}: {}",
-                rel.display(),
-                String::from_utf8_lossy(&a.stderr).trim()
-            ))
-        }
-        _ => return usage_error("cannot unpack the plan at that revision"),
+    if commit.len() < 40 || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return fail(json, "git rev-parse gave no commit id");
     }
-    let shown = Some((format!("{}/", tmp.display()), format!("{rev}:")));
-    diff_shown(&tmp.join(rel), plan, gate, any_change, format, shown)
+    let plain_ref = !rev.is_empty()
+        && !rev.starts_with('-')
+        && rev
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._/-~^@".contains(&b));
+    let label = if plain_ref {
+        rev.to_string()
+    } else {
+        commit[..12].to_string()
+    };
+    let tmp = match crate::exec::TempDir::new("git") {
+        Ok(t) => t,
+        Err(e) => return fail(json, format!("temporary directory: {e}")),
+    };
+    let mut archive_args: Vec<&std::ffi::OsStr> = vec![
+        "archive".as_ref(),
+        "--format=tar".as_ref(),
+        commit.as_ref(),
+        "--".as_ref(),
+    ];
+    archive_args.push(rel.as_os_str());
+    let tar = match crate::exec::run_capped(
+        Command::new("git").arg("-C").arg(&root).args(&archive_args),
+        None,
+        GIT_LIMIT,
+        crate::output::max_input_bytes() as usize,
+    ) {
+        Ok(o) if o.success() => o.stdout,
+        Ok(o) => {
+            return fail(
+                json,
+                format!("git archive {label} -- {}: {}", rel.display(), o.said()),
+            )
+        }
+        Err(e) => return fail(json, e),
+    };
+    match crate::exec::run(
+        Command::new("tar").arg("-x").arg("-C").arg(tmp.path()),
+        Some(&tar),
+        GIT_LIMIT,
+    ) {
+        Ok(o) if o.success() => {}
+        Ok(o) => {
+            return fail(
+                json,
+                format!("cannot unpack the plan at {label}: {}", o.said()),
+            )
+        }
+        Err(e) => return fail(json, e),
+    }
+    let shown = Some((format!("{}/", tmp.path().display()), format!("{label}:")));
+    diff_shown(&tmp.path().join(rel), plan, gate, any_change, format, shown)
 }
 
 fn diff(
@@ -1250,50 +1297,8 @@ struct VerifiedDifference {
     plan: String,
 }
 
-/// A host file of `--nft-blocks shared` with its `include "blocks/NAME.nft"` lines replaced
-/// by those files of `OUT/nftables/blocks/`, read as every file under `--out` is (no link
-/// followed, nothing outside): `nft` never opens a file itself. Any other `include` is refused.
-fn inline_blocks(out: &std::path::Path, text: &[u8]) -> Result<Vec<u8>, String> {
-    let mut result = Vec::with_capacity(text.len());
-    for line in text.split_inclusive(|&b| b == b'\n') {
-        let trimmed = line.trim_ascii();
-        if !trimmed.starts_with(b"include") {
-            result.extend_from_slice(line);
-            continue;
-        }
-        let dir = format!("include \"{}/", crate::targets::nftables::BLOCKS_DIR);
-        let name = std::str::from_utf8(trimmed)
-            .ok()
-            .and_then(|t| t.strip_prefix(dir.as_str()))
-            .and_then(|t| t.strip_suffix(".nft\""))
-            .filter(|n| {
-                !n.is_empty()
-                    && !n.starts_with('.')
-                    && n.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-            })
-            .ok_or_else(|| {
-                format!(
-                    "an include netc does not write: {}",
-                    String::from_utf8_lossy(trimmed)
-                )
-            })?;
-        let rel = std::path::PathBuf::from(format!(
-            "nftables/{}",
-            crate::targets::nftables::block_path(name)
-        ));
-        let block = crate::output::read_safe(out, &rel)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("{} is missing", rel.display()))?;
-        result.extend_from_slice(&block);
-        if !block.ends_with(b"\n") {
-            result.push(b'\n');
-        }
-    }
-    Ok(result)
-}
-
 fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> Status {
+    crate::exec::sweep_stale();
     let json = format == OutFormat::Json;
     use crate::readback::{self, Point};
     let checked = match load(&[plan.to_path_buf()], json) {
@@ -1322,6 +1327,15 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
             Point::Router(r),
         ));
     }
+    // Files under netc's directories that it did not write would be installed with the rest:
+    // a tree holding one is never "equal".
+    let foreign: Vec<String> = match crate::output::unlisted(out) {
+        Ok(v) => v
+            .iter()
+            .map(|p| crate::diag::printable(&p.display().to_string()))
+            .collect(),
+        Err(e) => return fail(json, e),
+    };
     let mut results = Vec::new();
     for (i, (rel, point)) in points.iter().enumerate() {
         // The ruleset as the kernel holds it: nftables files loaded by nft, firewalld's and
@@ -1345,7 +1359,8 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
             else {
                 return Ok(None);
             };
-            let text = inline_blocks(out, &text).map_err(|e| format!("{rel}: {e}"))?;
+            let text =
+                crate::readback::inline_blocks(out, &text).map_err(|e| format!("{rel}: {e}"))?;
             readback::load_in_namespace(&text, i)
                 .and_then(|json| readback::Ruleset::from_json(&json))
                 .map(Some)
@@ -1374,13 +1389,16 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
                 .collect(),
         });
     }
-    let all_equal = results.iter().all(|r| r.equal);
+    let all_equal = results.iter().all(|r| r.equal) && foreign.is_empty();
     match format {
         OutFormat::Json => json_out(
             "netc-verify/1",
-            &serde_json::json!({ "equal": all_equal, "points": results }),
+            &serde_json::json!({ "equal": all_equal, "points": results, "not_written_by_netc": foreign }),
         ),
         OutFormat::Text => {
+            for f in &foreign {
+                println!("{f}: not written by netc (not in its manifest), under a directory netc owns: it would be installed with the rest; compile again to remove it");
+            }
             for r in &results {
                 if r.equal {
                     println!("{}: equal to the plan ({})", r.file, r.point);
@@ -1447,6 +1465,7 @@ fn drift(
     ruleset6: Option<&std::path::Path>,
     format: OutFormat,
 ) -> Status {
+    crate::exec::sweep_stale();
     let json = format == OutFormat::Json;
     use crate::readback::{self, Point};
     let checked = match load(&[plan.to_path_buf()], json) {
@@ -1472,30 +1491,21 @@ fn drift(
             Ok(t) => t,
             Err(e) => return fail(json, format!("{}: {e}", ruleset.display())),
         }
-    } else if ruleset == std::path::Path::new("-") {
-        let mut t = String::new();
-        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut t) {
-            return fail(json, format!("standard input: {e}"));
-        }
-        t
     } else {
-        match std::fs::read_to_string(ruleset) {
-            Ok(t) => t,
-            Err(e) => return fail(json, format!("{}: {e}", ruleset.display())),
+        match crate::output::read_input(ruleset) {
+            Ok(t) => String::from_utf8_lossy(&t).into_owned(),
+            Err(e) => return fail(json, e),
         }
     };
     // `nft -j` output is JSON; anything else is read as iptables-save output.
     let rs = if text.trim_start().starts_with('{') {
         readback::Ruleset::from_json(&text)
     } else {
-        let v6 = match ruleset6.map(std::fs::read_to_string).transpose() {
-            Ok(t) => t.unwrap_or_default(),
-            Err(e) => {
-                return fail(
-                    json,
-                    format!("{}: {e}", ruleset6.unwrap_or(ruleset).display()),
-                )
-            }
+        let v6 = match ruleset6.map(crate::output::read_input).transpose() {
+            Ok(t) => t
+                .map(|t| String::from_utf8_lossy(&t).into_owned())
+                .unwrap_or_default(),
+            Err(e) => return fail(json, e),
         };
         readback::from_iptables_save(&text, &v6)
     };

@@ -75,8 +75,41 @@ impl SourceFile {
     }
 }
 
+/// The bidirectional-text controls that make editors show text in another order than it is
+/// read (the "Trojan Source" set).
+pub const BIDI_CONTROLS: [char; 9] = [
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}',
+];
+
+/// Whether a character can hide or reorder text on a terminal or in an editor.
+pub fn is_hiding(c: char) -> bool {
+    c.is_control() || BIDI_CONTROLS.contains(&c)
+}
+
+/// `s` safe to print on a terminal or in a CI log: every control character (newlines and
+/// tabs too) and every bidi control written as a `\u{..}` escape, so a name cannot move
+/// the cursor, forge a line or start a workflow command.
+pub fn printable(s: &str) -> String {
+    if !s.chars().any(is_hiding) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if is_hiding(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 impl Sources {
+    /// Add a file; its name is kept printable (see [`printable`]): it reaches every human
+    /// output.
     pub fn add(&mut self, name: String, path: PathBuf, text: String) -> FileId {
+        let name = printable(&name);
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         self.files.push(SourceFile {

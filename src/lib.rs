@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod codes;
 pub mod diag;
+pub mod exec;
 pub mod export;
 pub mod generate;
 pub mod ir;

@@ -31,6 +31,67 @@ pub const MANIFEST: &str = ".netc-manifest";
 /// small hostile plan cannot fill the disk.
 pub const DEFAULT_MAX_OUTPUT: u64 = 4 << 30;
 
+/// The most netc reads of one file it did not write itself in this run (a file under
+/// `--out`, a drift directory's file, a RULESET argument) unless told otherwise
+/// (`--max-input-bytes`): a 1 GiB sparse file must not cost 1 GB of memory.
+pub const DEFAULT_MAX_INPUT: u64 = 256 << 20;
+static MAX_INPUT: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(DEFAULT_MAX_INPUT);
+
+/// Set the input cap (once, from the command line).
+pub fn set_max_input_bytes(n: u64) {
+    MAX_INPUT.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn max_input_bytes() -> u64 {
+    MAX_INPUT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Read `r` (named `what` in messages) whole, up to the input cap: more is the coded error
+/// R004, found before the memory is spent.
+pub fn read_capped(r: impl std::io::Read, what: &Path) -> Result<Vec<u8>, OutputError> {
+    let cap = max_input_bytes();
+    let mut buf = Vec::new();
+    std::io::Read::read_to_end(&mut r.take(cap.saturating_add(1)), &mut buf)
+        .map_err(|e| io(what, e))?;
+    if buf.len() as u64 > cap {
+        return Err(too_large(what));
+    }
+    Ok(buf)
+}
+
+fn too_large(what: &Path) -> OutputError {
+    OutputError(format!(
+        "[R004] {}: is larger than the input limit of {} bytes (not read; raise it with --max-input-bytes)",
+        crate::diag::printable(&what.display().to_string()),
+        max_input_bytes()
+    ))
+}
+
+/// A file named on the command line, read whole up to the input cap (a regular file, or
+/// `-` for standard input; a FIFO or device is refused, so nothing can hang the read).
+pub fn read_input(path: &Path) -> Result<Vec<u8>, OutputError> {
+    if path == Path::new("-") {
+        return read_capped(std::io::stdin().lock(), Path::new("standard input"));
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| io(path, e))?;
+    let m = f.metadata().map_err(|e| io(path, e))?;
+    if !m.is_file() {
+        return Err(OutputError(format!(
+            "{}: is not a regular file (not read)",
+            crate::diag::printable(&path.display().to_string())
+        )));
+    }
+    if m.len() > max_input_bytes() {
+        return Err(too_large(path));
+    }
+    read_capped(f, path)
+}
+
 /// Marks a staging directory while it is built.
 const STAGE_MARK: &str = ".netc-stage";
 
@@ -148,14 +209,21 @@ pub fn read_safe(out: &Path, rel: &Path) -> Result<Option<Vec<u8>>, OutputError>
             )));
         }
     }
-    let mut f = std::fs::OpenOptions::new()
+    let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(&cur)
         .map_err(|e| io(&cur, e))?;
-    let mut buf = Vec::new();
-    std::io::Read::read_to_end(&mut f, &mut buf).map_err(|e| io(&cur, e))?;
-    Ok(Some(buf))
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(OutputError(format!(
+            "{}: is not a regular file (not read)",
+            cur.display()
+        )));
+    }
+    if f.metadata().is_ok_and(|m| m.len() > max_input_bytes()) {
+        return Err(too_large(&cur));
+    }
+    read_capped(f, &cur).map(Some)
 }
 
 /// The paths the manifest of `out` lists (plain relative paths only).
@@ -229,6 +297,26 @@ fn walk(dir: &Path, rel: &Path, out: &mut Vec<(PathBuf, bool)>) -> Result<(), Ou
         }
     }
     Ok(())
+}
+
+/// Regular files (and links) under the directories netc owns in `out` (`nftables/`,
+/// `firewalld/`, ...) that its manifest does not list: planted or left by hand. A compile
+/// removes them, `--check` reports them, `verify` refuses to call a tree with them equal.
+pub fn unlisted(out: &Path) -> Result<Vec<PathBuf>, OutputError> {
+    let out = normalize(out)?;
+    if std::fs::symlink_metadata(&out).is_err() {
+        return Ok(Vec::new());
+    }
+    let listed: HashSet<PathBuf> = previous(&out).into_iter().collect();
+    let mut found = Vec::new();
+    walk(&out, Path::new(""), &mut found)?;
+    let mut v: Vec<PathBuf> = found
+        .into_iter()
+        .map(|(rel, _)| rel)
+        .filter(|rel| crate::targets::owned_dir(rel) && !listed.contains(rel))
+        .collect();
+    v.sort();
+    Ok(v)
 }
 
 /// Take an exclusive lock on the output directory, or say who holds it.
@@ -488,6 +576,15 @@ impl Staged {
             }
         }
         for rel in std::mem::take(&mut self.foreign) {
+            if crate::targets::owned_dir(&rel) {
+                // Under a directory netc owns, a file it did not write is not kept: a
+                // planted `firewalld/H/zones/public.xml` would be installed with the rest.
+                if !now.contains(&rel) {
+                    self.changed += 1;
+                    self.summary.removed.push(rel);
+                }
+                continue;
+            }
             if !now.contains(&rel) {
                 let dest = self.dir_for(&rel)?;
                 std::fs::hard_link(self.out.join(&rel), &dest)
@@ -659,6 +756,16 @@ impl Checker {
                     .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
                 self.stat.push((old.clone(), 0, lines));
             }
+        }
+        for rel in unlisted(&self.out).unwrap_or_default() {
+            if now.contains(rel.as_path()) {
+                continue;
+            }
+            self.diff.push_str(&format!(
+                "--- a/{0}\n+++ /dev/null\n(would be removed: netc did not write {0}, and nothing may be added under a directory it owns)\n",
+                crate::diag::printable(&rel.display().to_string())
+            ));
+            self.stat.push((rel, 0, 0));
         }
         (self.diff, self.files.len(), self.stat)
     }

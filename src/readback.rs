@@ -20,6 +20,11 @@ use crate::space::{self, Key, Set};
 use serde_json::Value;
 
 mod iptables;
+mod lab;
+pub use lab::{
+    find_nft_include, inline_blocks, load_firewalld_config, load_firewalld_in_namespace,
+    load_in_namespace, load_ufw_in_namespace, private_bus_conf,
+};
 mod relation;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,6 +40,15 @@ impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// (chain, mark in) -> (verdict, mark out).
+type RunMemo = HashMap<(usize, u32), (Option<bool>, u32)>;
+
+thread_local! {
+    /// `Ruleset::run`'s outcomes for the packet being evaluated (cleared for each packet).
+    static RUN_MEMO: std::cell::RefCell<RunMemo> =
+        std::cell::RefCell::new(HashMap::new());
 }
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ReadError> {
@@ -603,7 +617,7 @@ impl Ruleset {
                 "{e} (chain {chain} is not on the input or forward path: not evaluated)"
             ));
         }
-        rs.link();
+        rs.link()?;
         Ok(rs)
     }
 
@@ -661,8 +675,11 @@ impl Ruleset {
         }
     }
 
-    /// Resolve every set, map and chain name of the chains to an index.
-    fn link(&mut self) {
+    /// Resolve every set, map and chain name of the chains to an index, and refuse what the
+    /// kernel refuses: jumps in a loop, or nested deeper than its jump stack. (That bound also
+    /// bounds every walk; and walks memoise a chain's outcome, so chains that jump twice to
+    /// the next one cost one walk each, not 2^depth.)
+    fn link(&mut self) -> Result<(), ReadError> {
         self.repair_swapped_marks();
         let set_ids: std::collections::HashMap<&(String, String, String), usize> =
             self.sets.keys().enumerate().map(|(i, k)| (k, i)).collect();
@@ -742,6 +759,73 @@ impl Ruleset {
             })
             .collect();
         self.chain_ids = chain_ids;
+        self.check_depth()
+    }
+
+    /// The kernel's jump stack (NFT_JUMP_STACK_SIZE): no chain may be reached through more
+    /// jumps than this, and jumps may not loop.
+    const MAX_JUMP_DEPTH: usize = 16;
+
+    fn check_depth(&self) -> Result<(), ReadError> {
+        // Depth below each chain (memoised), with loops found by the chains on the stack.
+        fn below(
+            rs: &Ruleset,
+            c: usize,
+            memo: &mut Vec<Option<usize>>,
+            on: &mut Vec<bool>,
+        ) -> Result<usize, ReadError> {
+            if let Some(d) = memo[c] {
+                return Ok(d);
+            }
+            if on[c] {
+                return err("chains jump to each other in a loop: the kernel refuses this ruleset");
+            }
+            on[c] = true;
+            let mut deepest = 0;
+            let targets = rs.linked[c].rules.iter().flatten().flat_map(|e| {
+                let mut t: Vec<usize> = Vec::new();
+                match e {
+                    Expr::Verdict(Verdict::JumpAt(x) | Verdict::GotoAt(x)) => t.push(*x),
+                    Expr::Vmap {
+                        map: VmapRef::Inline(items),
+                        ..
+                    } => t.extend(items.iter().filter_map(|(_, v)| match v {
+                        Verdict::JumpAt(x) | Verdict::GotoAt(x) => Some(*x),
+                        _ => None,
+                    })),
+                    Expr::Vmap {
+                        map: VmapRef::At(s),
+                        ..
+                    } => t.extend(rs.linked_sets[*s].verdicts.iter().filter_map(|v| match v {
+                        Verdict::JumpAt(x) | Verdict::GotoAt(x) => Some(*x),
+                        _ => None,
+                    })),
+                    _ => {}
+                }
+                t
+            });
+            let mut seen = std::collections::HashSet::new();
+            for t in targets {
+                if seen.insert(t) {
+                    deepest = deepest.max(1 + below(rs, t, memo, on)?);
+                }
+            }
+            on[c] = false;
+            memo[c] = Some(deepest);
+            Ok(deepest)
+        }
+        let n = self.linked.len();
+        let (mut memo, mut on) = (vec![None; n], vec![false; n]);
+        for c in 0..n {
+            let d = below(self, c, &mut memo, &mut on)?;
+            if d > Self::MAX_JUMP_DEPTH {
+                return err(format!(
+                    "chains jump {d} levels deep, more than the kernel's {} (NFT_JUMP_STACK_SIZE): not a ruleset the kernel can hold",
+                    Self::MAX_JUMP_DEPTH
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Whether the relation walk (`relation.rs`, every pair at once) models this ruleset's
@@ -823,6 +907,7 @@ impl Ruleset {
     ) -> Option<&'a (String, String, String)> {
         // The packet's mark, as the chains set it (it enters with none).
         let mut mark = 0u32;
+        RUN_MEMO.with(|m| m.borrow_mut().clear());
         for &(k, chain, _, policy_drop) in bases {
             if !applies(&k.0, p.v4) {
                 continue;
@@ -837,7 +922,19 @@ impl Ruleset {
     }
 
     /// The verdict of a (linked) chain: Some(accept?) or None (fell through / returned).
+    /// For one packet a chain entered with one mark always ends the same way: memoised.
     fn run(&self, chain: usize, p: &Packet, depth: usize, mark: &mut u32) -> Option<bool> {
+        let key = (chain, *mark);
+        if let Some((r, m)) = RUN_MEMO.with(|memo| memo.borrow().get(&key).copied()) {
+            *mark = m;
+            return r;
+        }
+        let r = self.run_uncached(chain, p, depth, mark);
+        RUN_MEMO.with(|memo| memo.borrow_mut().insert(key, (r, *mark)));
+        r
+    }
+
+    fn run_uncached(&self, chain: usize, p: &Packet, depth: usize, mark: &mut u32) -> Option<bool> {
         if depth > 64 {
             return Some(false);
         }
@@ -1707,62 +1804,6 @@ fn plan_reason(
     }
 }
 
-/// Load an nftables ruleset into a fresh private network namespace with the real `nft`, list
-/// it back as JSON, and remove the namespace (also when anything fails).
-pub fn load_in_namespace(ruleset: &[u8], n: usize) -> Result<String, ReadError> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let ns = format!("netc-verify-{}-{n}-{k}", std::process::id());
-    struct Gone(String);
-    impl Drop for Gone {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-        }
-    }
-    let run = |args: &[&str]| Command::new("ip").args(args).output();
-    let o = run(&["netns", "add", &ns]).map_err(|e| ReadError(format!("ip netns add: {e}")))?;
-    if !o.status.success() {
-        return err(format!(
-            "cannot make a network namespace (root and iproute2 needed): {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        ));
-    }
-    let _gone = Gone(ns.clone());
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &ns, "nft", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| ReadError(format!("nft: {e}")))?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(ruleset)
-        .map_err(|e| ReadError(format!("nft: {e}")))?;
-    let o = child
-        .wait_with_output()
-        .map_err(|e| ReadError(format!("nft: {e}")))?;
-    if !o.status.success() {
-        return err(format!(
-            "the kernel refused the ruleset: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        ));
-    }
-    let o = run(&["netns", "exec", &ns, "nft", "-j", "list", "ruleset"])
-        .map_err(|e| ReadError(format!("nft: {e}")))?;
-    if !o.status.success() {
-        return err(format!(
-            "nft -j list ruleset: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        ));
-    }
-    String::from_utf8(o.stdout).map_err(|e| ReadError(e.to_string()))
-}
-
 fn is_meta_mark(v: &Value) -> bool {
     v.get("meta")
         .and_then(|m| m.get("key"))
@@ -1880,288 +1921,4 @@ fn parse_rule(r: &Value, family: &str, where_: &str) -> Result<Vec<Expr>, ReadEr
         }
     }
     Ok(exprs)
-}
-
-/// A configuration for a private dbus-daemon system bus listening on the socket `bus`: the
-/// machine's system.conf without its user, fork and pid file, its policies included.
-pub fn private_bus_conf(bus: &std::path::Path) -> Result<String, ReadError> {
-    let system = std::fs::read_to_string("/usr/share/dbus-1/system.conf")
-        .map_err(|e| ReadError(format!("dbus-daemon's system.conf: {e}")))?;
-    let mut conf = system
-        .replace("<user>messagebus</user>", "")
-        .replace("<fork/>", "")
-        .replace("<pidfile>/run/dbus/pid</pidfile>", "")
-        .replace(
-            "<includedir>system.d</includedir>",
-            "<includedir>/usr/share/dbus-1/system.d</includedir>",
-        );
-    match (conf.find("<listen>"), conf.find("</listen>")) {
-        (Some(a), Some(b)) => conf.replace_range(
-            a..b + "</listen>".len(),
-            &format!("<listen>unix:path={}</listen>", bus.display()),
-        ),
-        _ => return err("dbus-daemon's system.conf has no <listen> element"),
-    }
-    Ok(conf)
-}
-
-/// What the real firewalld makes of a host's compiled configuration (`firewalld/HOST/` under
-/// `out`: zones, ipsets, services): `load_firewalld_config` of that directory.
-pub fn load_firewalld_in_namespace(
-    out: &std::path::Path,
-    host: &str,
-    n: usize,
-) -> Result<String, ReadError> {
-    load_firewalld_config(out, &std::path::Path::new("firewalld").join(host), n)
-}
-
-/// What the real firewalld makes of a configuration directory (`rel` under `base`, laid out
-/// as `/etc/firewalld`: zones, policies, ipsets, services, helpers, icmptypes and, when it
-/// has one, its own `firewalld.conf`; else the machine's): the configuration is checked with
-/// `firewall-offline-cmd --check-config` (firewalld silently falls back to its stock
-/// configuration when its own is bad), then firewalld runs in a private network namespace on
-/// a private D-Bus with it as its whole system configuration, and the nftables ruleset it
-/// loads is listed as JSON. Every construct firewalld knows (rich rules and their priorities,
-/// zone targets, policies, services) is thus given the meaning firewalld gives it. Files are
-/// read through real directories only (`output::read_safe`: a link is refused, not followed);
-/// the copy lives in a private temporary directory that is removed afterwards, as are the
-/// namespace and the processes.
-pub fn load_firewalld_config(
-    base: &std::path::Path,
-    rel: &std::path::Path,
-    n: usize,
-) -> Result<String, ReadError> {
-    use std::process::{Command, Stdio};
-    let out = base;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = std::env::temp_dir().join(format!("netc-fw-{}-{n}-{nanos}", std::process::id()));
-    struct Cleanup {
-        dir: std::path::PathBuf,
-        ns: Option<String>,
-        children: Vec<std::process::Child>,
-    }
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            for c in &mut self.children {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-            if let Some(ns) = &self.ns {
-                let _ = Command::new("ip").args(["netns", "del", ns]).status();
-            }
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-    std::fs::create_dir(&tmp).map_err(|e| ReadError(format!("{}: {e}", tmp.display())))?;
-    let mut cleanup = Cleanup {
-        dir: tmp.clone(),
-        ns: None,
-        children: Vec::new(),
-    };
-    let sys = tmp.join("system-config");
-    for sub in [
-        "zones",
-        "ipsets",
-        "services",
-        "policies",
-        "helpers",
-        "icmptypes",
-    ] {
-        std::fs::create_dir_all(sys.join(sub)).map_err(|e| ReadError(e.to_string()))?;
-        let dir = out.join(rel).join(sub);
-        let Ok(meta) = std::fs::symlink_metadata(&dir) else {
-            continue;
-        };
-        if !meta.is_dir() {
-            return err(format!("{}: not a directory", dir.display()));
-        }
-        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&dir)
-            .map_err(|e| ReadError(format!("{}: {e}", dir.display())))?
-            .filter_map(|e| e.ok().map(|e| e.file_name()))
-            .collect();
-        names.sort();
-        for name in names {
-            let file = rel.join(sub).join(&name);
-            let text = crate::output::read_safe(out, &file)
-                .map_err(|e| ReadError(e.0))?
-                .ok_or_else(|| ReadError(format!("{}: vanished", file.display())))?;
-            std::fs::write(sys.join(sub).join(&name), text)
-                .map_err(|e| ReadError(e.to_string()))?;
-        }
-    }
-    let own =
-        crate::output::read_safe(out, &rel.join("firewalld.conf")).map_err(|e| ReadError(e.0))?;
-    let conf = match own {
-        Some(conf) => conf,
-        None => std::fs::read("/etc/firewalld/firewalld.conf").map_err(|e| {
-            ReadError(format!(
-                "/etc/firewalld/firewalld.conf: {e} (is firewalld installed?)"
-            ))
-        })?,
-    };
-    std::fs::write(sys.join("firewalld.conf"), conf).map_err(|e| ReadError(e.to_string()))?;
-    let check = Command::new("firewall-offline-cmd")
-        .arg("--system-config")
-        .arg(&sys)
-        .arg("--check-config")
-        .output()
-        .map_err(|e| ReadError(format!("firewall-offline-cmd: {e}")))?;
-    if !check.status.success() || !check.stdout.is_empty() || !check.stderr.is_empty() {
-        return err(format!(
-            "firewall-offline-cmd --check-config refuses {}: {}{}",
-            rel.display(),
-            String::from_utf8_lossy(&check.stdout).trim(),
-            String::from_utf8_lossy(&check.stderr).trim()
-        ));
-    }
-    // A private system bus for firewalld.
-    let bus = tmp.join("bus");
-    let conf = private_bus_conf(&bus)?;
-    std::fs::write(tmp.join("bus.conf"), conf).map_err(|e| ReadError(e.to_string()))?;
-    let ns = format!("netc-fw-{}-{n}", std::process::id());
-    let o = Command::new("ip")
-        .args(["netns", "add", &ns])
-        .output()
-        .map_err(|e| ReadError(format!("ip netns add: {e}")))?;
-    if !o.status.success() {
-        return err(format!(
-            "cannot make a network namespace (root and iproute2 needed): {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        ));
-    }
-    cleanup.ns = Some(ns.clone());
-    let spawn = |args: &[&std::ffi::OsStr]| {
-        Command::new("ip")
-            .args(["netns", "exec", &ns])
-            .args(args)
-            .env(
-                "DBUS_SYSTEM_BUS_ADDRESS",
-                format!("unix:path={}", bus.display()),
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| ReadError(format!("{:?}: {e}", args.first())))
-    };
-    let bus_conf = format!("--config-file={}", tmp.join("bus.conf").display());
-    cleanup.children.push(spawn(&[
-        "dbus-daemon".as_ref(),
-        bus_conf.as_ref(),
-        "--nofork".as_ref(),
-        "--nopidfile".as_ref(),
-    ])?);
-    let wait = |what: &str, done: &dyn Fn() -> bool| -> Result<(), ReadError> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while !done() {
-            if std::time::Instant::now() > deadline {
-                return err(format!("{what} did not start within 60 s"));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Ok(())
-    };
-    wait("dbus-daemon", &|| bus.exists())?;
-    cleanup.children.push(spawn(&[
-        "firewalld".as_ref(),
-        "--nofork".as_ref(),
-        "--nopid".as_ref(),
-        "--system-config".as_ref(),
-        sys.as_os_str(),
-    ])?);
-    wait("firewalld", &|| {
-        Command::new("ip")
-            .args(["netns", "exec", &ns, "firewall-cmd", "--state"])
-            .env(
-                "DBUS_SYSTEM_BUS_ADDRESS",
-                format!("unix:path={}", bus.display()),
-            )
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })?;
-    let o = Command::new("ip")
-        .args(["netns", "exec", &ns, "nft", "-j", "list", "ruleset"])
-        .output()
-        .map_err(|e| ReadError(format!("nft: {e}")))?;
-    if !o.status.success() {
-        return err(format!(
-            "nft -j list ruleset: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        ));
-    }
-    drop(cleanup);
-    String::from_utf8(o.stdout).map_err(|e| ReadError(e.to_string()))
-}
-
-/// What the real ufw loads from a host's compiled rules (`ufw/HOST/user.rules` and
-/// `user6.rules` under `out`, with the machine's stock `/etc/ufw` files around them): ufw is
-/// enabled in a private network namespace on a private copy of its configuration, and the
-/// kernel's rules are listed with `iptables-save` and `ip6tables-save`. The copy and the
-/// namespace are removed afterwards.
-pub fn load_ufw_in_namespace(
-    out: &std::path::Path,
-    host: &str,
-    n: usize,
-) -> Result<(String, String), ReadError> {
-    use std::process::Command;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = std::env::temp_dir().join(format!("netc-ufw-{}-{n}-{nanos}", std::process::id()));
-    struct Cleanup(std::path::PathBuf, Option<String>);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            if let Some(ns) = &self.1 {
-                let _ = Command::new("ip").args(["netns", "del", ns]).status();
-            }
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    std::fs::create_dir(&tmp).map_err(|e| ReadError(format!("{}: {e}", tmp.display())))?;
-    let mut cleanup = Cleanup(tmp.clone(), None);
-    let etc = tmp.join("etc");
-    let sh = |cmd: &str| -> Result<String, ReadError> {
-        let o = Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .output()
-            .map_err(|e| ReadError(e.to_string()))?;
-        if !o.status.success() {
-            return err(format!(
-                "`{cmd}`: {}{}",
-                String::from_utf8_lossy(&o.stdout).trim(),
-                String::from_utf8_lossy(&o.stderr).trim()
-            ));
-        }
-        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-    };
-    if !std::path::Path::new("/etc/ufw").is_dir() {
-        return err("/etc/ufw is missing (is ufw installed?)");
-    }
-    sh(&format!(
-        "mkdir -p {0}/default {1}/lib/ufw && cp -r /etc/ufw {0}/ufw && cp /etc/default/ufw {0}/default/ufw",
-        etc.display(),
-        tmp.display()
-    ))?;
-    for f in ["user.rules", "user6.rules"] {
-        let rel = std::path::Path::new("ufw").join(host).join(f);
-        let text = crate::output::read_safe(out, &rel)
-            .map_err(|e| ReadError(e.0))?
-            .ok_or_else(|| ReadError(format!("{} is missing", rel.display())))?;
-        std::fs::write(etc.join("ufw").join(f), text).map_err(|e| ReadError(e.to_string()))?;
-    }
-    sh(&format!("chmod -R go-w {}", tmp.display()))?;
-    let ns = format!("netc-ufw-{}-{n}", std::process::id());
-    sh(&format!("ip netns add {ns}"))?;
-    cleanup.1 = Some(ns.clone());
-    sh(&format!(
-        "ip netns exec {ns} ufw --rootdir=/ --datadir={} --force enable",
-        tmp.display()
-    ))?;
-    let v4 = sh(&format!("ip netns exec {ns} iptables-save"))?;
-    let v6 = sh(&format!("ip netns exec {ns} ip6tables-save"))?;
-    drop(cleanup);
-    Ok((v4, v6))
 }

@@ -239,29 +239,28 @@ pub fn dot(plan: &Plan, cells: &[Cell]) -> String {
     s
 }
 
-/// SVG from DOT through Graphviz's `dot`.
+/// How long Graphviz may take to lay a graph out.
+pub const DOT_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// SVG from DOT through Graphviz's `dot`, within [`DOT_LIMIT`]. What `dot` prints on its
+/// stderr (hundreds of lines of internals when a layout fails) never reaches the user: the
+/// error says what happened.
 pub fn svg(dot_text: &str) -> Result<String, String> {
-    use std::io::Write as _;
-    let mut child = std::process::Command::new("dot")
-        .arg("-Tsvg")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            format!("cannot run Graphviz `dot` ({e}); install graphviz, or use --format dot")
-        })?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(dot_text.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
+    let out = crate::exec::run(
+        std::process::Command::new("dot").arg("-Tsvg"),
+        Some(dot_text.as_bytes()),
+        DOT_LIMIT,
+    )
+    .map_err(|e| match e {
+        crate::exec::ExecError::Spawn { .. } => {
+            format!("{e}; install graphviz, or use --format dot")
+        }
+        e => format!("{e}: the graph is too large for Graphviz to lay out"),
+    })?;
+    if !out.success() {
         return Err(format!(
-            "dot failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "Graphviz `dot` could not lay the graph out ({})",
+            out.status
         ));
     }
     let text = String::from_utf8_lossy(&out.stdout).into_owned();

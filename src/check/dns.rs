@@ -248,9 +248,13 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) -> Vec<DnsRecord> {
                 },
                 "CNAME" | "NS" | "MX" | "SRV" => {
                     let target = r.data.last().cloned().unwrap_or_default();
-                    let numbers_ok = r.data[..r.data.len() - 1]
-                        .iter()
-                        .all(|n| n.parse::<u16>().is_ok());
+                    let numbers_ok = r.data[..r.data.len() - 1].iter().all(|n| {
+                        // Plain decimal digits only: Rust would read `+10`, BIND refuses it.
+                        !n.is_empty()
+                            && n.len() <= 5
+                            && n.bytes().all(|b| b.is_ascii_digit())
+                            && n.parse::<u16>().is_ok()
+                    });
                     if !is_hostname(&target) || !numbers_ok {
                         ok = false;
                         diags.push(

@@ -359,6 +359,6 @@ pub fn from_iptables_save(v4: &str, v6: &str) -> Result<Ruleset, ReadError> {
             }
         }
     }
-    rs.link();
+    rs.link()?;
     Ok(rs)
 }

@@ -71,7 +71,13 @@ type MarkIndex = HashMap<u32, Vec<usize>>;
 #[derive(Default)]
 struct Walk {
     index: HashMap<(usize, u32), (Arc<Dm>, Arc<MarkIndex>)>,
+    /// Rules walked so far: past `MAX_STEPS` the walk gives up (and `verify` walks pair by
+    /// pair, memoised), so no ruleset makes it run for hours.
+    steps: usize,
 }
+
+/// The most rule visits one relation walk makes.
+const MAX_STEPS: usize = 2_000_000;
 
 /// The fields of a match, by what they depend on.
 struct Kinds {
@@ -206,6 +212,10 @@ impl Ruleset {
         depth: usize,
     ) -> Option<Out> {
         if depth > 64 {
+            return None;
+        }
+        walk.steps += self.linked[chain].rules.len();
+        if walk.steps > MAX_STEPS {
             return None;
         }
         let mut out = Out::default();

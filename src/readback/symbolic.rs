@@ -261,8 +261,16 @@ pub(super) fn fixed_values(fields: &[Field], p: &Packet, mark: u32) -> Option<[u
     Some(buf)
 }
 
+thread_local! {
+    /// `walk`'s outcomes for the pair being walked (cleared for each pair): a chain entered
+    /// with the same services and mark ends the same way, so chains that jump twice to the
+    /// next one cost one walk each, not 2^depth.
+    static WALK_MEMO: std::cell::RefCell<std::collections::HashMap<(usize, u32, Svc), Outcome>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 /// What a walk of a chain does with a set of services (each with the mark it carries).
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Outcome {
     accepted: Vec<(Svc, u32)>,
     dropped: Svc,
@@ -280,6 +288,7 @@ impl Ruleset {
 
     pub(super) fn accepted_services_with(&self, bases: &[super::Base<'_>], p: &Packet) -> Svc {
         let mut alive: Vec<(Svc, u32)> = vec![(Svc::universe(p.v4), 0)];
+        WALK_MEMO.with(|m| m.borrow_mut().clear());
         for &(k, chain, _, policy_drop) in bases {
             if !applies(&k.0, p.v4) {
                 continue;
@@ -301,6 +310,23 @@ impl Ruleset {
     }
 
     fn walk(&self, chain: usize, p: &Packet, svc: Svc, mark: u32, depth: usize) -> Outcome {
+        let key = (chain, mark, svc);
+        if let Some(o) = WALK_MEMO.with(|m| m.borrow().get(&key).cloned()) {
+            return o;
+        }
+        let out = self.walk_uncached(chain, p, key.2.clone(), mark, depth);
+        WALK_MEMO.with(|m| m.borrow_mut().insert(key, out.clone()));
+        out
+    }
+
+    fn walk_uncached(
+        &self,
+        chain: usize,
+        p: &Packet,
+        svc: Svc,
+        mark: u32,
+        depth: usize,
+    ) -> Outcome {
         let mut out = Outcome::default();
         if depth > 64 {
             out.dropped = svc;

@@ -35,7 +35,12 @@ pub struct LoadError {
 
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
+        write!(
+            f,
+            "{}: {}",
+            crate::diag::printable(&self.path.display().to_string()),
+            self.message
+        )
     }
 }
 
@@ -83,7 +88,7 @@ pub fn load_with(roots: &[PathBuf], include_from: &[PathBuf]) -> Result<Loaded, 
     };
     for root in roots {
         let files = if root.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(root)
+            let entries: Vec<PathBuf> = std::fs::read_dir(root)
                 .map_err(|e| LoadError {
                     path: root.clone(),
                     message: e.to_string(),
@@ -91,8 +96,35 @@ pub fn load_with(roots: &[PathBuf], include_from: &[PathBuf]) -> Result<Loaded, 
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "netc") && p.is_file())
                 .collect();
+            // An entry that is a link is read only when it leads to a file inside the plan's
+            // directory; one leading outside is an outside include (E003), never read.
+            let home = root.canonicalize().unwrap_or_else(|_| root.clone());
+            let (inside, outside): (Vec<PathBuf>, Vec<PathBuf>) =
+                entries.into_iter().partition(|p| {
+                    !std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+                        || p.canonicalize().is_ok_and(|c| c.starts_with(&home))
+                });
+            let mut entries = inside;
+            for path in outside {
+                let file = loader.loaded.sources.add(
+                    path.display().to_string(),
+                    path.clone(),
+                    String::new(),
+                );
+                loader.loaded.diags.push(
+                    Diagnostic::new(
+                        INCLUDE_ERROR,
+                        format!(
+                            "`{}` is a link that leads outside the plan's directory; it was not read",
+                            crate::diag::printable(&path.display().to_string())
+                        ),
+                    )
+                    .with_primary(Span::new(file, 0, 0), "this entry")
+                    .with_help("a plan directory's files stay under it (links are resolved first); copy the file into the plan's directory"),
+                );
+            }
             entries.sort();
-            if entries.is_empty() {
+            if entries.is_empty() && loader.loaded.diags.is_empty() {
                 return Err(LoadError {
                     path: root.clone(),
                     message: "no .netc files in this directory".into(),
@@ -321,16 +353,29 @@ fn decode(bytes: Vec<u8>) -> (String, Problem) {
                     )
                 })
                 .or_else(|| {
-                    // A carriage return alone moves a terminal's cursor back: a live rule
-                    // could hide behind text that looks like a comment.
-                    text.match_indices('\r')
-                        .find(|(i, _)| text.as_bytes().get(i + 1) != Some(&b'\n'))
-                        .map(|(offset, _)| {
+                    // A control character (a lone carriage return, ESC, a backspace) moves a
+                    // terminal's cursor, and a bidi control reorders text in an editor: a live
+                    // rule could hide behind text that looks like a comment. Tab, LF and the CR
+                    // of a CR LF are the only ones a plan may hold.
+                    text.char_indices()
+                        .find(|&(i, c)| {
+                            crate::diag::is_hiding(c)
+                                && c != '\t'
+                                && c != '\n'
+                                && !(c == '\r' && text.as_bytes().get(i + 1) == Some(&b'\n'))
+                        })
+                        .map(|(offset, c)| {
+                            let what = match c {
+                                '\r' => "a carriage return that does not end a line".to_string(),
+                                c if crate::diag::BIDI_CONTROLS.contains(&c) => {
+                                    format!("the bidirectional-text control U+{:04X}", c as u32)
+                                }
+                                c => format!("the control character U+{:04X}", c as u32),
+                            };
                             (
                                 offset,
-                                "the file contains a carriage return that does not end a line"
-                                    .to_string(),
-                                "end lines with LF or CR LF; a lone CR can hide text on a terminal",
+                                format!("the file contains {what}"),
+                                "plan text holds no control characters but tab and line ends (LF or CR LF), and no bidi controls: they can hide or reorder text on a terminal or in an editor",
                             )
                         })
                 });
@@ -367,7 +412,8 @@ pub const E004: crate::codes::Code = crate::codes::code!(
     "bad-text",
     Error,
     "a plan file is not UTF-8 text",
-    "What it does: reports invalid UTF-8 and NUL bytes, at the first offending byte.\n\
+    "What it does: reports invalid UTF-8, NUL bytes, control characters other than tab and\n\
+         line ends (ESC, backspace, a lone CR) and bidi controls, at the first offending byte.\n\
          Why: plan files are text reviewed by people; binary content is a mistake or an attack.\n\
          Example: a file saved as UTF-16, or with a NUL byte pasted in."
 );

@@ -159,7 +159,7 @@ fn host_files(
             vrrp.push(VrrpRule {
                 family: if v.v4 { "ipv4" } else { "ipv6" },
                 source,
-                vip: plan.vips[v.vip].name.clone(),
+                vip: xml_comment(&plan.vips[v.vip].name),
             });
         }
     }

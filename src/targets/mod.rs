@@ -233,6 +233,20 @@ impl TargetKind {
 
     /// Whether a generated path is this target's (to carry the others' files over in a run
     /// of some targets).
+    /// The top directory of the paths this target owns.
+    pub fn top_dir(self) -> &'static str {
+        match self {
+            TargetKind::Nftables => "nftables",
+            TargetKind::Firewalld => "firewalld",
+            TargetKind::Ufw => "ufw",
+            TargetKind::Bind => "bind",
+            TargetKind::Keepalived => "keepalived",
+            TargetKind::Ios | TargetKind::Eos | TargetKind::Junos | TargetKind::Ifupdown2 => {
+                "switches"
+            }
+        }
+    }
+
     pub fn owns(self, path: &std::path::Path) -> bool {
         let first = path.iter().next().and_then(|s| s.to_str()).unwrap_or("");
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -274,8 +288,9 @@ pub fn render(
 ) -> Result<Vec<OutputFile>, crate::targets::OutputError> {
     let mut files: Vec<OutputFile> = Vec::new();
     for k in kinds {
+        // Through `render_each`: every file passes its guard here too.
         files.extend(collect(|sink| {
-            k.target().render_each(plan, info, ctx, sink)
+            render_each(plan, info, std::slice::from_ref(k), ctx, sink)
         })?);
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -375,4 +390,12 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
             .flat_map(|h| h.join().expect("render worker"))
             .collect()
     })
+}
+
+/// Whether `path` (relative to `--out`) lies under a directory that netc owns: every file
+/// there is netc's, and one it did not write is removed by a compile.
+pub fn owned_dir(path: &std::path::Path) -> bool {
+    let mut parts = path.iter();
+    let first = parts.next().and_then(|s| s.to_str()).unwrap_or("");
+    parts.next().is_some() && TargetKind::all().iter().any(|k| k.top_dir() == first)
 }

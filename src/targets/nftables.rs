@@ -293,6 +293,14 @@ impl AtomText {
 pub const BLOCKS_DIR: &str = "blocks";
 
 /// A block's file, relative to `nftables/`: what host files include (`nft -I` resolves it).
+/// What a host file's `include` names: `./blocks/NAME.nft`. A path that starts with `./` is
+/// resolved by nft against its working directory only, never against its include search path
+/// (which puts `/etc` before any `-I`, so `/etc/blocks/NAME.nft` would win): hosts load from
+/// inside netc's `nftables/` directory (`cd DIR && nft -f hosts/H.nft`).
+pub fn include_path(name: &str) -> String {
+    format!("./{}", block_path(name))
+}
+
 pub fn block_path(name: &str) -> String {
     format!("{BLOCKS_DIR}/{name}.nft")
 }
@@ -944,7 +952,7 @@ pub fn host_ruleset(
             &format!("to_{}", atom_label(info, da)),
         );
         if shared {
-            includes.push(block_path(name));
+            includes.push(include_path(name));
         } else {
             used.push(block);
         }
@@ -958,7 +966,7 @@ pub fn host_ruleset(
         .get(&domains)
         .filter(|_| !includes.is_empty());
     if let Some(name) = classifier {
-        includes.insert(0, block_path(name));
+        includes.insert(0, include_path(name));
         lookups.extend(SOURCE_LOOKUPS.iter().map(|l| l.to_string()));
     }
     lookups.extend(map.render(&mut maps, "dst", "daddr"));

@@ -558,3 +558,133 @@ fn a_plan_has_a_total_size_limit() {
     assert!(err.contains("larger than 64 MiB in all"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every file of a plan, handed to the real tool that consumes it: `nft -c`, firewalld's
+/// `--check-config`, `iptables-restore --test` (and ip6), `named-checkzone`. Any refusal or
+/// output is returned as a failure.
+fn real_tools_accept(dir: &Path, files: &[netc::targets::OutputFile]) -> Result<(), String> {
+    let run = |cmd: &mut Command| -> Result<(), String> {
+        let o = cmd.output().map_err(|e| e.to_string())?;
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if o.status.success() && said.trim().is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{cmd:?}: {said}"))
+        }
+    };
+    let conf = [
+        "/etc/firewalld/firewalld.conf",
+        "/usr/lib/firewalld/firewalld.conf",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .ok_or("firewalld.conf")?;
+    let mut firewalld_hosts = std::collections::BTreeSet::new();
+    for f in files {
+        let path = dir.join(&f.path);
+        let s = f.path.to_string_lossy();
+        if s.ends_with(".nft") {
+            run(Command::new("unshare")
+                .args(["-rn", "nft", "-c", "-f"])
+                .arg(&path))?;
+        } else if s.starts_with("firewalld/") {
+            firewalld_hosts.insert(f.path.iter().nth(1).unwrap().to_owned());
+        } else if s.ends_with("user.rules") {
+            run(Command::new("unshare")
+                .args(["-rn", "iptables-restore", "--test"])
+                .arg(&path))?;
+        } else if s.ends_with("user6.rules") {
+            run(Command::new("unshare")
+                .args(["-rn", "ip6tables-restore", "--test"])
+                .arg(&path))?;
+        } else if let Some(zone) = s
+            .strip_prefix("bind/zones/")
+            .and_then(|z| z.rsplit('/').next())
+            .and_then(|z| z.strip_prefix("db."))
+        {
+            run(Command::new("named-checkzone")
+                .args([
+                    "-k", "fail", "-n", "fail", "-m", "fail", "-M", "fail", "-S", "fail",
+                ])
+                .args(["-i", "local", "-q", zone])
+                .arg(&path))?;
+        }
+    }
+    for host in firewalld_hosts {
+        let h = dir.join("firewalld").join(host);
+        for sub in ["services", "policies", "helpers", "icmptypes", "ipsets"] {
+            std::fs::create_dir_all(h.join(sub)).unwrap();
+        }
+        std::fs::copy(conf, h.join("firewalld.conf")).unwrap();
+        run(Command::new("firewall-offline-cmd")
+            .arg("--system-config")
+            .arg(&h)
+            .arg("--check-config"))?;
+    }
+    Ok(())
+}
+
+fn name_of(chars: &[char]) -> String {
+    let mut s = String::from("n");
+    s.extend(chars);
+    s
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, .. proptest::prelude::ProptestConfig::default() })]
+
+    /// A plan that checks clean compiles, and every file it compiles to passes the real tool
+    /// that consumes it. Names are random over their whole alphabet (`v--ip`, `a_-`), record
+    /// numbers over what people type (`+10`, `010`, `65536`). Found by this test's first
+    /// shape: a VIP named `v--ip` on firewalld hosts checked clean and then failed its guard,
+    /// an MX preference `"+10"` checked clean and BIND refused the zone.
+    #[test]
+    fn a_plan_that_checks_clean_compiles_and_every_tool_accepts_it(
+        names in proptest::collection::vec(
+            proptest::collection::vec(proptest::sample::select(vec!['a', 'z', '0', '9', '-', '_']), 0..6),
+            6,
+        ),
+        pref in proptest::sample::select(vec!["10", "+10", "010", "0", "65535", "65536", "-1", "1e1", ""]),
+    ) {
+        if !have("nft") || !have("firewall-offline-cmd") || !have("named-checkzone") || !have("iptables-restore") {
+            return Ok(());
+        }
+        let n: Vec<String> = names.iter().map(|c| name_of(c)).collect();
+        let plan = format!(
+            "vlan 21 {net} {{ subnet 10.0.0.0/24 gateway .1 }}\n\
+             tier {web} on {net} dev eth0 firewall nftables domain example.com\n\
+             tier fw on {net} dev eth0 firewall firewalld\n\
+             tier uf on {net} dev eth0 firewall ufw\n\
+             host web1 in {web} {{ {net} 10.0.0.11 }}\n\
+             host {fw1} in fw {{ {net} 10.0.0.12 }}\n\
+             host uf1 in uf {{ {net} 10.0.0.13 }}\n\
+             vip {vip} 10.0.0.100 for web1, {fw1} check tcp/80\n\
+             network {ext} 192.0.2.0/24\n\
+             service {svc} tcp/80, tcp/8080\n\
+             zone example.com {{\n  ns ns1 10.0.0.2\n  record mail mx \"{pref}\" web1\n}}\n\
+             allow {ext}, {web} -> {web}, fw, uf, {vip} : {svc}\n",
+            net = n[0], web = n[1], fw1 = n[2], vip = n[3], ext = n[4], svc = n[5],
+        );
+        let c = netc::check_text("names.netc", &plan);
+        if let Some(info) = c.info.as_ref().filter(|_| !c.has_errors()) {
+            let files = netc::targets::render(
+                &c.plan,
+                info,
+                netc::targets::TargetKind::all(),
+                &netc::targets::Context::default(),
+            );
+            proptest::prop_assert!(files.is_ok(), "{:?}\nplan:\n{}", files.err(), plan);
+            let files = files.unwrap();
+            let dir = root().join(format!("target/it-names-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            netc::output::write(&dir, &files).unwrap();
+            let r = real_tools_accept(&dir, &files);
+            let _ = std::fs::remove_dir_all(&dir);
+            proptest::prop_assert!(r.is_ok(), "{}\nplan:\n{}", r.unwrap_err(), plan);
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod daemons;
 mod dns;
 mod docs;
 mod engine;
+mod escape;
 mod hostile;
 mod listings;
 mod packets;

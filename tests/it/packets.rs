@@ -387,10 +387,9 @@ fn run_lab_with(plan_path: &str, mark_user: bool, blocks: netc::targets::NftBloc
         match host.firewall {
             FirewallKind::Nftables => {
                 sh(&format!(
-                    "ip netns exec {ns} nft -I {} -f {}",
+                    "cd {} && ip netns exec {ns} nft -f hosts/{}.nft",
                     dir.join("nftables").display(),
-                    dir.join(format!("nftables/hosts/{}.nft", host.name))
-                        .display()
+                    host.name
                 ));
                 if mark_user {
                     let path = dir.join("host-marks.nft");

@@ -777,11 +777,12 @@ fn shared_blocks_are_equal_to_the_plan_after_a_round_trip() {
             .unwrap()
             .success());
     }
-    let nft = |n: &str, args: &[&str], stdin: Option<&str>| -> (bool, String) {
+    let nft_in = |cwd: &Path, n: &str, args: &[&str], stdin: Option<&str>| -> (bool, String) {
         use std::io::Write;
         let mut child = std::process::Command::new("ip")
             .args(["netns", "exec", n, "nft"])
             .args(args)
+            .current_dir(cwd)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -803,15 +804,13 @@ fn shared_blocks_are_equal_to_the_plan_after_a_round_trip() {
             ),
         )
     };
-    // A host file loaded with `nft -I DIR` into the second namespace, read back from the
-    // kernel and compared with the plan.
+    let nft = |n: &str, args: &[&str], stdin: Option<&str>| nft_in(Path::new("/"), n, args, stdin);
+    // A host file loaded from inside its nftables/ directory (`cd DIR && nft -f FILE`: the
+    // includes are `./blocks/...`) into the second namespace, read back from the kernel and
+    // compared with the plan.
     let load_and_verify = |c: &netc::Checked, dir: &Path, file: &Path, h: usize| {
         let _ = nft(&ns[1], &["flush", "ruleset"], None);
-        let (ok, e) = nft(
-            &ns[1],
-            &["-I", dir.to_str().unwrap(), "-f", file.to_str().unwrap()],
-            None,
-        );
+        let (ok, e) = nft_in(dir, &ns[1], &["-f", file.to_str().unwrap()], None);
         assert!(ok, "{}: {e}", file.display());
         let (ok, json) = nft(&ns[1], &["-j", "list", "ruleset"], None);
         assert!(ok, "{json}");
@@ -868,6 +867,9 @@ fn shared_blocks_are_equal_to_the_plan_after_a_round_trip() {
                 .filter_map(|l| l.trim().strip_prefix("include \""))
                 .map(|l| l.trim_end_matches('"'))
                 .collect();
+            // Every include is `./`-relative: nft never looks it up on its search path.
+            assert!(includes.iter().all(|i| i.starts_with("./")), "{includes:?}");
+            let includes: Vec<&str> = includes.iter().map(|i| &i[2..]).collect();
             // Every block a host file includes is a file of blocks/, the sources first.
             if let Some(first) = includes.first() {
                 let domains = if case == "vrf" { "_d" } else { ".nft" };
@@ -952,8 +954,8 @@ fn shared_blocks_are_equal_to_the_plan_after_a_round_trip() {
             std::fs::write(
                 &host,
                 t.replacen(
-                    "\tinclude \"blocks/",
-                    "\tinclude \"/etc/passwd\"\n\tinclude \"blocks/",
+                    "\tinclude \"./blocks/",
+                    "\tinclude \"/etc/passwd\"\n\tinclude \"./blocks/",
                     1,
                 ),
             )
@@ -977,16 +979,7 @@ fn shared_blocks_are_equal_to_the_plan_after_a_round_trip() {
             assert_ne!(code, 0, "{text}{err}");
             assert!(format!("{text}{err}").contains("is missing"), "{text}{err}");
             let (_, before) = nft(&ns[1], &["list", "ruleset"], None);
-            let (ok, _) = nft(
-                &ns[1],
-                &[
-                    "-I",
-                    nftables.to_str().unwrap(),
-                    "-f",
-                    host.to_str().unwrap(),
-                ],
-                None,
-            );
+            let (ok, _) = nft_in(&nftables, &ns[1], &["-f", host.to_str().unwrap()], None);
             assert!(!ok);
             let (_, after) = nft(&ns[1], &["list", "ruleset"], None);
             assert_eq!(before, after, "a failed load changes nothing");

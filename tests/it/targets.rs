@@ -330,10 +330,22 @@ fn compile_check_is_a_golden_gate() {
             && stdout.contains("+\t\t\t10.99.2.10 . tcp . 5432 comment"),
         "{stdout}"
     );
-    // Writing repairs the file; a file netc did not write stays.
+    // A file netc did not write, under a directory it owns, is a difference too: it would be
+    // installed with the rest.
+    assert!(
+        stdout.contains(
+            "--- a/nftables/hosts/old.nft\n+++ /dev/null\n(would be removed: netc did not write"
+        ),
+        "{stdout}"
+    );
+    // Writing repairs the file and removes the one netc did not write; one outside netc's
+    // directories stays.
+    let beside = out.join("README.local");
+    std::fs::write(&beside, "x").unwrap();
     assert_eq!(compile(&[]).status.code(), Some(0));
     assert_eq!(compile(&["--check"]).status.code(), Some(0));
-    assert!(stale.exists());
+    assert!(!stale.exists());
+    assert!(beside.exists());
 }
 
 #[test]
