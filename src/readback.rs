@@ -26,6 +26,7 @@ pub use lab::{
     load_in_namespace, load_ufw_in_namespace, private_bus_conf,
 };
 mod relation;
+mod rule_index;
 use std::collections::HashMap;
 use std::sync::Arc;
 mod symbolic;
@@ -217,6 +218,9 @@ pub struct Ruleset {
     linked: Vec<Chain>,
     linked_sets: Vec<SetDef>,
     chain_ids: std::collections::HashMap<(String, String, String), usize>,
+    /// Per linked chain: its rules indexed by the address they start by matching, for long
+    /// chains of one rule per address.
+    rule_index: Vec<Option<rule_index::RuleIndex>>,
 }
 
 fn ip_value(s: &str) -> Option<(bool, u128)> {
@@ -759,7 +763,34 @@ impl Ruleset {
             })
             .collect();
         self.chain_ids = chain_ids;
+        self.rule_index = self
+            .linked
+            .iter()
+            .map(|c| rule_index::RuleIndex::build(&c.rules))
+            .collect();
         self.check_depth()
+    }
+
+    /// The same ruleset walked rule by rule (no address index): the slow path the index is
+    /// tested against.
+    #[doc(hidden)]
+    pub fn without_rule_index(mut self) -> Ruleset {
+        self.rule_index = vec![None; self.linked.len()];
+        self
+    }
+
+    /// The rules of a linked chain that can match packet `p` (all of them, but for a chain
+    /// indexed by address).
+    fn rules_for(&self, chain: usize, p: &Packet) -> Vec<&[Expr]> {
+        let rules = &self.linked[chain].rules;
+        match self.rule_index.get(chain).and_then(Option::as_ref) {
+            Some(ix) => ix
+                .candidates(p)
+                .into_iter()
+                .map(|i| rules[i].as_slice())
+                .collect(),
+            None => rules.iter().map(Vec::as_slice).collect(),
+        }
     }
 
     /// The kernel's jump stack (NFT_JUMP_STACK_SIZE): no chain may be reached through more
@@ -939,7 +970,7 @@ impl Ruleset {
             return Some(false);
         }
         let mut buf = [0u128; 8];
-        for rule in &self.linked[chain].rules {
+        for rule in self.rules_for(chain, p) {
             for e in rule {
                 match e {
                     Expr::Match {

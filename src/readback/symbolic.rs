@@ -334,7 +334,7 @@ impl Ruleset {
         }
         // The services still walking down the chain's rules.
         let mut pending: Vec<(Svc, u32)> = vec![(svc, mark)];
-        for rule in &self.linked[chain].rules {
+        for rule in self.rules_for(chain, p) {
             if pending.is_empty() {
                 break;
             }
