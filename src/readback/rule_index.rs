@@ -28,8 +28,12 @@ fn slot(src: bool, v4: bool) -> usize {
     usize::from(src) * 2 + usize::from(v4)
 }
 
+/// What a rule starts by matching: the source (or destination) address, of one family or
+/// both, within these ranges.
+type Guard = (bool, Option<bool>, Vec<(u128, u128)>);
+
 /// The address ranges a rule starts by matching, with the slots they apply to.
-fn guard(rule: &[Expr]) -> Option<(bool, Option<bool>, Vec<(u128, u128)>)> {
+fn guard(rule: &[Expr]) -> Option<Guard> {
     let Some(Expr::Match {
         fields,
         negate: false,
