@@ -215,31 +215,28 @@ fn iptables(f: &OutputFile) -> Result<(), String> {
     Ok(())
 }
 
-/// netc-ufw.sh: `ufw` commands whose only quoted part is a single-quoted comment.
+/// netc-ufw.sh: fixed text. Every line that is not a comment is the template's own line, in
+/// order (the plan reaches only comment lines: the header and the host's name).
 fn shell(f: &OutputFile) -> Result<(), String> {
+    const TEMPLATE: &str = include_str!("../../targets/ufw/netc-ufw.sh");
+    let code = |t: &'static str| {
+        t.lines()
+            .filter(|l| !l.starts_with('#') && !l.contains("{{"))
+            .collect::<Vec<_>>()
+    };
+    let expected = code(TEMPLATE);
+    let mut at = 0;
     for (i, line) in f.contents.lines().enumerate() {
-        if line.starts_with('#') || line.is_empty() || line == "set -e" {
+        if line.starts_with('#') {
             continue;
         }
-        if !line.starts_with("ufw ") {
-            return fail(f, i, "a line that is not a ufw command");
+        if expected.get(at) != Some(&line) {
+            return fail(f, i, "a line that is not netc's installer");
         }
-        let (code, comment) = match line.split_once(" comment '") {
-            Some((code, rest)) => match rest.strip_suffix('\'') {
-                Some(c) => (code, c),
-                None => return fail(f, i, "an unterminated comment"),
-            },
-            None => (line, ""),
-        };
-        if comment.contains('\'') {
-            return fail(f, i, "a quote inside a comment");
-        }
-        if code
-            .chars()
-            .any(|c| !(c.is_ascii_alphanumeric() || " ./:-_,".contains(c)))
-        {
-            return fail(f, i, "shell syntax in a ufw command");
-        }
+        at += 1;
+    }
+    if at != expected.len() {
+        return fail(f, 0, "netc's installer, cut short");
     }
     Ok(())
 }
@@ -377,6 +374,7 @@ mod tests {
             ("ufw/h/user.rules", "-A ufw-user-input -s 1.2.3.4 -j ACCEPT; rm -rf /\n"),
             ("ufw/h/netc-ufw.sh", "ufw allow from any to any comment 'x'\\''$(id)'\n"),
             ("ufw/h/netc-ufw.sh", "rm -rf /\n"),
+            ("ufw/h/netc-ufw.sh", "#!/bin/sh\n# x\nset -u\n"),
             ("keepalived/h/keepalived.conf", "vrrp_script c {\n\tscript \"/bin/sh -c id>/tmp/x\"\n}\n"),
             ("bind/zones/db.example.com", "$ORIGIN example.com.\nxexample.com.\tIN\tA\t6.6.6.6\n"),
             ("bind/zones/db.example.com", "$ORIGIN example.com.\n\tIN\tA\t6.6.6.6\n"),

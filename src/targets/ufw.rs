@@ -1,6 +1,7 @@
 //! ufw: `user.rules` and `user6.rules` in ufw's own format (the `### tuple ###` lines are what
-//! `ufw status` shows; they are kept consistent with the `-A` lines below them), and a script
-//! of the equivalent `ufw` commands. Denies come first, then allows; ufw's default incoming
+//! `ufw status` shows; they are kept consistent with the `-A` lines below them), and
+//! `netc-ufw.sh`, which installs them without ever leaving the host open (see the script).
+//! Denies come first, then allows; ufw's default incoming
 //! policy (deny) does the rest.
 //!
 //! Members of a VIP accept VRRP from the other members first (as the nftables and firewalld
@@ -97,8 +98,6 @@ struct RulesView {
 struct ScriptView {
     header: String,
     host: String,
-    /// One `ufw` command a line.
-    commands: String,
 }
 
 fn hex(s: &str) -> String {
@@ -132,7 +131,6 @@ struct RuleText<'a> {
     any_src: &'static str,
     /// `allow`, `deny_log`...
     action: &'static str,
-    comment: String,
     comment_hex: String,
 }
 
@@ -152,19 +150,11 @@ impl<'a> RuleText<'a> {
                 (false, true) => "deny_log",
             },
             comment_hex: hex(&comment),
-            comment,
         }
     }
 
-    /// One ufw rule: its tuple and iptables lines into `rules`, its command into `commands`.
-    fn write(
-        &self,
-        rules: &mut String,
-        commands: &mut String,
-        src: &str,
-        dst: &str,
-        svc: Option<(Proto, u16, u16)>,
-    ) {
+    /// One ufw rule: its tuple and iptables lines into `rules`.
+    fn write(&self, rules: &mut String, src: &str, dst: &str, svc: Option<(Proto, u16, u16)>) {
         use std::fmt::Write;
         let (proto, dport) = match svc {
             None => ("any", "any".to_string()),
@@ -207,29 +197,29 @@ impl<'a> RuleText<'a> {
         }
         let target = if self.allow { "ACCEPT" } else { "DROP" };
         let _ = writeln!(rules, "\n-A {prefix}-user-input {m} -j {target}");
-        let _ = write!(
-            commands,
-            "ufw {} {}",
-            if self.allow { "allow" } else { "deny" },
-            if self.log { "log " } else { "" }
-        );
-        if proto != "any" {
-            let _ = write!(commands, "proto {proto} ");
-        }
-        let from = if src == any_src { "any" } else { src };
-        let _ = write!(commands, "from {from} to {dst} ");
-        if dport != "any" {
-            let _ = write!(commands, "port {dport} ");
-        }
-        let _ = writeln!(commands, "comment '{}'", self.comment);
     }
+}
+
+/// `netc-ufw.sh` of host `h`: the installer of its two rules files (fixed text but for the
+/// header and the host's name in a comment; the guard holds every file to this).
+pub fn script(plan: &Plan, h: usize) -> String {
+    ScriptView {
+        header: header(
+            plan,
+            &format!("installer of the ufw rules of host {}", plan.hosts[h].name),
+            "#",
+        ),
+        host: plan.hosts[h].name.clone(),
+    }
+    .render()
+    .map(super::with_final_newline)
+    .expect("template renders")
 }
 
 fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, String) {
     use std::fmt::Write;
     let host = &plan.hosts[h];
     let mut out = Vec::new();
-    let mut commands = String::from("ufw --force reset\nufw default deny incoming\n");
     for v4 in [true, false] {
         let prefix = if v4 { "ufw" } else { "ufw6" };
         let mut block = String::new();
@@ -244,10 +234,6 @@ fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, St
                         block,
                         "\n### tuple ### allow vrrp any {dst} any {src} in comment={}\n-A {prefix}-user-input -p vrrp -d {dst} -s {src} -j ACCEPT\n",
                         hex(&comment)
-                    );
-                    let _ = writeln!(
-                        commands,
-                        "ufw allow proto vrrp from {src} to {dst} comment '{comment}'"
                     );
                 }
             }
@@ -266,7 +252,7 @@ fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, St
             for src in cidrs(&r.source.set) {
                 for dst in &dsts {
                     for svc in &pieces {
-                        text.write(&mut block, &mut commands, &src, dst, *svc);
+                        text.write(&mut block, &src, dst, *svc);
                     }
                 }
             }
@@ -287,15 +273,7 @@ fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, St
             .expect("template renders"),
         );
     }
-    commands.push_str("ufw --force enable\n");
-    let script = ScriptView {
-        header: header(plan, &format!("ufw commands for host {}", host.name), "#"),
-        host: host.name.clone(),
-        commands,
-    }
-    .render()
-    .map(super::with_final_newline)
-    .expect("template renders");
+    let script = script(plan, h);
     let v6 = out.pop().expect("two families");
     let v4 = out.pop().expect("two families");
     (v4, v6, script)

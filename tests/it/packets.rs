@@ -690,3 +690,156 @@ fn fails_over(kind: FirewallKind) {
     drop(lab);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `netc-ufw.sh` never leaves the host open: on a ufw host running the previous rules, the
+/// installer of new ones is made to fail at each of its commands in turn (a wrapper on PATH
+/// fails the N-th command it runs), and after every abort the host still drops what no rule
+/// allows, runs the old rules (put back) and holds whole files; run through, it runs the new
+/// ones. Real ufw, real packets, in namespaces.
+#[test]
+fn the_ufw_installer_never_leaves_the_host_open() {
+    if !can_run() || !have("ufw") || !have("iptables-restore") {
+        return;
+    }
+    let _one = LABS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let plan = |port: u16| {
+        format!(
+            "vlan 30 lan {{ subnet 10.97.0.0/24 }}\n\
+             tier srv on lan dev eth0 firewall ufw\n\
+             tier cli on lan dev eth0 firewall none\n\
+             host u1 in srv {{ lan 10.97.0.10 }}\n\
+             host c1 in cli {{ lan 10.97.0.20 }}\n\
+             allow cli -> srv : tcp/{port}\n"
+        )
+    };
+    let base = root().join(format!("target/it-ufw-installer-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let compile = |name: &str, port: u16| {
+        let c = netc::check_text("installer.netc", &plan(port));
+        assert!(!c.has_errors(), "{:?}", c.diags);
+        let dir = base.join(name);
+        write_tree(&dir, &files_of(&c, &[TargetKind::Ufw]));
+        dir.join("ufw/u1/netc-ufw.sh")
+    };
+    let (old, new) = (compile("old", 8080), compile("new", 8081));
+    let mut lab = Lab::new(7);
+    let (u, c) = (lab.ns("u"), lab.ns("c"));
+    sh(&format!(
+        "ip link add ufwi{0} netns {u} type veth peer name ufwc{0} netns {c} && \
+         ip -n {u} link set ufwi{0} name eth0 && ip -n {c} link set ufwc{0} name eth0 && \
+         ip -n {u} addr add 10.97.0.10/24 dev eth0 && ip -n {c} addr add 10.97.0.20/24 dev eth0 && \
+         ip -n {u} link set eth0 up && ip -n {c} link set eth0 up",
+        lab.id
+    ));
+    listen(
+        &u,
+        &[Probe::Tcp(8080), Probe::Tcp(8081), Probe::Tcp(9999)],
+        false,
+    );
+    // A private ufw configuration (ufw's data dir), as the readback lab makes it.
+    let data = base.join("data");
+    sh(&format!(
+        "mkdir -p {0}/etc/default {0}/lib/ufw && cp -r /etc/ufw {0}/etc/ufw && cp /etc/default/ufw {0}/etc/default/ufw && chmod -R go-w {0}",
+        data.display()
+    ));
+    // Commands on PATH that count their calls and fail the one numbered $FAIL_AT.
+    let shims = base.join("shims");
+    std::fs::create_dir_all(&shims).unwrap();
+    let count = base.join("count");
+    for tool in [
+        "iptables-restore",
+        "ip6tables-restore",
+        "ufw",
+        "cp",
+        "chmod",
+        "mv",
+        "mktemp",
+    ] {
+        let real = sh(&format!("command -v {tool}")).trim().to_string();
+        let shim = shims.join(tool);
+        std::fs::write(
+            &shim,
+            format!(
+                "#!/bin/sh\nn=$(($(cat {0}) + 1)); echo $n > {0}\n[ \"$n\" = \"${{FAIL_AT:-0}}\" ] && exit 1\nexec {real} \"$@\"\n",
+                count.display()
+            ),
+        )
+        .unwrap();
+        sh(&format!("chmod +x {}", shim.display()));
+    }
+    let env = format!(
+        "UFW_ETC={0}/etc/ufw UFW_CMD='ufw --rootdir=/ --datadir={0}'",
+        data.display()
+    );
+    let install = |script: &Path, fail_at: usize| -> bool {
+        std::fs::write(&count, "0").unwrap();
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ip netns exec {u} env PATH={}:$PATH FAIL_AT={fail_at} {env} sh {} >/dev/null 2>&1",
+                shims.display(),
+                script.display()
+            ))
+            .status()
+            .unwrap()
+            .success()
+    };
+    let open = |port: u16| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(Probe::Tcp(port).command(&c, "10.97.0.10"))
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("ok"))
+    };
+    let files =
+        |dir: &Path| ["user.rules", "user6.rules"].map(|f| std::fs::read(dir.join(f)).unwrap());
+    assert!(install(&old, 0), "the old rules install");
+    assert!(open(8080) && !open(8081) && !open(9999));
+    // As ufw keeps them (it rewrites the files it loads).
+    let old_files = files(&data.join("etc/ufw"));
+    let calls: usize = std::fs::read_to_string(&count)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(calls >= 8, "{calls}");
+    for k in 1..=calls {
+        // A failed command either fails the installer (the old rules are back) or does not
+        // matter (`ufw status` failing: it enables instead of reloading, which loads the new).
+        let installed = install(&new, k);
+        let policy = sh(&format!("ip netns exec {u} iptables -S INPUT"));
+        assert!(
+            policy.contains("-P INPUT DROP"),
+            "after command {k}: {policy}"
+        );
+        assert!(!open(9999), "after command {k} failed, the host is open");
+        if installed {
+            assert!(
+                open(8081) && !open(8080),
+                "command {k} failed, the new rules do not run"
+            );
+            assert!(install(&old, 0), "the old rules install again");
+        } else {
+            assert!(
+                open(8080) && !open(8081),
+                "after command {k} failed, the old rules do not run"
+            );
+            let now = files(&data.join("etc/ufw"));
+            assert!(
+                now == old_files,
+                "after command {k} failed, the old files are not back"
+            );
+        }
+    }
+    assert!(install(&new, 0), "the new rules install");
+    assert!(open(8081) && !open(8080) && !open(9999));
+    let installed = String::from_utf8(files(&data.join("etc/ufw"))[0].clone()).unwrap();
+    let ours = std::fs::read_to_string(new.parent().unwrap().join("user.rules")).unwrap();
+    for rule in ours.lines().filter(|l| l.starts_with("-A ufw-user-input")) {
+        assert!(installed.contains(rule), "{rule} is not installed");
+    }
+    drop(lab);
+    let _ = std::fs::remove_dir_all(&base);
+}
