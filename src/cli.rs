@@ -15,6 +15,11 @@ pub struct Cli {
     /// directory otherwise); repeatable
     #[arg(long, global = true, value_name = "DIR")]
     pub include_from: Vec<PathBuf>,
+    /// Also allow VIP checks to run this program (an absolute path, or a directory ending in
+    /// `/`); repeatable. Checks run on every VIP member, so the allow-list lives outside the
+    /// plan, e.g. `--allow-check-program /usr/local/bin/check_patroni`
+    #[arg(long, global = true, value_name = "PATH")]
+    pub allow_check_program: Vec<String>,
     /// The most netc reads of one file it did not write in this run (a file under --out, a
     /// drift directory's file, a RULESET), in bytes; more is the error R004, e.g.
     /// `--max-input-bytes 1073741824`
@@ -300,6 +305,7 @@ pub fn main() -> i32 {
 pub fn run(cli: Cli) -> Status {
     crate::syntax::load::allow_includes_from(cli.include_from);
     crate::output::set_max_input_bytes(cli.max_input_bytes);
+    crate::resolve::check_program::allow(cli.allow_check_program);
     match cli.command {
         Command::Check {
             plan,

@@ -64,6 +64,12 @@ impl Resolver<'_> {
                 } else {
                     None
                 };
+                if problem.is_none() {
+                    if let Some((message, label, help)) = super::check_program::refusal(&words) {
+                        self.invalid(*span, message, label, &help);
+                        return None;
+                    }
+                }
                 match problem {
                     Some(message) => {
                         self.invalid(*span, message.into(), "not a plain command", HELP);

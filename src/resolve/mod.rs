@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 pub(crate) mod addresses;
+pub mod check_program;
 pub(crate) mod devices;
 pub(crate) mod rules;
 pub(crate) mod zones;
