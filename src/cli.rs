@@ -814,7 +814,10 @@ fn matrix(plan: &std::path::Path, format: MatrixFormat) -> Status {
         Ok(v) => v,
         Err(status) => return status,
     };
-    let cells = matrix::matrix(&v.plan, &v.info);
+    let cells = match matrix::matrix(&v.plan, &v.info) {
+        Ok(c) => c,
+        Err(e) => return fail(format == MatrixFormat::Json, e),
+    };
     match format {
         MatrixFormat::Json => json_out("netc-matrix/1", &serde_json::json!({ "cells": cells })),
         MatrixFormat::Csv => print!("{}", matrix::csv(&cells)),
@@ -1226,7 +1229,10 @@ fn graph(plan: &std::path::Path, format: GraphFormat) -> Status {
         Ok(c) => c,
         Err(status) => return status,
     };
-    let cells = crate::query::matrix::matrix(&checked.plan, &checked.info);
+    let cells = match crate::query::matrix::matrix(&checked.plan, &checked.info) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
     let dot = crate::report::dot(&checked.plan, &cells);
     match format {
         GraphFormat::Dot => print!("{dot}"),
@@ -1246,8 +1252,10 @@ fn report(plan: &std::path::Path, output: &std::path::Path) -> Status {
     };
     let (html, status) = match checked.valid() {
         Ok(v) => {
-            let cells = crate::query::matrix::matrix(&v.plan, &v.info);
-            let (svg, why) = match crate::report::svg(&crate::report::dot(&v.plan, &cells)) {
+            let (svg, why) = match crate::query::matrix::matrix(&v.plan, &v.info)
+                .map_err(|e| e.to_string())
+                .and_then(|cells| crate::report::svg(&crate::report::dot(&v.plan, &cells)))
+            {
                 Ok(svg) => (svg, String::new()),
                 Err(e) => {
                     eprintln!("warning: {e}; the report has no topology picture");

@@ -332,6 +332,8 @@ struct ReportView {
     /// The plan has errors: no topology, reachability or DNS records.
     rejected: bool,
     svg_error: String,
+    /// Why there is no matrix (too large to evaluate), or empty.
+    matrix_error: String,
 }
 
 fn findings(diags: &[Diagnostic], sources: &Sources) -> Vec<Finding> {
@@ -376,7 +378,11 @@ pub fn html(
     svg: &str,
     svg_error: &str,
 ) -> String {
-    let cells = info.map(|i| matrix::matrix(plan, i)).unwrap_or_default();
+    let (cells, matrix_error) = match info.map(|i| matrix::matrix(plan, i)) {
+        Some(Ok(cells)) => (cells, String::new()),
+        Some(Err(e)) => (Vec::new(), e.to_string()),
+        None => (Vec::new(), String::new()),
+    };
     // Rows and columns: every region with access, in region order.
     let eps: Vec<(String, ())> = matrix::regions(plan)
         .into_iter()
@@ -543,6 +549,7 @@ pub fn html(
         findings: findings(diags, &plan.sources),
         rejected: info.is_none(),
         svg_error: svg_error.to_string(),
+        matrix_error,
     }
     .render()
     .expect("report renders")

@@ -536,3 +536,38 @@ fn a_killed_verify_leaves_nothing_behind() {
         }
     }
 }
+
+/// A plan of 4,000 one-address networks, each with a flow to a tier: every command that would
+/// evaluate all 16 million region pairs (matrix, graph, report) stops first with R005, and
+/// the report still has everything else.
+#[test]
+fn a_matrix_too_large_to_evaluate_is_a_coded_error_found_first() {
+    let mut plan = String::from(SMALL);
+    for i in 0..4000 {
+        plan.push_str(&format!("network n{i} 172.16.{}.{}/32\n", i >> 8, i & 255));
+    }
+    for i in 0..4000 {
+        plan.push_str(&format!("allow n{i} -> db : pg\n"));
+    }
+    let dir = fresh("matrix-limit");
+    std::fs::write(dir.join("plan.netc"), plan).unwrap();
+    let p = dir.to_str().unwrap();
+    for args in [vec!["matrix", p], vec!["graph", p, "--format", "dot"]] {
+        let (code, _, e) = netc(&args);
+        assert_eq!(code, 2, "{args:?}: {e}");
+        assert!(e.contains("[R005]"), "{e}");
+    }
+    let (code, o, e) = netc(&["matrix", p, "--format", "json"]);
+    assert_eq!(code, 2);
+    assert!(o.contains("R005") && o.contains("netc-error/1"), "{o}{e}");
+    let (code, html, e) = netc(&["report", p, "-o", "-"]);
+    assert_eq!(code, 0, "{e}");
+    assert!(
+        html.contains("No matrix: [R005]") && html.contains("10.99.3.10"),
+        "{e}"
+    );
+    // Listings of one region still answer.
+    let (code, o, e) = netc(&["who-can-reach", p, "db"]);
+    assert_eq!(code, 0, "{e}");
+    assert!(o.contains("n3999"), "{o}");
+}

@@ -187,7 +187,7 @@ proptest! {
             all = all.union(&r.set);
         }
         prop_assert_eq!(&all, &plan.internal_set().union(&plan.internet_set()));
-        let cells = matrix::matrix(plan, info);
+        let cells = matrix::matrix(plan, info).unwrap();
         let region = |name: &str| regions.iter().find(|r| r.name == name).map(|r| r.set.clone()).unwrap();
         for cell in &cells {
             let (rs, rd) = (region(&cell.src), region(&cell.dst));

@@ -232,7 +232,7 @@ fn bad_questions_are_errors() {
 #[test]
 fn matrix_snapshot() {
     let c = datalyptica();
-    let cells = netc::query::matrix::matrix(&c.plan, c.info.as_ref().unwrap());
+    let cells = netc::query::matrix::matrix(&c.plan, c.info.as_ref().unwrap()).unwrap();
     insta::assert_snapshot!("datalyptica_matrix", netc::query::matrix::text(&cells));
     let csv = netc::query::matrix::csv(&cells);
     assert!(csv.starts_with("source,destination,services,partial,unfiltered,configured_only\n"));

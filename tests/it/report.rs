@@ -10,7 +10,7 @@ use super::run_netc as netc;
 #[test]
 fn graph_groups_tiers_by_vlan_and_merges_edges() {
     let c = datalyptica();
-    let cells = netc::query::matrix::matrix(&c.plan, c.info.as_ref().unwrap());
+    let cells = netc::query::matrix::matrix(&c.plan, c.info.as_ref().unwrap()).unwrap();
     let dot = netc::report::dot(&c.plan, &cells);
     assert!(dot.contains("subgraph \"cluster_") && dot.contains("VLAN 21 app-catalog"));
     assert!(
