@@ -25,6 +25,10 @@ pub struct Cli {
     /// `--max-input-bytes 1073741824`
     #[arg(long, global = true, default_value_t = crate::output::DEFAULT_MAX_INPUT)]
     pub max_input_bytes: u64,
+    /// The most memory netc may hold, in bytes; more ends it with the error R006 (nothing is
+    /// changed), e.g. `--max-memory 8589934592` for a plan of a million flows
+    #[arg(long, global = true, default_value_t = crate::memory::DEFAULT_MAX_MEMORY)]
+    pub max_memory: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -305,6 +309,7 @@ pub fn main() -> i32 {
 pub fn run(cli: Cli) -> Status {
     crate::syntax::load::allow_includes_from(cli.include_from);
     crate::output::set_max_input_bytes(cli.max_input_bytes);
+    crate::memory::set_limit(cli.max_memory);
     crate::resolve::check_program::allow(cli.allow_check_program);
     match cli.command {
         Command::Check {

@@ -689,24 +689,20 @@ impl Plan {
 
     pub fn service_ref_set(&self, svc: &ServiceRef) -> Set {
         match svc {
-            ServiceRef::Named { service } => self.services[*service]
-                .ports
-                .iter()
-                .fold(Set::empty(), |acc, p| acc.union(&p.set())),
+            ServiceRef::Named { service } => {
+                Set::union_all(self.services[*service].ports.iter().map(|p| p.set()))
+            }
             ServiceRef::Ports { range } => range.set(),
             ServiceRef::Any => space::all_services(),
         }
     }
 
     pub fn endpoints_set(&self, eps: &[Endpoint]) -> Set {
-        eps.iter().fold(Set::empty(), |acc, e| {
-            acc.union(&self.endpoint_set(&e.target))
-        })
+        Set::union_all(eps.iter().map(|e| self.endpoint_set(&e.target)))
     }
 
     pub fn services_set(&self, svcs: &[ServiceRef]) -> Set {
-        svcs.iter()
-            .fold(Set::empty(), |acc, s| acc.union(&self.service_ref_set(s)))
+        Set::union_all(svcs.iter().map(|s| self.service_ref_set(s)))
     }
 
     /// Every address a host answers on: its interfaces and the VIPs it may hold.

@@ -13,6 +13,7 @@ pub mod exec;
 pub mod export;
 pub mod generate;
 pub mod ir;
+pub mod memory;
 pub mod names;
 pub mod output;
 pub mod platform;

@@ -15,9 +15,10 @@ pub type Pieces = Vec<(Set, usize)>;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PairRules {
-    /// (flow index, services), in plan order.
-    pub allows: Vec<(usize, Set)>,
-    pub denies: Vec<(usize, Set)>,
+    /// (flow index, services), in plan order. The services are the flow's, shared by every
+    /// pair the flow covers (a flow between two 100-tier lists covers 10,000 pairs).
+    pub allows: Vec<(usize, std::sync::Arc<Set>)>,
+    pub denies: Vec<(usize, std::sync::Arc<Set>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,12 +81,13 @@ impl Policy {
                 .entry(&b.dst)
                 .or_insert_with(|| atoms.atoms_of(&b.dst))
                 .clone();
+            let svc = std::sync::Arc::new(b.svc.clone());
             for &s in &src {
                 for &d in &dst {
                     let entry = pairs.entry((s, d)).or_default();
                     match flow.action {
-                        Action::Allow => entry.allows.push((i, b.svc.clone())),
-                        Action::Deny => entry.denies.push((i, b.svc.clone())),
+                        Action::Allow => entry.allows.push((i, svc.clone())),
+                        Action::Deny => entry.denies.push((i, svc.clone())),
                     }
                     flow_pairs[i].push((s, d));
                 }

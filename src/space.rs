@@ -113,6 +113,16 @@ impl Set {
         Set::range(k, k)
     }
 
+    /// The union of many sets at once: one sort, not one merge per set (a service of 64,000
+    /// port specs costs 64,000 log 64,000, not 64,000 squared).
+    pub fn union_all(sets: impl IntoIterator<Item = Set>) -> Set {
+        Set::from_ranges(
+            sets.into_iter()
+                .flat_map(|s| s.ranges().to_vec())
+                .collect::<Vec<_>>(),
+        )
+    }
+
     pub fn from_ranges(iter: impl IntoIterator<Item = (Key, Key)>) -> Set {
         let mut ranges: Vec<(Key, Key)> = iter.into_iter().filter(|(a, b)| a <= b).collect();
         ranges.sort_unstable();

@@ -29,7 +29,7 @@ pub fn check(plan: &Plan, policy: &Policy, useless: &[usize], diags: &mut Vec<Di
                     &policy.pairs[p].denies
                 };
                 // Of two identical rules, the later one is the redundant one.
-                let others: Vec<&(usize, Set)> = side
+                let others: Vec<&(usize, std::sync::Arc<Set>)> = side
                     .iter()
                     .filter(|(g, s)| {
                         *g != flow

@@ -53,16 +53,29 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
     let mut parts: Vec<Parts> = Vec::new();
     // Which hosts answer in which segment: only multi-homed ones can answer elsewhere.
     let multi: Vec<bool> = plan.hosts.iter().map(|h| h.interfaces.len() > 1).collect();
-    // The first reply problem of a destination part, by (destination set, part, source
-    // segment, family): it depends on the source only through its segment.
-    type ReplyKey = (usize, usize, Segment, usize);
+    // The first reply problem of a destination part, by (the part's addresses, source
+    // segment, family): it depends on the source only through its segment, and on the rule
+    // only through the part (keyed by the part's set, not the rule's: a thousand rules
+    // between lists of a hundred tiers share their parts, and the memo stays parts x
+    // segments, not rules x parts x segments).
+    type ReplyKey = (usize, Segment, usize);
+    let mut part_ids: HashMap<Set, usize> = HashMap::default();
+    // Paths between segments, once each (the topology hands out a copy per call).
+    let mut routes: HashMap<(Segment, Segment), Option<std::rc::Rc<Vec<usize>>>> =
+        HashMap::default();
+    let mut route = |a: Segment, b: Segment| {
+        routes
+            .entry((a, b))
+            .or_insert_with(|| topology.path(a, b).map(std::rc::Rc::new))
+            .clone()
+    };
     let mut reply_memo: HashMap<ReplyKey, Option<(String, space::Key)>> = HashMap::default();
     // Whether replies leaving by a subnet fail, by (that subnet, request's segments).
     let mut fails_via: HashMap<(usize, Segment, Segment), bool> = HashMap::default();
     // The multi-homed answerers of a destination part, by (destination set, part, family):
     // (address, host, the subnet of its default route of the family, its subnets).
     type Answerer = (space::Key, usize, Option<usize>, Vec<usize>);
-    let mut multi_in: HashMap<(usize, usize, usize), Vec<Answerer>> = HashMap::default();
+    let mut multi_in: HashMap<(usize, usize), Vec<Answerer>> = HashMap::default();
     // What each router can receive, once.
     let router_visible: Vec<Set> = (0..plan.routers.len())
         .map(|r| plan.visible(&[plan.router_domain(r)]))
@@ -78,6 +91,15 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
         let src_id = intern(plan, &mut ids, &mut parts, &b.src);
         let dst_id = intern(plan, &mut ids, &mut parts, &b.dst);
         let (src_parts, dst_parts) = (&parts[src_id], &parts[dst_id]);
+        let dst_part_ids: Vec<[usize; 2]> = dst_parts
+            .iter()
+            .map(|(_, fam)| {
+                [0, 1].map(|f| {
+                    let n = part_ids.len();
+                    *part_ids.entry(fam[f].clone()).or_insert(n)
+                })
+            })
+            .collect();
         let mut unreachable: Option<(Set, Set, Vec<String>)> = None;
         let mut reply: Option<(String, Set, Set)> = None;
         // A part of the rule is unreachable when a source segment reaches none of the rule's
@@ -93,7 +115,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                         continue;
                     }
                     let routed = !(*ss == Segment::Upstream && *ds == Segment::Upstream)
-                        && topology.path(*ss, *ds).is_some();
+                        && route(*ss, *ds).is_some();
                     if routed {
                         src_ok[i][f] = true;
                         dst_ok[j][f] = true;
@@ -112,7 +134,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                     if sset.is_empty() || dset.is_empty() {
                         continue;
                     }
-                    match topology.path(*ss, *ds) {
+                    match route(*ss, *ds) {
                         None => {
                             if unreachable.is_some() {
                                 continue;
@@ -155,61 +177,57 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                             let Some(src_key) = space::example(sset) else {
                                 continue;
                             };
-                            let found =
-                                reply_memo.entry((dst_id, j, *ss, f)).or_insert_with(|| {
-                                    let hosts =
-                                        multi_in.entry((dst_id, j, f)).or_insert_with(|| {
-                                            topology
-                                                .answerers_in(dset)
-                                                .filter(|&(_, h)| multi[h])
-                                                .map(|(addr, h)| {
-                                                    let host = &plan.hosts[h];
-                                                    let default = host
-                                                        .interfaces
-                                                        .iter()
-                                                        .find(|i| i.addr.is_ipv4() == (f == 0))
-                                                        .map(|i| i.subnet);
-                                                    let on: Vec<usize> = host
-                                                        .interfaces
-                                                        .iter()
-                                                        .map(|i| i.subnet)
-                                                        .collect();
-                                                    (addr, h, default, on)
-                                                })
-                                                .collect()
-                                        });
-                                    // A host on the source's subnet answers through it; the
-                                    // others through their default route's subnet, so
-                                    // whether replies fail is asked once per (that subnet,
-                                    // request's segments).
-                                    let src_subnet = match ss {
-                                        Segment::Subnet(s) => Some(*s),
-                                        Segment::Upstream => None,
-                                    };
-                                    hosts.iter().find_map(|(addr, h, default, on)| {
-                                        if src_subnet.is_some_and(|s| on.contains(&s)) {
-                                            return None;
-                                        }
-                                        let fails = match default {
-                                            None => true,
-                                            Some(o) => *fails_via
-                                                .entry((*o, *ss, *ds))
-                                                .or_insert_with(|| {
-                                                    match topology.path(Segment::Subnet(*o), *ss) {
-                                                        None => true,
-                                                        Some(back) => back
-                                                            .iter()
-                                                            .any(|r| !forward.contains(r)),
-                                                    }
-                                                }),
-                                        };
-                                        if !fails {
-                                            return None;
-                                        }
-                                        reach::reply_problem(plan, topology, *h, src_key, &forward)
-                                            .map(|why| (why, *addr))
-                                    })
+                            let part = dst_part_ids[j][f];
+                            let found = reply_memo.entry((part, *ss, f)).or_insert_with(|| {
+                                let hosts = multi_in.entry((part, f)).or_insert_with(|| {
+                                    topology
+                                        .answerers_in(dset)
+                                        .filter(|&(_, h)| multi[h])
+                                        .map(|(addr, h)| {
+                                            let host = &plan.hosts[h];
+                                            let default = host
+                                                .interfaces
+                                                .iter()
+                                                .find(|i| i.addr.is_ipv4() == (f == 0))
+                                                .map(|i| i.subnet);
+                                            let on: Vec<usize> =
+                                                host.interfaces.iter().map(|i| i.subnet).collect();
+                                            (addr, h, default, on)
+                                        })
+                                        .collect()
                                 });
+                                // A host on the source's subnet answers through it; the
+                                // others through their default route's subnet, so
+                                // whether replies fail is asked once per (that subnet,
+                                // request's segments).
+                                let src_subnet = match ss {
+                                    Segment::Subnet(s) => Some(*s),
+                                    Segment::Upstream => None,
+                                };
+                                hosts.iter().find_map(|(addr, h, default, on)| {
+                                    if src_subnet.is_some_and(|s| on.contains(&s)) {
+                                        return None;
+                                    }
+                                    let fails = match default {
+                                        None => true,
+                                        Some(o) => {
+                                            *fails_via.entry((*o, *ss, *ds)).or_insert_with(|| {
+                                                match topology.path(Segment::Subnet(*o), *ss) {
+                                                    None => true,
+                                                    Some(back) => {
+                                                        back.iter().any(|r| !forward.contains(r))
+                                                    }
+                                                }
+                                            })
+                                        }
+                                    };
+                                    if !fails {
+                                        return None;
+                                    }
+                                    reach::reply_problem(plan, topology, *h, src_key, &forward)
+                                        .map(|why| (why, *addr))
+                                })
+                            });
                             if let Some((why, addr)) = found {
                                 reply = Some((why.clone(), sset.clone(), Set::point(*addr)));
                             }

@@ -571,3 +571,87 @@ fn a_matrix_too_large_to_evaluate_is_a_coded_error_found_first() {
     assert_eq!(code, 0, "{e}");
     assert!(o.contains("n3999"), "{o}");
 }
+
+/// The resource cases of the first round, in other shapes: a service of 64,000 port specs
+/// (one sort, not 64,000 merges), rules between lists of a hundred tiers (the reply check's
+/// memo is kept per destination part, not per rule), and a compile past the memory limit
+/// (R006, nothing changed). Times are in docs/reliability.md; here the outcomes.
+#[test]
+fn resource_cases_finish_or_stop_with_a_coded_error() {
+    let dir = fresh("resources");
+    let ports: Vec<String> = (0..64_000u32)
+        .map(|i| {
+            format!(
+                "{}/{}",
+                if i % 2 == 1 { "tcp" } else { "udp" },
+                (i * 7919) % 65535 + 1
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.join("ports.netc"),
+        format!(
+            "{SMALL}service big {}\nallow web -> db : big\n",
+            ports.join(", ")
+        ),
+    )
+    .unwrap();
+    let (code, out, e) = netc(&["check", dir.join("ports.netc").to_str().unwrap()]);
+    assert_eq!(code, 0, "{e}");
+    assert!(format!("{out}{e}").contains("3 flows"), "{out}{e}");
+    // 120 tiers, each on its VLAN behind one router, and 300 rules from 40 tiers to 40.
+    let mut plan = String::new();
+    let t = 120;
+    for i in 0..t {
+        plan.push_str(&format!(
+            "vlan {} v{i} {{ subnet 10.{}.{}.0/24 gateway .1 }}\n",
+            100 + i,
+            i / 200,
+            i % 200
+        ));
+    }
+    plan.push_str("router gw {");
+    for i in 0..t {
+        plan.push_str(&format!(" v{i} dev r{i}"));
+    }
+    plan.push_str(" }\n");
+    for i in 0..t {
+        plan.push_str(&format!("tier t{i} on v{i} dev eth0 firewall firewalld\nhost h{i} in t{i} {{ v{i} 10.{}.{}.10 }}\n", i / 200, i % 200));
+    }
+    plan.push_str("service s tcp/1000, tcp/1002, tcp/1004, tcp/1006, tcp/1008\n");
+    let mut x: u64 = 7;
+    let mut pick = || {
+        (0..40)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                format!("t{}", (x >> 33) % t)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for _ in 0..300 {
+        let (a, b) = (pick(), pick());
+        plan.push_str(&format!("allow {a} -> {b} : s\n"));
+    }
+    let p = dir.join("dense");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("plan.netc"), &plan).unwrap();
+    let (code, _, e) = netc(&["check", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{e}");
+    // Past the memory limit: R006, and the output directory is as it was.
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let (code, _, e) = netc(&[
+        "compile",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-memory",
+        "30000000",
+    ]);
+    assert_eq!(code, 2, "{e}");
+    assert!(e.contains("[R006]") && e.contains("--max-memory"), "{e}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+}
