@@ -1541,6 +1541,7 @@ fn drift(
                 "point": point_name(p, point),
                 "equal": diffs.is_empty(),
                 "foreign_tables": foreign,
+                "not_evaluated": rs.unmodelled(),
                 "differences": diffs
                     .iter()
                     .map(|(packet, plan)| VerifiedDifference { packet: packet.clone(), plan: plan.clone() })
@@ -1553,6 +1554,9 @@ fn drift(
                     "tables netc did not write (evaluated with netc's): {}",
                     foreign.join(", ")
                 );
+            }
+            for u in rs.unmodelled() {
+                println!("not evaluated: {u}");
             }
             if diffs.is_empty() {
                 println!(

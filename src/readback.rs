@@ -72,6 +72,15 @@ pub struct Packet {
 pub enum Hook {
     Input,
     Forward,
+    /// netdev ingress: every packet of the device, before anything else.
+    Ingress,
+    /// Before the routing decision: filter chains here (raw, mangle priorities) see every
+    /// packet the host receives or the router forwards.
+    Prerouting,
+    /// After the forward decision, on routers.
+    Postrouting,
+    /// Hooks no packet the plan speaks of passes (output), and chains that cannot decide an
+    /// IP packet's verdict (arp, bridge): not evaluated, and listed as such.
     Other,
 }
 
@@ -99,6 +108,10 @@ enum Field {
     Never,
     Iif,
     NfProto,
+    /// `meta protocol`: the ethertype, 0x0800 for IPv4 and 0x86dd for IPv6.
+    EtherType,
+    /// The reverse-path lookup `fib saddr . iif oif`: exists (1) for the plan's packets.
+    FibOif,
     /// The packet mark under a mask (`meta mark & MASK`).
     Mark(u32),
 }
@@ -244,6 +257,8 @@ fn proto_value(s: &str) -> Option<u128> {
 /// One value of a set element or a match, as an inclusive range.
 fn scalar(v: &Value, where_: &str) -> Result<(u128, u128), ReadError> {
     match v {
+        // `exists` / `missing` (fib results).
+        Value::Bool(b) => Ok((u128::from(*b), u128::from(*b))),
         Value::Number(n) => {
             let x = n.as_u64().map(u128::from);
             x.map(|x| (x, x))
@@ -272,6 +287,9 @@ fn scalar(v: &Value, where_: &str) -> Result<(u128, u128), ReadError> {
                 "dnat" => (32, 32),
                 "dying" => (512, 512),
                 // ICMPv6 type names (a match on `icmpv6 type` reads them in this context).
+                "ip" if where_.ends_with(" ethertype") => (0x0800, 0x0800),
+                "ip6" if where_.ends_with(" ethertype") => (0x86dd, 0x86dd),
+                "arp" if where_.ends_with(" ethertype") => (0x0806, 0x0806),
                 "echo-request" if where_.ends_with(" icmpv6") => (128, 128),
                 "echo-reply" if where_.ends_with(" icmpv6") => (129, 129),
                 "destination-unreachable" if where_.ends_with(" icmpv6") => (1, 1),
@@ -414,11 +432,32 @@ fn field(v: &Value, family: &str, where_: &str) -> Result<Vec<Field>, ReadError>
         }
         return err(format!("{where_}: match on {v} is not modelled"));
     }
+    if let Some(f) = v.get("fib") {
+        // The reverse-path filter (`fib saddr . iif oif missing drop`, firewalld's
+        // rpfilter): the plan's packets come from sources routed back through the interface
+        // they arrive on, so the output interface exists (listed as an assumption).
+        let flags: Vec<&str> = f
+            .get("flags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if f.get("result").and_then(Value::as_str) == Some("oif")
+            && flags.contains(&"saddr")
+            && flags.contains(&"iif")
+        {
+            return Ok(vec![Field::FibOif]);
+        }
+        return err(format!("{where_}: match on {v} is not modelled"));
+    }
     if let Some(m) = v.get("meta") {
         let key = m.get("key").and_then(Value::as_str).unwrap_or("");
         return Ok(vec![match key {
             "mark" => Field::Mark(u32::MAX),
-            "l4proto" | "protocol" if key == "l4proto" || family != "bridge" => Field::L4proto,
+            "l4proto" => Field::L4proto,
+            // The ethertype (0x0800, 0x86dd), not the layer-4 protocol.
+            "protocol" => Field::EtherType,
             "iif" | "iifname" => Field::Iif,
             "nfproto" => Field::NfProto,
             _ => return err(format!("{where_}: meta {key} is not modelled")),
@@ -461,26 +500,83 @@ impl Ruleset {
         };
         let mut rules: Vec<(Value, String)> = Vec::new();
         let mut broken: Vec<(String, String)> = Vec::new();
+        // Tables whose flags say dormant: the kernel evaluates none of their chains.
+        let mut dormant: Vec<(String, String)> = Vec::new();
+        // NAT chains before the routing decision: a rule there may send the plan's packets
+        // elsewhere (DNAT, redirect), which is not modelled: refused when it has rules.
+        let mut nat_before: Vec<(String, String, String)> = Vec::new();
+        // Sets and maps the reader cannot model: an error only if an evaluated rule uses one.
+        let mut broken_sets: Vec<((String, String, String), String)> = Vec::new();
         for item in items {
-            if let Some(c) = item.get("chain") {
+            if let Some(t) = item.get("table") {
+                let flags = t.get("flags");
+                let has = |f: &str| match flags {
+                    Some(Value::String(s)) => s == f,
+                    Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(f)),
+                    _ => false,
+                };
+                let name = t.get("name").and_then(Value::as_str).unwrap_or("");
+                if flags.is_some() && !has("dormant") && !has("owner") && !has("persist") {
+                    // nft 1.0.6 prints a table's flags as the table's name.
+                    rs.unmodelled.push(format!(
+                        "table {} {name} has flags this nft does not print (nft 1.0.6 prints the table's name): evaluated as active; if `nft list table` says dormant, the kernel evaluates none of its chains",
+                        t.get("family").and_then(Value::as_str).unwrap_or("")
+                    ));
+                }
+                if has("dormant") {
+                    let k = key(t, "name");
+                    rs.unmodelled.push(format!(
+                        "table {} {} is dormant: the kernel evaluates none of its chains (ignored)",
+                        k.0, k.2
+                    ));
+                    dormant.push((k.0, k.2));
+                }
+            } else if let Some(c) = item.get("chain") {
+                let k = key(c, "name");
+                let family = k.0.as_str();
+                let ip_family = matches!(family, "ip" | "ip6" | "inet");
                 let hook = match c.get("hook").and_then(Value::as_str) {
                     None => None,
+                    Some(_) if dormant.contains(&(k.0.clone(), k.1.clone())) => {
+                        Some((Hook::Other, 0, false))
+                    }
                     Some(h) => {
-                        let kind = match h {
-                            "input" => Hook::Input,
-                            "forward" => Hook::Forward,
-                            _ => Hook::Other,
+                        let typ = c.get("type").and_then(Value::as_str).unwrap_or("?");
+                        let mut kind = match (h, family) {
+                            ("input", _) if ip_family => Hook::Input,
+                            ("forward", _) if ip_family => Hook::Forward,
+                            ("prerouting", _) if ip_family => Hook::Prerouting,
+                            ("postrouting", _) if ip_family => Hook::Postrouting,
+                            ("ingress", "netdev") => Hook::Ingress,
+                            _ => {
+                                rs.unmodelled.push(format!(
+                                    "chain {family} {} {} on hook {h}: no packet the plan speaks of passes it as an IP packet (ignored)",
+                                    k.1, k.2
+                                ));
+                                Hook::Other
+                            }
                         };
                         let prio = c.get("prio").and_then(Value::as_i64).unwrap_or(0);
                         let drop = c.get("policy").and_then(Value::as_str) == Some("drop");
-                        if c.get("type").and_then(Value::as_str) != Some("filter")
-                            && kind != Hook::Other
-                        {
-                            return err(format!(
-                                "chain {:?}: a {} chain on a filter hook is not modelled",
-                                key(c, "name"),
-                                c.get("type").and_then(Value::as_str).unwrap_or("?")
-                            ));
+                        match (kind, typ) {
+                            (Hook::Other, _) | (_, "filter") => {}
+                            (Hook::Prerouting, "nat") => {
+                                nat_before.push(k.clone());
+                                kind = Hook::Other;
+                            }
+                            (Hook::Postrouting, "nat") => {
+                                rs.unmodelled.push(format!(
+                                    "chain {family} {} {} (nat, postrouting): source NAT after the forward decision changes no verdict (ignored)",
+                                    k.1, k.2
+                                ));
+                                kind = Hook::Other;
+                            }
+                            _ => {
+                                return err(format!(
+                                    "chain {:?}: a {typ} chain on the {h} hook is not modelled",
+                                    k
+                                ));
+                            }
                         }
                         Some((kind, prio, drop))
                     }
@@ -517,7 +613,13 @@ impl Ruleset {
                                 ReadError(format!("{where_}: map element without a verdict"))
                             })?);
                     } else {
-                        def.elems.push(element(e, &where_)?);
+                        match element(e, &where_) {
+                            Ok(v) => def.elems.push(v),
+                            Err(e) => {
+                                broken_sets.push((k.clone(), e.0));
+                                break;
+                            }
+                        }
                     }
                 }
                 def.index();
@@ -558,54 +660,108 @@ impl Ruleset {
                 None => return err(format!("{where_}: the chain is not in the ruleset")),
             }
         }
-        // Chains a packet of the input or forward hook can reach.
-        let mut reach: Vec<(String, String, String)> = rs
-            .chains
-            .iter()
-            .filter(|(_, c)| c.hook.is_some_and(|h| h.0 != Hook::Other))
-            .map(|(k, _)| k.clone())
-            .collect();
-        let mut i = 0;
-        while i < reach.len() {
-            let k = reach[i].clone();
-            let mut targets: Vec<String> = Vec::new();
-            if let Some(c) = rs.chains.get(&k) {
-                for rule in &c.rules {
-                    for e in rule {
-                        match e {
-                            Expr::Verdict(Verdict::Jump(t) | Verdict::Goto(t)) => {
-                                targets.push(t.clone())
-                            }
-                            Expr::Vmap { map, .. } => {
-                                let verdicts: Vec<Verdict> = match map {
-                                    VmapRef::Named(n) => rs
-                                        .set(&k.0, &k.1, n)
-                                        .map(|s| s.verdicts.clone())
-                                        .unwrap_or_default(),
-                                    VmapRef::Inline(items) => {
-                                        items.iter().map(|x| x.1.clone()).collect()
-                                    }
-                                    // Only linked chains have these, after this pass.
-                                    VmapRef::At(_) => Vec::new(),
-                                };
-                                for v in verdicts {
-                                    if let Verdict::Jump(t) | Verdict::Goto(t) = v {
-                                        targets.push(t);
+        // Chains a packet of the evaluated hooks can reach, and chains the NAT chains before
+        // routing can reach.
+        let closure = |mut reach: Vec<(String, String, String)>| {
+            let mut i = 0;
+            while i < reach.len() {
+                let k = reach[i].clone();
+                let mut targets: Vec<String> = Vec::new();
+                if let Some(c) = rs.chains.get(&k) {
+                    for rule in &c.rules {
+                        for e in rule {
+                            match e {
+                                Expr::Verdict(Verdict::Jump(t) | Verdict::Goto(t)) => {
+                                    targets.push(t.clone())
+                                }
+                                Expr::Vmap { map, .. } => {
+                                    let verdicts: Vec<Verdict> = match map {
+                                        VmapRef::Named(n) => rs
+                                            .set(&k.0, &k.1, n)
+                                            .map(|s| s.verdicts.clone())
+                                            .unwrap_or_default(),
+                                        VmapRef::Inline(items) => {
+                                            items.iter().map(|x| x.1.clone()).collect()
+                                        }
+                                        // Only linked chains have these, after this pass.
+                                        VmapRef::At(_) => Vec::new(),
+                                    };
+                                    for v in verdicts {
+                                        if let Verdict::Jump(t) | Verdict::Goto(t) = v {
+                                            targets.push(t);
+                                        }
                                     }
                                 }
+                                _ => {}
                             }
-                            _ => {}
                         }
                     }
                 }
-            }
-            for t in targets {
-                let tk = (k.0.clone(), k.1.clone(), t);
-                if !reach.contains(&tk) {
-                    reach.push(tk);
+                for t in targets {
+                    let tk = (k.0.clone(), k.1.clone(), t);
+                    if !reach.contains(&tk) {
+                        reach.push(tk);
+                    }
                 }
+                i += 1;
             }
-            i += 1;
+            reach
+        };
+        let reach = closure(
+            rs.chains
+                .iter()
+                .filter(|(_, c)| c.hook.is_some_and(|h| h.0 != Hook::Other))
+                .map(|(k, _)| k.clone())
+                .collect(),
+        );
+        // A NAT chain before routing that reaches a statement the reader does not model
+        // (`dnat`, `redirect`, through its jumps): the plan's packets may go elsewhere.
+        // A NAT chain of only matches and jumps to empty chains (firewalld's) translates
+        // nothing.
+        for k in nat_before {
+            let n = rs.chains.get(&k).map_or(0, |c| c.rules.len());
+            let from_nat = closure(vec![k.clone()]);
+            let translating = broken.iter().find(|(chain, _)| {
+                let parts: Vec<&str> = chain.splitn(3, ' ').collect();
+                let ck = (
+                    parts[0].to_string(),
+                    parts.get(1).unwrap_or(&"").to_string(),
+                    parts.get(2).unwrap_or(&"").to_string(),
+                );
+                from_nat.contains(&ck)
+            });
+            if let (true, Some((chain, e))) = (n > 0, translating) {
+                return err(format!(
+                    "chain {} {} {} (nat, prerouting) can reach {chain} ({e}): address translation before the routing decision (DNAT, redirect) can send the plan's packets elsewhere, which is not modelled",
+                    k.0, k.1, k.2
+                ));
+            }
+        }
+        for (set, e) in broken_sets {
+            let used = reach.iter().any(|k| {
+                k.0 == set.0
+                    && k.1 == set.1
+                    && rs.chains.get(k).is_some_and(|c| {
+                        c.rules.iter().flatten().any(|e| match e {
+                            Expr::Match {
+                                right: Right::Set(n),
+                                ..
+                            } => *n == set.2,
+                            Expr::Vmap {
+                                map: VmapRef::Named(n),
+                                ..
+                            } => *n == set.2,
+                            _ => false,
+                        })
+                    })
+            });
+            if used {
+                return err(e);
+            }
+            rs.unmodelled.push(format!(
+                "{e} (set {} {} {} is used by no evaluated chain: ignored)",
+                set.0, set.1, set.2
+            ));
         }
         for (chain, e) in broken {
             let parts: Vec<&str> = chain.splitn(3, ' ').collect();
@@ -618,7 +774,7 @@ impl Ruleset {
                 return err(e);
             }
             rs.unmodelled.push(format!(
-                "{e} (chain {chain} is not on the input or forward path: not evaluated)"
+                "{e} (chain {chain} is on no path a packet the plan speaks of takes: not evaluated)"
             ));
         }
         rs.link()?;
@@ -894,7 +1050,24 @@ impl Ruleset {
     }
 
     /// The base chains of a hook, in priority order, with their linked index.
+    /// The base chains a packet deciding on `hook` passes, in the order the kernel runs them:
+    /// netdev ingress, prerouting (every priority: raw, mangle, filter), then the hook's own
+    /// (input, or forward and postrouting), each by priority.
     fn bases(&self, hook: Hook) -> Vec<Base<'_>> {
+        let stages: &[Hook] = match hook {
+            Hook::Input => &[Hook::Ingress, Hook::Prerouting, Hook::Input],
+            Hook::Forward => &[
+                Hook::Ingress,
+                Hook::Prerouting,
+                Hook::Forward,
+                Hook::Postrouting,
+            ],
+            other => return self.bases_on(other),
+        };
+        stages.iter().flat_map(|&h| self.bases_on(h)).collect()
+    }
+
+    fn bases_on(&self, hook: Hook) -> Vec<Base<'_>> {
         let mut bases: Vec<Base<'_>> = self
             .chains
             .iter()
@@ -1129,7 +1302,8 @@ impl Ruleset {
 /// Whether a table of `family` sees packets of the family (`inet` sees both).
 fn applies(family: &str, v4: bool) -> bool {
     match family {
-        "inet" => true,
+        // A netdev ingress chain sees every packet of its device, of either family.
+        "inet" | "netdev" => true,
         "ip" => v4,
         "ip6" => !v4,
         _ => false,
@@ -1164,6 +1338,14 @@ fn values(fields: &[Field], p: &Packet, mark: u32, out: &mut [u128; 8]) -> Optio
             }
             Field::CtState => 8,
             Field::Iif => u128::MAX - 1,
+            Field::FibOif => 1,
+            Field::EtherType => {
+                if p.v4 {
+                    0x0800
+                } else {
+                    0x86dd
+                }
+            }
             Field::NfProto => {
                 if p.v4 {
                     2
@@ -1888,6 +2070,8 @@ fn parse_rule(r: &Value, family: &str, where_: &str) -> Result<Vec<Expr>, ReadEr
             // as ICMPv6 types (see `scalar`).
             let w = if fields.contains(&Field::Iif) {
                 format!("{where_} iif")
+            } else if fields.contains(&Field::EtherType) {
+                format!("{where_} ethertype")
             } else if fields.contains(&Field::IcmpType(false)) {
                 format!("{where_} icmpv6")
             } else {

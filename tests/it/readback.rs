@@ -366,6 +366,9 @@ fn drift_names_what_a_foreign_table_changes() {
         "{}\ntable ip dockerlike {{\n\tchain prerouting {{\n\t\ttype nat hook prerouting priority -100; policy accept;\n\t\ttcp dport 8080 dnat to 172.17.0.2:80\n\t}}\n\tchain forward {{\n\t\ttype filter hook forward priority 0; policy accept;\n\t}}\n}}\ntable inet f2b {{\n\tset banned {{\n\t\ttype ipv4_addr\n\t\telements = {{ 10.99.2.10 }}\n\t}}\n\tchain input {{\n\t\ttype filter hook input priority -1; policy accept;\n\t\tip saddr @banned tcp dport 5432 drop\n\t}}\n}}\n",
         db1.contents
     );
+    // Docker's NAT rule is refused (below); the drift of the fail2ban table is read without it.
+    let with_nat = live.clone();
+    let live = live.replace("\t\ttcp dport 8080 dnat to 172.17.0.2:80\n", "");
     let json = readback::load_in_namespace(live.as_bytes(), 9700).expect("loads");
     let dir = root().join("target/it-drift");
     let _ = std::fs::remove_dir_all(&dir);
@@ -388,18 +391,20 @@ fn drift_names_what_a_foreign_table_changes() {
         out.contains("10.99.2.10 -> 10.99.3.10 tcp/5432: the host drops it (by table inet f2b chain input); the plan allows it"),
         "{out}"
     );
-    // The same ruleset without the fail2ban table: only Docker's, which filters nothing netc
-    // decides on the host's input: no drift (its NAT rule is named as not evaluated).
-    let calm = live[..live.find("table inet f2b").unwrap()].to_string();
+    // The same ruleset without the fail2ban table: only Docker's, whose NAT rule before
+    // routing could send the plan's packets elsewhere: refused and named, never "equal".
+    let calm = with_nat[..with_nat.find("table inet f2b").unwrap()].to_string();
     let json = readback::load_in_namespace(calm.as_bytes(), 9701).expect("loads");
-    let rs = Ruleset::from_json(&json).unwrap();
+    let e = Ruleset::from_json(&json).unwrap_err();
     assert!(
-        rs.unmodelled()
-            .iter()
-            .any(|u| u.contains("dockerlike") && u.contains("not evaluated")),
-        "{:?}",
-        rs.unmodelled()
+        e.to_string().contains("dockerlike") && e.to_string().contains("nat, prerouting"),
+        "{e}"
     );
+    // Without its NAT rule, Docker's tables filter nothing netc decides: no drift.
+    let calm = calm.replace("\t\ttcp dport 8080 dnat to 172.17.0.2:80\n", "");
+    let json = readback::load_in_namespace(calm.as_bytes(), 9702).expect("loads");
+    let rs = Ruleset::from_json(&json).unwrap();
+    assert!(rs.unmodelled().is_empty(), "{:?}", rs.unmodelled());
     std::fs::write(&saved, &json).unwrap();
     let (code, out, _) = run_netc(&[
         "drift",
@@ -1089,4 +1094,88 @@ fn jumps_cost_one_walk_per_chain_and_nest_no_deeper_than_the_kernel_allows() {
     let looped = double_jumps(3, true);
     let e = Ruleset::from_json(&looped).unwrap_err();
     assert!(e.to_string().contains("loop"), "{e}");
+}
+
+/// Equal means the whole receive path: chains on netdev ingress and prerouting are evaluated
+/// before input (a drop there is a drop), a NAT chain before routing that has rules is refused
+/// and named, a dormant table and chains of other families (arp) are ignored and listed, a set
+/// no evaluated chain uses does not refuse the ruleset, and `meta protocol` is the ethertype.
+/// Every ruleset goes through the real kernel first.
+#[test]
+fn the_whole_receive_path_is_evaluated() {
+    if !lab_ready() {
+        return;
+    }
+    let c = checked("fixtures/valid/three-tiers/plan.netc");
+    let info = c.info.as_ref().unwrap();
+    let h = c.plan.hosts.iter().position(|h| h.name == "db1").unwrap();
+    let db1 = files_of(&c, &[TargetKind::Nftables])
+        .into_iter()
+        .find(|f| f.path.ends_with("hosts/db1.nft"))
+        .unwrap();
+    let read = |extra: &str, n: usize| {
+        let live = format!("{}\n{extra}", db1.contents);
+        let json = readback::load_in_namespace(live.as_bytes(), n)
+            .unwrap_or_else(|e| panic!("the kernel refuses {extra}: {e}"));
+        Ruleset::from_json(&json)
+    };
+    let pg_from_app = |d: &[(readback::Difference, String)]| {
+        d.iter()
+            .any(|(p, _)| p.src == "10.99.2.10" && p.dst == "10.99.3.10" && p.service == "tcp/5432")
+    };
+    // Dropped before input: at prerouting (raw priority), at netdev ingress.
+    for (n, extra) in [
+        "table inet pre {\n\tchain p {\n\t\ttype filter hook prerouting priority -300; policy accept;\n\t\tip saddr 10.99.2.10 tcp dport 5432 drop\n\t}\n}\n",
+        "table netdev edge {\n\tchain i {\n\t\ttype filter hook ingress device \"lo\" priority 0; policy accept;\n\t\tip saddr 10.99.2.10 tcp dport 5432 drop\n\t}\n}\n",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let rs = read(extra, 9900 + n).unwrap();
+        let d = readback::verify(&c.plan, info, Point::Host(h), &rs, 1000);
+        assert!(pg_from_app(&d), "{extra}: {d:?}");
+    }
+    // A NAT chain before routing with rules: refused, named.
+    let e = read(
+        "table ip nat {\n\tchain pre {\n\t\ttype nat hook prerouting priority -100; policy accept;\n\t\ttcp dport 4444 dnat to 10.99.3.10:22\n\t}\n}\n",
+        9910,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("nat, prerouting"), "{e}");
+    // Ignored, and listed: a dormant table that would drop everything, an ARP input chain
+    // with a drop policy, a postrouting NAT chain, an output chain; equal. (nft 1.0.6 prints
+    // a table's flags as its name: the reader is given them as newer nft prints them.)
+    let read = |extra: &str, n: usize| {
+        let live = format!("{}\n{extra}", db1.contents);
+        let json = readback::load_in_namespace(live.as_bytes(), n).unwrap();
+        let json = json.replace("\"flags\": \"sleepy\"", "\"flags\": [\"dormant\"]");
+        Ruleset::from_json(&json)
+    };
+    let rs = read(
+        "table inet sleepy {\n\tflags dormant\n\tchain i {\n\t\ttype filter hook input priority -10; policy drop;\n\t}\n}\n\
+         table arp a {\n\tchain i {\n\t\ttype filter hook input priority 0; policy drop;\n\t}\n}\n\
+         table ip srcnat {\n\tchain post {\n\t\ttype nat hook postrouting priority 100; policy accept;\n\t\tmasquerade\n\t}\n}\n\
+         table inet out {\n\tchain o {\n\t\ttype filter hook output priority 0; policy drop;\n\t}\n}\n",
+        9911,
+    )
+    .unwrap();
+    let d = readback::verify(&c.plan, info, Point::Host(h), &rs, 1000);
+    assert!(d.is_empty(), "{d:?}");
+    let listed = rs.unmodelled().join("\n");
+    for what in [
+        "sleepy is dormant",
+        "arp a i on hook input",
+        "nat, postrouting",
+        "on hook output",
+    ] {
+        assert!(listed.contains(what), "{what}: {listed}");
+    }
+    // `meta protocol` is the ethertype: dropping IPv6 at prerouting leaves IPv4 alone.
+    let rs = read(
+        "table inet eth {\n\tchain p {\n\t\ttype filter hook prerouting priority 0; policy accept;\n\t\tmeta protocol ip6 drop\n\t}\n}\n",
+        9912,
+    )
+    .unwrap();
+    let d = readback::verify(&c.plan, info, Point::Host(h), &rs, 1000);
+    assert!(d.is_empty(), "{d:?}");
 }
