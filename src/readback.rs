@@ -395,11 +395,11 @@ fn verdict(v: &Value, where_: &str) -> Result<Option<Verdict>, ReadError> {
     })
 }
 
-fn field(v: &Value, family: &str, where_: &str) -> Result<Vec<Field>, ReadError> {
+fn field(v: &Value, _family: &str, where_: &str) -> Result<Vec<Field>, ReadError> {
     if let Some(Value::Array(parts)) = v.get("concat") {
         let mut out = Vec::new();
         for p in parts {
-            out.extend(field(p, family, where_)?);
+            out.extend(field(p, _family, where_)?);
         }
         return Ok(out);
     }
