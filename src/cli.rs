@@ -171,9 +171,18 @@ pub enum Command {
     WhatCanReach {
         /// The plan: a .netc file or a directory of them, e.g. `fixtures/datalyptica`
         plan: PathBuf,
-        /// The source: a tier, host, VIP, network, VLAN, router, `internet`, an address or a CIDR, e.g. `--from internet`
+        /// The source: a tier, host, VIP, network, VLAN, router, `internet`, an address or a
+        /// CIDR, e.g. `netc what-can-reach plan bastion` (as who-can-reach takes its
+        /// destination) or `--from internet`
+        #[arg(
+            required_unless_present = "from",
+            conflicts_with = "from",
+            value_name = "SRC"
+        )]
+        src: Option<String>,
+        /// The source, as a flag (the same as SRC), e.g. `--from internet`
         #[arg(long)]
-        from: String,
+        from: Option<String>,
         /// Only these services, e.g. `--on postgres` or `--on tcp/5432,udp/53` (default: any)
         #[arg(long)]
         on: Option<String>,
@@ -412,10 +421,14 @@ pub fn run(cli: Cli) -> Status {
         } => listing(&plan, None, Some(&dst), on.as_deref(), format),
         Command::WhatCanReach {
             plan,
+            src,
             from,
             on,
             format,
-        } => listing(&plan, Some(&from), None, on.as_deref(), format),
+        } => {
+            let from = src.or(from).unwrap_or_default();
+            listing(&plan, Some(&from), None, on.as_deref(), format)
+        }
         Command::Matrix { plan, format } => matrix(&plan, format),
         Command::Diff {
             old,
@@ -647,16 +660,19 @@ fn report_check(checked: crate::Checked, format: DiagFormat, deny_warnings: bool
             );
             eprint!("{text}");
             let p = &checked.plan;
+            let n = |count: usize, what: &str| {
+                format!("{count} {what}{}", if count == 1 { "" } else { "s" })
+            };
             let _ = writeln!(
                 out,
-                "{}: {} ({} vlans, {} tiers, {} hosts, {} vips, {} flows)",
-                p.name,
+                "{}: {} ({}, {}, {}, {}, {})",
+                crate::diag::printable(&p.name),
                 render::summary(&checked.diags),
-                p.vlans.len(),
-                p.tiers.len(),
-                p.hosts.len(),
-                p.vips.len(),
-                p.flows.len()
+                n(p.vlans.len(), "vlan"),
+                n(p.tiers.len(), "tier"),
+                n(p.hosts.len(), "host"),
+                n(p.vips.len(), "vip"),
+                n(p.flows.len(), "flow")
             );
         }
     }
@@ -1142,12 +1158,30 @@ fn compile(
                     "removed": summary.removed,
                     }),
                 ),
-                OutFormat::Text => println!(
-                    "{}: {} files, {} changed",
-                    out.display(),
-                    summary.files,
-                    summary.written.len() + summary.removed.len()
-                ),
+                OutFormat::Text => {
+                    println!(
+                        "{}: {} files, {} changed",
+                        crate::diag::printable(&out.display().to_string()),
+                        summary.files,
+                        summary.written.len() + summary.removed.len()
+                    );
+                    if summary.files == 0 {
+                        let names: Vec<String> = kinds
+                            .iter()
+                            .map(|k| {
+                                <crate::targets::TargetKind as clap::ValueEnum>::to_possible_value(
+                                    k,
+                                )
+                                .map_or_else(String::new, |v| v.get_name().to_string())
+                            })
+                            .collect();
+                        eprintln!(
+                            "note: the plan gives {} nothing to write (no host, router, zone, VIP or switch of {})",
+                            names.join(", "),
+                            if names.len() == 1 { "that kind" } else { "those kinds" }
+                        );
+                    }
+                }
             }
             Status::Ok
         }

@@ -172,36 +172,112 @@ pub fn resolve_services(plan: &Plan, text: &str) -> Result<(Set, String), QueryE
     Ok((set.clone(), space::service_text(&set)))
 }
 
-/// `can SRC reach DST [on SERVICES]`
+/// `can SRC reach DST [on SERVICES]`, as people ask it: any case, a trailing `?`, `DST:PORT`,
+/// and services written `5432`, `port 5432`, `tcp 5432`, `5432/tcp`, `tcp/5432 and tcp/22`
+/// (a bare port is TCP; the answer's question line shows how it was read).
 pub fn parse_question(q: &str) -> Result<(String, String, Option<String>), QueryError> {
-    let words: Vec<&str> = q.split_whitespace().collect();
+    let words: Vec<&str> = q.trim().trim_end_matches('?').split_whitespace().collect();
     let bad = || {
         QueryError(format!(
-            "cannot read `{q}`: ask `can SRC reach DST on SERVICE`"
+            "cannot read `{}`: ask `can SRC reach DST on SERVICE`, e.g. `can app reach db on tcp/5432` or `can 10.0.0.5 reach db01 on postgres, ssh` (SRC and DST: tiers, hosts, VIPs, networks, VLANs, routers, addresses or `internet`, comma lists allowed; SERVICE: names, tcp/PORT, udp/PORT, icmp or any)",
+            crate::diag::printable(q)
         ))
     };
-    let rest = match words.first() {
-        Some(&"can") => &words[1..],
+    let is = |w: &str, k: &str| w.eq_ignore_ascii_case(k);
+    match words.first() {
+        Some(w) if is(w, "can") => {}
+        Some(w) if is(w, "who") || is(w, "what") => {
+            return Err(QueryError(format!(
+                "`{}` is a listing: run `netc who-can-reach PLAN DST [--on SERVICE]` or `netc what-can-reach PLAN SRC`",
+                crate::diag::printable(q)
+            )))
+        }
         _ => return Err(bad()),
-    };
-    let reach_at = rest.iter().position(|w| *w == "reach").ok_or_else(bad)?;
-    let on_at = rest.iter().position(|w| *w == "on");
+    }
+    let rest = &words[1..];
+    let reach_at = rest.iter().position(|w| is(w, "reach")).ok_or_else(bad)?;
+    let on_at = rest
+        .iter()
+        .enumerate()
+        .position(|(i, w)| i > reach_at && is(w, "on"));
     let src = rest[..reach_at].join(" ");
-    let dst = match on_at {
-        Some(o) if o > reach_at => rest[reach_at + 1..o].join(" "),
-        _ => rest[reach_at + 1..].join(" "),
+    let mut dst = match on_at {
+        Some(o) => rest[reach_at + 1..o].join(" "),
+        None => rest[reach_at + 1..].join(" "),
     };
-    let svc = on_at
-        .filter(|&o| o > reach_at)
-        .map(|o| rest[o + 1..].join(" "));
+    let mut svc = on_at.map(|o| services_as_written(&rest[o + 1..]));
+    // `db01:5432` (not an IPv6 address): the port of the destination.
+    if svc.is_none() && !dst.contains(' ') && dst.matches(':').count() == 1 {
+        if let Some((host, port)) = dst.clone().split_once(':') {
+            if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+                dst = host.to_string();
+                svc = Some(format!("tcp/{port}"));
+            }
+        }
+    }
     if src.is_empty() || dst.is_empty() || svc.as_deref() == Some("") {
         return Err(bad());
     }
-    Ok((
-        src,
-        dst.trim_end_matches('?').to_string(),
-        svc.map(|s| s.trim_end_matches('?').to_string()),
-    ))
+    Ok((src, dst, svc))
+}
+
+/// Services as people write them after `on`, in netc's form: `5432` and `port 5432` are
+/// tcp/5432, `tcp 5432` and `5432/tcp` are tcp/5432, `and` separates like a comma.
+fn services_as_written(words: &[&str]) -> String {
+    let port = |w: &str| {
+        !w.is_empty()
+            && w.split('-').count() <= 2
+            && w.split('-')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let proto = |w: &str| {
+        ["tcp", "udp"]
+            .iter()
+            .find(|p| w.eq_ignore_ascii_case(p))
+            .copied()
+    };
+    let tokens: Vec<String> = words
+        .iter()
+        .flat_map(|w| w.split(','))
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let w = tokens[i].as_str();
+        if w.eq_ignore_ascii_case("and")
+            || w.eq_ignore_ascii_case("port")
+            || w.eq_ignore_ascii_case("ports")
+        {
+            i += 1;
+            continue;
+        }
+        if let (Some(p), Some(next)) = (proto(w), tokens.get(i + 1)) {
+            if port(next) {
+                out.push(format!("{p}/{next}"));
+                i += 2;
+                continue;
+            }
+        }
+        if let Some((n, p)) = w.split_once('/') {
+            if port(n) {
+                if let Some(p) = proto(p) {
+                    out.push(format!("{p}/{n}"));
+                    i += 1;
+                    continue;
+                }
+            }
+        }
+        if port(w) {
+            out.push(format!("tcp/{w}"));
+        } else {
+            out.push(w.to_string());
+        }
+        i += 1;
+    }
+    out.join(", ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -235,6 +311,29 @@ pub fn ask(
     let (services, services_text) = resolve_services(plan, services.unwrap_or("any"))?;
     let src_units: Vec<Unit> = reach::src_units(plan, &src.target, &src.text);
     let dst_units: Vec<Unit> = reach::dst_units(plan, &dst.target, &dst.text);
+    // A question between ends of no common address family cannot be asked: say so.
+    let families = |units: &[Unit]| {
+        [true, false].map(|v4| {
+            let fam = plan.family(v4);
+            units.iter().any(|u| u.addrs.intersects(&fam))
+        })
+    };
+    let (sf, df) = (families(&src_units), families(&dst_units));
+    if !(sf[0] && df[0] || sf[1] && df[1]) {
+        let has = |f: [bool; 2]| match f {
+            [true, true] => "IPv4 and IPv6 addresses",
+            [true, false] => "only IPv4 addresses",
+            [false, true] => "only IPv6 addresses",
+            [false, false] => "no address",
+        };
+        return Err(QueryError(format!(
+            "`{}` has {} and `{}` {}: no packet goes from one to the other, so the question cannot be asked",
+            src.text,
+            has(sf),
+            dst.text,
+            has(df)
+        )));
+    }
     let pairs = reach::evaluate(
         plan,
         &info.policy,

@@ -351,3 +351,119 @@ fn diff_shortcuts_agree_with_the_exhaustive_comparison() {
         assert!(!fast.starts_with("no change"), "change {i} changes access");
     }
 }
+
+/// Questions as people ask them are read as the accepted form, and the answer's question
+/// line says how (issue: everyday use).
+#[test]
+fn questions_as_people_ask_them() {
+    let canonical = |q: &str| {
+        let (code, out, err) = super::run_netc(&["query", "fixtures/datalyptica", q]);
+        assert_ne!(code, 2, "{q}: {err}");
+        out.lines().next().unwrap_or_default().to_string()
+    };
+    for (asked, read_as) in [
+        (
+            "Can processing reach catalog on postgres?",
+            "can processing reach catalog on tcp/5432?",
+        ),
+        (
+            "can processing reach catalog on 5432",
+            "can processing reach catalog on tcp/5432?",
+        ),
+        (
+            "can processing reach catalog on port 5432",
+            "can processing reach catalog on tcp/5432?",
+        ),
+        (
+            "can processing reach catalog on tcp 5432",
+            "can processing reach catalog on tcp/5432?",
+        ),
+        (
+            "can processing reach catalog on 5432/tcp",
+            "can processing reach catalog on tcp/5432?",
+        ),
+        (
+            "can processing reach pg01:5432",
+            "can processing reach pg01 on tcp/5432?",
+        ),
+        (
+            "CAN processing REACH catalog ON tcp/5432 and tcp/22",
+            "can processing reach catalog on tcp/22, tcp/5432?",
+        ),
+    ] {
+        let line = canonical(asked);
+        assert!(line.starts_with(read_as), "{asked}: {line}");
+    }
+    // A listing asked as a question points at the listing; anything else at the form.
+    let (code, _, err) = super::run_netc(&["query", "fixtures/datalyptica", "who can reach pg01"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("netc who-can-reach PLAN DST"), "{err}");
+    let (code, _, err) = super::run_netc(&["query", "fixtures/datalyptica", "is pg01 open"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("can SRC reach DST on SERVICE") && err.contains("e.g."),
+        "{err}"
+    );
+    // what-can-reach takes its source as who-can-reach takes its destination.
+    let (code, positional, _) =
+        super::run_netc(&["what-can-reach", "fixtures/datalyptica", "bastion"]);
+    let (_, flag, _) = super::run_netc(&[
+        "what-can-reach",
+        "fixtures/datalyptica",
+        "--from",
+        "bastion",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(positional, flag);
+}
+
+/// A question between ends of no common address family cannot be asked: exit 2 with why,
+/// not "NO, 0 of 0 pairs".
+#[test]
+fn a_question_across_families_says_why_it_cannot_be_asked() {
+    let dir = super::plan_dir(
+        "it-query-families",
+        "vlan 10 v4 { subnet 10.5.0.0/24 gateway .1 }\n\
+         vlan 11 v6 { subnet 2001:db8:5::/64 gateway 2001:db8:5::1 }\n\
+         router r { v4 dev r4  v6 dev r6 }\n\
+         tier web on v4 dev eth0 firewall nftables\n\
+         tier six on v6 dev eth0 firewall nftables\n\
+         host web01 in web { v4 10.5.0.10 }\n\
+         host six01 in six { v6 2001:db8:5::10 }\n\
+         allow six -> web : tcp/443\n",
+    );
+    let p = dir.to_str().unwrap();
+    for q in [
+        "can 2001:db8::1 reach web01 on tcp/443",
+        "can six01 reach web01 on tcp/443",
+        "can web01 reach six on tcp/443",
+    ] {
+        let (code, out, err) = super::run_netc(&["query", p, q]);
+        assert_eq!(code, 2, "{q}: {out}{err}");
+        assert!(
+            err.contains("cannot be asked") && err.contains("only IPv"),
+            "{q}: {err}"
+        );
+    }
+    // The summary counts in the singular where there is one.
+    let (_, out, err) = super::run_netc(&["check", p]);
+    assert!(
+        format!("{out}{err}").contains("(2 vlans, 2 tiers, 2 hosts, 0 vips, 1 flow)"),
+        "{out}{err}"
+    );
+    // A target with nothing to write says so.
+    let out_dir = dir.join("out");
+    let (code, out, err) = super::run_netc(&[
+        "compile",
+        p,
+        "--target",
+        "ios",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("0 files") && err.contains("note: the plan gives ios nothing to write"),
+        "{out}{err}"
+    );
+}
