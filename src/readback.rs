@@ -43,6 +43,24 @@ impl std::fmt::Display for ReadError {
     }
 }
 
+/// The rules of a chain a packet visits, in order (all, or those its address index names),
+/// without collecting them.
+enum RulesFor<'a> {
+    All(std::slice::Iter<'a, Vec<Expr>>),
+    Indexed(&'a [Vec<Expr>], std::vec::IntoIter<usize>),
+}
+
+impl<'a> Iterator for RulesFor<'a> {
+    type Item = &'a [Expr];
+
+    fn next(&mut self) -> Option<&'a [Expr]> {
+        match self {
+            RulesFor::All(it) => it.next().map(Vec::as_slice),
+            RulesFor::Indexed(rules, it) => it.next().map(|i| rules[i].as_slice()),
+        }
+    }
+}
+
 /// (chain, mark in) -> (verdict, mark out).
 type RunMemo = HashMap<(usize, u32), (Option<bool>, u32)>;
 
@@ -937,15 +955,11 @@ impl Ruleset {
 
     /// The rules of a linked chain that can match packet `p` (all of them, but for a chain
     /// indexed by address).
-    fn rules_for(&self, chain: usize, p: &Packet) -> Vec<&[Expr]> {
+    fn rules_for(&self, chain: usize, p: &Packet) -> RulesFor<'_> {
         let rules = &self.linked[chain].rules;
         match self.rule_index.get(chain).and_then(Option::as_ref) {
-            Some(ix) => ix
-                .candidates(p)
-                .into_iter()
-                .map(|i| rules[i].as_slice())
-                .collect(),
-            None => rules.iter().map(Vec::as_slice).collect(),
+            Some(ix) => RulesFor::Indexed(rules, ix.candidates(p).into_iter()),
+            None => RulesFor::All(rules.iter()),
         }
     }
 
