@@ -21,12 +21,14 @@ def main():
     plan = data["plan"]
     os.makedirs(f"{out}/pol", exist_ok=True)
     os.makedirs(f"{out}/def", exist_ok=True)
-    hosts = plan["hosts"]
+    # `netc export` names every object (references are names, not positions).
+    hosts = {h["name"]: h for h in plan["hosts"]}
+    services = {s["name"]: s for s in plan["services"]}
     nets = {}
-    for ti, t in enumerate(plan["tiers"]):
+    for t in plan["tiers"]:
         addrs = [i["addr"] for h in t["hosts"] for i in hosts[h]["interfaces"]]
         # A tier holds the VIPs all of whose members are in it (netc's meaning).
-        addrs += [v["addr"] for v in plan["vips"] if v["members"] and all(hosts[m]["tier"] == ti for m in v["members"])]
+        addrs += [v["addr"] for v in plan["vips"] if v["members"] and all(hosts[m]["tier"] == t["name"] for m in v["members"])]
         nets["T_" + t["name"].upper().replace("-", "_")] = [f"{a}/32" for a in addrs]
     for n in plan["networks"]:
         nets["N_" + n["name"].upper().replace("-", "_")] = [c for a, b in n["ranges"] for c in cidrs(a, b)]
@@ -50,9 +52,9 @@ def main():
     def endpoint(e):
         kind = e["target"]["kind"]
         if kind == "tier":
-            return "T_" + plan["tiers"][e["target"]["ref"]]["name"].upper().replace("-", "_")
+            return "T_" + e["target"]["ref"].upper().replace("-", "_")
         if kind == "network":
-            return "N_" + plan["networks"][e["target"]["ref"]]["name"].upper().replace("-", "_")
+            return "N_" + e["target"]["ref"].upper().replace("-", "_")
         raise SystemExit(f"endpoint kind {kind} not converted")
 
     terms = []
@@ -60,7 +62,7 @@ def main():
         svc = fl["services"][0]
         if svc["kind"] != "named":
             raise SystemExit("only named services are converted")
-        s = plan["services"][svc["service"]]
+        s = services[svc["service"]]
         protos = sorted({p["proto"] for p in s["ports"]})
         name = f"f{i}-{fl['action']}"
         if "icmp" in protos and len(protos) > 1:

@@ -2002,9 +2002,22 @@ fn plan_reason(
     ) else {
         return "the plan has no such addresses here".into();
     };
-    let (svc, _) = match crate::query::resolve_services(plan, &d.service) {
-        Ok(x) => x,
-        Err(_) => return String::new(),
+    // The service as data (tcp/0, which no question may name, included).
+    let proto = match d.protocol {
+        "tcp" => Some(crate::ir::Proto::Tcp),
+        "udp" => Some(crate::ir::Proto::Udp),
+        "icmp" | "icmpv6" => Some(crate::ir::Proto::Icmp),
+        _ => None,
+    };
+    let svc = match (proto, crate::query::resolve_services(plan, &d.service)) {
+        (Some(p), _) => space::service_set(p, d.port.map(|x| (x, x))),
+        (None, Ok((svc, _))) => svc,
+        (None, Err(_)) => {
+            return format!(
+                "no rule of the plan names {} (a protocol netc's rules do not speak of)",
+                d.service
+            )
+        }
     };
     let e = info.policy.evaluate(&space::HBox {
         src: Set::point(s),

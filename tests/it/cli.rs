@@ -1011,3 +1011,100 @@ fn every_argument_has_an_example() {
     }
     assert!(missing.is_empty(), "without an example: {missing:#?}");
 }
+
+/// The side-by-side bench's converter (benches/to_aerleon.py) runs at a tiny size in every
+/// test run, so it cannot rot again (it once indexed hosts by position after `export` had
+/// switched to names): a generated plan, exported, converted, compiled by Aerleon's aclgen,
+/// and Aerleon's nftables file accepted by `nft -c`.
+#[test]
+fn the_aerleon_bench_converter_still_converts() {
+    let (Some(aclgen), Some(python)) = (
+        super::targets::pyenv("aclgen"),
+        super::targets::pyenv("python"),
+    ) else {
+        return;
+    };
+    if !super::targets::have("nft") || !super::targets::have("unshare") {
+        return;
+    }
+    let dir = root().join("target/it-aerleon");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, plan, err) = netc(&[
+        "generate",
+        "--flows",
+        "60",
+        "--hosts",
+        "12",
+        "--tiers",
+        "4",
+        "--vlans",
+        "2",
+        "--services",
+        "8",
+        "--host-firewall",
+        "none",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(dir.join("plan.netc"), plan).unwrap();
+    let (code, export, err) = netc(&["export", dir.join("plan.netc").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let mut child = std::process::Command::new(&python)
+        .arg(root().join("benches/to_aerleon.py"))
+        .arg(dir.join("aerleon"))
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(export.as_bytes())
+            .unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let aer = dir.join("aerleon");
+    std::fs::create_dir_all(aer.join("out")).unwrap();
+    let o = std::process::Command::new(&aclgen)
+        .current_dir(&aer)
+        .args([
+            "--base_directory",
+            ".",
+            "--definitions_directory",
+            "def",
+            "--output_directory",
+            "out",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = std::fs::read_dir(aer.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "nft"))
+        .expect("aclgen wrote an nftables file");
+    let text = std::fs::read_to_string(&file).unwrap();
+    // One chain per plan rule, each jumped to from the filter.
+    let flows = std::fs::read_to_string(dir.join("plan.netc"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("allow ") || l.starts_with("deny "))
+        .count();
+    assert!(flows > 0);
+    for i in 0..flows {
+        assert!(
+            text.contains(&format!("jump f{i}-")),
+            "rule {i} is missing:\n{text}"
+        );
+    }
+    let o = std::process::Command::new("unshare")
+        .args(["-rn", "nft", "-c", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
