@@ -296,6 +296,41 @@ pub fn from_iptables_save(v4: &str, v6: &str) -> Result<Ruleset, ReadError> {
     if !v4.lines().any(|l| l.trim() == "*filter") {
         return err("neither `nft -j list ruleset` nor `iptables-save` output (no *filter table)");
     }
+    // A dump of the other family in the wrong place: its rules would be read as nothing.
+    let has_v6 = |t: &str| {
+        t.lines().any(|l| {
+            l.starts_with(":ufw6-")
+                || l.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .windows(2)
+                    .any(|w| matches!(w[0], "-s" | "-d") && w[1].contains(':'))
+        })
+    };
+    let has_v4 = |t: &str| {
+        t.lines().any(|l| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .windows(2)
+                .any(|w| {
+                    matches!(w[0], "-s" | "-d")
+                        && w[1]
+                            .split('/')
+                            .next()
+                            .is_some_and(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
+                })
+        })
+    };
+    if has_v6(v4) {
+        return err("the IPv4 file holds IPv6 rules (is it ip6tables-save output?): give it as the second file, RULESET6");
+    }
+    if has_v4(v6) {
+        return err("the IPv6 file holds IPv4 rules (is it iptables-save output?): give iptables-save output first");
+    }
+    if v6.trim().is_empty() {
+        rs.ipv6_not_given = true;
+        rs.unmodelled
+            .push("IPv6: not given (no ip6tables-save output): IPv6 is not compared".to_string());
+    }
     for (text, family) in [(v4, "ip"), (v6, "ip6")] {
         let mut table: Option<String> = None;
         for (n, line) in text.lines().enumerate() {

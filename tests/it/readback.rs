@@ -1179,3 +1179,47 @@ fn the_whole_receive_path_is_evaluated() {
     let d = readback::verify(&c.plan, info, Point::Host(h), &rs, 1000);
     assert!(d.is_empty(), "{d:?}");
 }
+
+/// An iptables reading says what it was given: without ip6tables-save output IPv6 is "not
+/// given" (not "accepts everything"), and a dump of one family given as the other is refused.
+/// The dumps come from the real ufw in a namespace.
+#[test]
+fn iptables_dumps_are_read_as_the_family_they_are() {
+    if !lab_ready() || !have("ufw") || !have("iptables-save") {
+        return;
+    }
+    let c = checked("fixtures/valid/three-tiers-mixed/plan.netc");
+    let info = c.info.as_ref().unwrap();
+    let h = c.plan.hosts.iter().position(|h| h.name == "app1").unwrap();
+    let dir = root().join("target/it-ufw-families");
+    write_tree(&dir, &files_of(&c, &[TargetKind::Ufw]));
+    let (v4, v6) = readback::load_ufw_in_namespace(&dir, "app1", 9950).unwrap();
+    let both = readback::from_iptables_save(&v4, &v6).unwrap();
+    assert!(readback::verify(&c.plan, info, Point::Host(h), &both, 100).is_empty());
+    let only4 = readback::from_iptables_save(&v4, "").unwrap();
+    assert!(
+        only4
+            .unmodelled()
+            .iter()
+            .any(|u| u.contains("IPv6: not given")),
+        "{:?}",
+        only4.unmodelled()
+    );
+    assert!(readback::verify(&c.plan, info, Point::Host(h), &only4, 100).is_empty());
+    let swapped = readback::from_iptables_save(&v6, &v4).unwrap_err();
+    assert!(
+        swapped.to_string().contains("holds IPv6 rules"),
+        "{swapped}"
+    );
+    // drift says it too.
+    std::fs::write(dir.join("v4.save"), &v4).unwrap();
+    let (code, out, err) = run_netc(&[
+        "drift",
+        "fixtures/valid/three-tiers-mixed/plan.netc",
+        "--host",
+        "app1",
+        dir.join("v4.save").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("not evaluated: IPv6: not given"), "{out}");
+}
