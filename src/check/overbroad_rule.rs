@@ -6,15 +6,21 @@ use crate::ir::{Action, EndpointRef, Plan, Proto, ServiceRef};
 
 pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     let internal = plan.internal_set();
+    // Every spelling of "everywhere": `internet`, `any`, 0.0.0.0/0, ::/0, 0.0.0.0/1 with
+    // 128.0.0.0/1, a network that is any of these: a side that holds the whole internet of a
+    // family.
+    let internet = [true, false].map(|v4| plan.internet_set().intersect(&plan.family(v4)));
+    let everywhere = |eps: &[crate::ir::Endpoint]| {
+        eps.iter()
+            .any(|e| matches!(e.target, EndpointRef::Internet | EndpointRef::Any))
+            || {
+                let set = plan.endpoints_set(eps);
+                internet.iter().any(|i| !i.is_empty() && i.is_subset(&set))
+            }
+    };
     for flow in plan.flows.iter().filter(|f| f.action == Action::Allow) {
-        let from_internet = flow
-            .sources
-            .iter()
-            .any(|e| matches!(e.target, EndpointRef::Internet | EndpointRef::Any));
-        let to_internet = flow
-            .destinations
-            .iter()
-            .any(|e| matches!(e.target, EndpointRef::Internet | EndpointRef::Any));
+        let from_internet = everywhere(&flow.sources);
+        let to_internet = everywhere(&flow.destinations);
         let any_service = flow.services.iter().any(|s| matches!(s, ServiceRef::Any));
         let dst = plan.endpoints_set(&flow.destinations);
         let span = flow.origin.span;

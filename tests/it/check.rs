@@ -612,3 +612,34 @@ fn physical_ports_are_used_once() {
         assert_eq!(errors, [message], "{ports}");
     }
 }
+
+/// Every spelling of "everywhere" is over-broad (W082), not only `internet` and `any`.
+#[test]
+fn every_spelling_of_everywhere_is_overbroad() {
+    let plan = "vlan 10 app { subnet 10.0.0.0/24 gateway .1 }\n\
+        vlan 11 v6 { subnet 2001:db8:7::/64 gateway 2001:db8:7::1 }\n\
+        router r { app dev r0  v6 dev r1 }\n\
+        tier lb on app dev eth0 firewall nftables\n\
+        tier six on v6 dev eth0 firewall nftables\n\
+        host lb1 in lb { app 10.0.0.10 }\n\
+        host s1 in six { v6 2001:db8:7::10 }\n\
+        network all4 0.0.0.0/0\n\
+        allow 0.0.0.0/0 -> lb : any\n\
+        allow 0.0.0.0/1, 128.0.0.0/1 -> lb : any\n\
+        allow all4 -> lb : any\n\
+        allow ::/0 -> six : any\n\
+        allow 192.0.2.0/24 -> lb : any\n";
+    let c = netc::check_text("everywhere.netc", plan);
+    let lines: Vec<usize> = c
+        .diags
+        .iter()
+        .filter(|d| d.code == "W082")
+        .map(|d| {
+            c.plan
+                .sources
+                .location(d.primary.as_ref().unwrap().span)
+                .line
+        })
+        .collect();
+    assert_eq!(lines, vec![9, 10, 11, 12], "{:?}", c.diags);
+}
