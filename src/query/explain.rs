@@ -52,6 +52,45 @@ impl std::fmt::Display for Packet {
     }
 }
 
+/// An example packet of `b` that people recognise: to a host's address and from another
+/// host's where the box holds them (`hosts`: every host address of the plan), else not a
+/// network's first address where the box has others.
+pub fn packet_preferring(b: &HBox, hosts: &Set) -> Option<Packet> {
+    let pick = |set: &Set, avoid: &Set| {
+        let on_hosts = set.intersect(hosts).difference(avoid);
+        if !on_hosts.is_empty() {
+            return on_hosts;
+        }
+        let rest = set.difference(avoid);
+        let rest = if rest.is_empty() { set.clone() } else { rest };
+        // The set's plain example (past 0.0.0.0/8 and ::), another one of the set when that
+        // looks like a network address (x.x.x.0).
+        match space::example(&rest) {
+            Some(k) if k.lo & 0xff == 0 => {
+                let others = rest.difference(&Set::point(k));
+                match space::example(&others) {
+                    Some(o) => Set::point(o),
+                    None => Set::point(k),
+                }
+            }
+            Some(k) => Set::point(k),
+            None => rest,
+        }
+    };
+    let dst = pick(&b.dst, &Set::empty());
+    let src = pick(
+        &b.src,
+        &dst.ranges()
+            .first()
+            .map_or(Set::empty(), |&(k, _)| Set::point(k)),
+    );
+    packet(&HBox {
+        src,
+        dst,
+        svc: b.svc.clone(),
+    })
+}
+
 pub fn packet(b: &HBox) -> Option<Packet> {
     let (s, d, v) = b.sample()?;
     let (proto, port, _) = *space::service_pieces(&Set::point(v)).first()?;
@@ -318,6 +357,8 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
         groups.entry(key).or_default().push(p);
     }
     let mut out_groups = Vec::new();
+    let hosts = Set::union_all((0..plan.hosts.len()).map(|h| plan.host_set(h)));
+    let packet = |b: &HBox| packet_preferring(b, &hosts);
     for ((_, _, permitted_rules, denied_rules, _, _, reply_fails), pairs) in &groups {
         let first = pairs[0];
         let mut points: Vec<Enforcer> = pairs

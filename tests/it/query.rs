@@ -467,3 +467,25 @@ fn a_question_across_families_says_why_it_cannot_be_asked() {
         "{out}{err}"
     );
 }
+
+/// Example packets are ones people recognise: a host's address where the pair has hosts,
+/// never a network's first address where the pair has others, never a host to itself.
+#[test]
+fn example_packets_use_host_addresses() {
+    for q in [
+        "can storage reach processing on any",
+        "can processing reach catalog on postgres",
+        "can internet reach lb on https",
+        "can admins reach bastion on ssh",
+    ] {
+        let (_, out, err) = super::run_netc(&["query", "fixtures/datalyptica", q]);
+        for line in out.lines().filter(|l| l.trim_start().starts_with("e.g. ")) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let (src, dst) = (words[1], words[3]);
+            assert_ne!(src, dst, "{q}: {line}");
+            for a in [src, dst] {
+                assert!(!a.ends_with(".0"), "{q}: {line}\n{err}");
+            }
+        }
+    }
+}
