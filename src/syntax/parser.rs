@@ -293,6 +293,9 @@ impl Parser {
             Some(Tok::Bad(_)) => {
                 "names use letters, digits, `-`, `_` and `.`; put free text in a \"string\"".into()
             }
+            Some(Tok::Word(w)) if w.starts_with("//") || w.starts_with("/*") => {
+                "comments start with `#` and run to the end of the line".into()
+            }
             Some(Tok::Word(w)) => {
                 match crate::names::did_you_mean(w, STATEMENT_WORDS.iter().chain(KEYWORDS).copied())
                 {
@@ -477,10 +480,11 @@ impl Parser {
     fn port_spec(&mut self) -> PResult<PortSpec> {
         let (w, span) = self.word("a protocol and port, like tcp/5432")?;
         parse_port_spec(&w, span).ok_or_else(|| {
+            let (message, help) = port_spec_problem(&w);
             Box::new(
-                Diagnostic::new(SYNTAX, format!("`{w}` is not a protocol and port"))
+                Diagnostic::new(SYNTAX, message)
                     .with_primary(span, "expected tcp/PORT, udp/PORT, a port range or icmp")
-                    .with_help("ports are 1-65535: tcp/5432, tcp/4040-4041, udp/123, icmp"),
+                    .with_help(help),
             )
         })
     }
@@ -1190,6 +1194,71 @@ fn looks_like_addr(w: &str) -> bool {
 fn looks_like_port(w: &str) -> bool {
     let proto = w.split('/').next().unwrap_or("");
     matches!(proto, "tcp" | "udp" | "icmp")
+}
+
+/// What is wrong with a word that is not a port spec, and what to write instead.
+fn port_spec_problem(w: &str) -> (String, String) {
+    let generic = || {
+        (
+            format!("`{w}` is not a protocol and port"),
+            "ports are 1-65535: tcp/5432, tcp/4040-4041, udp/123, icmp".to_string(),
+        )
+    };
+    let Some((proto, ports)) = w.split_once('/') else {
+        return generic();
+    };
+    let lower = proto.to_ascii_lowercase();
+    if lower != proto && matches!(lower.as_str(), "tcp" | "udp" | "icmp") {
+        return (
+            format!("`{w}`: protocols are written in lower case"),
+            format!("write `{lower}/{ports}`"),
+        );
+    }
+    if lower == "icmp" || lower == "icmpv6" {
+        return (
+            format!("`{w}`: ICMP has types, not ports"),
+            "write `icmp` (every ICMP and ICMPv6 type)".to_string(),
+        );
+    }
+    if !matches!(lower.as_str(), "tcp" | "udp") {
+        return (
+            format!("`{proto}` is not a protocol netc filters on"),
+            "write tcp/PORT, udp/PORT or icmp".to_string(),
+        );
+    }
+    let number = |p: &str| p.parse::<u64>().ok();
+    match ports.split_once('-') {
+        Some((a, b)) => match (number(a), number(b)) {
+            (Some(a), Some(b)) if a > 65535 || b > 65535 => (
+                format!("`{w}`: ports are 1-65535"),
+                format!(
+                    "write a range within 1-65535, e.g. `{proto}/{}-{}`",
+                    a.min(65535),
+                    b.min(65535)
+                ),
+            ),
+            (Some(a), Some(b)) if a > b => (
+                format!("`{w}`: the range runs backwards"),
+                format!("write `{proto}/{b}-{a}`"),
+            ),
+            (Some(0), _) => (
+                format!("`{w}`: port 0 is not a port a service listens on"),
+                format!("start the range at 1: `{proto}/1-{b}`"),
+            ),
+            _ => generic(),
+        },
+        None => match number(ports) {
+            Some(0) => (
+                format!("`{w}`: port 0 is not a port a service listens on"),
+                "ports are 1-65535".to_string(),
+            ),
+            Some(n) if n > 65535 => (
+                format!("`{w}`: {n} is not a port (ports are 1-65535)"),
+                "ports are 1-65535: tcp/5432, tcp/4040-4041, udp/123".to_string(),
+            ),
+            _ => generic(),
+        },
+    }
 }
 
 pub fn parse_port_spec(w: &str, span: Span) -> Option<PortSpec> {

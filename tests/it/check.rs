@@ -643,3 +643,35 @@ fn every_spelling_of_everywhere_is_overbroad() {
         .collect();
     assert_eq!(lines, vec![9, 10, 11, 12], "{:?}", c.diags);
 }
+
+/// Each mistake in a port spec or a comment says what is wrong and what to write instead.
+#[test]
+fn port_and_comment_mistakes_say_what_to_write() {
+    let plan = "vlan 10 a { subnet 10.0.0.0/24 gateway .1 }\n\
+        service a tcp/70000\n\
+        service b tcp/9000-8000\n\
+        service c TCP/8080\n\
+        service d icmp/8\n\
+        service e tcp/0\n\
+        vlan 11 b { subnet 10.0.1.0/24 } // note\n";
+    let c = netc::check_text("mistakes.netc", plan);
+    let said: Vec<String> = c
+        .diags
+        .iter()
+        .map(|d| format!("{} | {}", d.message, d.help.clone().unwrap_or_default()))
+        .collect();
+    for expected in [
+        "70000 is not a port (ports are 1-65535)",
+        "the range runs backwards | write `tcp/8000-9000`",
+        "protocols are written in lower case | write `tcp/8080`",
+        "ICMP has types, not ports",
+        "port 0 is not a port a service listens on",
+        "comments start with `#`",
+    ] {
+        assert!(
+            said.iter().any(|s| s.contains(expected)),
+            "{expected}: {said:#?}"
+        );
+    }
+    assert_eq!(said.len(), 6, "one error per mistake: {said:#?}");
+}
