@@ -1341,6 +1341,8 @@ struct Verified {
     point: String,
     equal: bool,
     differences: Vec<VerifiedDifference>,
+    /// What the reader did not evaluate in this ruleset, and why.
+    not_evaluated: Vec<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -1419,14 +1421,18 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
                 .map(Some)
                 .map_err(|e| format!("{rel}: {e}"))
         };
-        let diffs = match read() {
-            Ok(Some(rs)) => readback::verify(p, info, *point, &rs, 20),
+        let (diffs, not_evaluated) = match read() {
+            Ok(Some(rs)) => (
+                readback::verify(p, info, *point, &rs, 20),
+                rs.unmodelled().to_vec(),
+            ),
             Ok(None) => {
                 results.push(Verified {
                     file: rel.clone(),
                     point: point_name(p, *point),
                     equal: false,
                     differences: vec![],
+                    not_evaluated: vec![],
                 });
                 continue;
             }
@@ -1436,6 +1442,7 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
             file: rel.clone(),
             point: point_name(p, *point),
             equal: diffs.is_empty(),
+            not_evaluated,
             differences: diffs
                 .into_iter()
                 .map(|(packet, plan)| VerifiedDifference { packet, plan })
@@ -1453,6 +1460,9 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
                 println!("{f}: not written by netc (not in its manifest), under a directory netc owns: it would be installed with the rest; compile again to remove it");
             }
             for r in &results {
+                for u in &r.not_evaluated {
+                    println!("{}: not evaluated: {u}", r.file);
+                }
                 if r.equal {
                     println!("{}: equal to the plan ({})", r.file, r.point);
                 } else if r.differences.is_empty() {

@@ -249,6 +249,21 @@ fn files_planted_under_out_are_differences_removed_and_never_equal() {
         v["not_written_by_netc"][0],
         "firewalld/db1/zones/public.xml"
     );
+    // What the reader did not evaluate is said, per ruleset (firewalld's output chains).
+    let db1 = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["file"] == "firewalld/db1")
+        .unwrap();
+    assert!(
+        db1["not_evaluated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u.as_str().unwrap().contains("on hook output")),
+        "{db1}"
+    );
     // A compile removes it.
     let (code, _, e) = netc(&[
         "compile",
