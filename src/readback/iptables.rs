@@ -116,7 +116,12 @@ fn push(
 }
 
 /// One `-A CHAIN ...` line as expressions: its matches, then its verdict.
-fn rule(ws: &[String], v4: bool, where_: &str) -> Result<Vec<Expr>, ReadError> {
+fn rule(
+    ws: &[String],
+    v4: bool,
+    where_: &str,
+    is_chain: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Expr>, ReadError> {
     let mut exprs = Vec::new();
     let mut i = 0;
     let mut negate = false;
@@ -174,14 +179,30 @@ fn rule(ws: &[String], v4: bool, where_: &str) -> Result<Vec<Expr>, ReadError> {
                 i += 2;
             }
             "-o" | "--out-interface" => {
-                // Outgoing interfaces do not apply to packets arriving for the host.
+                // A packet arriving for the host has no outgoing interface: `-o X` never
+                // matches it, `! -o X` always does (and the `!` is this match's, not the
+                // next one's).
+                if !std::mem::take(&mut negate) {
+                    exprs.push(Expr::Match {
+                        fields: vec![Field::Never],
+                        negate: false,
+                        right: Right::Values(vec![vec![(1, 1)]]),
+                    });
+                }
                 i += 2;
             }
             "-m" | "--match" => {
                 let m = value(i + 1)?;
                 match m {
                     "tcp" | "udp" | "icmp" | "icmp6" | "multiport" | "conntrack" | "state"
-                    | "addrtype" | "limit" | "comment" | "hl" | "rt" => {}
+                    | "addrtype" | "limit" | "comment" | "hl" => {}
+                    // `-m rt` matches packets with a routing header, whatever its options:
+                    // the packets compared carry none.
+                    "rt" => exprs.push(Expr::Match {
+                        fields: vec![Field::Never],
+                        negate: false,
+                        right: Right::Values(vec![vec![(1, 1)]]),
+                    }),
                     other => return bad(&format!("match `-m {other}`")),
                 }
                 i += 2;
@@ -272,6 +293,11 @@ fn rule(ws: &[String], v4: bool, where_: &str) -> Result<Vec<Expr>, ReadError> {
                     "DROP" | "REJECT" => Some(Verdict::Drop),
                     "RETURN" => Some(Verdict::Return),
                     "LOG" | "NFLOG" => None,
+                    // A user chain the save declares, whatever its case (`BLACKLIST`).
+                    t if is_chain(t) && (w.starts_with("-g") || w == "--goto") => {
+                        Some(Verdict::Goto(t.into()))
+                    }
+                    t if is_chain(t) => Some(Verdict::Jump(t.into())),
                     t if t.chars().all(|c| c.is_ascii_uppercase()) => {
                         return bad(&format!("target {t}"))
                     }
@@ -384,7 +410,11 @@ pub fn from_iptables_save(v4: &str, v6: &str) -> Result<Ruleset, ReadError> {
             if ws.first().map(String::as_str) != Some("-A") || ws.len() < 2 {
                 return err(format!("{where_}: `{line}` is not modelled"));
             }
-            let exprs = rule(&ws[2..], family == "ip", &where_)?;
+            let is_chain = |t: &str| {
+                rs.chains
+                    .contains_key(&(family.to_string(), "filter".to_string(), t.to_string()))
+            };
+            let exprs = rule(&ws[2..], family == "ip", &where_, &is_chain)?;
             match rs
                 .chains
                 .get_mut(&(family.to_string(), "filter".to_string(), ws[1].clone()))

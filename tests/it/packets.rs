@@ -843,3 +843,66 @@ fn the_ufw_installer_never_leaves_the_host_open() {
     drop(lab);
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// iptables readings held to the kernel: a user chain named in capitals (`BLACKLIST`) is a
+/// chain, `-o X` never matches a packet arriving for the host and `! -o X` always does (its `!`
+/// is not carried to the next match). The save is made by the real iptables, loaded in a
+/// namespace, probed with real packets, and the reader's answers agree with them.
+#[test]
+fn iptables_readings_agree_with_real_packets() {
+    if !can_run() || !have("iptables-restore") || !have("iptables-save") {
+        return;
+    }
+    let _one = LABS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut lab = Lab::new(8);
+    let (s, c) = (lab.ns("s"), lab.ns("c"));
+    sh(&format!(
+        "ip link add ipts{0} netns {s} type veth peer name iptc{0} netns {c} && \
+         ip -n {s} link set ipts{0} name eth0 && ip -n {c} link set iptc{0} name eth0 && \
+         ip -n {s} addr add 10.99.3.10/16 dev eth0 && ip -n {c} addr add 10.99.2.10/16 dev eth0 && \
+         ip -n {s} link set eth0 up && ip -n {c} link set eth0 up",
+        lab.id
+    ));
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:BLACKLIST - [0:0]\n\
+                 -A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+                 -A INPUT -j BLACKLIST\n-A INPUT -p tcp -m tcp --dport 5432 -j ACCEPT\n-A INPUT -p udp -m udp --dport 53 -j ACCEPT\n\
+                 -A BLACKLIST -o eth9 -j DROP\n-A BLACKLIST ! -o eth9 -p udp -j DROP\nCOMMIT\n";
+    let file = root().join(format!("target/it-ipt-{}.rules", std::process::id()));
+    std::fs::write(&file, rules).unwrap();
+    sh(&format!(
+        "ip netns exec {s} iptables-restore < {}",
+        file.display()
+    ));
+    let save = sh(&format!("ip netns exec {s} iptables-save"));
+    let _ = std::fs::remove_file(&file);
+    listen(&s, &[Probe::Tcp(5432), Probe::Udp(53)], false);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let answered = |p: Probe| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(p.command(&c, "10.99.3.10"))
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("ok"))
+    };
+    let (tcp, udp) = (answered(Probe::Tcp(5432)), answered(Probe::Udp(53)));
+    assert!(tcp && !udp, "the kernel: tcp/5432 {tcp}, udp/53 {udp}");
+    let rs = netc::readback::from_iptables_save(&save, "").expect("read");
+    let packet = |proto: u8, port: u16| netc::readback::Packet {
+        v4: true,
+        src: u128::from(u32::from(std::net::Ipv4Addr::new(10, 99, 2, 10))),
+        dst: u128::from(u32::from(std::net::Ipv4Addr::new(10, 99, 3, 10))),
+        proto,
+        dport: port,
+    };
+    assert_eq!(
+        rs.accepts(netc::readback::Hook::Input, &packet(6, 5432)),
+        tcp
+    );
+    assert_eq!(
+        rs.accepts(netc::readback::Hook::Input, &packet(17, 53)),
+        udp
+    );
+    drop(lab);
+}
