@@ -865,7 +865,7 @@ fn diff_git(
     use std::process::Command;
     crate::exec::sweep_stale();
     let json = matches!(format, DiffFormat::Json | DiffFormat::Sarif);
-    let shown_plan = crate::diag::printable(&plan.display().to_string());
+    let shown_plan = crate::diag::printable_path(plan);
     let Ok(abs) = plan.canonicalize() else {
         return fail(json, format!("{shown_plan}: no such plan"));
     };
@@ -1161,7 +1161,7 @@ fn compile(
                 OutFormat::Text => {
                     println!(
                         "{}: {} files, {} changed",
-                        crate::diag::printable(&out.display().to_string()),
+                        crate::diag::printable_path(out),
                         summary.files,
                         summary.written.len() + summary.removed.len()
                     );
@@ -1385,10 +1385,7 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
     // Files under netc's directories that it did not write would be installed with the rest:
     // a tree holding one is never "equal".
     let foreign: Vec<String> = match crate::output::unlisted(out) {
-        Ok(v) => v
-            .iter()
-            .map(|p| crate::diag::printable(&p.display().to_string()))
-            .collect(),
+        Ok(v) => v.iter().map(|p| crate::diag::printable_path(p)).collect(),
         Err(e) => return fail(json, e),
     };
     let mut results = Vec::new();

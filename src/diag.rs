@@ -105,6 +105,11 @@ pub fn printable(s: &str) -> String {
         .collect()
 }
 
+/// A path made [`printable`].
+pub fn printable_path(p: &std::path::Path) -> String {
+    printable(&p.display().to_string())
+}
+
 impl Sources {
     /// Add a file; its name is kept printable (see [`printable`]): it reaches every human
     /// output.

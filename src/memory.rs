@@ -19,11 +19,6 @@ pub fn set_limit(bytes: usize) {
     LIMIT.store(bytes, Ordering::Relaxed);
 }
 
-/// The bytes the allocator holds now.
-pub fn held() -> usize {
-    HELD.load(Ordering::Relaxed)
-}
-
 /// The system allocator, counted.
 pub struct Counting;
 

@@ -63,7 +63,7 @@ pub fn read_capped(r: impl std::io::Read, what: &Path) -> Result<Vec<u8>, Output
 fn too_large(what: &Path) -> OutputError {
     OutputError(format!(
         "[R004] {}: is larger than the input limit of {} bytes (not read; raise it with --max-input-bytes)",
-        crate::diag::printable(&what.display().to_string()),
+        crate::diag::printable_path(what),
         max_input_bytes()
     ))
 }
@@ -83,7 +83,7 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, OutputError> {
     if !m.is_file() {
         return Err(OutputError(format!(
             "{}: is not a regular file (not read)",
-            crate::diag::printable(&path.display().to_string())
+            crate::diag::printable_path(path)
         )));
     }
     if m.len() > max_input_bytes() {
@@ -763,7 +763,7 @@ impl Checker {
             }
             self.diff.push_str(&format!(
                 "--- a/{0}\n+++ /dev/null\n(would be removed: netc did not write {0}, and nothing may be added under a directory it owns)\n",
-                crate::diag::printable(&rel.display().to_string())
+                crate::diag::printable_path(&rel)
             ));
             self.stat.push((rel, 0, 0));
         }

@@ -86,7 +86,7 @@ pub fn load_firewalld_in_namespace(out: &Path, host: &str, n: usize) -> Result<S
 /// entity).
 pub fn refuse_doctype(file: &Path, text: &[u8]) -> Result<(), ReadError> {
     use quick_xml::events::Event;
-    let shown = || crate::diag::printable(&file.display().to_string());
+    let shown = || crate::diag::printable_path(file);
     let mut r = quick_xml::Reader::from_reader(text);
     let mut buf = Vec::new();
     loop {
@@ -123,8 +123,8 @@ pub fn refuse_doctype(file: &Path, text: &[u8]) -> Result<(), ReadError> {
 /// and the size is capped); XML with a DOCTYPE is refused; the copy lives in a private
 /// temporary directory that is removed afterwards, as are the namespace and the processes.
 pub fn load_firewalld_config(base: &Path, rel: &Path, _n: usize) -> Result<String, ReadError> {
-    let tmp = TempDir::new("fw").map_err(|e| ReadError(format!("temporary directory: {e}")))?;
-    let tmp = tmp_path(&tmp);
+    let dir = TempDir::new("fw").map_err(|e| ReadError(format!("temporary directory: {e}")))?;
+    let tmp = dir.path();
     let sys = tmp.join("system-config");
     for sub in [
         "zones",
@@ -221,10 +221,6 @@ pub fn load_firewalld_config(base: &Path, rel: &Path, _n: usize) -> Result<Strin
     list_ruleset(&ns)
 }
 
-fn tmp_path(t: &TempDir) -> std::path::PathBuf {
-    t.path().to_path_buf()
-}
-
 fn wait(what: &str, done: &dyn Fn() -> bool) -> Result<(), ReadError> {
     let deadline = std::time::Instant::now() + DAEMON_LIMIT;
     while !done() {
@@ -254,7 +250,7 @@ pub fn load_ufw_in_namespace(
         return err("/etc/ufw is missing (is ufw installed?)");
     }
     let dir = TempDir::new("ufw").map_err(|e| ReadError(format!("temporary directory: {e}")))?;
-    let tmp = tmp_path(&dir);
+    let tmp = dir.path();
     let etc = tmp.join("etc");
     let step = |what: &str, c: &mut Command| -> Result<String, ReadError> {
         let o = ran(what, exec::run(c, None, DAEMON_LIMIT))?;
@@ -284,10 +280,7 @@ pub fn load_ufw_in_namespace(
             .ok_or_else(|| ReadError(format!("{} is missing", rel.display())))?;
         std::fs::write(etc.join("ufw").join(f), text).map_err(|e| ReadError(e.to_string()))?;
     }
-    step(
-        "chmod",
-        Command::new("chmod").args(["-R", "go-w"]).arg(&tmp),
-    )?;
+    step("chmod", Command::new("chmod").args(["-R", "go-w"]).arg(tmp))?;
     let ns = Namespace::new("ufw").map_err(ReadError)?;
     let datadir = format!("--datadir={}", tmp.display());
     step(

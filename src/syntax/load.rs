@@ -38,7 +38,7 @@ impl std::fmt::Display for LoadError {
         write!(
             f,
             "{}: {}",
-            crate::diag::printable(&self.path.display().to_string()),
+            crate::diag::printable_path(&self.path),
             self.message
         )
     }
@@ -116,7 +116,7 @@ pub fn load_with(roots: &[PathBuf], include_from: &[PathBuf]) -> Result<Loaded, 
                         INCLUDE_ERROR,
                         format!(
                             "`{}` is a link that leads outside the plan's directory; it was not read",
-                            crate::diag::printable(&path.display().to_string())
+                            crate::diag::printable_path(&path)
                         ),
                     )
                     .with_primary(Span::new(file, 0, 0), "this entry")
