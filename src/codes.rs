@@ -82,6 +82,7 @@ pub const E091: Code = code!("E091", "no-route", Error, "a router or host cannot
 // Codes declared beside the one check (or pass) that emits them.
 pub use crate::check::acknowledged::W088;
 pub use crate::check::blind_health_check::W090;
+pub use crate::check::closed_vlan::W091;
 pub use crate::check::deny_removes_nothing::W087;
 pub use crate::check::dns::E060;
 pub use crate::check::dns::W061;
@@ -109,6 +110,8 @@ pub use crate::check::vlan_id::E020;
 pub use crate::check::vlan_island::W086;
 pub use crate::check::vrid_range::E040;
 pub use crate::resolve::addresses::E031;
+pub use crate::resolve::addresses::E036;
+pub use crate::resolve::addresses::E092;
 pub use crate::resolve::E011;
 pub use crate::resolve::E012;
 pub use crate::syntax::load::E002;
@@ -118,7 +121,7 @@ pub use crate::syntax::parser::E001;
 
 /// Every code, in the order `netc explain` lists them.
 pub const ALL: &[Code] = &[
-    E001, E002, E003, E004, E010, E011, E012, E013, E020, E021, E030, E031, E032, E033, E035, E034,
+    E001, E002, E003, E004, E010, E011, E012, E013, E020, E021, E030, E031, E032, E033, E035, E034, E036,
     E040, E041, E042, E050, E060, W061, E062, E063, E065, W089, E064, W070, W080, W081, W082, W083,
-    W084, W085, W086, W087, W088, W090, E090, E091,
+    W084, W085, W086, W087, W088, W090, W091, E090, E091, E092,
 ];

@@ -25,7 +25,19 @@ pub fn export(plan: &Plan, info: &PlanInfo) -> Value {
     let zone = names(plan.zones.iter().map(|z| z.name.clone()).collect());
     rename(&mut doc["dns_records"], &["*", "zone"], &zone);
     let p = &mut doc["plan"];
-    let refs: [(&str, &Name); 17] = [
+    let refs: [(&str, &Name); 29] = [
+        ("management/*/sources/*/target/ref/tier", &tier),
+        ("management/*/sources/*/target/ref/host", &host),
+        ("tiers/*/serve/*", &vlan),
+        ("tiers/*/routes/*/vlan", &vlan),
+        ("hosts/*/routes/*/vlan", &vlan),
+        ("flows/*/sources/*/target/ref/tier", &tier),
+        ("flows/*/destinations/*/target/ref/tier", &tier),
+        ("flows/*/sources/*/target/ref/host", &host),
+        ("flows/*/destinations/*/target/ref/host", &host),
+        ("flows/*/sources/*/target/ref/vlans/*", &vlan),
+        ("flows/*/destinations/*/target/ref/vlans/*", &vlan),
+        ("management/*/sources/*/target/ref/vlans/*", &vlan),
         ("vlans/*/subnets/*", &subnet),
         ("vlans/*/pools/*/tier", &tier),
         ("subnets/*/vlan", &vlan),
@@ -68,7 +80,11 @@ pub fn export(plan: &Plan, info: &PlanInfo) -> Value {
             }
         });
     }
-    for path in ["flows/*/services/*", "management/*/services/*"] {
+    for path in [
+        "flows/*/services/*",
+        "management/*/services/*",
+        "vlans/*/carries/services/*",
+    ] {
         each(p, &path.split('/').collect::<Vec<_>>(), &mut |s| {
             if let Some(n) = s["service"].as_u64().and_then(|i| service(i as usize)) {
                 s["service"] = Value::String(n);

@@ -138,7 +138,18 @@ pub struct Vlan {
     pub subnets: Vec<usize>,
     pub pools: Vec<Pool>,
     pub reserved: Vec<Reserved>,
+    /// `carries`: the only services rules should open on hosts of this VLAN (check
+    /// `closed_vlan`); a tier's rules do not open its services here unless it says `serve`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carries: Option<Carries>,
     pub origin: Origin,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Carries {
+    pub services: Vec<ServiceRef>,
+    #[serde(skip)]
+    pub span: Span,
 }
 
 #[derive(Debug, Serialize)]
@@ -165,6 +176,17 @@ pub struct Reserved {
     pub origin: Origin,
 }
 
+/// A route of a tier or host: `net` through the gateway of its VLAN `vlan` (`route default`
+/// is one route per family the VLAN has a gateway of). The first VLAN of a tier carries the
+/// default route unless a `route default` says otherwise.
+#[derive(Debug, Clone, Serialize)]
+pub struct Route {
+    pub net: ipnet::IpNet,
+    pub vlan: usize,
+    pub gateway: IpAddr,
+    pub origin: Origin,
+}
+
 #[derive(Debug, Serialize)]
 pub struct TierVlan {
     pub vlan: usize,
@@ -175,6 +197,13 @@ pub struct TierVlan {
 pub struct Tier {
     pub name: String,
     pub vlans: Vec<TierVlan>,
+    /// `serve`: the VLANs where a rule naming the tier (or one of its hosts) as a destination
+    /// opens its services; empty = every VLAN of the tier.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub serve: Vec<usize>,
+    /// Routes of every host of the tier (a host's own routes come first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<Route>,
     pub firewall: FirewallKind,
     pub domain: Option<String>,
     pub description: Option<String>,
@@ -205,6 +234,9 @@ pub struct Host {
     pub name_span: Span,
     pub firewall: FirewallKind,
     pub dns_names: Vec<String>,
+    /// The host's own routes (see `Plan::routes_of` for every route it has).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<Route>,
     pub origin: Origin,
 }
 
@@ -323,6 +355,17 @@ pub enum EndpointRef {
     Network(usize),
     Vlan(usize),
     Router(usize),
+    /// A tier on some of its VLANs only: `catalog@app-db`, or a tier named as a destination
+    /// with `serve` VLANs.
+    TierOn {
+        tier: usize,
+        vlans: Vec<usize>,
+    },
+    /// A host on some of its VLANs only.
+    HostOn {
+        host: usize,
+        vlans: Vec<usize>,
+    },
     Internet,
     /// Every address: the internet and all of the plan's subnets.
     Any,
@@ -350,6 +393,22 @@ pub enum ServiceRef {
     Named { service: usize },
     Ports { range: PortRange },
     Any,
+}
+
+impl ServiceRef {
+    /// As a plan writes it: `postgres`, `tcp/5432`, `tcp/80-89`, `icmp`, `any`.
+    pub fn name(&self, plan: &Plan) -> String {
+        match self {
+            ServiceRef::Named { service } => plan.services[*service].name.clone(),
+            ServiceRef::Ports { range } => match (range.proto, range.first, range.last) {
+                (Proto::Icmp, _, _) => "icmp".into(),
+                (p, 0, 65535) => p.name().into(),
+                (p, a, b) if a == b => format!("{}/{a}", p.name()),
+                (p, a, b) => format!("{}/{a}-{b}", p.name()),
+            },
+            ServiceRef::Any => "any".into(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -397,6 +456,8 @@ impl Plan {
         match *target {
             EndpointRef::Tier(t) => self.tier_set(t),
             EndpointRef::Host(h) => self.host_set(h),
+            EndpointRef::TierOn { tier, ref vlans } => self.tier_set(tier).intersect(&self.vlans_set(vlans)),
+            EndpointRef::HostOn { host, ref vlans } => self.host_set(host).intersect(&self.vlans_set(vlans)),
             EndpointRef::Vip(v) => Set::point(self.vip_key(v)),
             EndpointRef::Network(n) => self.networks[n]
                 .ranges
@@ -428,6 +489,63 @@ impl Plan {
                 domain: Some(d),
             } => space::range_set(d, first, last),
         }
+    }
+
+    /// A destination as rules and questions mean it: a tier (or one of its hosts) offers its
+    /// services on its `serve` VLANs only.
+    pub fn served(&self, target: &EndpointRef) -> EndpointRef {
+        match *target {
+            EndpointRef::Tier(t) if !self.tiers[t].serve.is_empty() => EndpointRef::TierOn {
+                tier: t,
+                vlans: self.tiers[t].serve.clone(),
+            },
+            EndpointRef::Host(h) if !self.tiers[self.hosts[h].tier].serve.is_empty() => {
+                EndpointRef::HostOn {
+                    host: h,
+                    vlans: self.tiers[self.hosts[h].tier].serve.clone(),
+                }
+            }
+            ref other => other.clone(),
+        }
+    }
+
+    /// The address sets of every route of the plan's tiers and hosts, each once, sorted: a
+    /// destination cut by them (and by subnets) is routed alike by every host.
+    pub fn route_cuts(&self) -> Vec<Set> {
+        let mut cuts: Vec<Set> = self
+            .tiers
+            .iter()
+            .flat_map(|t| &t.routes)
+            .chain(self.hosts.iter().flat_map(|h| &h.routes))
+            .map(|r| space::net_set(self.vlan_domain(r.vlan), &r.net))
+            .collect();
+        cuts.sort_by_key(|s| s.ranges().to_vec());
+        cuts.dedup();
+        cuts
+    }
+
+    /// `parts` cut further by the plan's routes (see `route_cuts`).
+    pub fn cut_by_routes(&self, parts: Vec<Set>) -> Vec<Set> {
+        let cuts = self.route_cuts();
+        if cuts.is_empty() {
+            return parts;
+        }
+        let mut out = parts;
+        for cut in &cuts {
+            out = out
+                .into_iter()
+                .flat_map(|p| {
+                    let (inside, outside) = (p.intersect(cut), p.difference(cut));
+                    [inside, outside].into_iter().filter(|x| !x.is_empty())
+                })
+                .collect();
+        }
+        out
+    }
+
+    /// Every address of some VLANs.
+    pub fn vlans_set(&self, vlans: &[usize]) -> Set {
+        Set::union_all(vlans.iter().map(|&v| self.endpoint_set(&EndpointRef::Vlan(v))))
     }
 
     /// The domain of a VLAN (0 before the model is frozen).

@@ -107,11 +107,13 @@ fn by_segment(plan: &Plan, label: &str, set: &Set, external_only: bool) -> Vec<U
             } else {
                 String::new()
             };
-            units.push(Unit {
-                label: format!("{label} in {}{vrf}", vlan.name),
-                host: None,
-                addrs: part,
-            });
+            for addrs in plan.cut_by_routes(vec![part]) {
+                units.push(Unit {
+                    label: format!("{label} in {}{vrf}", vlan.name),
+                    host: None,
+                    addrs,
+                });
+            }
         }
     }
     // What is left is the internet (domain 0 outside every subnet); addresses of a domain that
@@ -124,18 +126,52 @@ fn by_segment(plan: &Plan, label: &str, set: &Set, external_only: bool) -> Vec<U
             } else {
                 " outside the plan".to_string()
             };
-            units.push(Unit {
-                label: format!("{label}{where_}{}", if v4 { "" } else { " (IPv6)" }),
-                host: None,
-                addrs: part,
-            });
+            for addrs in plan.cut_by_routes(vec![part]) {
+                units.push(Unit {
+                    label: format!("{label}{where_}{}", if v4 { "" } else { " (IPv6)" }),
+                    host: None,
+                    addrs,
+                });
+            }
         }
     }
     units
 }
 
+/// The host units of a tier or host on some VLANs (`catalog@app-db`, `serve`), and the VIPs
+/// of the tier there.
+fn scoped_units(plan: &Plan, target: &EndpointRef, with_vips: bool) -> Vec<Unit> {
+    let set = plan.endpoint_set(target);
+    let (hosts, tier): (Vec<usize>, Option<usize>) = match *target {
+        EndpointRef::TierOn { tier, .. } => (plan.tiers[tier].hosts.clone(), Some(tier)),
+        EndpointRef::HostOn { host, .. } => (vec![host], None),
+        _ => (Vec::new(), None),
+    };
+    let mut units: Vec<Unit> = hosts
+        .iter()
+        .flat_map(|&h| host_units(plan, h))
+        .filter(|u| u.addrs.intersects(&set))
+        .collect();
+    if let (true, Some(t)) = (with_vips, tier) {
+        units.extend(tier_vips(plan, t).filter(|u| u.addrs.intersects(&set)));
+    }
+    units
+}
+
+/// The VIPs all of whose members are in tier `t` (part of the tier, as in rules).
+fn tier_vips(plan: &Plan, t: usize) -> impl Iterator<Item = Unit> + '_ {
+    plan.vips.iter().enumerate().filter_map(move |(v, vip)| {
+        (!vip.members.is_empty() && vip.members.iter().all(|&m| plan.hosts[m].tier == t)).then(|| Unit {
+            label: format!("vip {} {}", vip.name, vip.addr),
+            host: None,
+            addrs: Set::point(plan.vip_key(v)),
+        })
+    })
+}
+
 pub fn src_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
     match *target {
+        EndpointRef::TierOn { .. } | EndpointRef::HostOn { .. } => scoped_units(plan, target, false),
         EndpointRef::Tier(t) => plan.tiers[t]
             .hosts
             .iter()
@@ -163,17 +199,10 @@ pub fn dst_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
                 .iter()
                 .flat_map(|&h| host_units(plan, h))
                 .collect();
-            for (v, vip) in plan.vips.iter().enumerate() {
-                if !vip.members.is_empty() && vip.members.iter().all(|&m| plan.hosts[m].tier == t) {
-                    units.push(Unit {
-                        label: format!("vip {} {}", vip.name, vip.addr),
-                        host: None,
-                        addrs: Set::point(plan.vip_key(v)),
-                    });
-                }
-            }
+            units.extend(tier_vips(plan, t));
             units
         }
+        EndpointRef::TierOn { .. } | EndpointRef::HostOn { .. } => scoped_units(plan, target, true),
         EndpointRef::Host(h) => host_units(plan, h),
         EndpointRef::Internet => by_segment(plan, "internet", &arbitrary_internet(plan), true),
         _ => by_segment(plan, text, &plan.endpoint_set(target), false),
@@ -193,22 +222,72 @@ fn host_units(plan: &Plan, h: usize) -> Vec<Unit> {
         .collect()
 }
 
-/// The interface host `h` answers a packet from `src` through: the one on the source's
-/// subnet, else its default route (its first interface of the family).
-pub fn reply_interface(plan: &Plan, h: usize, src: Key) -> Option<&crate::ir::Interface> {
-    let v4 = space::is_v4_key(src);
-    let src_subnet = plan.subnet_of(src);
-    let ifaces = &plan.hosts[h].interfaces;
-    ifaces
-        .iter()
-        .find(|i| src_subnet.is_some() && Some(i.subnet) == src_subnet)
-        .or_else(|| ifaces.iter().find(|i| i.addr.is_ipv4() == v4))
+/// How host `h`'s kernel sends to `dst`: the interface it leaves by (its address is the
+/// source address the kernel picks) and the next hop (`None`: `dst` is on that interface's
+/// subnet). The longest prefix wins among the host's connected subnets, its routes and its
+/// tier's routes (connected first, then the host's own, then in plan order on a tie); without
+/// a matching route the default route is the first interface of the family (the tier's first
+/// VLAN) unless a `route default` says otherwise.
+pub fn route_of(plan: &Plan, h: usize, dst: Key) -> Option<(&crate::ir::Interface, Option<std::net::IpAddr>)> {
+    let v4 = space::is_v4_key(dst);
+    let host = &plan.hosts[h];
+    let ifaces = || host.interfaces.iter().filter(move |i| i.addr.is_ipv4() == v4);
+    // Connected: the most specific subnet holding `dst` (in its own domain).
+    let mut best: Option<(u8, &crate::ir::Interface, Option<std::net::IpAddr>)> = None;
+    if let Some(s) = plan.subnet_of(dst) {
+        if let Some(i) = ifaces().find(|i| i.subnet == s) {
+            best = Some((plan.subnets[s].net.prefix_len(), i, None));
+        }
+    }
+    let addr = space::key_addr(dst);
+    let tier = &plan.tiers[host.tier];
+    for r in host.routes.iter().chain(&tier.routes) {
+        let len = r.net.prefix_len();
+        if r.net.addr().is_ipv4() != v4
+            || !r.net.contains(&addr)
+            || space::key(plan.vlan_domain(r.vlan), addr) != dst
+            || best.is_some_and(|(l, _, _)| l >= len)
+        {
+            continue;
+        }
+        if let Some(i) = ifaces().find(|i| i.vlan == r.vlan) {
+            let gw = plan.subnets[i.subnet].gateway.unwrap_or(r.gateway);
+            best = Some((len, i, Some(gw)));
+        }
+    }
+    match best {
+        Some((_, i, gw)) => Some((i, gw)),
+        None => {
+            let i = ifaces().next()?;
+            Some((i, plan.subnets[i.subnet].gateway))
+        }
+    }
 }
 
-/// The address host `h` sends from towards `dst`, as the kernel picks it: its address on the
-/// destination's subnet, else the one of its default route (used by the packet labs).
+/// The interface host `h` answers a packet from `src` through (see `route_of`).
+pub fn reply_interface(plan: &Plan, h: usize, src: Key) -> Option<&crate::ir::Interface> {
+    route_of(plan, h, src).map(|(i, _)| i)
+}
+
+/// The address host `h` sends from towards `dst`, as the kernel picks it: the address of the
+/// interface its route leaves by. A VIP is never picked (keepalived adds it after the
+/// interface's own address).
 pub fn source_address(plan: &Plan, h: usize, dst: Key) -> Option<Key> {
     reply_interface(plan, h, dst).map(|i| plan.iface_key(i))
+}
+
+/// The addresses of `set` a host sends from towards `dst`: every address that is not a
+/// host's (a network, the internet), and of hosts' addresses only the one their kernel picks
+/// for `dst`. VIP addresses send nothing (see `source_address`).
+pub fn sending(plan: &Plan, topology: &Topology, set: &Set, dst: Key) -> Set {
+    let mut unused = Vec::new();
+    for (addr, h) in topology.interfaces_in(set) {
+        if source_address(plan, h, dst) != Some(addr) {
+            unused.push((addr, addr));
+        }
+    }
+    set.difference(&Set::from_ranges(unused))
+        .difference(topology.vip_addresses())
 }
 
 /// Why the replies of host `h` to `src` cannot come back along a request that crossed
@@ -265,6 +344,9 @@ pub fn evaluate_pair(
     let src_set = src
         .addrs
         .intersect(&plan.family(space::is_v4_key(dst_first)));
+    // Hosts send from the address their kernel picks for the destination (destination units
+    // are cut so that every address of one routes alike: `route_cuts`).
+    let src_set = sending(plan, topology, &src_set, dst_first);
     let src_first = src_set.first()?;
     let (src_seg, dst_seg) = (
         Topology::segment_of(plan, src_first),
@@ -475,6 +557,10 @@ pub fn packet_permitted(
         Topology::segment_of(plan, k) == Segment::Upstream && !plan.internet_set().contains(k)
     };
     if nowhere(src) || nowhere(dst) {
+        return false;
+    }
+    // A host sends only from the address its kernel picks.
+    if !sending(plan, topology, &Set::point(src), dst).contains(src) {
         return false;
     }
     let Some(routers) = topology.path(a, b) else {

@@ -38,6 +38,14 @@ pub struct Topology {
     /// (address, the host whose routing answers on it): interfaces, and a VIP's preferred
     /// master; sorted.
     answerers: Vec<(Key, usize)>,
+    /// (address, host): every host interface; sorted.
+    interfaces: Vec<(Key, usize)>,
+    /// Every VIP address.
+    vips: crate::space::Set,
+    /// The router each subnet's gateway address belongs to, if any: packets leaving the
+    /// subnet for another go there first.
+    gateways: HashMap<Segment, usize>,
+    router_nodes: Vec<NodeIndex>,
     /// Paths found so far (a query asks for the same pair of segments once per host pair).
     paths: std::sync::Mutex<PathCache>,
 }
@@ -45,6 +53,7 @@ pub struct Topology {
 impl Topology {
     pub fn new(plan: &Plan) -> Topology {
         let mut graph = UnGraph::new_undirected();
+        let mut router_nodes = Vec::new();
         let mut segments = HashMap::default();
         for s in 0..plan.subnets.len() {
             segments.insert(Segment::Subnet(s), graph.add_node(Node::Segment));
@@ -52,6 +61,7 @@ impl Topology {
         segments.insert(Segment::Upstream, graph.add_node(Node::Segment));
         for (r, router) in plan.routers.iter().enumerate() {
             let node = graph.add_node(Node::Router(r));
+            router_nodes.push(node);
             let mut joined: Vec<Segment> = router
                 .interfaces
                 .iter()
@@ -98,6 +108,29 @@ impl Topology {
         answerers.sort_unstable();
         answerers.dedup_by_key(|x| x.0);
         let upstream = segments[&Segment::Upstream];
+        let mut interfaces: Vec<(Key, usize)> = Vec::new();
+        for (h, host) in plan.hosts.iter().enumerate() {
+            interfaces.extend(host.interfaces.iter().map(|i| (plan.iface_key(i), h)));
+        }
+        interfaces.sort_unstable();
+        let vips = crate::space::Set::from_ranges((0..plan.vips.len()).map(|v| {
+            let k = plan.vip_key(v);
+            (k, k)
+        }));
+        // A subnet's gateway is the router that holds its address (the first one, when two
+        // routers claim it: check `duplicate_address` reports that).
+        let mut gateways = HashMap::default();
+        for (s, subnet) in plan.subnets.iter().enumerate() {
+            if let Some(gw) = subnet.gateway {
+                let k = plan.key_in(subnet.vlan, gw);
+                let i = router_owners.partition_point(|&(a, _)| a < k);
+                if let Some(&(a, r)) = router_owners.get(i) {
+                    if a == k {
+                        gateways.insert(Segment::Subnet(s), r);
+                    }
+                }
+            }
+        }
         Topology {
             graph,
             segments,
@@ -105,6 +138,10 @@ impl Topology {
             owners,
             router_owners,
             answerers,
+            interfaces,
+            vips,
+            gateways,
+            router_nodes,
             paths: Default::default(),
         }
     }
@@ -137,6 +174,24 @@ impl Topology {
                 .take_while(move |&&(a, _)| a <= hi)
                 .copied()
         })
+    }
+
+    /// The (address, host) pairs of host interfaces whose address is in `set`.
+    pub fn interfaces_in<'a>(
+        &'a self,
+        set: &'a crate::space::Set,
+    ) -> impl Iterator<Item = (Key, usize)> + 'a {
+        Self::in_set(&self.interfaces, set)
+    }
+
+    /// Every VIP address.
+    pub fn vip_addresses(&self) -> &crate::space::Set {
+        &self.vips
+    }
+
+    /// The router a subnet's gateway address belongs to.
+    pub fn gateway(&self, seg: Segment) -> Option<usize> {
+        self.gateways.get(&seg).copied()
     }
 
     /// The (address, host) pairs whose address is in `set`.
@@ -178,28 +233,29 @@ impl Topology {
     }
 
     /// The routers a packet crosses from segment `a` to segment `b`, in order; `None` when no
-    /// router of the plan joins them.
+    /// router of the plan joins them. A packet leaving a subnet goes to the subnet's gateway
+    /// first when a router holds the gateway's address (a host's routes all lead there), then
+    /// on the shortest way (ties broken by declaration order); from a subnet whose gateway no
+    /// router holds, and from the internet, on the shortest way. Replies take their own way
+    /// back, so the way from `b` to `a` need not be this one reversed (`reach::reply_problem`
+    /// says when a stateful router then drops the reply).
     pub fn path(&self, a: Segment, b: Segment) -> Option<Vec<usize>> {
         if a == b {
             return Some(Vec::new());
-        }
-        // One path per unordered pair, reversed for the other direction: replies take the
-        // request's routers back (ties between equal paths are broken the same way).
-        if b < a {
-            return self.path(b, a).map(|mut p| {
-                p.reverse();
-                p
-            });
         }
         let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
         paths
             .entry((a, b))
             .or_insert_with(|| {
-                let (from, to) = (self.segments[&a], self.segments[&b]);
+                let to = self.segments[&b];
                 let upstream = self.upstream;
+                let (from, first) = match self.gateways.get(&a) {
+                    Some(&r) => (self.router_nodes[r], Some(self.segments[&a])),
+                    None => (self.segments[&a], None),
+                };
                 // The internet is an end, never a transit.
                 let graph = petgraph::visit::NodeFiltered::from_fn(&self.graph, |n| {
-                    n != upstream || n == from || n == to
+                    n != upstream || Some(n) == first || self.segments[&a] == n || n == to
                 });
                 let (_, nodes) = petgraph::algo::astar(&graph, from, |n| n == to, |_| 1, |_| 0)?;
                 Some(

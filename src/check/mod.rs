@@ -5,6 +5,7 @@
 
 pub mod acknowledged;
 pub(crate) mod blind_health_check;
+pub(crate) mod closed_vlan;
 pub(crate) mod deny_removes_nothing;
 pub(crate) mod dns;
 pub(crate) mod dns_conflicts;
@@ -89,6 +90,7 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
         }
         let mut later = Vec::new();
         overbroad_rule::check(plan, &mut later);
+        closed_vlan::check(plan, &mut later);
         switch_ports::check(plan, &mut later);
         switch_config::check(plan, &mut later);
         switch_model::check(plan, &mut later);

@@ -29,7 +29,9 @@ fn segments(plan: &Plan, set: &Set) -> Parts {
     }
     out.sort_by_key(|(s, _)| *s);
     let fams = [plan.family(true), plan.family(false)];
+    // Cut by the plan's routes too: every host routes all of a part alike.
     out.into_iter()
+        .flat_map(|(s, set)| plan.cut_by_routes(vec![set]).into_iter().map(move |p| (s, p)))
         .map(|(s, set)| (s, [set.intersect(&fams[0]), set.intersect(&fams[1])]))
         .collect()
 }
@@ -53,12 +55,11 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
     let mut parts: Vec<Parts> = Vec::new();
     // Which hosts answer in which segment: only multi-homed ones can answer elsewhere.
     let multi: Vec<bool> = plan.hosts.iter().map(|h| h.interfaces.len() > 1).collect();
-    // The first reply problem of a destination part, by (the part's addresses, source
-    // segment, family): it depends on the source only through its segment, and on the rule
-    // only through the part (keyed by the part's set, not the rule's: a thousand rules
-    // between lists of a hundred tiers share their parts, and the memo stays parts x
-    // segments, not rules x parts x segments).
-    type ReplyKey = (usize, Segment, usize);
+    // The first reply problem of a destination part, by (the part's addresses, the source
+    // part's addresses): it depends on the rule only through the parts (keyed by the parts'
+    // sets, not the rule's: a thousand rules between lists of a hundred tiers share their
+    // parts, and the memo stays parts x parts, not rules x parts x parts).
+    type ReplyKey = (usize, usize);
     let mut part_ids: HashMap<Set, usize> = HashMap::default();
     // Paths between segments, once each (the topology hands out a copy per call).
     let mut routes: HashMap<(Segment, Segment), Option<std::rc::Rc<Vec<usize>>>> =
@@ -72,10 +73,8 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
     let mut reply_memo: HashMap<ReplyKey, Option<(String, space::Key)>> = HashMap::default();
     // Whether replies leaving by a subnet fail, by (that subnet, request's segments).
     let mut fails_via: HashMap<(usize, Segment, Segment), bool> = HashMap::default();
-    // The multi-homed answerers of a destination part, by (destination set, part, family):
-    // (address, host, the subnet of its default route of the family, its subnets).
-    type Answerer = (space::Key, usize, Option<usize>, Vec<usize>);
-    let mut multi_in: HashMap<(usize, usize), Vec<Answerer>> = HashMap::default();
+    // The multi-homed answerers of a destination part, by (part, family).
+    let mut multi_in: HashMap<(usize, usize), Vec<(space::Key, usize)>> = HashMap::default();
     // What each router can receive, once.
     let router_visible: Vec<Set> = (0..plan.routers.len())
         .map(|r| plan.visible(&[plan.router_domain(r)]))
@@ -91,16 +90,41 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
         let src_id = intern(plan, &mut ids, &mut parts, &b.src);
         let dst_id = intern(plan, &mut ids, &mut parts, &b.dst);
         let (src_parts, dst_parts) = (&parts[src_id], &parts[dst_id]);
-        let dst_part_ids: Vec<[usize; 2]> = dst_parts
-            .iter()
-            .map(|(_, fam)| {
-                [0, 1].map(|f| {
-                    let n = part_ids.len();
-                    *part_ids.entry(fam[f].clone()).or_insert(n)
+        let mut part_id = |parts: &Parts| -> Vec<[usize; 2]> {
+            parts
+                .iter()
+                .map(|(_, fam)| {
+                    [0, 1].map(|f| {
+                        let n = part_ids.len();
+                        *part_ids.entry(fam[f].clone()).or_insert(n)
+                    })
                 })
+                .collect()
+        };
+        let (src_part_ids, dst_part_ids) = (part_id(src_parts), part_id(dst_parts));
+        // What each source part sends to each destination part: a host sends from the
+        // address its kernel picks (`reach::sending`), so a tier's other addresses send
+        // nothing there.
+        let sends: Vec<Vec<[Set; 2]>> = src_parts
+            .iter()
+            .map(|(_, sfam)| {
+                dst_parts
+                    .iter()
+                    .map(|(_, dfam)| {
+                        [0, 1].map(|f| match space::example(&dfam[f]) {
+                            Some(d) if !sfam[f].is_empty() => {
+                                reach::sending(plan, topology, &sfam[f], d)
+                            }
+                            _ => Set::empty(),
+                        })
+                    })
+                    .collect()
             })
             .collect();
         let mut unreachable: Option<(Set, Set, Vec<String>)> = None;
+        // A destination part that only unpicked source addresses have a path to: (source
+        // part, destination part, family).
+        let mut unpicked: Vec<(usize, usize, usize)> = Vec::new();
         let mut reply: Option<(String, Set, Set)> = None;
         // A part of the rule is unreachable when a source segment reaches none of the rule's
         // destination segments, or a destination segment is reached from none of its source
@@ -116,9 +140,11 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                     }
                     let routed = !(*ss == Segment::Upstream && *ds == Segment::Upstream)
                         && route(*ss, *ds).is_some();
-                    if routed {
+                    if routed && !sends[i][j][f].is_empty() {
                         src_ok[i][f] = true;
                         dst_ok[j][f] = true;
+                    } else if routed {
+                        unpicked.push((i, j, f));
                     }
                 }
             }
@@ -130,8 +156,8 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                     continue;
                 }
                 for f in 0..2 {
-                    let (sset, dset) = (&sfam[f], &dfam[f]);
-                    if sset.is_empty() || dset.is_empty() {
+                    let (sset, dset) = (&sends[i][j][f], &dfam[f]);
+                    if sfam[f].is_empty() || sset.is_empty() || dset.is_empty() {
                         continue;
                     }
                     match route(*ss, *ds) {
@@ -178,41 +204,31 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                                 continue;
                             };
                             let part = dst_part_ids[j][f];
-                            let found = reply_memo.entry((part, *ss, f)).or_insert_with(|| {
+                            let found = reply_memo.entry((part, src_part_ids[i][f])).or_insert_with(|| {
                                 let hosts = multi_in.entry((part, f)).or_insert_with(|| {
                                     topology
                                         .answerers_in(dset)
                                         .filter(|&(_, h)| multi[h])
-                                        .map(|(addr, h)| {
-                                            let host = &plan.hosts[h];
-                                            let default = host
-                                                .interfaces
-                                                .iter()
-                                                .find(|i| i.addr.is_ipv4() == (f == 0))
-                                                .map(|i| i.subnet);
-                                            let on: Vec<usize> =
-                                                host.interfaces.iter().map(|i| i.subnet).collect();
-                                            (addr, h, default, on)
-                                        })
                                         .collect()
                                 });
-                                // A host on the source's subnet answers through it; the
-                                // others through their default route's subnet, so
-                                // whether replies fail is asked once per (that subnet,
-                                // request's segments).
+                                // A host answers through the interface its route to the
+                                // source leaves by (the source part routes alike: it is
+                                // cut by the plan's routes), so whether replies fail is
+                                // asked once per (that subnet, request's segments).
                                 let src_subnet = match ss {
                                     Segment::Subnet(s) => Some(*s),
                                     Segment::Upstream => None,
                                 };
-                                hosts.iter().find_map(|(addr, h, default, on)| {
-                                    if src_subnet.is_some_and(|s| on.contains(&s)) {
+                                hosts.iter().find_map(|(addr, h)| {
+                                    let out = reach::reply_interface(plan, *h, src_key).map(|i| i.subnet);
+                                    if out.is_some() && out == src_subnet {
                                         return None;
                                     }
-                                    let fails = match default {
+                                    let fails = match out {
                                         None => true,
                                         Some(o) => {
-                                            *fails_via.entry((*o, *ss, *ds)).or_insert_with(|| {
-                                                match topology.path(Segment::Subnet(*o), *ss) {
+                                            *fails_via.entry((o, *ss, *ds)).or_insert_with(|| {
+                                                match topology.path(Segment::Subnet(o), *ss) {
                                                     None => true,
                                                     Some(back) => {
                                                         back.iter().any(|r| !forward.contains(r))
@@ -234,6 +250,40 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                         }
                     }
                 }
+            }
+        }
+        // A destination part that no source part reaches from an address its hosts send from,
+        // while another address of theirs has a path: the kernel never picks that one.
+        let unpicked = unpicked.into_iter().find(|&(_, j, f)| !dst_ok[j][f]);
+        if let Some((i, j, f)) = unpicked {
+            let (sset, dset) = (&src_parts[i].1[f], &dst_parts[j].1[f]);
+            let d = topology.interfaces_in(dset).next().map(|x| x.0).or_else(|| space::example(dset));
+            if let (Some(d), Some((addr, h))) = (d, topology.interfaces_in(sset).next()) {
+                let host = &plan.hosts[h];
+                let why = match reach::route_of(plan, h, d) {
+                    Some((i, _)) => format!(
+                        "{} sends to {} from {} ({}, {}), not from {}",
+                        host.name,
+                        space::key_addr(d),
+                        i.addr,
+                        plan.vlans[i.vlan].name,
+                        if plan.subnets[i.subnet].net.contains(&space::key_addr(d)) { "its subnet" } else if host.routes.iter().chain(&plan.tiers[host.tier].routes).any(|r| r.net.contains(&space::key_addr(d)) && r.vlan == i.vlan) { "its route" } else { "its default route" },
+                        space::key_addr(addr)
+                    ),
+                    None => format!("{} has no address of the family", host.name),
+                };
+                diags.push(
+                    Diagnostic::new(
+                        &crate::codes::W084,
+                        format!("this rule can only be used from an address the kernel does not pick: {why}, and only {} has a path", space::key_addr(addr)),
+                    )
+                    .with_primary(flow.origin.span, "allowed from an address no packet leaves from")
+                    .with_help(format!(
+                        "give the tier a route through the VLAN that leads there (`route PREFIX via {}` on the tier)",
+                        plan.vlans[plan.subnets[plan.subnet_of(addr).unwrap_or(0)].vlan].name
+                    )),
+                );
+                continue;
             }
         }
         if let Some((s, d, who)) = unreachable {
@@ -270,7 +320,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                     format!("connections this rule permits cannot complete{example}: {why}"),
                 )
                 .with_primary(flow.origin.span, "the request passes, the reply does not")
-                .with_help("put the VLAN the clients come through first in the tier's list (it carries the default route), or give the path back through a router of the plan"),
+                .with_help("give the tier a route back through the VLAN the clients come through (`route PREFIX via VLAN`), put that VLAN first in the tier's list (it carries the default route), or give the path back through a router of the plan"),
             );
         }
     }

@@ -23,7 +23,13 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
         .flows
         .iter()
         .flat_map(|f| &f.services)
-        .chain(plan.management.iter().flat_map(|m| &m.services));
+        .chain(plan.management.iter().flat_map(|m| &m.services))
+        .chain(
+            plan.vlans
+                .iter()
+                .filter_map(|v| v.carries.as_ref())
+                .flat_map(|c| &c.services),
+        );
     for s in svcs {
         if let ServiceRef::Named { service } = s {
             services[*service] = true;

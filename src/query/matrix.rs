@@ -138,6 +138,8 @@ pub fn regions(plan: &Plan) -> Vec<Region> {
 
 /// A set split by segment: its part in each subnet, and its part in the internet per family.
 /// Addresses of a domain outside its subnets are nowhere and belong to no part.
+/// Each part is further cut by the plan's routes, so that every host routes all of a part
+/// alike.
 pub fn by_segment(plan: &Plan, set: &Set) -> Vec<Set> {
     let (parts, rest) = crate::topology::Topology::split(plan, set);
     let mut out: Vec<Set> = parts.into_iter().map(|(_, p)| p).collect();
@@ -147,7 +149,7 @@ pub fn by_segment(plan: &Plan, set: &Set) -> Vec<Set> {
             out.push(part);
         }
     }
-    out
+    plan.cut_by_routes(out)
 }
 
 /// The regions and parts of a plan.

@@ -60,6 +60,25 @@ pub fn resolve_target(plan: &Plan, info: &PlanInfo, text: &str) -> Result<Target
     if let Some(i) = plan.routers.iter().position(|x| x.name == text) {
         return t(EndpointRef::Router(i));
     }
+    // `catalog@app-db`: a tier or host on one of its VLANs.
+    if let Some((name, vlan_name)) = text.split_once('@') {
+        let vlan = plan.vlans.iter().position(|x| x.name == vlan_name);
+        let on = |vlans: Vec<usize>| vlan.filter(|v| vlans.contains(v));
+        if let Some(i) = plan.tiers.iter().position(|x| x.name == name) {
+            let own = plan.tiers[i].vlans.iter().map(|v| v.vlan).collect();
+            if let Some(v) = on(own) {
+                return t(EndpointRef::TierOn { tier: i, vlans: vec![v] });
+            }
+        } else if let Some(i) = plan.hosts.iter().position(|x| x.name == name) {
+            let own = plan.hosts[i].interfaces.iter().map(|x| x.vlan).collect();
+            if let Some(v) = on(own) {
+                return t(EndpointRef::HostOn { host: i, vlans: vec![v] });
+            }
+        } else {
+            return Err(QueryError(format!("`{name}` is no tier or host of the plan (`NAME@VLAN` names a tier or host on one of its VLANs)")));
+        }
+        return Err(QueryError(format!("`{name}` has no address on a VLAN named `{vlan_name}`")));
+    }
     let fqdn = text.trim_end_matches('.').to_ascii_lowercase();
     if let Some(r) = info.dns.iter().find(|r| r.fqdn == fqdn && r.addr.is_some()) {
         let a = r.addr.expect("filtered");
@@ -307,7 +326,9 @@ pub fn ask(
     services: Option<&str>,
 ) -> Result<Answer, QueryError> {
     let src = resolve_target(plan, info, src)?;
-    let dst = resolve_target(plan, info, dst)?;
+    let mut dst = resolve_target(plan, info, dst)?;
+    // A tier or host as a destination means what rules mean by it: its `serve` VLANs.
+    dst.target = plan.served(&dst.target);
     let (services, services_text) = resolve_services(plan, services.unwrap_or("any"))?;
     let src_units: Vec<Unit> = reach::src_units(plan, &src.target, &src.text);
     let dst_units: Vec<Unit> = reach::dst_units(plan, &dst.target, &dst.text);

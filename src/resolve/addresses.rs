@@ -148,6 +148,7 @@ impl Resolver<'_> {
             subnets,
             pools: Vec::new(),
             reserved,
+            carries: None,
             origin: self.origin(v.span),
         });
         idx
@@ -282,10 +283,28 @@ impl Resolver<'_> {
                 });
             }
         }
+        let own: Vec<usize> = vlans.iter().map(|v| v.vlan).collect();
+        let what = format!("tier `{}`", t.name.name);
+        let mut serve = Vec::new();
+        for v in &t.serve {
+            if let Some(vlan) = self.own_vlan(v, &own, &what, "serve") {
+                if !serve.contains(&vlan) {
+                    serve.push(vlan);
+                }
+            }
+        }
+        serve.sort_unstable();
+        let routes = t
+            .routes
+            .iter()
+            .flat_map(|r| self.route(r, &own, &what))
+            .collect();
         self.bind(&t.name, self.plan.tiers.len());
         self.plan.tiers.push(Tier {
             name: t.name.name.clone(),
             vlans,
+            serve,
+            routes,
             firewall: t.firewall.map_or(FirewallKind::Nftables, |f| f.0),
             domain: t
                 .domain
@@ -390,11 +409,18 @@ impl Resolver<'_> {
         let Some(tier) = tier else {
             return;
         };
+        let own: Vec<usize> = interfaces.iter().map(|i| i.vlan).collect();
+        let routes = h
+            .routes
+            .iter()
+            .flat_map(|r| self.route(r, &own, &format!("host `{}`", h.name.name)))
+            .collect();
         self.plan.tiers[tier].hosts.push(idx);
         self.bind(&h.name, idx);
         self.plan.hosts.push(Host {
             name: h.name.name.clone(),
             tier,
+            routes,
             interfaces,
             declares_interfaces: !h.ifaces.is_empty(),
             name_span: h.name.span,
@@ -402,6 +428,108 @@ impl Resolver<'_> {
             dns_names,
             origin: self.origin(h.span),
         });
+    }
+
+    /// A VLAN named by a tier's or host's `serve` or `route`, or by `NAME@VLAN`: one of
+    /// `own` (E036 otherwise).
+    pub(super) fn own_vlan(
+        &mut self,
+        v: &ast::Ident,
+        own: &[usize],
+        what: &str,
+        usage: &str,
+    ) -> Option<usize> {
+        let (_, vlan) = self.lookup(v, &[Kind::Vlan], "a VLAN")?;
+        if own.contains(&vlan) {
+            return Some(vlan);
+        }
+        let names: Vec<&str> = own.iter().map(|&x| self.plan.vlans[x].name.as_str()).collect();
+        self.diags.push(
+            Diagnostic::new(&E036, format!("{what} is not on VLAN `{}`", v.name))
+                .with_primary(v.span, format!("{usage}: not a VLAN of {what}"))
+                .with_help(if names.is_empty() {
+                    format!("{what} has no VLAN")
+                } else {
+                    format!("its VLANs: {}", names.join(", "))
+                }),
+        );
+        None
+    }
+
+    /// One route of a tier or host (`route default` is one per family the VLAN has a gateway
+    /// of), through the gateway of one of its VLANs `own`.
+    pub(super) fn route(&mut self, r: &ast::RouteDecl, own: &[usize], what: &str) -> Vec<Route> {
+        let Some(vlan) = self.own_vlan(&r.via, own, what, "route") else {
+            return Vec::new();
+        };
+        let nets: Vec<ipnet::IpNet> = match &r.dest {
+            None => vec![
+                "0.0.0.0/0".parse().expect("valid"),
+                "::/0".parse().expect("valid"),
+            ],
+            Some(a) => match &a.lit {
+                AddrLit::Net(n) if n.trunc() == *n => vec![*n],
+                AddrLit::Net(n) => {
+                    self.invalid(
+                        a.span,
+                        format!("`{n}` has host bits set"),
+                        "not a network prefix",
+                        &format!("write `{}`", n.trunc()),
+                    );
+                    return Vec::new();
+                }
+                AddrLit::Addr(x) => vec![ipnet::IpNet::from(*x)],
+                _ => {
+                    self.invalid(
+                        a.span,
+                        "a route's destination is a prefix".into(),
+                        "not a prefix",
+                        "write a prefix like 10.20.0.0/16, or `default`",
+                    );
+                    return Vec::new();
+                }
+            },
+        };
+        let mut out = Vec::new();
+        for net in nets {
+            let v4 = net.addr().is_ipv4();
+            let gateway = self.plan.vlans[vlan]
+                .subnets
+                .iter()
+                .map(|&s| &self.plan.subnets[s])
+                .find(|s| s.net.addr().is_ipv4() == v4 && s.gateway.is_some())
+                .and_then(|s| s.gateway);
+            match gateway {
+                Some(gateway) => out.push(Route {
+                    net,
+                    vlan,
+                    gateway,
+                    origin: self.origin(r.span),
+                }),
+                // `route default` takes the families that have a gateway.
+                None if r.dest.is_none() => {}
+                None => self.diags.push(
+                    Diagnostic::new(
+                        &E092,
+                        format!(
+                            "VLAN `{}` has no IPv{} gateway to route {net} through",
+                            r.via.name,
+                            if v4 { 4 } else { 6 }
+                        ),
+                    )
+                    .with_primary(r.via.span, "no gateway of this family")
+                    .with_help("give the VLAN's subnet a gateway (`subnet ... gateway .1`), or route through another VLAN"),
+                ),
+            }
+        }
+        if out.is_empty() && r.dest.is_none() {
+            self.diags.push(
+                Diagnostic::new(&E092, format!("VLAN `{}` has no gateway", r.via.name))
+                    .with_primary(r.via.span, "no gateway to route through")
+                    .with_help("give the VLAN's subnet a gateway (`subnet ... gateway .1`)"),
+            );
+        }
+        out
     }
 
     pub(super) fn vip(&mut self, v: &ast::Vip) {
@@ -512,3 +640,25 @@ pub const E031: crate::codes::Code = crate::codes::code!("E031", "address-outsid
          inside a subnet of the VLAN it is declared on (for VIPs: any subnet of the plan).\n\
          Why: the device could not use it; the address is a typo or on the wrong VLAN.\n\
          Example:\n    host pg01 in catalog { app-catalog 10.20.11.11 }   # app-catalog is 10.20.10.0/24");
+
+pub const E036: crate::codes::Code = crate::codes::code!(
+    "E036",
+    "not-on-vlan",
+    Error,
+    "a tier or host is named on a VLAN it has no address on",
+    "What it does: reports `NAME@VLAN` in a rule, a tier's `serve VLAN` and a `route ... via\n\
+         VLAN` whose VLAN is not one of the tier's (or host's).\n\
+         Why: the endpoint would hold no address, or the route no interface to leave by.\n\
+         Example:\n    allow processing -> catalog@storage : postgres   # catalog is on app-catalog, mgmt"
+);
+
+pub const E092: crate::codes::Code = crate::codes::code!(
+    "E092",
+    "route-without-gateway",
+    Error,
+    "a route goes through a VLAN with no gateway of its family",
+    "What it does: reports `route PREFIX via VLAN` where the VLAN's subnets declare no gateway of\n\
+         the prefix's family (for `route default`: of any family).\n\
+         Why: the host's kernel needs a next hop on that VLAN.\n\
+         Example:\n    vlan 30 storage { subnet 10.30.0.0/24 }\n    tier db on app-db, storage route 10.40.0.0/16 via storage   # add `gateway .254`"
+);

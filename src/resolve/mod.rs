@@ -378,8 +378,8 @@ impl<'a> Resolver<'a> {
                 self.tier(t);
             }
         }
-        for (v, idx) in vlans {
-            self.pools(v, idx);
+        for (v, idx) in &vlans {
+            self.pools(v, *idx);
         }
         for s in stmts {
             if let Stmt::Host(h) = s {
@@ -395,6 +395,31 @@ impl<'a> Resolver<'a> {
         for s in stmts {
             if let Stmt::Service(v) = s {
                 self.service(v);
+            }
+        }
+        for (v, idx) in &vlans {
+            self.carries(v, *idx);
+        }
+        // A tier that says nothing offers its services on its VLANs that carry anything (no
+        // `carries`): a rule to it opens no management or storage interface.
+        let closed: Vec<usize> = vlans
+            .iter()
+            .filter(|(v, _)| v.carries.is_some())
+            .map(|(_, idx)| *idx)
+            .collect();
+        for tier in &mut self.plan.tiers {
+            if tier.serve.is_empty() {
+                let open: Vec<usize> = tier
+                    .vlans
+                    .iter()
+                    .map(|v| v.vlan)
+                    .filter(|v| !closed.contains(v))
+                    .collect();
+                if !open.is_empty() && open.len() < tier.vlans.len() {
+                    tier.serve = open;
+                    tier.serve.sort_unstable();
+                    tier.serve.dedup();
+                }
             }
         }
         for s in stmts {

@@ -57,6 +57,30 @@ impl Resolver<'_> {
                     (_, x) => EndpointRef::Router(x),
                 }
             }
+            ast::Endpoint::On { name, vlan } => {
+                let (kind, x) = self.lookup(name, &[Kind::Tier, Kind::Host], "a tier or host")?;
+                let (own, what): (Vec<usize>, String) = match kind {
+                    Kind::Tier => (
+                        self.plan.tiers[x].vlans.iter().map(|v| v.vlan).collect(),
+                        format!("tier `{}`", name.name),
+                    ),
+                    _ => (
+                        self.plan.hosts[x].interfaces.iter().map(|i| i.vlan).collect(),
+                        format!("host `{}`", name.name),
+                    ),
+                };
+                let v = self.own_vlan(vlan, &own, &what, "here")?;
+                match kind {
+                    Kind::Tier => EndpointRef::TierOn {
+                        tier: x,
+                        vlans: vec![v],
+                    },
+                    _ => EndpointRef::HostOn {
+                        host: x,
+                        vlans: vec![v],
+                    },
+                }
+            }
             ast::Endpoint::Addr(a) => match literal_range(&a.lit) {
                 Some((first, last)) => EndpointRef::Addresses {
                     first,
@@ -95,11 +119,15 @@ impl Resolver<'_> {
 
     pub(super) fn flow(&mut self, f: &ast::Flow) {
         let sources: Vec<Endpoint> = f.sources.iter().filter_map(|e| self.endpoint(e)).collect();
-        let destinations: Vec<Endpoint> = f
+        // A tier (or host) named as a destination offers its services on its `serve` VLANs.
+        let mut destinations: Vec<Endpoint> = f
             .destinations
             .iter()
             .filter_map(|e| self.endpoint(e))
             .collect();
+        for e in &mut destinations {
+            e.target = self.plan.served(&e.target);
+        }
         let services: Vec<ServiceRef> = f
             .services
             .iter()
@@ -148,6 +176,20 @@ impl Resolver<'_> {
             text: self.sources.text(f.span).to_string(),
             origin: self.origin(f.span),
         });
+    }
+
+    /// A VLAN's `carries` list, once services are built.
+    pub(super) fn carries(&mut self, v: &ast::Vlan, idx: usize) {
+        let Some((terms, span)) = &v.carries else {
+            return;
+        };
+        let services: Vec<ServiceRef> = terms.iter().filter_map(|t| self.service_ref(t)).collect();
+        if services.len() == terms.len() {
+            self.plan.vlans[idx].carries = Some(ir::Carries {
+                services,
+                span: *span,
+            });
+        }
     }
 
     pub(super) fn management(&mut self, m: &ast::Management) {

@@ -48,6 +48,8 @@ pub enum ServiceTerm {
 pub enum Endpoint {
     Named(Ident),
     Addr(Addr),
+    /// `catalog@app-db`: a tier or host on one of its VLANs only.
+    On { name: Ident, vlan: Ident },
 }
 
 impl Endpoint {
@@ -55,6 +57,7 @@ impl Endpoint {
         match self {
             Endpoint::Named(i) => i.span,
             Endpoint::Addr(a) => a.span,
+            Endpoint::On { name, vlan } => name.span.to(vlan.span),
         }
     }
 }
@@ -78,6 +81,8 @@ pub struct Vlan {
     pub description: Option<String>,
     /// `names none`: hosts' addresses on this VLAN get no `HOST.VLAN.DOMAIN` name (and PTR).
     pub no_names: bool,
+    /// `carries ssh, ping`: the only services rules should open on hosts here.
+    pub carries: Option<(Vec<ServiceTerm>, Span)>,
     pub span: Span,
 }
 
@@ -103,6 +108,16 @@ pub struct PoolDecl {
 }
 
 /// A VLAN a tier sits on, with the host interface name used there.
+/// `route 10.20.0.0/16 via app-lb` or `route default via mgmt`: a tier's or host's route
+/// through the gateway of one of its VLANs.
+#[derive(Debug, Clone)]
+pub struct RouteDecl {
+    /// `None`: `default`.
+    pub dest: Option<Addr>,
+    pub via: Ident,
+    pub span: Span,
+}
+
 #[derive(Debug, Clone)]
 pub struct TierVlan {
     pub vlan: Ident,
@@ -113,6 +128,9 @@ pub struct TierVlan {
 pub struct Tier {
     pub name: Ident,
     pub vlans: Vec<TierVlan>,
+    /// `serve VLAN, ...`: where a rule naming the tier as a destination opens its services.
+    pub serve: Vec<Ident>,
+    pub routes: Vec<RouteDecl>,
     pub firewall: Option<(FirewallKind, Span)>,
     pub domain: Option<Ident>,
     pub description: Option<String>,
@@ -132,6 +150,7 @@ pub struct Host {
     pub name: Ident,
     pub tier: Ident,
     pub ifaces: Vec<HostIface>,
+    pub routes: Vec<RouteDecl>,
     pub firewall: Option<(FirewallKind, Span)>,
     pub dns: Vec<Ident>,
     pub span: Span,

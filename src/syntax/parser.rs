@@ -65,6 +65,11 @@ const KEYWORDS: &[&str] = &[
     "mtu",
     "vrf",
     "names",
+    "carries",
+    "serve",
+    "route",
+    "via",
+    "default",
     "on",
     "dev",
     "firewall",
@@ -506,10 +511,52 @@ impl Parser {
     fn endpoint(&mut self) -> PResult<Endpoint> {
         match self.peek_word() {
             Some(w) if looks_like_addr(w) => Ok(Endpoint::Addr(self.addr("an address")?)),
+            Some(w) if w.contains('@') => {
+                let (word, span) = self.word("a tier or host")?;
+                let (name, vlan) = word.split_once('@').expect("contains @");
+                let at = span.start as usize + name.len();
+                let (name_span, vlan_span) = (
+                    Span::new(self.file, span.start as usize, at),
+                    Span::new(self.file, at + 1, span.end as usize),
+                );
+                for (part, part_span, what) in [(name, name_span, "a tier or host"), (vlan, vlan_span, "a VLAN")] {
+                    if !is_name(part) {
+                        return fail(
+                            Diagnostic::new(SYNTAX, format!("`{word}` is not a tier or host on a VLAN"))
+                                .with_primary(part_span, format!("expected {what}"))
+                                .with_help("write TIER@VLAN or HOST@VLAN, like `catalog@app-db`: the tier's addresses on that VLAN"),
+                        );
+                    }
+                }
+                Ok(Endpoint::On {
+                    name: Ident { name: name.to_string(), span: name_span },
+                    vlan: Ident { name: vlan.to_string(), span: vlan_span },
+                })
+            }
             _ => Ok(Endpoint::Named(
                 self.ident("a tier, host, vip, network, vlan or address")?,
             )),
         }
+    }
+
+    /// `route PREFIX via VLAN` or `route default via VLAN`.
+    fn route(&mut self) -> PResult<RouteDecl> {
+        let start = self.start();
+        self.pos += 1;
+        let dest = if self.eat_word("default") {
+            None
+        } else {
+            Some(self.addr("a destination prefix (10.20.0.0/16) or `default`")?)
+        };
+        if !self.eat_word("via") {
+            return fail(self.error("`via` and the VLAN whose gateway the route goes through"));
+        }
+        let via = self.ident("a VLAN name")?;
+        Ok(RouteDecl {
+            dest,
+            via,
+            span: self.span_from(start),
+        })
     }
 
     fn firewall_kind(&mut self) -> PResult<(FirewallKind, Span)> {
@@ -649,6 +696,7 @@ impl Parser {
             pools: Vec::new(),
             description: None,
             no_names: false,
+            carries: None,
             span: Span::new(self.file, start, start),
         };
         self.items(|p| {
@@ -665,6 +713,11 @@ impl Parser {
                 Some("vrf") => {
                     p.pos += 1;
                     vlan.vrf = Some(p.ident("a VRF name")?);
+                }
+                Some("carries") => {
+                    p.pos += 1;
+                    let terms = p.comma_list(|p| p.service_term())?;
+                    vlan.carries = Some((terms, p.span_from(item_start)));
                 }
                 Some("names") => {
                     p.pos += 1;
@@ -729,6 +782,8 @@ impl Parser {
         let mut tier = Tier {
             name,
             vlans: Vec::new(),
+            serve: Vec::new(),
+            routes: Vec::new(),
             firewall: None,
             domain: None,
             description: None,
@@ -756,6 +811,11 @@ impl Parser {
                     p.pos += 1;
                     tier.firewall = Some(p.firewall_kind()?);
                 }
+                Some("serve") => {
+                    p.pos += 1;
+                    tier.serve = p.comma_list(|p| p.ident("a VLAN name"))?;
+                }
+                Some("route") => tier.routes.push(p.route()?),
                 Some("domain") => {
                     p.pos += 1;
                     tier.domain = Some(p.fqdn("a DNS domain")?);
@@ -778,6 +838,7 @@ impl Parser {
             name,
             tier,
             ifaces: Vec::new(),
+            routes: Vec::new(),
             firewall: None,
             dns: Vec::new(),
             span: Span::new(self.file, start, start),
@@ -793,6 +854,7 @@ impl Parser {
                     p.pos += 1;
                     host.dns.push(p.fqdn("a DNS name")?);
                 }
+                Some("route") => host.routes.push(p.route()?),
                 Some(w) if is_name(w) => {
                     let vlan = p.ident("a VLAN name")?;
                     let addr = p.addr("the host's address on this VLAN")?;

@@ -54,6 +54,17 @@ pub fn source_name(plan: &Plan, target: &EndpointRef, text: &str) -> String {
         EndpointRef::Network(i) => format!("net_{}", clean(&plan.networks[i].name)),
         EndpointRef::Vlan(i) => format!("vlan_{}", clean(&plan.vlans[i].name)),
         EndpointRef::Router(i) => format!("router_{}", clean(&plan.routers[i].name)),
+        // `_` is escaped by `clean`, so `_at_` cannot occur inside a name.
+        EndpointRef::TierOn { tier, ref vlans } => format!(
+            "tier_{}_at_{}",
+            clean(&plan.tiers[tier].name),
+            vlans.iter().map(|&v| clean(&plan.vlans[v].name)).collect::<Vec<_>>().join("_at_")
+        ),
+        EndpointRef::HostOn { host, ref vlans } => format!(
+            "host_{}_at_{}",
+            clean(&plan.hosts[host].name),
+            vlans.iter().map(|&v| clean(&plan.vlans[v].name)).collect::<Vec<_>>().join("_at_")
+        ),
         EndpointRef::Internet => "internet".into(),
         EndpointRef::Any => "any".into(),
         EndpointRef::Addresses { .. } => format!("addr_{}", clean(text)),

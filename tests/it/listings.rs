@@ -54,8 +54,16 @@ pub fn plan_text(seed: &[u8], extra_flow: Option<usize>) -> String {
     for t in 0..3 {
         let home = next() % 4;
         let second = (home + 1 + next() % 3) % 4;
+        // Routes (the kernel's choice of interface and source address) and `serve` VLANs.
+        let route = match next() % 5 {
+            0 => format!("route default via v{second}"),
+            1 => format!("route 10.0.{}.8/29 via v{second}", net_of((home + 2) % 4)),
+            2 => format!("route 192.0.2.0/30 via v{second}"),
+            _ => String::new(),
+        };
+        let serve = if next() % 4 == 0 { format!("serve v{second}") } else { String::new() };
         s.push_str(&format!(
-            "tier t{t} on v{home}, v{second} firewall {}\n",
+            "tier t{t} on v{home}, v{second} firewall {} {route} {serve}\n",
             fw[next() % 4]
         ));
         for h in 0..1 + next() % 2 {
@@ -93,6 +101,8 @@ pub fn plan_text(seed: &[u8], extra_flow: Option<usize>) -> String {
         "v2",
         "v0",
         "h00",
+        "t1@v1",
+        "h00@v0",
     ];
     let svcs = ["web", "tcp/81", "udp/53", "icmp", "any", "tcp/80-90"];
     let flow = |s: &mut String, next: &mut dyn FnMut() -> usize| {
