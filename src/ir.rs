@@ -456,8 +456,12 @@ impl Plan {
         match *target {
             EndpointRef::Tier(t) => self.tier_set(t),
             EndpointRef::Host(h) => self.host_set(h),
-            EndpointRef::TierOn { tier, ref vlans } => self.tier_set(tier).intersect(&self.vlans_set(vlans)),
-            EndpointRef::HostOn { host, ref vlans } => self.host_set(host).intersect(&self.vlans_set(vlans)),
+            EndpointRef::TierOn { tier, ref vlans } => {
+                self.tier_set(tier).intersect(&self.vlans_set(vlans))
+            }
+            EndpointRef::HostOn { host, ref vlans } => {
+                self.host_set(host).intersect(&self.vlans_set(vlans))
+            }
             EndpointRef::Vip(v) => Set::point(self.vip_key(v)),
             EndpointRef::Network(n) => self.networks[n]
                 .ranges
@@ -509,6 +513,19 @@ impl Plan {
         }
     }
 
+    /// Where hosts of a subnet send what leaves it: its gateway, or else the first router
+    /// interface on it.
+    pub fn next_hop(&self, subnet: usize) -> Option<IpAddr> {
+        let sn = &self.subnets[subnet];
+        sn.gateway.or_else(|| {
+            self.routers
+                .iter()
+                .flat_map(|r| &r.interfaces)
+                .find(|i| i.vlan == sn.vlan && sn.net.contains(&i.addr))
+                .map(|i| i.addr)
+        })
+    }
+
     /// The address sets of every route of the plan's tiers and hosts, each once, sorted: a
     /// destination cut by them (and by subnets) is routed alike by every host.
     pub fn route_cuts(&self) -> Vec<Set> {
@@ -545,7 +562,11 @@ impl Plan {
 
     /// Every address of some VLANs.
     pub fn vlans_set(&self, vlans: &[usize]) -> Set {
-        Set::union_all(vlans.iter().map(|&v| self.endpoint_set(&EndpointRef::Vlan(v))))
+        Set::union_all(
+            vlans
+                .iter()
+                .map(|&v| self.endpoint_set(&EndpointRef::Vlan(v))),
+        )
     }
 
     /// The domain of a VLAN (0 before the model is frozen).

@@ -161,17 +161,21 @@ fn scoped_units(plan: &Plan, target: &EndpointRef, with_vips: bool) -> Vec<Unit>
 /// The VIPs all of whose members are in tier `t` (part of the tier, as in rules).
 fn tier_vips(plan: &Plan, t: usize) -> impl Iterator<Item = Unit> + '_ {
     plan.vips.iter().enumerate().filter_map(move |(v, vip)| {
-        (!vip.members.is_empty() && vip.members.iter().all(|&m| plan.hosts[m].tier == t)).then(|| Unit {
-            label: format!("vip {} {}", vip.name, vip.addr),
-            host: None,
-            addrs: Set::point(plan.vip_key(v)),
-        })
+        (!vip.members.is_empty() && vip.members.iter().all(|&m| plan.hosts[m].tier == t)).then(
+            || Unit {
+                label: format!("vip {} {}", vip.name, vip.addr),
+                host: None,
+                addrs: Set::point(plan.vip_key(v)),
+            },
+        )
     })
 }
 
 pub fn src_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
     match *target {
-        EndpointRef::TierOn { .. } | EndpointRef::HostOn { .. } => scoped_units(plan, target, false),
+        EndpointRef::TierOn { .. } | EndpointRef::HostOn { .. } => {
+            scoped_units(plan, target, false)
+        }
         EndpointRef::Tier(t) => plan.tiers[t]
             .hosts
             .iter()
@@ -228,10 +232,18 @@ fn host_units(plan: &Plan, h: usize) -> Vec<Unit> {
 /// tier's routes (connected first, then the host's own, then in plan order on a tie); without
 /// a matching route the default route is the first interface of the family (the tier's first
 /// VLAN) unless a `route default` says otherwise.
-pub fn route_of(plan: &Plan, h: usize, dst: Key) -> Option<(&crate::ir::Interface, Option<std::net::IpAddr>)> {
+pub fn route_of(
+    plan: &Plan,
+    h: usize,
+    dst: Key,
+) -> Option<(&crate::ir::Interface, Option<std::net::IpAddr>)> {
     let v4 = space::is_v4_key(dst);
     let host = &plan.hosts[h];
-    let ifaces = || host.interfaces.iter().filter(move |i| i.addr.is_ipv4() == v4);
+    let ifaces = || {
+        host.interfaces
+            .iter()
+            .filter(move |i| i.addr.is_ipv4() == v4)
+    };
     // Connected: the most specific subnet holding `dst` (in its own domain).
     let mut best: Option<(u8, &crate::ir::Interface, Option<std::net::IpAddr>)> = None;
     if let Some(s) = plan.subnet_of(dst) {
@@ -251,15 +263,16 @@ pub fn route_of(plan: &Plan, h: usize, dst: Key) -> Option<(&crate::ir::Interfac
             continue;
         }
         if let Some(i) = ifaces().find(|i| i.vlan == r.vlan) {
-            let gw = plan.subnets[i.subnet].gateway.unwrap_or(r.gateway);
+            let gw = plan.next_hop(i.subnet).unwrap_or(r.gateway);
             best = Some((len, i, Some(gw)));
         }
     }
     match best {
         Some((_, i, gw)) => Some((i, gw)),
         None => {
+            // `route default` is a route like the others (0.0.0.0/0 matched above).
             let i = ifaces().next()?;
-            Some((i, plan.subnets[i.subnet].gateway))
+            Some((i, plan.next_hop(i.subnet)))
         }
     }
 }

@@ -121,7 +121,7 @@ impl Topology {
         // routers claim it: check `duplicate_address` reports that).
         let mut gateways = HashMap::default();
         for (s, subnet) in plan.subnets.iter().enumerate() {
-            if let Some(gw) = subnet.gateway {
+            if let Some(gw) = plan.next_hop(s) {
                 let k = plan.key_in(subnet.vlan, gw);
                 let i = router_owners.partition_point(|&(a, _)| a < k);
                 if let Some(&(a, r)) = router_owners.get(i) {

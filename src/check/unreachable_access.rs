@@ -31,7 +31,11 @@ fn segments(plan: &Plan, set: &Set) -> Parts {
     let fams = [plan.family(true), plan.family(false)];
     // Cut by the plan's routes too: every host routes all of a part alike.
     out.into_iter()
-        .flat_map(|(s, set)| plan.cut_by_routes(vec![set]).into_iter().map(move |p| (s, p)))
+        .flat_map(|(s, set)| {
+            plan.cut_by_routes(vec![set])
+                .into_iter()
+                .map(move |p| (s, p))
+        })
         .map(|(s, set)| (s, [set.intersect(&fams[0]), set.intersect(&fams[1])]))
         .collect()
 }
@@ -204,46 +208,49 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                                 continue;
                             };
                             let part = dst_part_ids[j][f];
-                            let found = reply_memo.entry((part, src_part_ids[i][f])).or_insert_with(|| {
-                                let hosts = multi_in.entry((part, f)).or_insert_with(|| {
-                                    topology
-                                        .answerers_in(dset)
-                                        .filter(|&(_, h)| multi[h])
-                                        .collect()
-                                });
-                                // A host answers through the interface its route to the
-                                // source leaves by (the source part routes alike: it is
-                                // cut by the plan's routes), so whether replies fail is
-                                // asked once per (that subnet, request's segments).
-                                let src_subnet = match ss {
-                                    Segment::Subnet(s) => Some(*s),
-                                    Segment::Upstream => None,
-                                };
-                                hosts.iter().find_map(|(addr, h)| {
-                                    let out = reach::reply_interface(plan, *h, src_key).map(|i| i.subnet);
-                                    if out.is_some() && out == src_subnet {
-                                        return None;
-                                    }
-                                    let fails = match out {
-                                        None => true,
-                                        Some(o) => {
-                                            *fails_via.entry((o, *ss, *ds)).or_insert_with(|| {
-                                                match topology.path(Segment::Subnet(o), *ss) {
-                                                    None => true,
-                                                    Some(back) => {
-                                                        back.iter().any(|r| !forward.contains(r))
-                                                    }
-                                                }
-                                            })
-                                        }
+                            let found = reply_memo
+                                .entry((part, src_part_ids[i][f]))
+                                .or_insert_with(|| {
+                                    let hosts = multi_in.entry((part, f)).or_insert_with(|| {
+                                        topology
+                                            .answerers_in(dset)
+                                            .filter(|&(_, h)| multi[h])
+                                            .collect()
+                                    });
+                                    // A host answers through the interface its route to the
+                                    // source leaves by (the source part routes alike: it is
+                                    // cut by the plan's routes), so whether replies fail is
+                                    // asked once per (that subnet, request's segments).
+                                    let src_subnet = match ss {
+                                        Segment::Subnet(s) => Some(*s),
+                                        Segment::Upstream => None,
                                     };
-                                    if !fails {
-                                        return None;
-                                    }
-                                    reach::reply_problem(plan, topology, *h, src_key, &forward)
-                                        .map(|why| (why, *addr))
-                                })
-                            });
+                                    hosts.iter().find_map(|(addr, h)| {
+                                        let out = reach::reply_interface(plan, *h, src_key)
+                                            .map(|i| i.subnet);
+                                        if out.is_some() && out == src_subnet {
+                                            return None;
+                                        }
+                                        let fails = match out {
+                                            None => true,
+                                            Some(o) => *fails_via
+                                                .entry((o, *ss, *ds))
+                                                .or_insert_with(|| {
+                                                    match topology.path(Segment::Subnet(o), *ss) {
+                                                        None => true,
+                                                        Some(back) => back
+                                                            .iter()
+                                                            .any(|r| !forward.contains(r)),
+                                                    }
+                                                }),
+                                        };
+                                        if !fails {
+                                            return None;
+                                        }
+                                        reach::reply_problem(plan, topology, *h, src_key, &forward)
+                                            .map(|why| (why, *addr))
+                                    })
+                                });
                             if let Some((why, addr)) = found {
                                 reply = Some((why.clone(), sset.clone(), Set::point(*addr)));
                             }
@@ -257,7 +264,11 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
         let unpicked = unpicked.into_iter().find(|&(_, j, f)| !dst_ok[j][f]);
         if let Some((i, j, f)) = unpicked {
             let (sset, dset) = (&src_parts[i].1[f], &dst_parts[j].1[f]);
-            let d = topology.interfaces_in(dset).next().map(|x| x.0).or_else(|| space::example(dset));
+            let d = topology
+                .interfaces_in(dset)
+                .next()
+                .map(|x| x.0)
+                .or_else(|| space::example(dset));
             if let (Some(d), Some((addr, h))) = (d, topology.interfaces_in(sset).next()) {
                 let host = &plan.hosts[h];
                 let why = match reach::route_of(plan, h, d) {
@@ -267,7 +278,18 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                         space::key_addr(d),
                         i.addr,
                         plan.vlans[i.vlan].name,
-                        if plan.subnets[i.subnet].net.contains(&space::key_addr(d)) { "its subnet" } else if host.routes.iter().chain(&plan.tiers[host.tier].routes).any(|r| r.net.contains(&space::key_addr(d)) && r.vlan == i.vlan) { "its route" } else { "its default route" },
+                        if plan.subnets[i.subnet].net.contains(&space::key_addr(d)) {
+                            "its subnet"
+                        } else if host
+                            .routes
+                            .iter()
+                            .chain(&plan.tiers[host.tier].routes)
+                            .any(|r| r.net.contains(&space::key_addr(d)) && r.vlan == i.vlan)
+                        {
+                            "its route"
+                        } else {
+                            "its default route"
+                        },
                         space::key_addr(addr)
                     ),
                     None => format!("{} has no address of the family", host.name),

@@ -207,6 +207,9 @@ pub struct Explanation {
     pub pairs_permitted: usize,
     pub groups: Vec<Group>,
     pub near_misses: Vec<NearMiss>,
+    /// Which interfaces the destination stands for, when a tier's `serve` VLANs narrow it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub served_on: Option<String>,
 }
 
 /// An allow rule that matches two of the three dimensions of what was not permitted.
@@ -473,6 +476,21 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
         pairs_permitted: answer.pairs.iter().filter(|p| p.fully_permitted()).count(),
         groups: out_groups,
         near_misses: near_misses(plan, info, answer),
+        served_on: match &answer.dst.target {
+            crate::ir::EndpointRef::TierOn { vlans, .. }
+            | crate::ir::EndpointRef::HostOn { vlans, .. }
+                if !answer.dst.text.contains('@') =>
+            {
+                let names: Vec<&str> = vlans.iter().map(|&v| plan.vlans[v].name.as_str()).collect();
+                Some(format!(
+                    "{} serves on {} (`serve`, or its VLANs without `carries`); ask `{}@VLAN` for another interface",
+                    answer.dst.text,
+                    names.join(", "),
+                    answer.dst.text
+                ))
+            }
+            _ => None,
+        },
     }
 }
 
@@ -556,6 +574,9 @@ pub fn human(e: &Explanation) -> String {
         );
     }
     s.push('\n');
+    if let Some(on) = &e.served_on {
+        let _ = writeln!(s, "  {on}");
+    }
     for g in &e.groups {
         let v = match g.verdict {
             Verdict::Yes => "permitted",

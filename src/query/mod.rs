@@ -67,17 +67,25 @@ pub fn resolve_target(plan: &Plan, info: &PlanInfo, text: &str) -> Result<Target
         if let Some(i) = plan.tiers.iter().position(|x| x.name == name) {
             let own = plan.tiers[i].vlans.iter().map(|v| v.vlan).collect();
             if let Some(v) = on(own) {
-                return t(EndpointRef::TierOn { tier: i, vlans: vec![v] });
+                return t(EndpointRef::TierOn {
+                    tier: i,
+                    vlans: vec![v],
+                });
             }
         } else if let Some(i) = plan.hosts.iter().position(|x| x.name == name) {
             let own = plan.hosts[i].interfaces.iter().map(|x| x.vlan).collect();
             if let Some(v) = on(own) {
-                return t(EndpointRef::HostOn { host: i, vlans: vec![v] });
+                return t(EndpointRef::HostOn {
+                    host: i,
+                    vlans: vec![v],
+                });
             }
         } else {
             return Err(QueryError(format!("`{name}` is no tier or host of the plan (`NAME@VLAN` names a tier or host on one of its VLANs)")));
         }
-        return Err(QueryError(format!("`{name}` has no address on a VLAN named `{vlan_name}`")));
+        return Err(QueryError(format!(
+            "`{name}` has no address on a VLAN named `{vlan_name}`"
+        )));
     }
     let fqdn = text.trim_end_matches('.').to_ascii_lowercase();
     if let Some(r) = info.dns.iter().find(|r| r.fqdn == fqdn && r.addr.is_some()) {

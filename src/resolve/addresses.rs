@@ -443,7 +443,10 @@ impl Resolver<'_> {
         if own.contains(&vlan) {
             return Some(vlan);
         }
-        let names: Vec<&str> = own.iter().map(|&x| self.plan.vlans[x].name.as_str()).collect();
+        let names: Vec<&str> = own
+            .iter()
+            .map(|&x| self.plan.vlans[x].name.as_str())
+            .collect();
         self.diags.push(
             Diagnostic::new(&E036, format!("{what} is not on VLAN `{}`", v.name))
                 .with_primary(v.span, format!("{usage}: not a VLAN of {what}"))

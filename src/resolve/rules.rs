@@ -65,7 +65,11 @@ impl Resolver<'_> {
                         format!("tier `{}`", name.name),
                     ),
                     _ => (
-                        self.plan.hosts[x].interfaces.iter().map(|i| i.vlan).collect(),
+                        self.plan.hosts[x]
+                            .interfaces
+                            .iter()
+                            .map(|i| i.vlan)
+                            .collect(),
                         format!("host `{}`", name.name),
                     ),
                 };

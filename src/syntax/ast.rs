@@ -49,7 +49,10 @@ pub enum Endpoint {
     Named(Ident),
     Addr(Addr),
     /// `catalog@app-db`: a tier or host on one of its VLANs only.
-    On { name: Ident, vlan: Ident },
+    On {
+        name: Ident,
+        vlan: Ident,
+    },
 }
 
 impl Endpoint {

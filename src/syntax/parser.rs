@@ -519,7 +519,10 @@ impl Parser {
                     Span::new(self.file, span.start as usize, at),
                     Span::new(self.file, at + 1, span.end as usize),
                 );
-                for (part, part_span, what) in [(name, name_span, "a tier or host"), (vlan, vlan_span, "a VLAN")] {
+                for (part, part_span, what) in [
+                    (name, name_span, "a tier or host"),
+                    (vlan, vlan_span, "a VLAN"),
+                ] {
                     if !is_name(part) {
                         return fail(
                             Diagnostic::new(SYNTAX, format!("`{word}` is not a tier or host on a VLAN"))
@@ -529,8 +532,14 @@ impl Parser {
                     }
                 }
                 Ok(Endpoint::On {
-                    name: Ident { name: name.to_string(), span: name_span },
-                    vlan: Ident { name: vlan.to_string(), span: vlan_span },
+                    name: Ident {
+                        name: name.to_string(),
+                        span: name_span,
+                    },
+                    vlan: Ident {
+                        name: vlan.to_string(),
+                        span: vlan_span,
+                    },
                 })
             }
             _ => Ok(Endpoint::Named(

@@ -58,11 +58,36 @@ pub fn check(f: &OutputFile) -> Result<(), String> {
         "rules" => iptables(f),
         "sh" => shell(f),
         "conf" if path.starts_with("keepalived/") => keepalived(f),
+        "ip" if path.starts_with("routes/") => ip_batch(f),
         "junos" => quoted_lines(f, '"'),
         _ if path.starts_with("bind/zones/") => zone(f),
         "netc" if path.starts_with("bind/") => quoted_lines(f, '"'),
         _ => Ok(()),
     }
+}
+
+/// `ip -batch` route files: comments, and `route replace PREFIX via ADDRESS dev NAME` lines
+/// whose prefix and address parse and whose device is an interface name (nothing `ip` would
+/// read as another option or command).
+fn ip_batch(f: &OutputFile) -> Result<(), String> {
+    for (n, line) in f.contents.lines().enumerate() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let words: Vec<&str> = line.split(' ').collect();
+        let ok = matches!(words.as_slice(),
+            ["route", "replace", net, "via", gw, "dev", dev]
+                if net.parse::<ipnet::IpNet>().is_ok()
+                    && gw.parse::<std::net::IpAddr>().is_ok()
+                    && !dev.is_empty()
+                    && dev.len() <= 15
+                    && dev.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+                    && !dev.starts_with('-'));
+        if !ok {
+            return fail(f, n, "a line that is not a route");
+        }
+    }
+    Ok(())
 }
 
 /// firewalld XML: well-formed, no DOCTYPE or entities, only netc's elements and attributes.

@@ -58,12 +58,20 @@ pub fn source_name(plan: &Plan, target: &EndpointRef, text: &str) -> String {
         EndpointRef::TierOn { tier, ref vlans } => format!(
             "tier_{}_at_{}",
             clean(&plan.tiers[tier].name),
-            vlans.iter().map(|&v| clean(&plan.vlans[v].name)).collect::<Vec<_>>().join("_at_")
+            vlans
+                .iter()
+                .map(|&v| clean(&plan.vlans[v].name))
+                .collect::<Vec<_>>()
+                .join("_at_")
         ),
         EndpointRef::HostOn { host, ref vlans } => format!(
             "host_{}_at_{}",
             clean(&plan.hosts[host].name),
-            vlans.iter().map(|&v| clean(&plan.vlans[v].name)).collect::<Vec<_>>().join("_at_")
+            vlans
+                .iter()
+                .map(|&v| clean(&plan.vlans[v].name))
+                .collect::<Vec<_>>()
+                .join("_at_")
         ),
         EndpointRef::Internet => "internet".into(),
         EndpointRef::Any => "any".into(),

@@ -11,6 +11,7 @@ pub mod ios;
 pub mod junos;
 pub mod keepalived;
 pub mod nftables;
+pub mod routes;
 pub mod switch;
 pub mod ufw;
 
@@ -223,6 +224,7 @@ pub enum TargetKind {
     Eos,
     Junos,
     Ifupdown2,
+    Routes,
 }
 
 impl TargetKind {
@@ -241,6 +243,7 @@ impl TargetKind {
             TargetKind::Ufw => "ufw",
             TargetKind::Bind => "bind",
             TargetKind::Keepalived => "keepalived",
+            TargetKind::Routes => "routes",
             TargetKind::Ios | TargetKind::Eos | TargetKind::Junos | TargetKind::Ifupdown2 => {
                 "switches"
             }
@@ -257,6 +260,7 @@ impl TargetKind {
             TargetKind::Ufw => first == "ufw",
             TargetKind::Bind => first == "bind",
             TargetKind::Keepalived => first == "keepalived",
+            TargetKind::Routes => first == "routes",
             TargetKind::Ios => switch("ios"),
             TargetKind::Eos => switch("eos"),
             TargetKind::Junos => switch("junos"),
@@ -271,6 +275,7 @@ impl TargetKind {
             TargetKind::Ufw => &ufw::Ufw,
             TargetKind::Bind => &bind::Bind,
             TargetKind::Keepalived => &keepalived::Keepalived,
+            TargetKind::Routes => &routes::Routes,
             TargetKind::Ios => &ios::Ios,
             TargetKind::Eos => &eos::Eos,
             TargetKind::Junos => &junos::Junos,

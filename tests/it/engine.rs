@@ -12,7 +12,11 @@ fn plan_text(seed: &[u8]) -> String {
     let mut next = move || it.next().unwrap_or(0) as usize;
     let mut s = String::new();
     for v in 0..3 {
-        let carries = if next() % 4 == 0 { "carries tcp/81, icmp" } else { "" };
+        let carries = if next() % 4 == 0 {
+            "carries tcp/81, icmp"
+        } else {
+            ""
+        };
         s.push_str(&format!(
             "vlan {} v{v} {carries} {{ subnet 10.0.{v}.0/28 gateway .1 }}\n",
             10 + v
@@ -29,7 +33,14 @@ fn plan_text(seed: &[u8]) -> String {
     }
     let fw = ["nftables", "none", "ufw"];
     // Routes: more and less specific than a subnet, to the outside, and the default.
-    let routes = ["", "route 10.0.0.0/16 via v{o}", "route 10.0.{n}.8/29 via v{o}", "route default via v{o}", "route 192.0.2.0/30 via v{o}", "route 10.0.{n}.0/28 via v{o}"];
+    let routes = [
+        "",
+        "route 10.0.0.0/16 via v{o}",
+        "route 10.0.{n}.8/29 via v{o}",
+        "route default via v{o}",
+        "route 192.0.2.0/30 via v{o}",
+        "route 10.0.{n}.0/28 via v{o}",
+    ];
     for t in 0..3 {
         let other = (t + 1) % 3;
         let route = routes[next() % routes.len()]

@@ -61,7 +61,11 @@ pub fn plan_text(seed: &[u8], extra_flow: Option<usize>) -> String {
             2 => format!("route 192.0.2.0/30 via v{second}"),
             _ => String::new(),
         };
-        let serve = if next() % 4 == 0 { format!("serve v{second}") } else { String::new() };
+        let serve = if next() % 4 == 0 {
+            format!("serve v{second}")
+        } else {
+            String::new()
+        };
         s.push_str(&format!(
             "tier t{t} on v{home}, v{second} firewall {} {route} {serve}\n",
             fw[next() % 4]

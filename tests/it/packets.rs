@@ -103,15 +103,55 @@ impl Probe {
     }
 }
 
-/// Build the plan's network: one namespace per router and host, a veth per host interface.
-fn build(lab: &mut Lab, plan: &netc::ir::Plan) -> Vec<String> {
-    let mut router_ns = Vec::new();
-    for r in &plan.routers {
-        let ns = lab.ns(&format!("r{}", router_ns.len()));
+/// Build the plan's network: one namespace per router and host, every VLAN a bridge in a
+/// namespace of its own, a veth from each interface (a device: a dual-stack interface is one
+/// device with an address of each family) to its VLAN's bridge. Hosts load the routes netc
+/// wrote for them (`routes/HOST.ip`); routers know their connected subnets.
+fn build(lab: &mut Lab, plan: &netc::ir::Plan, routes: &std::path::Path) -> Vec<String> {
+    let sw = lab.ns("sw");
+    for (v, _) in plan.vlans.iter().enumerate() {
+        sh(&format!(
+            "ip -n {sw} link add br{v} type bridge && ip -n {sw} link set br{v} up"
+        ));
+    }
+    // A veth from `dev` in `ns` to the bridge of `vlan`, once per (namespace, device).
+    let mut made: Vec<(String, String)> = Vec::new();
+    let mut plug = |lab: &mut Lab, ns: &str, dev: &str, vlan: usize| {
+        if made.contains(&(ns.to_string(), dev.to_string())) {
+            return;
+        }
+        made.push((ns.to_string(), dev.to_string()));
+        let (a, b) = (lab.veth(), lab.veth());
+        sh(&format!("ip link add {a} type veth peer name {b}"));
+        sh(&format!("ip link set {a} netns {ns} name {dev}"));
+        sh(&format!("ip link set {b} netns {sw}"));
+        sh(&format!("ip -n {sw} link set {b} master br{vlan} up"));
+        sh(&format!("ip -n {ns} link set {dev} up"));
+    };
+    // No duplicate address detection: the addresses are usable at once.
+    let add = |ns: &str, addr: std::net::IpAddr, len: u8, dev: &str| {
+        let nodad = if addr.is_ipv6() { " nodad" } else { "" };
+        sh(&format!(
+            "ip -n {ns} addr add {addr}/{len} dev {dev}{nodad}"
+        ));
+    };
+    let prefix = |vlan: usize, addr: std::net::IpAddr| {
+        plan.vlans[vlan]
+            .subnets
+            .iter()
+            .map(|&s| plan.subnets[s].net)
+            .find(|n| n.contains(&addr))
+            .map_or(32, |n| n.prefix_len())
+    };
+    for (r, router) in plan.routers.iter().enumerate() {
+        let ns = lab.ns(&format!("r{r}"));
         sh(&format!(
             "ip netns exec {ns} sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0 net.ipv6.conf.all.forwarding=1 net.ipv6.icmp.ratelimit=0"
         ));
-        router_ns.push((ns, r));
+        for i in &router.interfaces {
+            plug(lab, &ns, &i.dev, i.vlan);
+            add(&ns, i.addr, prefix(i.vlan, i.addr), &i.dev);
+        }
     }
     let mut host_ns = Vec::new();
     for (h, host) in plan.hosts.iter().enumerate() {
@@ -119,45 +159,19 @@ fn build(lab: &mut Lab, plan: &netc::ir::Plan) -> Vec<String> {
         sh(&format!(
             "ip netns exec {ns} sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0"
         ));
-        // A dual-stack interface is one device with an address of each family.
-        let mut made: Vec<String> = Vec::new();
         for iface in &host.interfaces {
-            let subnet = &plan.subnets[iface.subnet];
-            // The router of this subnet, if any, gets the other end of the veth.
-            let (peer_ns, peer_dev, gw) = router_ns
-                .iter()
-                .find_map(|(rns, r)| {
-                    r.interfaces
-                        .iter()
-                        .find(|ri| ri.vlan == iface.vlan && subnet.net.contains(&ri.addr))
-                        .map(|ri| (rns.clone(), ri.dev.clone(), ri.addr))
-                })
-                .expect("three-tiers: every subnet has a router");
-            if !made.contains(&iface.dev) {
-                made.push(iface.dev.clone());
-                let (a, b) = (lab.veth(), lab.veth());
-                sh(&format!("ip link add {a} type veth peer name {b}"));
-                sh(&format!("ip link set {a} netns {ns} name {}", iface.dev));
-                sh(&format!("ip link set {b} netns {peer_ns} name {peer_dev}"));
-                sh(&format!("ip -n {ns} link set {} up", iface.dev));
-                sh(&format!("ip -n {peer_ns} link set {peer_dev} up"));
-            }
-            // No duplicate address detection: the addresses are usable at once.
-            let (len, nodad) = (
-                subnet.net.prefix_len(),
-                if iface.addr.is_ipv6() { " nodad" } else { "" },
+            plug(lab, &ns, &iface.dev, iface.vlan);
+            add(
+                &ns,
+                iface.addr,
+                plan.subnets[iface.subnet].net.prefix_len(),
+                &iface.dev,
             );
-            sh(&format!(
-                "ip -n {ns} addr add {}/{len} dev {}{nodad}",
-                iface.addr, iface.dev
-            ));
-            sh(&format!(
-                "ip -n {peer_ns} addr add {gw}/{len} dev {peer_dev}{nodad}"
-            ));
-            if iface.vlan == host.interfaces[0].vlan {
-                sh(&format!("ip -n {ns} route add default via {gw}"));
-            }
         }
+        sh(&format!(
+            "ip -n {ns} -batch {}",
+            routes.join(format!("{}.ip", host.name)).display()
+        ));
         host_ns.push(ns);
     }
     host_ns
@@ -368,9 +382,10 @@ fn run_lab_with(plan_path: &str, mark_user: bool, blocks: netc::targets::NftBloc
     let mut lab = Lab::new(*count);
     let dir = root().join(format!("target/it-packets-{}", lab.id));
     write_tree(&dir, &files);
-    let host_ns = build(&mut lab, plan);
+    let host_ns = build(&mut lab, plan, &dir.join("routes"));
     for (i, r) in plan.routers.iter().enumerate() {
-        let ns = &lab.names[i];
+        // The switch namespace comes first.
+        let ns = &lab.names[i + 1];
         sh(&format!(
             "ip netns exec {ns} nft -f {}",
             dir.join(format!("nftables/routers/{}.nft", r.name))
@@ -905,4 +920,33 @@ fn iptables_readings_agree_with_real_packets() {
         udp
     );
     drop(lab);
+}
+
+/// Multi-homed hosts: every VLAN a bridge, the management VLAN without a router, the load
+/// balancer's default route on the edge and its route to the inside through the front VLAN,
+/// all loaded from netc's own route files. Real packets must agree with netc on every
+/// address of every host: the management and storage interfaces stay closed to the
+/// application rules, and the kernel's choice of source address is netc's.
+#[test]
+fn multi_homed_hosts_and_their_routes_agree_with_netc() {
+    run_lab("fixtures/valid/multi-homed/plan.netc");
+}
+
+/// Without the load balancer's route, its kernel sends to the backends from its edge address,
+/// where no router leads inside: netc answers NO, and real packets die.
+#[test]
+fn a_missing_route_is_seen_by_netc_and_by_packets() {
+    let text = std::fs::read_to_string(root().join("fixtures/valid/multi-homed/plan.netc"))
+        .unwrap()
+        .replace(" route 10.98.0.0/16 via front", "");
+    let dir = root().join(format!("target/it-no-route-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("plan.netc"), text).unwrap();
+    let c = checked(dir.join("plan.netc").to_str().unwrap());
+    let info = c.info.as_ref().unwrap();
+    let a = netc::query::ask(&c.plan, info, "lb1", "app1", Some("http")).unwrap();
+    assert_eq!(a.verdict, netc::query::Verdict::No);
+    assert!(c.diags.iter().any(|d| d.code == "W084"), "{:?}", c.diags);
+    run_lab(dir.join("plan.netc").to_str().unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
 }
