@@ -160,15 +160,17 @@ fn scoped_units(plan: &Plan, target: &EndpointRef, with_vips: bool) -> Vec<Unit>
 
 /// The VIPs all of whose members are in tier `t` (part of the tier, as in rules).
 fn tier_vips(plan: &Plan, t: usize) -> impl Iterator<Item = Unit> + '_ {
-    plan.vips.iter().enumerate().filter_map(move |(v, vip)| {
-        (!vip.members.is_empty() && vip.members.iter().all(|&m| plan.hosts[m].tier == t)).then(
-            || Unit {
-                label: format!("vip {} {}", vip.name, vip.addr),
-                host: None,
-                addrs: Set::point(plan.vip_key(v)),
-            },
-        )
-    })
+    plan.vips
+        .iter()
+        .enumerate()
+        .filter(move |(_, vip)| {
+            !vip.members.is_empty() && vip.members.iter().all(|&m| plan.hosts[m].tier == t)
+        })
+        .map(|(v, vip)| Unit {
+            label: format!("vip {} {}", vip.name, vip.addr),
+            host: None,
+            addrs: Set::point(plan.vip_key(v)),
+        })
 }
 
 pub fn src_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
@@ -187,13 +189,31 @@ pub fn src_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
     }
 }
 
-/// `internet` as a query endpoint: an arbitrary address, outside the plan's subnets and outside
-/// every network the plan names (in rules `internet` also covers the named networks).
+/// `internet` as a query endpoint: an arbitrary address the internet routes, outside the plan's
+/// subnets, outside every network the plan names (in rules `internet` also covers the named
+/// networks) and outside the private ranges (RFC 1918, shared 100.64.0.0/10, ULA fc00::/7,
+/// link-local): no packet from the internet comes from those.
 pub fn arbitrary_internet(plan: &Plan) -> Set {
-    (0..plan.networks.len()).fold(plan.internet_set(), |acc, n| {
+    let private = Set::union_all(
+        PRIVATE
+            .iter()
+            .map(|n| space::net_set(0, &n.parse::<ipnet::IpNet>().expect("valid prefix"))),
+    );
+    (0..plan.networks.len()).fold(plan.internet_set().difference(&private), |acc, n| {
         acc.difference(&plan.endpoint_set(&EndpointRef::Network(n)))
     })
 }
+
+/// Address ranges the internet does not route.
+const PRIVATE: &[&str] = &[
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+];
 
 pub fn dst_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
     match *target {

@@ -75,6 +75,8 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
             .clone()
     };
     let mut reply_memo: HashMap<ReplyKey, Option<(String, space::Key)>> = HashMap::default();
+    // What a source part sends to a destination part (`reach::sending`), by their parts.
+    let mut sending_memo: HashMap<(usize, usize), Set> = HashMap::default();
     // Whether replies leaving by a subnet fail, by (that subnet, request's segments).
     let mut fails_via: HashMap<(usize, Segment, Segment), bool> = HashMap::default();
     // The multi-homed answerers of a destination part, by (part, family).
@@ -111,15 +113,22 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
         // nothing there.
         let sends: Vec<Vec<[Set; 2]>> = src_parts
             .iter()
-            .map(|(_, sfam)| {
+            .enumerate()
+            .map(|(i, (_, sfam))| {
                 dst_parts
                     .iter()
-                    .map(|(_, dfam)| {
-                        [0, 1].map(|f| match space::example(&dfam[f]) {
-                            Some(d) if !sfam[f].is_empty() => {
-                                reach::sending(plan, topology, &sfam[f], d)
-                            }
-                            _ => Set::empty(),
+                    .enumerate()
+                    .map(|(j, (_, dfam))| {
+                        [0, 1].map(|f| {
+                            sending_memo
+                                .entry((src_part_ids[i][f], dst_part_ids[j][f]))
+                                .or_insert_with(|| match space::example(&dfam[f]) {
+                                    Some(d) if !sfam[f].is_empty() => {
+                                        reach::sending(plan, topology, &sfam[f], d)
+                                    }
+                                    _ => Set::empty(),
+                                })
+                                .clone()
                         })
                     })
                     .collect()

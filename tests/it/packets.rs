@@ -107,7 +107,12 @@ impl Probe {
 /// namespace of its own, a veth from each interface (a device: a dual-stack interface is one
 /// device with an address of each family) to its VLAN's bridge. Hosts load the routes netc
 /// wrote for them (`routes/HOST.ip`); routers know their connected subnets.
-fn build(lab: &mut Lab, plan: &netc::ir::Plan, routes: &std::path::Path) -> Vec<String> {
+fn build(
+    lab: &mut Lab,
+    plan: &netc::ir::Plan,
+    routes: &std::path::Path,
+    keep: &[bool],
+) -> Vec<String> {
     let sw = lab.ns("sw");
     for (v, _) in plan.vlans.iter().enumerate() {
         sh(&format!(
@@ -155,6 +160,10 @@ fn build(lab: &mut Lab, plan: &netc::ir::Plan, routes: &std::path::Path) -> Vec<
     }
     let mut host_ns = Vec::new();
     for (h, host) in plan.hosts.iter().enumerate() {
+        if !keep[h] {
+            host_ns.push(String::new());
+            continue;
+        }
         let ns = lab.ns(&format!("h{h}"));
         sh(&format!(
             "ip netns exec {ns} sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0"
@@ -203,13 +212,21 @@ fn listen(ns: &str, probes: &[Probe], v6: bool) -> usize {
 }
 
 /// Probe every (source host, destination host address, probe) and compare with netc.
-fn probe_all(c: &netc::Checked, host_ns: &[String], probes: &[Probe]) -> Vec<String> {
+fn probe_all(
+    c: &netc::Checked,
+    host_ns: &[String],
+    probes: &[Probe],
+    from: &[bool],
+) -> Vec<String> {
     let plan = &c.plan;
     let info = c.info.as_ref().unwrap();
     let mut cases = Vec::new();
     for (s, _) in plan.hosts.iter().enumerate() {
+        if host_ns[s].is_empty() || !from[s] {
+            continue;
+        }
         for (d, dst) in plan.hosts.iter().enumerate() {
-            if s == d {
+            if s == d || host_ns[d].is_empty() {
                 continue;
             }
             for iface in &dst.interfaces {
@@ -366,6 +383,19 @@ fn run_lab(plan_path: &str) {
 }
 
 fn run_lab_with(plan_path: &str, mark_user: bool, blocks: netc::targets::NftBlocks) {
+    run_lab_on(plan_path, mark_user, blocks, None, None, None)
+}
+
+/// A lab of some hosts of a plan (`hosts`: all when `None`), probing from `sources` (every
+/// host of the lab when `None`) with `probes` (the plan's services and others when `None`).
+fn run_lab_on(
+    plan_path: &str,
+    mark_user: bool,
+    blocks: netc::targets::NftBlocks,
+    hosts: Option<&[&str]>,
+    sources: Option<&[&str]>,
+    probes: Option<Vec<Probe>>,
+) {
     if !can_run() {
         return;
     }
@@ -382,7 +412,17 @@ fn run_lab_with(plan_path: &str, mark_user: bool, blocks: netc::targets::NftBloc
     let mut lab = Lab::new(*count);
     let dir = root().join(format!("target/it-packets-{}", lab.id));
     write_tree(&dir, &files);
-    let host_ns = build(&mut lab, plan, &dir.join("routes"));
+    let keep: Vec<bool> = plan
+        .hosts
+        .iter()
+        .map(|h| hosts.is_none_or(|l| l.contains(&h.name.as_str())))
+        .collect();
+    let from: Vec<bool> = plan
+        .hosts
+        .iter()
+        .map(|h| sources.is_none_or(|l| l.contains(&h.name.as_str())))
+        .collect();
+    let host_ns = build(&mut lab, plan, &dir.join("routes"), &keep);
     for (i, r) in plan.routers.iter().enumerate() {
         // The switch namespace comes first.
         let ns = &lab.names[i + 1];
@@ -399,6 +439,9 @@ fn run_lab_with(plan_path: &str, mark_user: bool, blocks: netc::targets::NftBloc
     }
     for (h, host) in plan.hosts.iter().enumerate() {
         let ns = &host_ns[h];
+        if ns.is_empty() {
+            continue;
+        }
         match host.firewall {
             FirewallKind::Nftables => {
                 sh(&format!(
@@ -421,9 +464,12 @@ fn run_lab_with(plan_path: &str, mark_user: bool, blocks: netc::targets::NftBloc
             FirewallKind::None => {}
         }
     }
-    let probes = probes_for(plan);
+    let probes = probes.unwrap_or_else(|| probes_for(plan));
     // Wait until every listener is bound (a probe before that would fail for the wrong reason).
     for (h, ns) in host_ns.iter().enumerate() {
+        if ns.is_empty() {
+            continue;
+        }
         let v6 = plan.hosts[h].interfaces.iter().any(|i| i.addr.is_ipv6());
         let expected = listen(ns, &probes, v6);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -435,7 +481,7 @@ fn run_lab_with(plan_path: &str, mark_user: bool, blocks: netc::targets::NftBloc
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
-    let wrong = probe_all(&c, &host_ns, &probes);
+    let wrong = probe_all(&c, &host_ns, &probes, &from);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         wrong.is_empty(),
@@ -949,4 +995,36 @@ fn a_missing_route_is_seen_by_netc_and_by_packets() {
     assert!(c.diags.iter().any(|d| d.code == "W084"), "{:?}", c.diags);
     run_lab(dir.join("plan.netc").to_str().unwrap());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Datalyptica's load balancers reach their backends: lb01 and lb02 and one backend of each
+/// kind, with the plan's own firewalld zones and routes and the routers' rulesets, probed on
+/// the HAProxy ports and on ports no rule opens, at every address of every backend (the
+/// management and storage addresses must stay closed).
+#[test]
+fn datalyptica_load_balancers_reach_their_backends() {
+    if !have("firewalld") || !have("dbus-daemon") {
+        return;
+    }
+    run_lab_on(
+        "fixtures/datalyptica",
+        false,
+        netc::targets::NftBlocks::Inline,
+        Some(&[
+            "lb01",
+            "lb02",
+            "pg01",
+            "kafka01",
+            "trino-coord01",
+            "keycloak01",
+        ]),
+        Some(&["lb01", "lb02"]),
+        Some(vec![
+            Probe::Tcp(8080),
+            Probe::Tcp(8081),
+            Probe::Tcp(5432),
+            Probe::Tcp(22),
+            Probe::Ping,
+        ]),
+    );
 }

@@ -109,26 +109,38 @@ fn application_tiers_reach_postgres() {
 fn monitoring_reaches_node_exporter_everywhere() {
     let c = datalyptica();
     for host in &c.plan.hosts {
-        // The load balancers' default route is on the DMZ (they answer the internet): their
-        // application-VLAN address answers monitoring through the DMZ, where no router leads
-        // back (W085 says so in `check`); the management address still answers.
-        let expected = if c.plan.tiers[host.tier].name == "lb" {
-            Verdict::Partial
+        // The load balancers route the application network through app-lb (their default
+        // route is on the DMZ); the bastion has no application address: it is scraped on
+        // the management VLAN, which the question names.
+        let name = if host.name == "bastion01" {
+            "bastion01@mgmt".to_string()
         } else {
-            Verdict::Yes
+            host.name.clone()
         };
+        let expected = Verdict::Yes;
         assert_eq!(
-            verdict(&format!("can monitoring reach {} on tcp/9100", host.name)),
+            verdict(&format!("can monitoring reach {name} on tcp/9100")),
             expected,
             "{}",
             host.name
         );
         assert_eq!(
-            verdict(&format!("can monitoring reach {} on promtail", host.name)),
+            verdict(&format!("can monitoring reach {name} on promtail")),
             expected,
             "{}",
             host.name
         );
+        if host.name != "bastion01" {
+            assert_eq!(
+                verdict(&format!(
+                    "can monitoring reach {}@mgmt on tcp/9100",
+                    host.name
+                )),
+                Verdict::No,
+                "{}: the management VLAN carries only ssh and ping",
+                host.name
+            );
+        }
     }
     assert_eq!(
         verdict("can analytics reach catalog on tcp/9100"),
@@ -273,23 +285,14 @@ fn diff_finds_new_and_removed_access() {
             })
             .collect()
     };
-    // Reachable from the tier's addresses, and configured only from their management
-    // addresses (the host firewall accepts them; no route of the plan delivers them).
-    assert_eq!(
-        rows(&d.opened),
-        [
-            "streaming -> catalog: tcp/19120",
-            "streaming -> catalog: tcp/19120 (configured)"
-        ]
-    );
+    // Reachable from the addresses the tiers' kernels send from; their management addresses
+    // send nothing to the application VLANs (the kernel picks the application address), and
+    // catalog's management address is not opened (the management VLAN carries only ssh and
+    // ping), so nothing is configured without being reachable.
+    assert_eq!(rows(&d.opened), ["streaming -> catalog: tcp/19120"]);
     assert_eq!(
         rows(&d.closed),
-        [
-            "analytics -> iam: tcp/6379",
-            "analytics -> iam: tcp/6379 (configured)",
-            "iam -> iam: tcp/6379",
-            "iam -> iam: tcp/6379 (configured)"
-        ]
+        ["analytics -> iam: tcp/6379", "iam -> iam: tcp/6379"]
     );
     assert!(d.opened[0].rules[0]
         .text
