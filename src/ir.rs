@@ -60,6 +60,10 @@ pub struct Plan {
     /// Each tier's address set, computed once the model is complete (see `tier_set`).
     #[serde(skip)]
     pub tier_sets: Vec<Set>,
+    /// The address set of every route of the plan, each once, sorted; computed once the
+    /// model is complete (see `cut_by_routes`).
+    #[serde(skip)]
+    pub route_cuts: Vec<Set>,
     /// Routing domains: VRFs joined by routers (see `Domains`).
     #[serde(skip)]
     pub domains: Domains,
@@ -234,7 +238,7 @@ pub struct Host {
     pub name_span: Span,
     pub firewall: FirewallKind,
     pub dns_names: Vec<String>,
-    /// The host's own routes (see `Plan::routes_of` for every route it has).
+    /// The host's own routes (`Plan::routes_of`: every route it has).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<Route>,
     pub origin: Origin,
@@ -526,9 +530,15 @@ impl Plan {
         })
     }
 
+    /// Every route of host `h`: its own, then its tier's.
+    pub fn routes_of(&self, h: usize) -> impl Iterator<Item = &Route> {
+        let host = &self.hosts[h];
+        host.routes.iter().chain(&self.tiers[host.tier].routes)
+    }
+
     /// The address sets of every route of the plan's tiers and hosts, each once, sorted: a
     /// destination cut by them (and by subnets) is routed alike by every host.
-    pub fn route_cuts(&self) -> Vec<Set> {
+    fn compute_route_cuts(&self) -> Vec<Set> {
         let mut cuts: Vec<Set> = self
             .tiers
             .iter()
@@ -541,14 +551,10 @@ impl Plan {
         cuts
     }
 
-    /// `parts` cut further by the plan's routes (see `route_cuts`).
+    /// `parts` cut further by the plan's routes (`route_cuts`).
     pub fn cut_by_routes(&self, parts: Vec<Set>) -> Vec<Set> {
-        let cuts = self.route_cuts();
-        if cuts.is_empty() {
-            return parts;
-        }
         let mut out = parts;
-        for cut in &cuts {
+        for cut in &self.route_cuts {
             out = out
                 .into_iter()
                 .flat_map(|p| {
@@ -680,13 +686,14 @@ impl Plan {
         }
     }
 
-    /// Fill `domains` and `tier_sets`; the model must not change afterwards.
+    /// Fill `domains`, `tier_sets` and `route_cuts`; the model must not change afterwards.
     pub fn freeze(&mut self) {
         self.domains = self.compute_domains();
         self.tier_sets = (0..self.tiers.len())
             .map(|t| self.compute_tier_set(t))
             .collect();
         self.subnet_index = self.compute_subnet_index();
+        self.route_cuts = self.compute_route_cuts();
     }
 
     /// Subnets painted onto the key space from the least specific to the most (ties: the

@@ -246,60 +246,126 @@ fn host_units(plan: &Plan, h: usize) -> Vec<Unit> {
         .collect()
 }
 
-/// How host `h`'s kernel sends to `dst`: the interface it leaves by (its address is the
-/// source address the kernel picks) and the next hop (`None`: `dst` is on that interface's
-/// subnet). The longest prefix wins among the host's connected subnets, its routes and its
-/// tier's routes (connected first, then the host's own, then in plan order on a tie); without
-/// a matching route the default route is the first interface of the family (the tier's first
-/// VLAN) unless a `route default` says otherwise.
-pub fn route_of(
-    plan: &Plan,
-    h: usize,
-    dst: Key,
-) -> Option<(&crate::ir::Interface, Option<std::net::IpAddr>)> {
+/// A route the kernel of a host takes: the interface it leaves by (its address is the source
+/// address the kernel picks), the next hop (`None`: the destination is on that interface's
+/// subnet, or the subnet has no gateway and no router) and the prefix it matched.
+#[derive(Debug, Clone, Copy)]
+pub struct Choice<'a> {
+    pub iface: &'a crate::ir::Interface,
+    pub via: Option<std::net::IpAddr>,
+    pub prefix_len: u8,
+}
+
+/// Host `h`'s routes beyond its connected subnets, as its kernel holds them (and as the
+/// `routes` target writes them): per family, the default route through its first interface
+/// unless a `route default` replaces it, and every route of the host and its tier through an
+/// interface on the route's VLAN (the first route of a prefix wins: the host's own before its
+/// tier's).
+pub fn route_table(plan: &Plan, h: usize) -> Vec<(ipnet::IpNet, Choice<'_>)> {
+    let host = &plan.hosts[h];
+    let mut table: Vec<(ipnet::IpNet, Choice)> = Vec::new();
+    for v4 in [true, false] {
+        let Some(first) = host.interfaces.iter().find(|i| i.addr.is_ipv4() == v4) else {
+            continue;
+        };
+        let routes: Vec<&crate::ir::Route> = plan
+            .routes_of(h)
+            .filter(|r| r.net.addr().is_ipv4() == v4)
+            .collect();
+        // An explicit default route replaces the first interface's, if it can be taken.
+        let usable = |r: &&&crate::ir::Route| {
+            host.interfaces
+                .iter()
+                .any(|i| i.vlan == r.vlan && i.addr.is_ipv4() == v4)
+        };
+        if !routes
+            .iter()
+            .filter(usable)
+            .any(|r| r.net.prefix_len() == 0)
+        {
+            let any: ipnet::IpNet = if v4 { "0.0.0.0/0" } else { "::/0" }
+                .parse()
+                .expect("valid prefix");
+            let via = plan.next_hop(first.subnet);
+            table.push((
+                any,
+                Choice {
+                    iface: first,
+                    via,
+                    prefix_len: 0,
+                },
+            ));
+        }
+        for r in routes {
+            if table.iter().any(|(n, _)| *n == r.net) {
+                continue;
+            }
+            let Some(iface) = host
+                .interfaces
+                .iter()
+                .find(|i| i.vlan == r.vlan && i.addr.is_ipv4() == v4)
+            else {
+                continue;
+            };
+            let via = Some(plan.next_hop(iface.subnet).unwrap_or(r.gateway));
+            let prefix_len = r.net.prefix_len();
+            table.push((
+                r.net,
+                Choice {
+                    iface,
+                    via,
+                    prefix_len,
+                },
+            ));
+        }
+    }
+    table
+}
+
+/// How host `h`'s kernel sends to `dst`: the longest prefix wins among its connected subnets
+/// (first on a tie) and its `route_table` (the host's own routes, its tier's, the default).
+pub fn route_of(plan: &Plan, h: usize, dst: Key) -> Option<Choice<'_>> {
     let v4 = space::is_v4_key(dst);
     let host = &plan.hosts[h];
-    let ifaces = || {
+    // Connected: the most specific subnet holding `dst` (in its own domain).
+    let mut best = plan.subnet_of(dst).and_then(|s| {
         host.interfaces
             .iter()
-            .filter(move |i| i.addr.is_ipv4() == v4)
-    };
-    // Connected: the most specific subnet holding `dst` (in its own domain).
-    let mut best: Option<(u8, &crate::ir::Interface, Option<std::net::IpAddr>)> = None;
-    if let Some(s) = plan.subnet_of(dst) {
-        if let Some(i) = ifaces().find(|i| i.subnet == s) {
-            best = Some((plan.subnets[s].net.prefix_len(), i, None));
+            .find(|i| i.subnet == s && i.addr.is_ipv4() == v4)
+            .map(|iface| Choice {
+                iface,
+                via: None,
+                prefix_len: plan.subnets[s].net.prefix_len(),
+            })
+    });
+    // Without routes of its own the table is the default route alone (the hot case: no
+    // table is built).
+    if plan.routes_of(h).next().is_none() {
+        if best.is_some() {
+            return best;
         }
+        let iface = host.interfaces.iter().find(|i| i.addr.is_ipv4() == v4)?;
+        return Some(Choice {
+            iface,
+            via: plan.next_hop(iface.subnet),
+            prefix_len: 0,
+        });
     }
     let addr = space::key_addr(dst);
-    let tier = &plan.tiers[host.tier];
-    for r in host.routes.iter().chain(&tier.routes) {
-        let len = r.net.prefix_len();
-        if r.net.addr().is_ipv4() != v4
-            || !r.net.contains(&addr)
-            || space::key(plan.vlan_domain(r.vlan), addr) != dst
-            || best.is_some_and(|(l, _, _)| l >= len)
+    for (net, choice) in route_table(plan, h) {
+        let in_domain =
+            net.prefix_len() == 0 || space::key(plan.vlan_domain(choice.iface.vlan), addr) == dst;
+        if net.contains(&addr) && in_domain && best.is_none_or(|b| b.prefix_len < choice.prefix_len)
         {
-            continue;
-        }
-        if let Some(i) = ifaces().find(|i| i.vlan == r.vlan) {
-            let gw = plan.next_hop(i.subnet).unwrap_or(r.gateway);
-            best = Some((len, i, Some(gw)));
+            best = Some(choice);
         }
     }
-    match best {
-        Some((_, i, gw)) => Some((i, gw)),
-        None => {
-            // `route default` is a route like the others (0.0.0.0/0 matched above).
-            let i = ifaces().next()?;
-            Some((i, plan.next_hop(i.subnet)))
-        }
-    }
+    best
 }
 
 /// The interface host `h` answers a packet from `src` through (see `route_of`).
 pub fn reply_interface(plan: &Plan, h: usize, src: Key) -> Option<&crate::ir::Interface> {
-    route_of(plan, h, src).map(|(i, _)| i)
+    route_of(plan, h, src).map(|c| c.iface)
 }
 
 /// The address host `h` sends from towards `dst`, as the kernel picks it: the address of the
@@ -312,9 +378,13 @@ pub fn source_address(plan: &Plan, h: usize, dst: Key) -> Option<Key> {
 /// The addresses of `set` a host sends from towards `dst`: every address that is not a
 /// host's (a network, the internet), and of hosts' addresses only the one their kernel picks
 /// for `dst`. VIP addresses send nothing (see `source_address`).
+/// `set` and `dst` are of one family.
 pub fn sending(plan: &Plan, topology: &Topology, set: &Set, dst: Key) -> Set {
+    // A host's only address of the family is picked for every destination of the family:
+    // only the others need their host's route.
+    let multi = set.difference(topology.only_choices());
     let mut unused = Vec::new();
-    for (addr, h) in topology.interfaces_in(set) {
+    for (addr, h) in topology.interfaces_in(&multi) {
         if source_address(plan, h, dst) != Some(addr) {
             unused.push((addr, addr));
         }

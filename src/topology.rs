@@ -42,6 +42,9 @@ pub struct Topology {
     interfaces: Vec<(Key, usize)>,
     /// Every VIP address.
     vips: crate::space::Set,
+    /// Host addresses that are their host's only address of their family: the kernel picks
+    /// them for every destination of the family.
+    only_choice: crate::space::Set,
     /// The router each subnet's gateway address belongs to, if any: packets leaving the
     /// subnet for another go there first.
     gateways: HashMap<Segment, usize>,
@@ -113,6 +116,21 @@ impl Topology {
             interfaces.extend(host.interfaces.iter().map(|i| (plan.iface_key(i), h)));
         }
         interfaces.sort_unstable();
+        let only_choice = crate::space::Set::from_ranges(plan.hosts.iter().flat_map(|host| {
+            host.interfaces
+                .iter()
+                .filter(|i| {
+                    host.interfaces
+                        .iter()
+                        .filter(|j| j.addr.is_ipv4() == i.addr.is_ipv4())
+                        .count()
+                        == 1
+                })
+                .map(|i| {
+                    let k = plan.iface_key(i);
+                    (k, k)
+                })
+        }));
         let vips = crate::space::Set::from_ranges((0..plan.vips.len()).map(|v| {
             let k = plan.vip_key(v);
             (k, k)
@@ -140,6 +158,7 @@ impl Topology {
             answerers,
             interfaces,
             vips,
+            only_choice,
             gateways,
             router_nodes,
             paths: Default::default(),
@@ -187,6 +206,11 @@ impl Topology {
     /// Every VIP address.
     pub fn vip_addresses(&self) -> &crate::space::Set {
         &self.vips
+    }
+
+    /// Host addresses that are their host's only address of their family.
+    pub fn only_choices(&self) -> &crate::space::Set {
+        &self.only_choice
     }
 
     /// The router a subnet's gateway address belongs to.

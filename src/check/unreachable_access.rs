@@ -40,15 +40,31 @@ fn segments(plan: &Plan, set: &Set) -> Parts {
         .collect()
 }
 
-/// The number of an endpoint set, its parts made the first time it is seen.
+/// An endpoint set's parts, and the number of each part's set (per family), shared by every
+/// endpoint set with that part.
+type Interned = (Parts, Vec<[usize; 2]>);
+
+/// The number of an endpoint set, its parts made (and numbered in `part_ids`) the first time
+/// it is seen.
 fn intern<'a>(
     plan: &Plan,
     ids: &mut HashMap<&'a Set, usize>,
-    parts: &mut Vec<Parts>,
+    parts: &mut Vec<Interned>,
+    part_ids: &mut HashMap<Set, usize>,
     set: &'a Set,
 ) -> usize {
     *ids.entry(set).or_insert_with(|| {
-        parts.push(segments(plan, set));
+        let cut = segments(plan, set);
+        let numbers = cut
+            .iter()
+            .map(|(_, fam)| {
+                [0, 1].map(|f| {
+                    let n = part_ids.len();
+                    *part_ids.entry(fam[f].clone()).or_insert(n)
+                })
+            })
+            .collect();
+        parts.push((cut, numbers));
         parts.len() - 1
     })
 }
@@ -56,7 +72,7 @@ fn intern<'a>(
 pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<Diagnostic>) {
     // Each distinct endpoint set once: its number and its parts.
     let mut ids: HashMap<&Set, usize> = HashMap::default();
-    let mut parts: Vec<Parts> = Vec::new();
+    let mut parts: Vec<Interned> = Vec::new();
     // Which hosts answer in which segment: only multi-homed ones can answer elsewhere.
     let multi: Vec<bool> = plan.hosts.iter().map(|h| h.interfaces.len() > 1).collect();
     // The first reply problem of a destination part, by (the part's addresses, the source
@@ -76,7 +92,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
     };
     let mut reply_memo: HashMap<ReplyKey, Option<(String, space::Key)>> = HashMap::default();
     // What a source part sends to a destination part (`reach::sending`), by their parts.
-    let mut sending_memo: HashMap<(usize, usize), Set> = HashMap::default();
+    let mut sending_memo: HashMap<(usize, usize), std::rc::Rc<Set>> = HashMap::default();
     // Whether replies leaving by a subnet fail, by (that subnet, request's segments).
     let mut fails_via: HashMap<(usize, Segment, Segment), bool> = HashMap::default();
     // The multi-homed answerers of a destination part, by (part, family).
@@ -93,25 +109,14 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
         if b.is_empty() {
             continue;
         }
-        let src_id = intern(plan, &mut ids, &mut parts, &b.src);
-        let dst_id = intern(plan, &mut ids, &mut parts, &b.dst);
-        let (src_parts, dst_parts) = (&parts[src_id], &parts[dst_id]);
-        let mut part_id = |parts: &Parts| -> Vec<[usize; 2]> {
-            parts
-                .iter()
-                .map(|(_, fam)| {
-                    [0, 1].map(|f| {
-                        let n = part_ids.len();
-                        *part_ids.entry(fam[f].clone()).or_insert(n)
-                    })
-                })
-                .collect()
-        };
-        let (src_part_ids, dst_part_ids) = (part_id(src_parts), part_id(dst_parts));
+        let src_id = intern(plan, &mut ids, &mut parts, &mut part_ids, &b.src);
+        let dst_id = intern(plan, &mut ids, &mut parts, &mut part_ids, &b.dst);
+        let ((src_parts, src_part_ids), (dst_parts, dst_part_ids)) =
+            (&parts[src_id], &parts[dst_id]);
         // What each source part sends to each destination part: a host sends from the
         // address its kernel picks (`reach::sending`), so a tier's other addresses send
         // nothing there.
-        let sends: Vec<Vec<[Set; 2]>> = src_parts
+        let sends: Vec<Vec<[std::rc::Rc<Set>; 2]>> = src_parts
             .iter()
             .enumerate()
             .map(|(i, (_, sfam))| {
@@ -122,11 +127,13 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                         [0, 1].map(|f| {
                             sending_memo
                                 .entry((src_part_ids[i][f], dst_part_ids[j][f]))
-                                .or_insert_with(|| match space::example(&dfam[f]) {
-                                    Some(d) if !sfam[f].is_empty() => {
-                                        reach::sending(plan, topology, &sfam[f], d)
-                                    }
-                                    _ => Set::empty(),
+                                .or_insert_with(|| {
+                                    std::rc::Rc::new(match space::example(&dfam[f]) {
+                                        Some(d) if !sfam[f].is_empty() => {
+                                            reach::sending(plan, topology, &sfam[f], d)
+                                        }
+                                        _ => Set::empty(),
+                                    })
                                 })
                                 .clone()
                         })
@@ -207,7 +214,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                                     who.push(format!("router {}", plan.routers[r].name));
                                 }
                             }
-                            unreachable = Some((sset.clone(), dset.clone(), who));
+                            unreachable = Some(((**sset).clone(), dset.clone(), who));
                         }
                         Some(forward) => {
                             if reply.is_some() {
@@ -261,7 +268,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                                     })
                                 });
                             if let Some((why, addr)) = found {
-                                reply = Some((why.clone(), sset.clone(), Set::point(*addr)));
+                                reply = Some((why.clone(), (**sset).clone(), Set::point(*addr)));
                             }
                         }
                     }
@@ -281,28 +288,27 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
             if let (Some(d), Some((addr, h))) = (d, topology.interfaces_in(sset).next()) {
                 let host = &plan.hosts[h];
                 let why = match reach::route_of(plan, h, d) {
-                    Some((i, _)) => format!(
+                    Some(c) => format!(
                         "{} sends to {} from {} ({}, {}), not from {}",
                         host.name,
                         space::key_addr(d),
-                        i.addr,
-                        plan.vlans[i.vlan].name,
-                        if plan.subnets[i.subnet].net.contains(&space::key_addr(d)) {
-                            "its subnet"
-                        } else if host
-                            .routes
-                            .iter()
-                            .chain(&plan.tiers[host.tier].routes)
-                            .any(|r| r.net.contains(&space::key_addr(d)) && r.vlan == i.vlan)
-                        {
-                            "its route"
-                        } else {
-                            "its default route"
+                        c.iface.addr,
+                        plan.vlans[c.iface.vlan].name,
+                        match (c.via, c.prefix_len) {
+                            (_, 0) => "its default route",
+                            (None, _) => "its subnet",
+                            (Some(_), _) => "its route",
                         },
                         space::key_addr(addr)
                     ),
                     None => format!("{} has no address of the family", host.name),
                 };
+                // The VLAN of the address that has a path: the route to give the tier.
+                let via = host
+                    .interfaces
+                    .iter()
+                    .find(|i| plan.iface_key(i) == addr)
+                    .map_or("VLAN", |i| plan.vlans[i.vlan].name.as_str());
                 diags.push(
                     Diagnostic::new(
                         &crate::codes::W084,
@@ -310,8 +316,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                     )
                     .with_primary(flow.origin.span, "allowed from an address no packet leaves from")
                     .with_help(format!(
-                        "give the tier a route through the VLAN that leads there (`route PREFIX via {}` on the tier)",
-                        plan.vlans[plan.subnets[plan.subnet_of(addr).unwrap_or(0)].vlan].name
+                        "give the tier a route through the VLAN that leads there (`route PREFIX via {via}` on the tier)"
                     )),
                 );
                 continue;

@@ -102,6 +102,7 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
             switches: Vec::new(),
             sources: Sources::default(),
             tier_sets: Vec::new(),
+            route_cuts: Vec::new(),
             subnet_index: Vec::new(),
             domains: Default::default(),
         },

@@ -18,56 +18,21 @@ pub struct Routes;
 impl RenderAll for Routes {
     fn render(&self, plan: &Plan, _info: &PlanInfo, _ctx: &Context) -> Vec<OutputFile> {
         let mut files = Vec::new();
-        for host in &plan.hosts {
+        for (h, host) in plan.hosts.iter().enumerate() {
             if host.interfaces.is_empty() {
                 continue;
             }
-            let tier = &plan.tiers[host.tier];
             let mut out = header(plan, &format!("routes of host {}", host.name), "#");
             out.push_str(&format!(
                 "# Load with: ip -batch routes/{}.ip (connected subnets come with the addresses).\n",
                 host.name
             ));
-            let routes: Vec<&crate::ir::Route> = host.routes.iter().chain(&tier.routes).collect();
-            let mut lines: Vec<String> = Vec::new();
-            for v4 in [true, false] {
-                let mut ifaces = host.interfaces.iter().filter(|i| i.addr.is_ipv4() == v4);
-                let Some(first) = ifaces.next() else {
-                    continue;
-                };
-                // The default route: an explicit one, else through the first interface.
-                let explicit = routes
-                    .iter()
-                    .any(|r| r.net.addr().is_ipv4() == v4 && r.net.prefix_len() == 0);
-                if !explicit {
-                    if let Some(gw) = plan.next_hop(first.subnet) {
-                        lines.push(format!(
-                            "route replace {} via {gw} dev {}",
-                            if v4 { "0.0.0.0/0" } else { "::/0" },
-                            first.dev
-                        ));
-                    }
+            // The table `reach::route_of` follows; a route with no next hop (a subnet with
+            // neither gateway nor router) leads nowhere and is not written.
+            for (net, c) in crate::reach::route_table(plan, h) {
+                if let Some(gw) = c.via {
+                    let _ = writeln!(out, "route replace {net} via {gw} dev {}", c.iface.dev);
                 }
-                let mut seen: Vec<ipnet::IpNet> = Vec::new();
-                for r in routes.iter().filter(|r| r.net.addr().is_ipv4() == v4) {
-                    // The first route of a prefix wins (the host's own before its tier's).
-                    if seen.contains(&r.net) {
-                        continue;
-                    }
-                    let Some(i) = host
-                        .interfaces
-                        .iter()
-                        .find(|i| i.vlan == r.vlan && i.addr.is_ipv4() == v4)
-                    else {
-                        continue;
-                    };
-                    seen.push(r.net);
-                    let gw = plan.next_hop(i.subnet).unwrap_or(r.gateway);
-                    lines.push(format!("route replace {} via {gw} dev {}", r.net, i.dev));
-                }
-            }
-            for l in lines {
-                let _ = writeln!(out, "{l}");
             }
             files.push(OutputFile {
                 path: PathBuf::from(format!("routes/{}.ip", host.name)),
