@@ -161,6 +161,10 @@ pub struct Subnet {
     pub vlan: usize,
     pub net: ipnet::IpNet,
     pub gateway: Option<IpAddr>,
+    /// The plan writes a gateway, resolved or not (a rejected one was reported: what needs a
+    /// gateway says nothing more).
+    #[serde(skip)]
+    pub gateway_written: bool,
     pub origin: Origin,
 }
 

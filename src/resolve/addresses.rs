@@ -117,6 +117,7 @@ impl Resolver<'_> {
                 vlan: idx,
                 net,
                 gateway,
+                gateway_written: s.gateway.is_some(),
                 origin: self.origin(s.span),
             });
         }
@@ -496,12 +497,16 @@ impl Resolver<'_> {
         let mut out = Vec::new();
         for net in nets {
             let v4 = net.addr().is_ipv4();
-            let gateway = self.plan.vlans[vlan]
-                .subnets
-                .iter()
-                .map(|&s| &self.plan.subnets[s])
-                .find(|s| s.net.addr().is_ipv4() == v4 && s.gateway.is_some())
-                .and_then(|s| s.gateway);
+            let family = || {
+                self.plan.vlans[vlan]
+                    .subnets
+                    .iter()
+                    .map(|&s| &self.plan.subnets[s])
+                    .filter(move |s| s.net.addr().is_ipv4() == v4)
+            };
+            let gateway = family().find_map(|s| s.gateway);
+            // A gateway written but refused was reported where it is written.
+            let refused = family().any(|s| s.gateway_written);
             match gateway {
                 Some(gateway) => out.push(Route {
                     net,
@@ -510,7 +515,7 @@ impl Resolver<'_> {
                     origin: self.origin(r.span),
                 }),
                 // `route default` takes the families that have a gateway.
-                None if r.dest.is_none() => {}
+                None if r.dest.is_none() || refused => {}
                 None => self.diags.push(
                     Diagnostic::new(
                         &E092,
@@ -525,7 +530,11 @@ impl Resolver<'_> {
                 ),
             }
         }
-        if out.is_empty() && r.dest.is_none() {
+        let written = self.plan.vlans[vlan]
+            .subnets
+            .iter()
+            .any(|&s| self.plan.subnets[s].gateway_written);
+        if out.is_empty() && r.dest.is_none() && !written {
             self.diags.push(
                 Diagnostic::new(&E092, format!("VLAN `{}` has no gateway", r.via.name))
                     .with_primary(r.via.span, "no gateway to route through")

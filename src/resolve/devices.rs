@@ -32,7 +32,12 @@ impl Resolver<'_> {
                         .iter()
                         .filter_map(|&s| self.plan.subnets[s].gateway)
                         .collect();
-                    if gateways.is_empty() {
+                    // A gateway written but refused was reported where it is written.
+                    let written = self.plan.vlans[vlan]
+                        .subnets
+                        .iter()
+                        .any(|&s| self.plan.subnets[s].gateway_written);
+                    if gateways.is_empty() && !written {
                         self.diags.push(
                             Diagnostic::new(
                                 &crate::codes::E091,

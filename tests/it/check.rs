@@ -281,6 +281,18 @@ fn a_broken_declaration_is_one_error_not_one_per_use() {
     assert_eq!(codes, ["E001", "E011"], "{:#?}", c.diags);
 }
 
+/// A gateway outside its subnet is one error: the router that would take it and the route
+/// through it say nothing more (they said "the VLAN declares no gateway", which it does).
+#[test]
+fn a_refused_gateway_is_one_error() {
+    let c = netc::check_text(
+        "gw.netc",
+        "vlan 10 app { subnet 10.1.0.0/24 gateway 10.9.0.1 }\nvlan 20 edge { subnet 192.0.2.0/24 gateway .1 }\nrouter core { app }\nrouter border { edge }\ntier t on edge, app route 10.0.0.0/8 via app\nhost h1 in t { edge 192.0.2.5 app 10.1.0.5 }\n",
+    );
+    let codes: Vec<&str> = c.diags.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["E031"], "{:#?}", c.diags);
+}
+
 /// Switch names become file names like host names: reserved device names and names that
 /// differ only by case are refused before anything is written.
 #[test]
