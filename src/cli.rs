@@ -1392,6 +1392,20 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
     for (i, (rel, point)) in points.iter().enumerate() {
         // The ruleset as the kernel holds it: nftables files loaded by nft, firewalld's and
         // ufw's configurations by the real tools. `None`: the file is not in DIR.
+        // A router's translations, read and compared apart from its filter.
+        let nat_diffs = std::cell::RefCell::new(Vec::new());
+        let nat_split = |json: String| -> Result<String, readback::ReadError> {
+            match point {
+                Point::Router(r) => match readback::nat::split(p, *r, &json)? {
+                    Some((rest, d)) => {
+                        nat_diffs.borrow_mut().extend(d);
+                        Ok(rest)
+                    }
+                    None => Ok(json),
+                },
+                Point::Host(_) => Ok(json),
+            }
+        };
         let read = || -> Result<Option<readback::Ruleset>, String> {
             if let Some((kind, host)) = rel.split_once('/').filter(|(k, _)| *k != "nftables") {
                 if std::fs::symlink_metadata(out.join(rel)).is_err() {
@@ -1414,15 +1428,17 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
             let text =
                 crate::readback::inline_blocks(out, &text).map_err(|e| format!("{rel}: {e}"))?;
             readback::load_in_namespace(&text, i)
+                .and_then(nat_split)
                 .and_then(|json| readback::Ruleset::from_json(&json))
                 .map(Some)
                 .map_err(|e| format!("{rel}: {e}"))
         };
         let (diffs, not_evaluated) = match read() {
-            Ok(Some(rs)) => (
-                readback::verify(p, info, *point, &rs, 20),
-                rs.unmodelled().to_vec(),
-            ),
+            Ok(Some(rs)) => {
+                let mut diffs = nat_diffs.take();
+                diffs.extend(readback::verify(p, info, *point, &rs, 20));
+                (diffs, rs.unmodelled().to_vec())
+            }
             Ok(None) => {
                 results.push(Verified {
                     file: rel.clone(),
@@ -1558,7 +1574,19 @@ fn drift(
         }
     };
     // `nft -j` output is JSON; anything else is read as iptables-save output.
+    let mut nat_diffs = Vec::new();
     let rs = if text.trim_start().starts_with('{') {
+        let text = match point {
+            Point::Router(r) => match readback::nat::split(p, r, &text) {
+                Ok(Some((rest, d))) => {
+                    nat_diffs = d;
+                    rest
+                }
+                Ok(None) => text,
+                Err(e) => return fail(json, format!("{}: {e}", ruleset.display())),
+            },
+            Point::Host(_) => text,
+        };
         readback::Ruleset::from_json(&text)
     } else {
         let v6 = match ruleset6.map(crate::output::read_input).transpose() {
@@ -1573,7 +1601,8 @@ fn drift(
         Ok(r) => r,
         Err(e) => return fail(json, format!("{}: {e}", ruleset.display())),
     };
-    let diffs = readback::verify(p, info, point, &rs, 20);
+    let mut diffs = nat_diffs;
+    diffs.extend(readback::verify(p, info, point, &rs, 20));
     let foreign = rs.foreign_tables();
     match format {
         OutFormat::Json => json_out(

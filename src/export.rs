@@ -25,7 +25,7 @@ pub fn export(plan: &Plan, info: &PlanInfo) -> Value {
     let zone = names(plan.zones.iter().map(|z| z.name.clone()).collect());
     rename(&mut doc["dns_records"], &["*", "zone"], &zone);
     let p = &mut doc["plan"];
-    let refs: [(&str, &Name); 29] = [
+    let refs: [(&str, &Name); 32] = [
         ("management/*/sources/*/target/ref/tier", &tier),
         ("management/*/sources/*/target/ref/host", &host),
         ("tiers/*/serve/*", &vlan),
@@ -38,6 +38,9 @@ pub fn export(plan: &Plan, info: &PlanInfo) -> Value {
         ("flows/*/sources/*/target/ref/vlans/*", &vlan),
         ("flows/*/destinations/*/target/ref/vlans/*", &vlan),
         ("management/*/sources/*/target/ref/vlans/*", &vlan),
+        ("routers/*/nats/*/sources/*/target/ref/tier", &tier),
+        ("routers/*/nats/*/sources/*/target/ref/host", &host),
+        ("routers/*/nats/*/sources/*/target/ref/vlans/*", &vlan),
         ("vlans/*/subnets/*", &subnet),
         ("vlans/*/pools/*/tier", &tier),
         ("subnets/*/vlan", &vlan),
@@ -72,6 +75,7 @@ pub fn export(plan: &Plan, info: &PlanInfo) -> Value {
         "flows/*/sources/*/target",
         "flows/*/destinations/*/target",
         "management/*/sources/*/target",
+        "routers/*/nats/*/sources/*/target",
     ] {
         each(p, &path.split('/').collect::<Vec<_>>(), &mut |t| {
             let kind = t["kind"].as_str().unwrap_or_default().to_string();

@@ -321,7 +321,72 @@ pub struct Router {
     pub interfaces: Vec<RouterInterface>,
     /// The interface towards everything outside the plan, if this router has one.
     pub upstream: Option<String>,
+    /// The router's own addresses on the upstream link, each with the prefix it holds there
+    /// (`upstream address 198.51.100.2/29`): what its translations may use.
+    pub upstream_addrs: Vec<ipnet::IpNet>,
+    /// Translations at the upstream interface, in plan order.
+    pub nats: Vec<Nat>,
     pub origin: Origin,
+}
+
+/// One translation of a router (IPv4 only: netc does no NAT66).
+#[derive(Debug, Clone, Serialize)]
+pub struct Nat {
+    #[serde(flatten)]
+    pub kind: NatKind,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum NatKind {
+    /// Packets from `sources` leaving by the upstream interface leave from `to`
+    /// (`masquerade`: the upstream interface's own address).
+    Source {
+        sources: Vec<Endpoint>,
+        to: IpAddr,
+        masquerade: bool,
+        /// Every address of `sources` (filled by `Plan::freeze`).
+        #[serde(skip)]
+        set: Set,
+    },
+    /// Packets to `public` on `proto` `ports` go to `to`, their port moved by the same offset
+    /// to start at `to_port`.
+    Forward {
+        public: IpAddr,
+        proto: Proto,
+        ports: (u16, u16),
+        to: IpAddr,
+        to_port: u16,
+        /// The host, VIP or address as written.
+        target: String,
+        #[serde(skip)]
+        to_vlan: usize,
+        /// Filled by `Plan::freeze`.
+        #[serde(skip)]
+        to_key: Key,
+    },
+    /// One-to-one: packets to `public` go to `to`, and `to` leaves as `public`.
+    Static {
+        public: IpAddr,
+        to: IpAddr,
+        target: String,
+        #[serde(skip)]
+        to_vlan: usize,
+        /// Filled by `Plan::freeze`.
+        #[serde(skip)]
+        to_key: Key,
+    },
+}
+
+impl NatKind {
+    /// The public address packets from outside are sent to (forward and static).
+    pub fn public(&self) -> Option<IpAddr> {
+        match *self {
+            NatKind::Forward { public, .. } | NatKind::Static { public, .. } => Some(public),
+            NatKind::Source { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -697,7 +762,54 @@ impl Plan {
             .map(|t| self.compute_tier_set(t))
             .collect();
         self.subnet_index = self.compute_subnet_index();
+        self.freeze_nats();
         self.route_cuts = self.compute_route_cuts();
+        self.route_cuts.extend(self.nat_cuts());
+    }
+
+    /// The keys and address sets of translations (they need the domains and tier sets).
+    fn freeze_nats(&mut self) {
+        let mut routers = std::mem::take(&mut self.routers);
+        for nat in routers.iter_mut().flat_map(|r| r.nats.iter_mut()) {
+            match &mut nat.kind {
+                NatKind::Source { sources, set, .. } => {
+                    *set = Set::union_all(sources.iter().map(|e| self.endpoint_set(&e.target)))
+                        .intersect(&self.family(true));
+                }
+                NatKind::Forward {
+                    to,
+                    to_vlan,
+                    to_key,
+                    ..
+                }
+                | NatKind::Static {
+                    to,
+                    to_vlan,
+                    to_key,
+                    ..
+                } => *to_key = self.key_in(*to_vlan, *to),
+            }
+        }
+        self.routers = routers;
+    }
+
+    /// Destination cuts for translation: every public address of a forward or static NAT (its
+    /// packets are translated, its neighbours' are not), and, when the plan translates, the
+    /// ranges the internet does not route (a private source needs a translation to reach a
+    /// public address, and none to reach a private one: see `nat`).
+    fn nat_cuts(&self) -> Vec<Set> {
+        let publics: Vec<Set> = self
+            .routers
+            .iter()
+            .flat_map(|r| &r.nats)
+            .filter_map(|n| n.kind.public())
+            .map(|a| Set::point(space::key(0, a)))
+            .collect();
+        let mut cuts = vec![crate::nat::private_set()];
+        cuts.extend(publics);
+        cuts.sort_by_key(|s| s.ranges().to_vec());
+        cuts.dedup();
+        cuts
     }
 
     /// Subnets painted onto the key space from the least specific to the most (ties: the

@@ -15,6 +15,7 @@ pub mod generate;
 pub mod ir;
 pub mod memory;
 pub mod names;
+pub mod nat;
 pub mod output;
 pub mod platform;
 pub mod policy;

@@ -55,6 +55,10 @@ pub struct PairOutcome {
     /// `eval.permitted` and `unenforced`), with the reason of the first.
     pub reply_blocked: Vec<(HBox, Option<usize>)>,
     pub reply_fails: Option<String>,
+    /// The translations the packets undergo on their way (`nat`), in words.
+    pub notes: Vec<String>,
+    /// The address packets to `dst` are translated to, if they are.
+    pub translated_to: Option<Key>,
 }
 
 impl PairOutcome {
@@ -192,28 +196,21 @@ pub fn src_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
 /// `internet` as a query endpoint: an arbitrary address the internet routes, outside the plan's
 /// subnets, outside every network the plan names (in rules `internet` also covers the named
 /// networks) and outside the private ranges (RFC 1918, shared 100.64.0.0/10, ULA fc00::/7,
-/// link-local): no packet from the internet comes from those.
+/// link-local), and outside the addresses routers hold upstream and translate: no packet from
+/// the internet comes from those.
 pub fn arbitrary_internet(plan: &Plan) -> Set {
-    let private = Set::union_all(
-        PRIVATE
+    // The addresses routers hold upstream (and translate) are the plan's, not the internet's.
+    let private = crate::nat::private_set().union(&Set::union_all(
+        plan.routers
             .iter()
-            .map(|n| space::net_set(0, &n.parse::<ipnet::IpNet>().expect("valid prefix"))),
-    );
+            .flat_map(|r| &r.upstream_addrs)
+            .map(|n| Set::point(space::key(0, n.addr()))),
+    ));
+    let private = private.union(&crate::nat::public_addresses(plan));
     (0..plan.networks.len()).fold(plan.internet_set().difference(&private), |acc, n| {
         acc.difference(&plan.endpoint_set(&EndpointRef::Network(n)))
     })
 }
-
-/// Address ranges the internet does not route.
-const PRIVATE: &[&str] = &[
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "100.64.0.0/10",
-    "169.254.0.0/16",
-    "fc00::/7",
-    "fe80::/10",
-];
 
 pub fn dst_units(plan: &Plan, target: &EndpointRef, text: &str) -> Vec<Unit> {
     match *target {
@@ -430,8 +427,10 @@ pub fn reply_problem(
     }
 }
 
-/// Evaluate every packet from `src` to `dst` on `svc`. `None` when the pair is meaningless:
-/// the same host, or nothing of the destination's address family on the source side.
+/// Evaluate every packet from `src` to `dst` on `svc`: one outcome, or one per translation
+/// when `dst` is a public address a router translates (plus one, without a path, for the
+/// services it does not translate). Empty when the pair is meaningless: the same host, or
+/// nothing of the destination's address family on the source side.
 pub fn evaluate_pair(
     plan: &Plan,
     policy: &Policy,
@@ -439,26 +438,280 @@ pub fn evaluate_pair(
     src: &Unit,
     dst: &Unit,
     svc: &Set,
+) -> Vec<PairOutcome> {
+    if src.host.is_some() && src.host == dst.host {
+        return Vec::new();
+    }
+    // Destination units are cut at every public address of a translation (`Plan::nat_cuts`).
+    if let [(a, b)] = dst.addrs.ranges() {
+        if a == b {
+            let ins = crate::nat::inbound(plan, *a);
+            if !ins.is_empty() {
+                return translated(plan, policy, topology, src, dst, svc, &ins);
+            }
+        }
+    }
+    evaluate_on(plan, policy, topology, src, dst, svc, None)
+        .into_iter()
+        .collect()
+}
+
+/// A packet sent to a public address and translated by `inbound`: the path it takes and the
+/// source it leaves from.
+struct Via<'a> {
+    inbound: &'a crate::nat::Inbound,
+    path: Option<Vec<usize>>,
+    src_set: Set,
+}
+
+/// The routers a packet to a translated public address crosses: from the internet, the
+/// translating router and on to the inside address; from inside, its way out must lead to
+/// the translating router (hairpin), then on. `None` when it does not.
+pub fn translated_path(
+    plan: &Plan,
+    topology: &Topology,
+    src_seg: Segment,
+    t: &crate::nat::Inbound,
+) -> Option<Vec<usize>> {
+    let mut path = if src_seg == Segment::Upstream {
+        vec![t.router]
+    } else {
+        topology
+            .path(src_seg, Segment::Upstream)
+            .filter(|p| p.last() == Some(&t.router))?
+    };
+    path.extend(topology.path_from_router(t.router, Topology::segment_of(plan, t.to))?);
+    Some(path)
+}
+
+/// Why host `h`'s replies to `src` skip router `r`, which translated the request, if they do.
+pub fn reply_skips(
+    plan: &Plan,
+    topology: &Topology,
+    h: usize,
+    src: Key,
+    r: usize,
+) -> Option<String> {
+    let out = reply_interface(plan, h, src)?;
+    let back = topology.path(Segment::Subnet(out.subnet), Topology::segment_of(plan, src))?;
+    (!back.contains(&r)).then(|| {
+        format!(
+            "{} answers {} directly through {}, not through router {}, which translated the request: the client drops a reply from an address it did not call",
+            plan.hosts[h].name,
+            space::key_addr(src),
+            out.dev,
+            plan.routers[r].name
+        )
+    })
+}
+
+/// Why packets between a private and a public address cannot cross the border untranslated:
+/// the sources and destinations concerned (within `src` and `dst`), and the reason. A private
+/// source reaches the internet only when the router it leaves by translates it; the internet
+/// reaches a private address only through a public address a router forwards to it.
+pub fn border_blocked(
+    plan: &Plan,
+    src: &Set,
+    dst: &Set,
+    src_seg: Segment,
+    dst_seg: Segment,
+    path: Option<&Vec<usize>>,
+) -> Option<(Set, Set, String)> {
+    use crate::nat;
+    match (src_seg, dst_seg) {
+        (Segment::Upstream, Segment::Upstream) => None,
+        (_, Segment::Upstream) => {
+            let exit = *path?.last()?;
+            let public = dst.difference(&nat::private_part(dst));
+            let bad = nat::private_part(src).difference(&nat::translated_sources(plan, exit));
+            let first = bad.first()?;
+            (!public.is_empty()).then(|| {
+                (
+                    bad,
+                    public,
+                    format!(
+                        "{} is a private address and router {} does not translate it: replies from the internet cannot come back (add `nat source` on {})",
+                        space::key_addr(first),
+                        plan.routers[exit].name,
+                        plan.routers[exit].name
+                    ),
+                )
+            })
+        }
+        (Segment::Upstream, _) => {
+            let public = src.difference(&nat::private_part(src));
+            let private = nat::private_part(dst);
+            let first = private.first()?;
+            (!public.is_empty()).then(|| {
+                (
+                    public,
+                    private,
+                    format!(
+                        "the internet does not route {}, a private address: only a public address a router translates to it (`nat forward`, `nat static`) reaches it",
+                        space::key_addr(first)
+                    ),
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The part of `b` in `src` × `dst`, and the rest of `b` (up to two boxes).
+fn cut_box(b: HBox, src: &Set, dst: &Set) -> (HBox, Vec<HBox>) {
+    let inside = HBox {
+        src: b.src.intersect(src),
+        dst: b.dst.intersect(dst),
+        svc: b.svc.clone(),
+    };
+    let rest = [
+        HBox {
+            src: b.src.difference(src),
+            dst: b.dst.clone(),
+            svc: b.svc.clone(),
+        },
+        HBox {
+            src: b.src.intersect(src),
+            dst: b.dst.difference(dst),
+            svc: b.svc,
+        },
+    ]
+    .into_iter()
+    .filter(|x| !x.is_empty())
+    .collect();
+    (inside, rest)
+}
+
+/// The outcomes of packets to a public address some router translates: one per translation
+/// (evaluated on the translated packet, reported as sent), and one without a path for the
+/// services none translates.
+fn translated(
+    plan: &Plan,
+    policy: &Policy,
+    topology: &Topology,
+    src: &Unit,
+    dst: &Unit,
+    svc: &Set,
+    ins: &[crate::nat::Inbound],
+) -> Vec<PairOutcome> {
+    let public = dst.addrs.first().expect("a point");
+    let src_set = sending(
+        plan,
+        topology,
+        &src.addrs.intersect(&plan.family(space::is_v4_key(public))),
+        public,
+    );
+    let Some(src_first) = src_set.first() else {
+        return Vec::new();
+    };
+    let src_seg = Topology::segment_of(plan, src_first);
+    let mut out = Vec::new();
+    let mut rest = svc.clone();
+    for t in ins {
+        let part = svc.intersect(&t.svc);
+        if part.is_empty() {
+            continue;
+        }
+        rest = rest.difference(&part);
+        let inside = Unit {
+            label: dst.label.clone(),
+            host: None,
+            addrs: Set::point(t.to),
+        };
+        let via = Via {
+            inbound: t,
+            path: translated_path(plan, topology, src_seg, t),
+            src_set: src_set.clone(),
+        };
+        let Some(mut o) = evaluate_on(
+            plan,
+            policy,
+            topology,
+            src,
+            &inside,
+            &t.translate(&part),
+            Some(&via),
+        ) else {
+            continue;
+        };
+        // Reported as sent: to the public address, on the public ports.
+        let back = |b: &mut HBox| {
+            b.dst = dst.addrs.clone();
+            b.svc = t.untranslate(&b.svc);
+        };
+        o.eval.permitted.iter_mut().for_each(|(b, _)| back(b));
+        o.eval.denied.iter_mut().for_each(|(b, _)| back(b));
+        o.eval.unmatched.iter_mut().for_each(back);
+        o.unenforced.iter_mut().for_each(back);
+        o.reply_blocked.iter_mut().for_each(|(b, _)| back(b));
+        o.dst = dst.addrs.clone();
+        o.translated_to = Some(t.to);
+        o.notes
+            .insert(0, format!("translated: {}", t.describe(plan)));
+        out.push(o);
+    }
+    if !rest.is_empty() {
+        let names: Vec<String> = ins.iter().map(|t| t.describe(plan)).collect();
+        out.push(PairOutcome {
+            src_label: src.label.clone(),
+            dst_label: dst.label.clone(),
+            src_host: src.host,
+            dst_host: None,
+            src: src_set,
+            dst: dst.addrs.clone(),
+            path: None,
+            enforcers: Vec::new(),
+            eval: Evaluation::default(),
+            unenforced: Vec::new(),
+            reply_blocked: Vec::new(),
+            reply_fails: None,
+            translated_to: None,
+            notes: vec![format!(
+                "nothing answers {} on the other services: its router translates only {}",
+                space::key_addr(public),
+                names.join("; ")
+            )],
+        });
+    }
+    out
+}
+
+/// One outcome: packets from `src` to `dst` on `svc`, directly, or (`via`) as translated from
+/// a public address.
+fn evaluate_on(
+    plan: &Plan,
+    policy: &Policy,
+    topology: &Topology,
+    src: &Unit,
+    dst: &Unit,
+    svc: &Set,
+    via: Option<&Via>,
 ) -> Option<PairOutcome> {
     if src.host.is_some() && src.host == dst.host {
         return None;
     }
     let dst_first = dst.addrs.first()?;
-    let src_set = src
-        .addrs
-        .intersect(&plan.family(space::is_v4_key(dst_first)));
-    // Hosts send from the address their kernel picks for the destination (destination units
-    // are cut so that every address of one routes alike: `route_cuts`).
-    let src_set = sending(plan, topology, &src_set, dst_first);
+    let src_set = match via {
+        Some(v) => v.src_set.clone(),
+        None => {
+            let src_set = src
+                .addrs
+                .intersect(&plan.family(space::is_v4_key(dst_first)));
+            // Hosts send from the address their kernel picks for the destination
+            // (destination units are cut so that every address of one routes alike:
+            // `route_cuts`).
+            sending(plan, topology, &src_set, dst_first)
+        }
+    };
     let src_first = src_set.first()?;
     let (src_seg, dst_seg) = (
         Topology::segment_of(plan, src_first),
         Topology::segment_of(plan, dst_first),
     );
-    let path = if src_seg == Segment::Upstream && dst_seg == Segment::Upstream {
-        None
-    } else {
-        topology.path(src_seg, dst_seg)
+    let path = match via {
+        Some(v) => v.path.clone(),
+        None if src_seg == Segment::Upstream && dst_seg == Segment::Upstream => None,
+        None => topology.path(src_seg, dst_seg),
     };
     let mut enforcers: Vec<Enforcer> = path
         .iter()
@@ -504,13 +757,36 @@ pub fn evaluate_pair(
     let mut blocked = Vec::new();
     if let Some(forward) = &path {
         for (addr, h) in topology.answerers_in(&dst.addrs) {
-            if let Some(why) = reply_problem(plan, topology, h, src_first, forward) {
+            let why = reply_problem(plan, topology, h, src_first, forward).or_else(|| {
+                via.and_then(|v| reply_skips(plan, topology, h, src_first, v.inbound.router))
+            });
+            if let Some(why) = why {
                 reply_fails.get_or_insert(why);
                 blocked.push((addr, addr));
             }
         }
     }
     let blocked = Set::from_ranges(blocked);
+    // Private and public addresses meet at the border only translated.
+    let border = match via {
+        Some(_) => None,
+        None => border_blocked(plan, &src_set, &dst.addrs, src_seg, dst_seg, path.as_ref()),
+    };
+    let mut notes = Vec::new();
+    if let (None, Segment::Upstream, Some(exit)) =
+        (via, dst_seg, path.as_ref().and_then(|p| p.last()))
+    {
+        if let Some((n, to)) = crate::nat::source_translation(plan, *exit, src_first) {
+            let router = &plan.routers[*exit];
+            if crate::nat::is_private(src_first) && !crate::nat::is_private(dst_first) {
+                notes.push(format!(
+                    "source-translated to {to} at {} ({})",
+                    router.name,
+                    router.nats[n].origin.file_line()
+                ));
+            }
+        }
+    }
     let query = HBox {
         src: src_set.clone(),
         dst: dst.addrs.clone(),
@@ -521,7 +797,7 @@ pub fn evaluate_pair(
         dst_label: dst.label.clone(),
         src_host: src.host,
         dst_host: dst.host,
-        src: src_set,
+        src: src_set.clone(),
         dst: dst.addrs.clone(),
         path: path.clone(),
         enforcers,
@@ -529,6 +805,8 @@ pub fn evaluate_pair(
         unenforced: Vec::new(),
         reply_blocked: Vec::new(),
         reply_fails,
+        notes,
+        translated_to: None,
     };
     let routed = path.as_ref().is_some_and(|r| !r.is_empty());
     let icmp = space::service_set(crate::ir::Proto::Icmp, None);
@@ -575,38 +853,32 @@ pub fn evaluate_pair(
             outcome.unenforced.push(b);
         }
     }
+    let all_src = src_set.clone();
+    let mut cuts: Vec<(Set, Set)> = Vec::new();
     if !blocked.is_empty() {
-        let split = |b: HBox| {
-            let inside = HBox {
-                dst: b.dst.intersect(&blocked),
-                ..b.clone()
-            };
-            let outside = HBox {
-                dst: b.dst.difference(&blocked),
-                ..b
-            };
-            (inside, outside)
-        };
+        cuts.push((all_src, blocked));
+    }
+    if let Some((s, d, why)) = border {
+        outcome.reply_fails.get_or_insert(why);
+        cuts.push((s, d));
+    }
+    for (cut_src, cut_dst) in &cuts {
         let mut kept = Vec::new();
         for (b, f) in std::mem::take(&mut outcome.eval.permitted) {
-            let (i, o) = split(b);
+            let (i, o) = cut_box(b, cut_src, cut_dst);
             if !i.is_empty() {
                 outcome.reply_blocked.push((i, Some(f)));
             }
-            if !o.is_empty() {
-                kept.push((o, f));
-            }
+            kept.extend(o.into_iter().map(|o| (o, f)));
         }
         outcome.eval.permitted = kept;
         let mut kept = Vec::new();
         for b in std::mem::take(&mut outcome.unenforced) {
-            let (i, o) = split(b);
+            let (i, o) = cut_box(b, cut_src, cut_dst);
             if !i.is_empty() {
                 outcome.reply_blocked.push((i, None));
             }
-            if !o.is_empty() {
-                kept.push(o);
-            }
+            kept.extend(o);
         }
         outcome.unenforced = kept;
     }
@@ -666,9 +938,47 @@ pub fn packet_permitted(
     if !sending(plan, topology, &Set::point(src), dst).contains(src) {
         return false;
     }
+    // A public address a router translates: the translated packet decides.
+    let ins = crate::nat::inbound(plan, dst);
+    if !ins.is_empty() {
+        let Some(t) = ins.iter().find(|t| t.svc.contains(svc)) else {
+            return false;
+        };
+        let Some(routers) = translated_path(plan, topology, a, t) else {
+            return false;
+        };
+        let (to, to_svc) = (
+            t.to,
+            t.translate(&Set::point(svc)).first().expect("a point"),
+        );
+        let answering = topology
+            .answerers_in(&Set::point(to))
+            .next()
+            .map(|(_, h)| h);
+        if let Some(h) = answering {
+            if reply_problem(plan, topology, h, src, &routers).is_some()
+                || reply_skips(plan, topology, h, src, t.router).is_some()
+            {
+                return false;
+            }
+        }
+        return policy.permits(src, to, to_svc);
+    }
     let Some(routers) = topology.path(a, b) else {
         return false;
     };
+    if border_blocked(
+        plan,
+        &Set::point(src),
+        &Set::point(dst),
+        a,
+        b,
+        Some(&routers),
+    )
+    .is_some()
+    {
+        return false;
+    }
     let is_icmp = space::service_set(crate::ir::Proto::Icmp, None).contains(svc);
     let router_owned = plan.routers.iter().any(|router| {
         router

@@ -21,6 +21,7 @@ use serde_json::Value;
 
 mod iptables;
 mod lab;
+pub mod nat;
 pub use lab::{
     find_nft_include, inline_blocks, load_firewalld_config, load_firewalld_in_namespace,
     load_in_namespace, load_ufw_in_namespace, private_bus_conf,

@@ -256,6 +256,27 @@ impl Topology {
             .map_or(Segment::Upstream, Segment::Subnet)
     }
 
+    /// The routers a packet crosses after router `r` on its way to segment `b` (shortest, never
+    /// through the internet unless `b` is it); `None` when none leads there.
+    pub fn path_from_router(&self, r: usize, b: Segment) -> Option<Vec<usize>> {
+        let to = self.segments[&b];
+        let upstream = self.upstream;
+        let graph =
+            petgraph::visit::NodeFiltered::from_fn(&self.graph, |n| n != upstream || n == to);
+        let (_, nodes) =
+            petgraph::algo::astar(&graph, self.router_nodes[r], |n| n == to, |_| 1, |_| 0)?;
+        Some(
+            nodes
+                .into_iter()
+                .skip(1)
+                .filter_map(|n| match self.graph[n] {
+                    Node::Router(r) => Some(r),
+                    Node::Segment => None,
+                })
+                .collect(),
+        )
+    }
+
     /// The routers a packet crosses from segment `a` to segment `b`, in order; `None` when no
     /// router of the plan joins them. A packet leaving a subnet goes to the subnet's gateway
     /// first when a router holds the gateway's address (a host's routes all lead there), then

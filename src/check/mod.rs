@@ -18,6 +18,7 @@ pub(crate) mod host_without_interface;
 pub(crate) mod management_lockout;
 pub(crate) mod mtu_range;
 pub mod name_servers;
+pub(crate) mod nat;
 pub(crate) mod network_or_broadcast;
 pub(crate) mod outside_pool;
 pub(crate) mod overbroad_rule;
@@ -113,6 +114,7 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
         diags.append(&mut later);
         vip_contradiction::check(plan, &policy, &topology, &mut diags);
         management_lockout::check(plan, &policy, &topology, &mut diags);
+        nat::check(plan, &topology, &mut diags);
         join(unreachable)
     });
     diags.append(&mut unreachable);

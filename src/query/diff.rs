@@ -248,7 +248,7 @@ impl Side<'_> {
             ..d.clone()
         };
         let mut access = Access::default();
-        if let Some(o) = outcome(self.plan, self.info, &su, &du, &all_services()) {
+        for o in outcome(self.plan, self.info, &su, &du, &all_services()) {
             access.add(&o);
         }
         let forth = |b: &HBox| HBox {

@@ -192,6 +192,9 @@ pub struct Group {
     /// Why the connection fails although the firewalls accept the request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_fails: Option<String>,
+    /// The translations on the way (`nat`), in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub translations: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -313,7 +316,7 @@ fn path_hops(plan: &Plan, p: &PairOutcome, names: &mut SegNames) -> Vec<Hop> {
     let (Some(s), Some(d)) = (p.src.first(), p.dst.first()) else {
         return Vec::new();
     };
-    let (from, to) = (seg(s), seg(d));
+    let (from, to) = (seg(s), seg(p.translated_to.unwrap_or(d)));
     let crosses = p.path.as_ref().is_some_and(|r| !r.is_empty()) || from != to;
     let mut out = vec![from];
     for &r in p.path.iter().flatten() {
@@ -337,6 +340,7 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
         bool,
         bool,
         Option<String>,
+        Vec<String>,
     );
     let mut groups: BTreeMap<Key, Vec<&PairOutcome>> = BTreeMap::new();
     let mut names = SegNames::new();
@@ -356,13 +360,14 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
             !p.unenforced.is_empty(),
             p.path.is_none(),
             p.reply_fails.clone(),
+            p.notes.clone(),
         );
         groups.entry(key).or_default().push(p);
     }
     let mut out_groups = Vec::new();
     let hosts = Set::union_all((0..plan.hosts.len()).map(|h| plan.host_set(h)));
     let packet = |b: &HBox| packet_preferring(b, &hosts);
-    for ((_, _, permitted_rules, denied_rules, _, _, reply_fails), pairs) in &groups {
+    for ((_, _, permitted_rules, denied_rules, _, _, reply_fails, notes), pairs) in &groups {
         let first = pairs[0];
         let mut points: Vec<Enforcer> = pairs
             .iter()
@@ -463,6 +468,7 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
             denied,
             unmatched,
             reply_fails: reply_fails.clone(),
+            translations: notes.clone(),
         });
     }
     Explanation {
@@ -601,8 +607,11 @@ pub fn human(e: &Explanation) -> String {
             let _ = writeln!(s, "    enforced by: {}", shortened(&g.enforced_by, 3));
         }
         let no_path = !g.routed;
+        for t in &g.translations {
+            let _ = writeln!(s, "    {t}");
+        }
         if let Some(why) = &g.reply_fails {
-            let _ = writeln!(s, "    replies cannot come back: {why}");
+            let _ = writeln!(s, "    the connection fails: {why}");
         }
         let but = if no_path {
             " (configured, but no path of the plan delivers it)"

@@ -84,12 +84,18 @@ pub fn regions(plan: &Plan) -> Vec<Region> {
             &mut out,
         );
     }
+    // A router is its interfaces and the public addresses it translates.
     for (r, router) in plan.routers.iter().enumerate() {
+        let publics =
+            Set::from_ranges(router.nats.iter().filter_map(|n| n.kind.public()).map(|a| {
+                let k = crate::space::key(0, a);
+                (k, k)
+            }));
         push(
             &mut covered,
             router.name.clone(),
             RegionKind::Router,
-            plan.endpoint_set(&EndpointRef::Router(r)),
+            plan.endpoint_set(&EndpointRef::Router(r)).union(&publics),
             &mut out,
         );
     }
@@ -220,7 +226,7 @@ pub fn outcome(
     src: &Unit,
     dst: &Unit,
     svc: &Set,
-) -> Option<PairOutcome> {
+) -> Vec<PairOutcome> {
     // The host's own addresses, or the one address of the destination.
     let own = match (dst.host, dst.addrs.ranges()) {
         (Some(h), _) => plan.host_set(h),
@@ -230,7 +236,7 @@ pub fn outcome(
     let src: Cow<Unit> = if src.host.is_none() && src.addrs.intersects(&own) {
         let addrs = src.addrs.difference(&own);
         if addrs.is_empty() {
-            return None;
+            return Vec::new();
         }
         Cow::Owned(Unit {
             addrs,
@@ -381,7 +387,7 @@ pub fn matrix_of(plan: &Plan, info: &PlanInfo, l: &Layout) -> Vec<Cell> {
         let mut row: Vec<Vec<PairOutcome>> = vec![Vec::new(); n];
         for s in &l.sources[at..end] {
             for d in &l.destinations {
-                if let Some(o) = outcome(plan, info, &s.unit, &d.unit, &svc) {
+                for o in outcome(plan, info, &s.unit, &d.unit, &svc) {
                     // Routed pairs count for `partial` even when they get nothing.
                     if o.path.is_some()
                         || !o.eval.permitted.is_empty()

@@ -204,9 +204,54 @@ pub struct RouterIface {
 pub struct Router {
     pub name: Ident,
     pub ifaces: Vec<RouterIface>,
-    /// `upstream [dev IF]`: where traffic from outside the plan enters.
-    pub upstream: Option<(Option<Ident>, Span)>,
+    /// `upstream [dev IF] [address A/LEN, ...]`: where traffic from outside the plan enters.
+    pub upstream: Option<Upstream>,
+    /// `nat ...` lines: translations at the upstream interface.
+    pub nats: Vec<NatDecl>,
     pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub dev: Option<Ident>,
+    /// The router's own addresses on the upstream link, with the prefix it holds there.
+    pub addrs: Vec<Addr>,
+    pub span: Span,
+}
+
+impl NatDecl {
+    pub fn span(&self) -> Span {
+        match self {
+            NatDecl::Source { span, .. }
+            | NatDecl::Forward { span, .. }
+            | NatDecl::Static { span, .. } => *span,
+        }
+    }
+}
+
+/// A translation at a router's upstream interface.
+#[derive(Debug, Clone)]
+pub enum NatDecl {
+    /// `nat source ENDPOINTS to ADDRESS` or `nat source ENDPOINTS masquerade`.
+    Source {
+        sources: Vec<Endpoint>,
+        to: Option<Addr>,
+        span: Span,
+    },
+    /// `nat forward ADDRESS PROTO/PORT to TARGET [port N]`.
+    Forward {
+        public: Addr,
+        port: PortSpec,
+        to: Endpoint,
+        to_port: Option<(u32, Span)>,
+        span: Span,
+    },
+    /// `nat static ADDRESS to TARGET`: one-to-one, both ways.
+    Static {
+        public: Addr,
+        to: Endpoint,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -81,6 +81,13 @@ const KEYWORDS: &[&str] = &[
     "nopreempt",
     "dns",
     "upstream",
+    "address",
+    "nat",
+    "source",
+    "forward",
+    "static",
+    "masquerade",
+    "port",
     "ttl",
     "admin",
     "ns",
@@ -548,6 +555,76 @@ impl Parser {
         }
     }
 
+    /// The rest of a `nat` line, after the keyword.
+    fn nat(&mut self, start: usize) -> PResult<NatDecl> {
+        let expect_to = |p: &mut Self, what: &str| -> PResult<()> {
+            if p.eat_word("to") {
+                return Ok(());
+            }
+            let span = p.span_here();
+            fail(
+                Diagnostic::new(SYNTAX, format!("expected `to` and {what}"))
+                    .with_primary(span, "expected `to`")
+                    .with_help("write `nat forward 198.51.100.10 tcp/443 to web01`, `nat static 198.51.100.20 to web02` or `nat source users to 198.51.100.2`"),
+            )
+        };
+        match self.peek_word() {
+            Some("source") => {
+                self.pos += 1;
+                let sources = self.comma_list(|p| p.endpoint())?;
+                let to = if self.eat_word("masquerade") {
+                    None
+                } else {
+                    expect_to(self, "the address to translate to, or `masquerade`")?;
+                    Some(self.addr("the address sources are translated to")?)
+                };
+                Ok(NatDecl::Source {
+                    sources,
+                    to,
+                    span: self.span_from(start),
+                })
+            }
+            Some("forward") => {
+                self.pos += 1;
+                let public = self.addr("the public address")?;
+                let port = self.port_spec()?;
+                expect_to(self, "the inside host, VIP or address")?;
+                let to = self.endpoint()?;
+                let to_port = if self.eat_word("port") {
+                    Some(self.number("the inside port")?)
+                } else {
+                    None
+                };
+                Ok(NatDecl::Forward {
+                    public,
+                    port,
+                    to,
+                    to_port,
+                    span: self.span_from(start),
+                })
+            }
+            Some("static") => {
+                self.pos += 1;
+                let public = self.addr("the public address")?;
+                expect_to(self, "the inside host, VIP or address")?;
+                let to = self.endpoint()?;
+                Ok(NatDecl::Static {
+                    public,
+                    to,
+                    span: self.span_from(start),
+                })
+            }
+            _ => {
+                let span = self.span_here();
+                fail(
+                    Diagnostic::new(SYNTAX, "expected `source`, `forward` or `static` after `nat`")
+                        .with_primary(span, "expected the kind of translation")
+                        .with_help("`nat source SOURCES to ADDRESS|masquerade`, `nat forward ADDRESS tcp/PORT to TARGET [port N]`, `nat static ADDRESS to TARGET`"),
+                )
+            }
+        }
+    }
+
     /// `route PREFIX via VLAN` or `route default via VLAN`.
     fn route(&mut self) -> PResult<RouteDecl> {
         let start = self.start();
@@ -939,6 +1016,7 @@ impl Parser {
             name,
             ifaces: Vec::new(),
             upstream: None,
+            nats: Vec::new(),
             span: Span::new(self.file, start, start),
         };
         self.items(|p| {
@@ -951,7 +1029,22 @@ impl Parser {
                     } else {
                         None
                     };
-                    router.upstream = Some((dev, p.span_from(item_start)));
+                    let addrs = if p.eat_word("address") {
+                        p.comma_list(|p| {
+                            p.addr("the router's upstream address, like 198.51.100.2/29")
+                        })?
+                    } else {
+                        Vec::new()
+                    };
+                    router.upstream = Some(Upstream {
+                        dev,
+                        addrs,
+                        span: p.span_from(item_start),
+                    });
+                }
+                Some("nat") => {
+                    p.pos += 1;
+                    router.nats.push(p.nat(item_start)?);
                 }
                 Some(w) if is_name(w) => {
                     let vlan = p.ident("a VLAN name")?;

@@ -1507,6 +1507,77 @@ struct RouterView<'a> {
     header: String,
     body: &'a str,
     lookups: &'a [String],
+    dnat: Vec<String>,
+    snat: Vec<String>,
+}
+
+/// Router `r`'s translations as nftables rules: destination NAT on prerouting (before the
+/// forward filter, which then decides on the translated packet), source NAT on postrouting
+/// for packets leaving by the upstream interface (static translations first, then `nat
+/// source` lines in plan order: `nat::source_translation`).
+fn nat_rules(plan: &Plan, r: usize) -> (Vec<String>, Vec<String>) {
+    use crate::ir::NatKind;
+    let router = &plan.routers[r];
+    let dev = router.upstream.as_deref().unwrap_or("upstream");
+    let (mut dnat, mut statics, mut sources) = (Vec::new(), Vec::new(), Vec::new());
+    for nat in &router.nats {
+        match &nat.kind {
+            NatKind::Forward {
+                public,
+                proto,
+                ports,
+                to,
+                to_port,
+                ..
+            } => {
+                let p = proto.name();
+                let (dport, port) = if ports.0 == ports.1 {
+                    (ports.0.to_string(), format!(":{to_port}"))
+                } else {
+                    // A range keeps its ports (resolve refuses a range moved elsewhere).
+                    (format!("{}-{}", ports.0, ports.1), String::new())
+                };
+                dnat.push(format!(
+                    "ip daddr {public} {p} dport {dport} dnat ip to {to}{port} comment \"nat forward {public} {p}/{dport}\""
+                ));
+            }
+            NatKind::Static { public, to, .. } => {
+                dnat.push(format!(
+                    "ip daddr {public} dnat ip to {to} comment \"nat static {public}\""
+                ));
+                statics.push(format!(
+                    "oifname \"{dev}\" ip saddr {to} snat ip to {public} comment \"nat static {public}\""
+                ));
+            }
+            NatKind::Source {
+                set,
+                to,
+                masquerade,
+                ..
+            } => {
+                let elems = crate::nat::source_texts(set);
+                if elems.is_empty() {
+                    continue;
+                }
+                let action = if *masquerade {
+                    "masquerade".to_string()
+                } else {
+                    format!("snat ip to {to}")
+                };
+                sources.push(format!(
+                    "oifname \"{dev}\" ip saddr {{ {} }} {action} comment \"nat source {}\"",
+                    elems.join(", "),
+                    if *masquerade {
+                        "masquerade".to_string()
+                    } else {
+                        to.to_string()
+                    }
+                ));
+            }
+        }
+    }
+    statics.extend(sources);
+    (dnat, statics)
 }
 
 fn router_ruleset(plan: &Plan, body: &RouterBody, r: usize) -> Result<String, OutputError> {
@@ -1521,6 +1592,8 @@ fn router_ruleset(plan: &Plan, body: &RouterBody, r: usize) -> Result<String, Ou
         ),
         body: &body.text,
         lookups: &body.lookups,
+        dnat: nat_rules(plan, r).0,
+        snat: nat_rules(plan, r).1,
     }
     .render_into(&mut out)
     .map_err(|e| template_error("router", e))?;

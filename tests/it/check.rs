@@ -469,9 +469,10 @@ fn everyday_mistakes_are_reported_once_where_they_are() {
 /// `any` as an endpoint is every address: the internet and every subnet of the plan.
 #[test]
 fn any_is_every_address() {
-    let plan = "vlan 20 app { subnet 10.0.0.0/24 gateway .1 }\nvlan 30 db { subnet 10.0.1.0/24 gateway .1 }\n\
+    // `web` is public (the internet reaches it), `pg` private (the internet does not route it).
+    let plan = "vlan 20 app { subnet 192.0.2.0/24 gateway .1 }\nvlan 30 db { subnet 10.0.1.0/24 gateway .1 }\n\
         router r { app db upstream }\ntier web on app firewall nftables\ntier pg on db firewall nftables\n\
-        host h in web { app 10.0.0.5 }\nhost p in pg { db 10.0.1.5 }\nallow any -> web : tcp/22\n";
+        host h in web { app 192.0.2.5 }\nhost p in pg { db 10.0.1.5 }\nallow any -> web : tcp/22\n";
     let c = netc::check_text("any.netc", plan);
     assert!(!c.has_errors(), "{:?}", c.diags);
     let info = c.info.as_ref().unwrap();

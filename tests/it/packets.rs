@@ -121,7 +121,7 @@ fn build(
     }
     // A veth from `dev` in `ns` to the bridge of `vlan`, once per (namespace, device).
     let mut made: Vec<(String, String)> = Vec::new();
-    let mut plug = |lab: &mut Lab, ns: &str, dev: &str, vlan: usize| {
+    let mut plug_to = |lab: &mut Lab, ns: &str, dev: &str, bridge: &str| {
         if made.contains(&(ns.to_string(), dev.to_string())) {
             return;
         }
@@ -130,8 +130,11 @@ fn build(
         sh(&format!("ip link add {a} type veth peer name {b}"));
         sh(&format!("ip link set {a} netns {ns} name {dev}"));
         sh(&format!("ip link set {b} netns {sw}"));
-        sh(&format!("ip -n {sw} link set {b} master br{vlan} up"));
+        sh(&format!("ip -n {sw} link set {b} master {bridge} up"));
         sh(&format!("ip -n {ns} link set {dev} up"));
+    };
+    let mut plug = |lab: &mut Lab, ns: &str, dev: &str, vlan: usize| {
+        plug_to(lab, ns, dev, &format!("br{vlan}"))
     };
     // No duplicate address detection: the addresses are usable at once.
     let add = |ns: &str, addr: std::net::IpAddr, len: u8, dev: &str| {
@@ -158,32 +161,98 @@ fn build(
             add(&ns, i.addr, prefix(i.vlan, i.addr), &i.dev);
         }
     }
+    // The internet: one namespace on the upstream link of the first router that declares its
+    // upstream addresses, holding an address there (the prefix's last but one) and 1.0.0.1.
+    // The router holds its upstream addresses and every public address it translates, and
+    // routes everything else to the internet.
+    if let Some((r, router, net)) = plan.routers.iter().enumerate().find_map(|(r, x)| {
+        x.upstream_addrs
+            .iter()
+            .find(|n| n.addr().is_ipv4())
+            .map(|n| (r, x, *n))
+    }) {
+        let out = lab.ns("out");
+        sh(&format!(
+            "ip -n {sw} link add brup type bridge && ip -n {sw} link set brup up"
+        ));
+        let rns = lab.names[1 + r].clone();
+        let dev = router.upstream.clone().unwrap();
+        plug_to(lab, &rns, &dev, "brup");
+        plug_to(lab, &out, "eth0", "brup");
+        add(&rns, net.addr(), net.prefix_len(), &dev);
+        let mut publics: Vec<std::net::IpAddr> =
+            router.nats.iter().filter_map(|n| n.kind.public()).collect();
+        publics.sort();
+        publics.dedup();
+        for public in publics {
+            if public != net.addr() {
+                add(&rns, public, 32, &dev);
+            }
+        }
+        let far = outside_address(net);
+        add(&out, far, net.prefix_len(), "eth0");
+        sh(&format!("ip -n {out} addr add 1.0.0.1/32 dev lo"));
+        sh(&format!(
+            "ip -n {rns} route add default via {far} dev {dev}"
+        ));
+        // Every host may now be more than the first.
+        let mut host_ns = Vec::new();
+        for (h, host) in plan.hosts.iter().enumerate() {
+            if !keep[h] {
+                host_ns.push(String::new());
+                continue;
+            }
+            host_ns.push(host_namespace(lab, plan, h, host, routes, &mut plug_to));
+        }
+        return host_ns;
+    }
     let mut host_ns = Vec::new();
     for (h, host) in plan.hosts.iter().enumerate() {
         if !keep[h] {
             host_ns.push(String::new());
             continue;
         }
-        let ns = lab.ns(&format!("h{h}"));
-        sh(&format!(
-            "ip netns exec {ns} sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0"
-        ));
-        for iface in &host.interfaces {
-            plug(lab, &ns, &iface.dev, iface.vlan);
-            add(
-                &ns,
-                iface.addr,
-                plan.subnets[iface.subnet].net.prefix_len(),
-                &iface.dev,
-            );
-        }
-        sh(&format!(
-            "ip -n {ns} -batch {}",
-            routes.join(format!("{}.ip", host.name)).display()
-        ));
-        host_ns.push(ns);
+        host_ns.push(host_namespace(lab, plan, h, host, routes, &mut plug_to));
     }
     host_ns
+}
+
+/// The internet's address on an upstream link: the prefix's last address but one.
+fn outside_address(net: ipnet::IpNet) -> std::net::IpAddr {
+    match net.broadcast() {
+        std::net::IpAddr::V4(b) => std::net::IpAddr::V4((u32::from(b) - 1).into()),
+        std::net::IpAddr::V6(b) => std::net::IpAddr::V6((u128::from(b) - 1).into()),
+    }
+}
+
+/// A host's namespace: its interfaces on their VLANs' bridges, and the routes netc wrote.
+fn host_namespace(
+    lab: &mut Lab,
+    plan: &netc::ir::Plan,
+    h: usize,
+    host: &netc::ir::Host,
+    routes: &std::path::Path,
+    plug_to: &mut dyn FnMut(&mut Lab, &str, &str, &str),
+) -> String {
+    let ns = lab.ns(&format!("h{h}"));
+    sh(&format!(
+        "ip netns exec {ns} sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0"
+    ));
+    for iface in &host.interfaces {
+        plug_to(lab, &ns, &iface.dev, &format!("br{}", iface.vlan));
+        let nodad = if iface.addr.is_ipv6() { " nodad" } else { "" };
+        sh(&format!(
+            "ip -n {ns} addr add {}/{} dev {}{nodad}",
+            iface.addr,
+            plan.subnets[iface.subnet].net.prefix_len(),
+            iface.dev
+        ));
+    }
+    sh(&format!(
+        "ip -n {ns} -batch {}",
+        routes.join(format!("{}.ip", host.name)).display()
+    ));
+    ns
 }
 
 /// Listeners for every probe, on IPv4 and, when the host has IPv6, on IPv6 too. Returns how
@@ -262,9 +331,10 @@ fn probe_all(
                         &su,
                         &du,
                         &Set::point(p.svc()),
-                    )
-                    .unwrap();
-                    let expected = o.path.is_some() && o.permitted().next().is_some();
+                    );
+                    let expected = o
+                        .iter()
+                        .any(|o| o.path.is_some() && o.permitted().next().is_some());
                     cases.push((s, d, iface.addr.to_string(), p, expected));
                 }
             }
@@ -323,6 +393,148 @@ fn probe_all(
     eprintln!(
         "{} probes, {v6} over IPv6 ({v6_yes} expected to pass)",
         cases.len()
+    );
+    results
+        .into_iter()
+        .filter(|(ok, _)| !ok)
+        .map(|(_, m)| m)
+        .collect()
+}
+
+/// Probes across the border: from the internet's namespace to every public address a router
+/// translates and to every IPv4 host address, and from every host to the internet (1.0.0.1),
+/// each compared with netc's answer for that packet.
+fn probe_border(c: &netc::Checked, out: &str, host_ns: &[String], probes: &[Probe]) -> Vec<String> {
+    let plan = &c.plan;
+    let info = c.info.as_ref().unwrap();
+    let net = plan
+        .routers
+        .iter()
+        .find_map(|r| {
+            r.upstream_addrs
+                .iter()
+                .find(|n| n.addr().is_ipv4())
+                .copied()
+        })
+        .unwrap();
+    let far = space::key(0, outside_address(net));
+    let internet = space::key(0, "1.0.0.1".parse().unwrap());
+    let unit = |host: Option<usize>, k: space::Key| Unit {
+        label: String::new(),
+        host,
+        addrs: Set::point(k),
+    };
+    let netc_says = |su: &Unit, du: &Unit, p: Probe| {
+        reach::evaluate_pair(
+            plan,
+            &info.policy,
+            &info.topology,
+            su,
+            du,
+            &Set::point(p.svc()),
+        )
+        .iter()
+        .any(|o| o.path.is_some() && o.permitted().next().is_some())
+    };
+    // (namespace, destination, what, netc's answer)
+    let mut cases: Vec<(String, String, String, Probe, bool)> = Vec::new();
+    let mut targets: Vec<(space::Key, String)> = plan
+        .routers
+        .iter()
+        .flat_map(|r| &r.nats)
+        .filter_map(|n| n.kind.public())
+        .map(|a| (space::key(0, a), format!("public {a}")))
+        .collect();
+    for (h, host) in plan.hosts.iter().enumerate() {
+        if host_ns[h].is_empty() {
+            continue;
+        }
+        for i in host.interfaces.iter().filter(|i| i.addr.is_ipv4()) {
+            targets.push((plan.iface_key(i), format!("{} {}", host.name, i.addr)));
+        }
+    }
+    targets.sort();
+    targets.dedup();
+    let mut yes = 0;
+    for (k, what) in &targets {
+        for &p in probes {
+            let e = netc_says(&unit(None, far), &unit(None, *k), p);
+            yes += usize::from(e);
+            cases.push((
+                out.to_string(),
+                space::key_addr(*k).to_string(),
+                format!("internet -> {what}"),
+                p,
+                e,
+            ));
+        }
+    }
+    for (h, host) in plan.hosts.iter().enumerate() {
+        if host_ns[h].is_empty() {
+            continue;
+        }
+        // The internet, and the public addresses (hairpin).
+        let publics = targets.iter().filter(|(_, w)| w.starts_with("public"));
+        for (k, what) in std::iter::once((internet, "internet".to_string())).chain(publics.cloned())
+        {
+            let Some(from) = reach::source_address(plan, h, k) else {
+                continue;
+            };
+            for &p in probes {
+                let e = netc_says(&unit(Some(h), from), &unit(None, k), p);
+                yes += usize::from(e);
+                cases.push((
+                    host_ns[h].clone(),
+                    space::key_addr(k).to_string(),
+                    format!("{} -> {what}", host.name),
+                    p,
+                    e,
+                ));
+            }
+        }
+    }
+    assert!(yes > 0, "no probe across the border is expected to pass");
+    let results: Vec<(bool, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .chunks(cases.len().div_ceil(16).max(1))
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(ns, addr, what, p, expected)| {
+                            let run = || {
+                                let out = Command::new("sh")
+                                    .arg("-c")
+                                    .arg(p.command(ns, addr))
+                                    .output()
+                                    .unwrap();
+                                String::from_utf8_lossy(&out.stdout).contains("ok")
+                            };
+                            let mut got = run();
+                            for _ in 0..3 {
+                                if got || !*expected {
+                                    break;
+                                }
+                                std::thread::sleep(std::time::Duration::from_millis(300));
+                                got = run();
+                            }
+                            (
+                                got == *expected,
+                                format!("{what} {p:?}: netc says {expected}, packets say {got}"),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    eprintln!(
+        "{} probes across the border, {yes} expected to pass",
+        results.len()
     );
     results
         .into_iter()
@@ -481,7 +693,23 @@ fn run_lab_on(
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
-    let wrong = probe_all(&c, &host_ns, &probes, &from);
+    let mut wrong = probe_all(&c, &host_ns, &probes, &from);
+    if let Some(out) = lab.names.iter().find(|n| n.ends_with("-out")) {
+        let expected = listen(out, &probes, false);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while sh(&format!("ip netns exec {out} ss -Hltun"))
+            .lines()
+            .count()
+            < expected
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "listeners in {out} did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        wrong.extend(probe_border(&c, out, &host_ns, &probes));
+    }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         wrong.is_empty(),
@@ -973,6 +1201,14 @@ fn iptables_readings_agree_with_real_packets() {
 /// all loaded from netc's own route files. Real packets must agree with netc on every
 /// address of every host: the management and storage interfaces stay closed to the
 /// application rules, and the kernel's choice of source address is netc's.
+/// A border that translates: port forwards and a static translation reached from the internet's
+/// namespace (which sees only public addresses), source-translated connections that come
+/// back, an untranslated private source that does not, hairpin from inside: all as netc says.
+#[test]
+fn a_border_that_translates_agrees_with_netc() {
+    run_lab("fixtures/valid/border-nat/plan.netc");
+}
+
 #[test]
 fn multi_homed_hosts_and_their_routes_agree_with_netc() {
     run_lab("fixtures/valid/multi-homed/plan.netc");

@@ -190,10 +190,10 @@ allow internet -> lb-vip, lb : tcp/443
 fn ipv6_rules_never_match_ipv4() {
     let c = plan(
         "
-vlan 20 web { subnet 10.20.1.0/24 gateway .1 subnet fd00:20::/64 gateway fd00:20::1 }
+vlan 20 web { subnet 10.20.1.0/24 gateway .1 subnet 2001:db8:20::/64 gateway 2001:db8:20::1 }
 router edge { web upstream }
 tier www on web
-host web01 in www { web 10.20.1.11 web fd00:20::11 }
+host web01 in www { web 10.20.1.11 web 2001:db8:20::11 }
 allow ::/0 -> www : tcp/22
 ",
     );
