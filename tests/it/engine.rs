@@ -5,7 +5,8 @@ use netc::space::{self, Set};
 use proptest::prelude::*;
 
 /// A small random plan: 3 VLANs, 2-3 multi-homed tiers (with routes, `serve` VLANs and VLANs
-/// that carry only some services), one router with or without upstream, random flows to
+/// that carry only some services), one router with or without upstream (and translations
+/// there: source NAT, port forwards, static NAT), random flows to
 /// tiers, hosts, tiers and hosts on one VLAN (`t0@v1`), networks, VLANs and addresses.
 fn plan_text(seed: &[u8]) -> String {
     let mut it = seed.iter().copied().cycle();
@@ -25,10 +26,35 @@ fn plan_text(seed: &[u8]) -> String {
     let routed: Vec<usize> = (0..3).filter(|_| next() % 3 != 0).collect();
     if !routed.is_empty() {
         let ifaces: Vec<String> = routed.iter().map(|v| format!("v{v}")).collect();
+        // Upstream, with translations half of the time: a source translation of a tier or a
+        // VLAN, a port forward that moves the port, a static translation.
+        let upstream = match next() % 4 {
+            0 => String::new(),
+            1 => "upstream".to_string(),
+            _ => {
+                let mut u = "upstream address 198.51.100.2/29".to_string();
+                let nats = [
+                    "nat source t{a} masquerade",
+                    "nat source v{b} to 198.51.100.5",
+                    "nat forward 198.51.100.3 tcp/80 to h{a}0@v{a} port 81",
+                    "nat forward 198.51.100.3 udp/53 to h{b}0@v{b}",
+                    "nat static 198.51.100.4 to h{b}0@v{b}",
+                ];
+                for n in nats {
+                    if next() % 2 == 0 {
+                        u.push_str(&format!(
+                            "\n  {}",
+                            n.replace("{a}", &(next() % 3).to_string())
+                                .replace("{b}", &(next() % 3).to_string())
+                        ));
+                    }
+                }
+                u
+            }
+        };
         s.push_str(&format!(
-            "router r {{ {} {} }}\n",
-            ifaces.join(" "),
-            if next() % 2 == 0 { "upstream" } else { "" }
+            "router r {{ {}\n  {upstream}\n}}\n",
+            ifaces.join(" ")
         ));
     }
     let fw = ["nftables", "none", "ufw"];
@@ -77,6 +103,7 @@ fn plan_text(seed: &[u8]) -> String {
         "v2",
         "t1@v2",
         "h00@v1",
+        "198.51.100.3",
     ];
     let svcs = ["web", "tcp/81", "udp/53", "icmp", "any", "tcp/80-90"];
     for _ in 0..2 + next() % 5 {
@@ -134,7 +161,8 @@ proptest! {
         // Every address of the plan, gateways, a free address, and outside addresses.
         let mut points: Vec<space::Key> = (0..3).flat_map(|v| [1u128, 2, 3, 5, 8, 9, 10, 11, 12]
             .map(|h| space::key(0, format!("10.0.{v}.{h}").parse().unwrap()))).collect();
-        points.extend(["192.0.2.1", "198.51.100.7"].map(|a| space::key(0, a.parse().unwrap())));
+        // The router's upstream address, the public addresses it may translate, the internet.
+        points.extend(["192.0.2.1", "198.51.100.7", "198.51.100.2", "198.51.100.3", "198.51.100.4", "198.51.100.5"].map(|a| space::key(0, a.parse().unwrap())));
         let services: Vec<space::Key> = [("tcp", 79u16), ("tcp", 80), ("tcp", 81), ("tcp", 90), ("udp", 53), ("udp", 54)]
             .iter().map(|(p, port)| space::service_set(if *p == "tcp" { netc::ir::Proto::Tcp } else { netc::ir::Proto::Udp }, Some((*port, *port))).first().unwrap())
             .chain(std::iter::once(space::service_set(netc::ir::Proto::Icmp, None).first().unwrap()))
