@@ -23,8 +23,17 @@ fn read_back(c: &netc::Checked) -> Vec<(String, Point, Ruleset, String)> {
         } else {
             Point::Router(plan.routers.iter().position(|r| r.name == name).unwrap())
         };
-        let json = readback::load_in_namespace(f.contents.as_bytes(), 9000 + i)
+        let mut json = readback::load_in_namespace(f.contents.as_bytes(), 9000 + i)
             .unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
+        // A router's translations are read and compared apart from its filter (`verify` does
+        // the same): they must be the plan's.
+        if let Point::Router(r) = point {
+            let (rest, diffs) = readback::nat::split(plan, r, &json)
+                .unwrap_or_else(|e| panic!("{}: {e}", f.path.display()))
+                .unwrap_or_else(|| panic!("{}: its NAT chains are not read", f.path.display()));
+            assert!(diffs.is_empty(), "{}: {diffs:?}", f.path.display());
+            json = rest;
+        }
         let rs = Ruleset::from_json(&json).unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
         out.push((f.path.display().to_string(), point, rs, f.contents.clone()));
     }
