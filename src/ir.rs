@@ -326,6 +326,9 @@ pub struct Router {
     pub upstream_addrs: Vec<ipnet::IpNet>,
     /// Translations at the upstream interface, in plan order.
     pub nats: Vec<Nat>,
+    /// Every source the translations take (filled by `Plan::freeze`).
+    #[serde(skip)]
+    pub translated: Set,
     pub origin: Origin,
 }
 
@@ -790,6 +793,9 @@ impl Plan {
                 } => *to_key = self.key_in(*to_vlan, *to),
             }
         }
+        for r in &mut routers {
+            r.translated = crate::nat::translated_sources(r);
+        }
         self.routers = routers;
     }
 
@@ -805,7 +811,7 @@ impl Plan {
             .filter_map(|n| n.kind.public())
             .map(|a| Set::point(space::key(0, a)))
             .collect();
-        let mut cuts = vec![crate::nat::private_set()];
+        let mut cuts = vec![crate::nat::private_set().clone()];
         cuts.extend(publics);
         cuts.sort_by_key(|s| s.ranges().to_vec());
         cuts.dedup();

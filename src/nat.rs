@@ -10,8 +10,9 @@
 //! The reachability engine (`reach`) follows the translated packet; the nftables back end writes
 //! the same translations (`targets/nftables.rs`).
 
-use crate::ir::{NatKind, Plan};
+use crate::ir::{NatKind, Plan, Proto};
 use crate::space::{self, Key, Set};
+use std::net::IpAddr;
 use std::sync::OnceLock;
 
 /// Address ranges the internet does not route.
@@ -26,7 +27,7 @@ pub const PRIVATE: &[&str] = &[
 ];
 
 /// The private ranges, in domain 0 (the internet's).
-pub fn private_set() -> Set {
+pub fn private_set() -> &'static Set {
     static SET: OnceLock<Set> = OnceLock::new();
     SET.get_or_init(|| {
         Set::union_all(
@@ -35,7 +36,6 @@ pub fn private_set() -> Set {
                 .map(|n| space::net_set(0, &n.parse::<ipnet::IpNet>().expect("valid prefix"))),
         )
     })
-    .clone()
 }
 
 /// Whether an address (of any domain) is one the internet does not route.
@@ -194,7 +194,7 @@ pub fn public_addresses(plan: &Plan) -> Set {
 /// The address router `r` gives packets from `src` leaving by its upstream interface, with the
 /// line that says so: a static translation of `src` first, then the first `nat source` that
 /// names it.
-pub fn source_translation(plan: &Plan, r: usize, src: Key) -> Option<(usize, std::net::IpAddr)> {
+pub fn source_translation(plan: &Plan, r: usize, src: Key) -> Option<(usize, IpAddr)> {
     let router = &plan.routers[r];
     router
         .nats
@@ -226,11 +226,115 @@ pub fn source_texts(set: &Set) -> Vec<String> {
         .collect()
 }
 
-/// Every source router `r` translates.
-pub fn translated_sources(plan: &Plan, r: usize) -> Set {
-    Set::union_all(plan.routers[r].nats.iter().map(|nat| match &nat.kind {
+/// Every source a router's translations take (computed by `Plan::freeze`).
+pub fn translated_sources(router: &crate::ir::Router) -> Set {
+    Set::union_all(router.nats.iter().map(|nat| match &nat.kind {
         NatKind::Static { to_key, .. } => Set::point(*to_key),
         NatKind::Source { set, .. } => set.clone(),
         NatKind::Forward { .. } => Set::empty(),
     }))
+}
+
+/// One rule of a router's translations, as a ruleset holds it. The nftables back end writes
+/// these rules and `readback::nat` reads them back; both take them from `rules`.
+#[derive(Debug, Clone)]
+pub enum Rule<'a> {
+    /// Packets to `public` (on `ports` of a protocol, or all of them) go to `to` (on port
+    /// `to_port`: a single forwarded port; a range keeps its ports).
+    Dnat {
+        public: IpAddr,
+        ports: Option<(Proto, (u16, u16))>,
+        to: IpAddr,
+        to_port: Option<u16>,
+        /// What the rule is, in words (its comment).
+        label: String,
+    },
+    /// Packets from `sources` (ranges as rulesets write them) leaving by `dev` leave from `to`
+    /// (`None`: masquerade, the interface's address). `one`: a single address, written as such.
+    Snat {
+        dev: &'a str,
+        sources: Vec<String>,
+        one: bool,
+        to: Option<IpAddr>,
+        label: String,
+    },
+}
+
+/// Router `r`'s translation rules in ruleset order: the destination rules (prerouting), then
+/// the source rules (postrouting: static translations first, then `nat source` lines in plan
+/// order, as `source_translation` decides).
+pub fn rules(plan: &Plan, r: usize) -> (Vec<Rule<'_>>, Vec<Rule<'_>>) {
+    let router = &plan.routers[r];
+    let dev = router.upstream.as_deref().unwrap_or("upstream");
+    let (mut dnat, mut statics, mut sources) = (Vec::new(), Vec::new(), Vec::new());
+    for nat in &router.nats {
+        match &nat.kind {
+            NatKind::Forward {
+                public,
+                proto,
+                ports,
+                to,
+                to_port,
+                ..
+            } => dnat.push(Rule::Dnat {
+                public: *public,
+                ports: Some((*proto, *ports)),
+                to: *to,
+                to_port: (ports.0 == ports.1).then_some(*to_port),
+                label: format!(
+                    "nat forward {public} {}/{}",
+                    proto.name(),
+                    if ports.0 == ports.1 {
+                        ports.0.to_string()
+                    } else {
+                        format!("{}-{}", ports.0, ports.1)
+                    }
+                ),
+            }),
+            NatKind::Static { public, to, .. } => {
+                let label = format!("nat static {public}");
+                dnat.push(Rule::Dnat {
+                    public: *public,
+                    ports: None,
+                    to: *to,
+                    to_port: None,
+                    label: label.clone(),
+                });
+                statics.push(Rule::Snat {
+                    dev,
+                    sources: vec![to.to_string()],
+                    one: true,
+                    to: Some(*public),
+                    label,
+                });
+            }
+            NatKind::Source {
+                set,
+                to,
+                masquerade,
+                ..
+            } => {
+                let texts = source_texts(set);
+                if texts.is_empty() {
+                    continue;
+                }
+                sources.push(Rule::Snat {
+                    dev,
+                    sources: texts,
+                    one: false,
+                    to: (!masquerade).then_some(*to),
+                    label: format!(
+                        "nat source {}",
+                        if *masquerade {
+                            "masquerade".to_string()
+                        } else {
+                            to.to_string()
+                        }
+                    ),
+                });
+            }
+        }
+    }
+    statics.extend(sources);
+    (dnat, statics)
 }

@@ -523,7 +523,7 @@ pub fn border_blocked(
         (_, Segment::Upstream) => {
             let exit = *path?.last()?;
             let public = dst.difference(&nat::private_part(dst));
-            let bad = nat::private_part(src).difference(&nat::translated_sources(plan, exit));
+            let bad = nat::private_part(src).difference(&plan.routers[exit].translated);
             let first = bad.first()?;
             (!public.is_empty()).then(|| {
                 (

@@ -10,61 +10,39 @@
 //! (never "equal").
 
 use super::{Difference, ReadError};
-use crate::ir::{NatKind, Plan};
+use crate::ir::Plan;
 use crate::space;
 use serde_json::Value;
 
-/// The canonical lines of router `r`'s translations: prerouting first, then postrouting.
+/// The canonical lines of router `r`'s translations (`nat::rules`): prerouting, then
+/// postrouting.
 pub fn expected(plan: &Plan, r: usize) -> (Vec<String>, Vec<String>) {
-    let router = &plan.routers[r];
-    let dev = router.upstream.as_deref().unwrap_or("upstream");
-    let (mut pre, mut statics, mut sources) = (Vec::new(), Vec::new(), Vec::new());
-    for nat in &router.nats {
-        match &nat.kind {
-            NatKind::Forward {
-                public,
-                proto,
-                ports,
-                to,
-                to_port,
-                ..
-            } => {
-                let port = if ports.0 == ports.1 {
-                    format!(":{to_port}")
-                } else {
-                    String::new()
-                };
-                pre.push(format!(
-                    "daddr {public} {} dport {} -> dnat {to}{port}",
-                    proto.name(),
-                    range(ports.0.into(), ports.1.into())
-                ));
-            }
-            NatKind::Static { public, to, .. } => {
-                pre.push(format!("daddr {public} -> dnat {to}"));
-                statics.push(format!("oif {dev} saddr {to} -> snat {public}"));
-            }
-            NatKind::Source {
-                set,
-                to,
-                masquerade,
-                ..
-            } => {
-                let texts = crate::nat::source_texts(set);
-                if texts.is_empty() {
-                    continue;
-                }
-                let action = if *masquerade {
-                    "masquerade".to_string()
-                } else {
-                    format!("snat {to}")
-                };
-                sources.push(format!("oif {dev} saddr {} -> {action}", texts.join(",")));
-            }
+    let line = |rule: &crate::nat::Rule| match rule {
+        crate::nat::Rule::Dnat {
+            public,
+            ports,
+            to,
+            to_port,
+            ..
+        } => {
+            let dport = ports.map_or(String::new(), |(p, (a, b))| {
+                format!(" {} dport {}", p.name(), range(a.into(), b.into()))
+            });
+            let port = to_port.map_or(String::new(), |p| format!(":{p}"));
+            format!("daddr {public}{dport} -> dnat {to}{port}")
         }
-    }
-    statics.extend(sources);
-    (pre, statics)
+        crate::nat::Rule::Snat {
+            dev, sources, to, ..
+        } => {
+            let action = to.map_or("masquerade".to_string(), |a| format!("snat {a}"));
+            format!("oif {dev} saddr {} -> {action}", sources.join(","))
+        }
+    };
+    let (pre, post) = crate::nat::rules(plan, r);
+    (
+        pre.iter().map(line).collect(),
+        post.iter().map(line).collect(),
+    )
 }
 
 fn range(a: u128, b: u128) -> String {

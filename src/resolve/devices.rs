@@ -129,6 +129,7 @@ impl Resolver<'_> {
             }),
             upstream_addrs,
             nats: Vec::new(),
+            translated: crate::space::Set::empty(),
             origin: self.origin(r.span),
         };
         for n in &r.nats {

@@ -1511,79 +1511,56 @@ struct RouterView<'a> {
     snat: Vec<String>,
 }
 
-/// Router `r`'s translations as nftables rules: destination NAT on prerouting (before the
-/// forward filter, which then decides on the translated packet), source NAT on postrouting
-/// for packets leaving by the upstream interface (static translations first, then `nat
-/// source` lines in plan order: `nat::source_translation`).
+/// Router `r`'s translations (`nat::rules`) as nftables rules: destination NAT on prerouting
+/// (before the forward filter, which then decides on the translated packet), source NAT on
+/// postrouting for packets leaving by the upstream interface.
 fn nat_rules(plan: &Plan, r: usize) -> (Vec<String>, Vec<String>) {
-    use crate::ir::NatKind;
-    let router = &plan.routers[r];
-    let dev = router.upstream.as_deref().unwrap_or("upstream");
-    let (mut dnat, mut statics, mut sources) = (Vec::new(), Vec::new(), Vec::new());
-    for nat in &router.nats {
-        match &nat.kind {
-            NatKind::Forward {
-                public,
-                proto,
-                ports,
-                to,
-                to_port,
-                ..
-            } => {
-                let p = proto.name();
-                let (dport, port) = if ports.0 == ports.1 {
-                    (ports.0.to_string(), format!(":{to_port}"))
+    let text = |rule: &crate::nat::Rule| match rule {
+        crate::nat::Rule::Dnat {
+            public,
+            ports,
+            to,
+            to_port,
+            label,
+        } => {
+            let dport = ports.map_or(String::new(), |(p, (a, b))| {
+                if a == b {
+                    format!(" {} dport {a}", p.name())
                 } else {
-                    // A range keeps its ports (resolve refuses a range moved elsewhere).
-                    (format!("{}-{}", ports.0, ports.1), String::new())
-                };
-                dnat.push(format!(
-                    "ip daddr {public} {p} dport {dport} dnat ip to {to}{port} comment \"nat forward {public} {p}/{dport}\""
-                ));
-            }
-            NatKind::Static { public, to, .. } => {
-                dnat.push(format!(
-                    "ip daddr {public} dnat ip to {to} comment \"nat static {public}\""
-                ));
-                statics.push(format!(
-                    "oifname \"{dev}\" ip saddr {to} snat ip to {public} comment \"nat static {public}\""
-                ));
-            }
-            NatKind::Source {
-                set,
-                to,
-                masquerade,
-                ..
-            } => {
-                let elems = crate::nat::source_texts(set);
-                if elems.is_empty() {
-                    continue;
+                    format!(" {} dport {a}-{b}", p.name())
                 }
-                let action = if *masquerade {
-                    "masquerade".to_string()
-                } else {
-                    format!("snat ip to {to}")
-                };
-                sources.push(format!(
-                    "oifname \"{dev}\" ip saddr {{ {} }} {action} comment \"nat source {}\"",
-                    elems.join(", "),
-                    if *masquerade {
-                        "masquerade".to_string()
-                    } else {
-                        to.to_string()
-                    }
-                ));
-            }
+            });
+            let port = to_port.map_or(String::new(), |p| format!(":{p}"));
+            format!("ip daddr {public}{dport} dnat ip to {to}{port} comment \"{label}\"")
         }
-    }
-    statics.extend(sources);
-    (dnat, statics)
+        crate::nat::Rule::Snat {
+            dev,
+            sources,
+            one,
+            to,
+            label,
+        } => {
+            let saddr = if *one {
+                sources.join(", ")
+            } else {
+                format!("{{ {} }}", sources.join(", "))
+            };
+            let action = to.map_or("masquerade".to_string(), |a| format!("snat ip to {a}"));
+            format!("oifname \"{dev}\" ip saddr {saddr} {action} comment \"{label}\"")
+        }
+    };
+    let (pre, post) = crate::nat::rules(plan, r);
+    (
+        pre.iter().map(text).collect(),
+        post.iter().map(text).collect(),
+    )
 }
 
 fn router_ruleset(plan: &Plan, body: &RouterBody, r: usize) -> Result<String, OutputError> {
     // Sized up front: a large router's ruleset is megabytes, and a growing string would hold
     // its old and new buffers at once at every doubling.
     let mut out = String::with_capacity(body.text.len() + 8192);
+    let (dnat, snat) = nat_rules(plan, r);
     RouterView {
         header: header(
             plan,
@@ -1592,8 +1569,8 @@ fn router_ruleset(plan: &Plan, body: &RouterBody, r: usize) -> Result<String, Ou
         ),
         body: &body.text,
         lookups: &body.lookups,
-        dnat: nat_rules(plan, r).0,
-        snat: nat_rules(plan, r).1,
+        dnat,
+        snat,
     }
     .render_into(&mut out)
     .map_err(|e| template_error("router", e))?;

@@ -335,53 +335,20 @@ fn probe_all(
                     let expected = o
                         .iter()
                         .any(|o| o.path.is_some() && o.permitted().next().is_some());
-                    cases.push((s, d, iface.addr.to_string(), p, expected));
+                    let addr = iface.addr.to_string();
+                    let label =
+                        format!("{} -> {} ({addr})", plan.hosts[s].name, plan.hosts[d].name);
+                    cases.push((host_ns[s].clone(), addr, label, p, expected));
                 }
             }
         }
     }
-    // Probes run in parallel; a dropped probe costs its timeout.
-    let results: Vec<(bool, String)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .chunks(cases.len().div_ceil(16).max(1))
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(s, d, addr, p, expected)| {
-                            let out = Command::new("sh").arg("-c").arg(p.command(&host_ns[*s], addr)).output().unwrap();
-                            let mut got = String::from_utf8_lossy(&out.stdout).contains("ok");
-                            if !got && *expected {
-                                // UDP has no handshake: one lost datagram or reply is not a
-                                // verdict; and a loaded machine can miss a probe's short
-                                // timeout. Ask again before calling it dropped (a drop that
-                                // should not happen fails twice; an "ok" cannot be spurious).
-                                for _ in 0..3 {
-                                    std::thread::sleep(std::time::Duration::from_millis(300));
-                                    let out = Command::new("sh").arg("-c").arg(p.command(&host_ns[*s], addr)).output().unwrap();
-                                    got = String::from_utf8_lossy(&out.stdout).contains("ok");
-                                    eprintln!("retried {addr} {p:?}: {got}");
-                                    if got {
-                                        break;
-                                    }
-                                }
-                            }
-                            (got == *expected, format!("{} -> {} ({addr}) {p:?}: netc says {expected}, packets say {got}", plan.hosts[*s].name, plan.hosts[*d].name))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let results = run_probes(&cases);
     assert!(results.len() >= 3 * 2 * probes.len());
     // Over IPv6 too, when the plan has it: some probes must be expected to pass (and do,
     // unless they are reported below), so that the family is really exercised.
-    let v6 = cases.iter().filter(|c| c.2.contains(':')).count();
-    let v6_yes = cases.iter().filter(|c| c.2.contains(':') && c.4).count();
+    let v6 = cases.iter().filter(|c| c.1.contains(':')).count();
+    let v6_yes = cases.iter().filter(|c| c.1.contains(':') && c.4).count();
     let has_v6 = plan
         .hosts
         .iter()
@@ -399,6 +366,56 @@ fn probe_all(
         .filter(|(ok, _)| !ok)
         .map(|(_, m)| m)
         .collect()
+}
+
+/// A probe: from a namespace to an address, what it is, and whether netc says it passes.
+type Case = (String, String, String, Probe, bool);
+
+/// Run probes in parallel (a dropped probe costs its timeout): whether each agrees with netc,
+/// and what it is. An expected connection that fails is asked again before it counts: UDP has
+/// no handshake (one lost datagram or reply is not a verdict), and a loaded machine can miss a
+/// probe's short timeout; a drop that should not happen fails every time, and an "ok" cannot
+/// be spurious.
+fn run_probes(cases: &[Case]) -> Vec<(bool, String)> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .chunks(cases.len().div_ceil(16).max(1))
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(ns, addr, label, p, expected)| {
+                            let run = || {
+                                let out = Command::new("sh")
+                                    .arg("-c")
+                                    .arg(p.command(ns, addr))
+                                    .output()
+                                    .unwrap();
+                                String::from_utf8_lossy(&out.stdout).contains("ok")
+                            };
+                            let mut got = run();
+                            for _ in 0..3 {
+                                if got || !*expected {
+                                    break;
+                                }
+                                std::thread::sleep(std::time::Duration::from_millis(300));
+                                got = run();
+                                eprintln!("retried {label} {p:?}: {got}");
+                            }
+                            (
+                                got == *expected,
+                                format!("{label} {p:?}: netc says {expected}, packets say {got}"),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    })
 }
 
 /// Probes across the border: from the internet's namespace to every public address a router
@@ -436,8 +453,7 @@ fn probe_border(c: &netc::Checked, out: &str, host_ns: &[String], probes: &[Prob
         .iter()
         .any(|o| o.path.is_some() && o.permitted().next().is_some())
     };
-    // (namespace, destination, what, netc's answer)
-    let mut cases: Vec<(String, String, String, Probe, bool)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
     let mut targets: Vec<(space::Key, String)> = plan
         .routers
         .iter()
@@ -494,44 +510,7 @@ fn probe_border(c: &netc::Checked, out: &str, host_ns: &[String], probes: &[Prob
         }
     }
     assert!(yes > 0, "no probe across the border is expected to pass");
-    let results: Vec<(bool, String)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .chunks(cases.len().div_ceil(16).max(1))
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(ns, addr, what, p, expected)| {
-                            let run = || {
-                                let out = Command::new("sh")
-                                    .arg("-c")
-                                    .arg(p.command(ns, addr))
-                                    .output()
-                                    .unwrap();
-                                String::from_utf8_lossy(&out.stdout).contains("ok")
-                            };
-                            let mut got = run();
-                            for _ in 0..3 {
-                                if got || !*expected {
-                                    break;
-                                }
-                                std::thread::sleep(std::time::Duration::from_millis(300));
-                                got = run();
-                            }
-                            (
-                                got == *expected,
-                                format!("{what} {p:?}: netc says {expected}, packets say {got}"),
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let results = run_probes(&cases);
     eprintln!(
         "{} probes across the border, {yes} expected to pass",
         results.len()
