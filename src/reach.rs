@@ -924,9 +924,6 @@ pub fn packet_permitted(
         Topology::segment_of(plan, src),
         Topology::segment_of(plan, dst),
     );
-    if a == Segment::Upstream && b == Segment::Upstream {
-        return false;
-    }
     // An address of a domain outside its subnets is nowhere.
     let nowhere = |k: Key| {
         Topology::segment_of(plan, k) == Segment::Upstream && !plan.internet_set().contains(k)
@@ -963,6 +960,10 @@ pub fn packet_permitted(
             }
         }
         return policy.permits(src, to, to_svc);
+    }
+    // The internet is never a transit.
+    if a == Segment::Upstream && b == Segment::Upstream {
+        return false;
     }
     let Some(routers) = topology.path(a, b) else {
         return false;
