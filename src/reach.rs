@@ -530,10 +530,14 @@ pub fn border_blocked(
                     bad,
                     public,
                     format!(
-                        "{} is a private address and router {} does not translate it: replies from the internet cannot come back (add `nat source` on {})",
+                        "{} is a private address and router {} does not translate it: replies from the internet cannot come back ({})",
                         space::key_addr(first),
                         plan.routers[exit].name,
-                        plan.routers[exit].name
+                        if space::is_v4_key(first) {
+                            format!("add `nat source` on {}", plan.routers[exit].name)
+                        } else {
+                            "netc does no NAT66: give the host a global IPv6 address".to_string()
+                        }
                     ),
                 )
             })
