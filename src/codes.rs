@@ -90,6 +90,7 @@ pub use crate::check::dns_views::E065;
 pub use crate::check::duplicate_address::E033;
 pub use crate::check::duplicate_vlan_id::E021;
 pub use crate::check::duplicate_vrid::E041;
+pub use crate::check::egress::E097;
 pub use crate::check::empty_endpoint::E050;
 pub use crate::check::management_lockout::E090;
 pub use crate::check::name_servers::W089;
@@ -126,4 +127,5 @@ pub const ALL: &[Code] = &[
     E001, E002, E003, E004, E010, E011, E012, E013, E020, E021, E030, E031, E032, E033, E035, E034,
     E036, E040, E041, E042, E050, E060, W061, E062, E063, E065, W089, E064, W070, W080, W081, W082,
     W083, W084, W085, W086, W087, W088, W090, W091, E090, E091, E092, E093, E094, E095, E096, W092,
+    E097,
 ];

@@ -213,6 +213,10 @@ pub struct Tier {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<Route>,
     pub firewall: FirewallKind,
+    /// `egress filtered`: the tier's hosts send only what the plan allows from them (their
+    /// output filter is an enforcement point).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub egress: bool,
     pub domain: Option<String>,
     pub description: Option<String>,
     pub hosts: Vec<usize>,

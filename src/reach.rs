@@ -842,6 +842,14 @@ fn evaluate_on(
         outcome.eval.denied.extend(e.denied);
         outcome.eval.unmatched.extend(e.unmatched);
     }
+    // What a host that filters egress sends passes its output filter: the policy decides it
+    // even where nothing on the way or at the destination does.
+    let egress = src_set.intersect(topology.egress());
+    for (_, h) in topology.interfaces_in(&egress) {
+        if !outcome.enforcers.contains(&Enforcer::Host(h)) {
+            outcome.enforcers.push(Enforcer::Host(h));
+        }
+    }
     for b in [
         HBox {
             dst: open,
@@ -853,9 +861,17 @@ fn evaluate_on(
             ..query
         },
     ] {
-        if !b.is_empty() {
-            outcome.unenforced.push(b);
+        if b.is_empty() {
+            continue;
         }
+        let (filtered, rest) = cut_box(b, &egress, &dst.addrs);
+        if !filtered.is_empty() {
+            let e = policy.evaluate(&filtered);
+            outcome.eval.permitted.extend(e.permitted);
+            outcome.eval.denied.extend(e.denied);
+            outcome.eval.unmatched.extend(e.unmatched);
+        }
+        outcome.unenforced.extend(rest);
     }
     let all_src = src_set.clone();
     let mut cuts: Vec<(Set, Set)> = Vec::new();
@@ -993,6 +1009,7 @@ pub fn packet_permitted(
     });
     let enforced = !routers.is_empty()
         || router_owned
+        || topology.egress().contains(src)
         || plan.hosts.iter().enumerate().any(|(h, host)| {
             host.firewall.managed()
                 && !(is_icmp && host.firewall.stock_accepts_icmp_echo())

@@ -98,8 +98,12 @@ pub enum Hook {
     Prerouting,
     /// After the forward decision, on routers.
     Postrouting,
-    /// Hooks no packet the plan speaks of passes (output), and chains that cannot decide an
-    /// IP packet's verdict (arp, bridge): not evaluated, and listed as such.
+    /// What a host sends: evaluated for hosts whose plan filters egress, when netc's own table
+    /// holds an output chain (`inet netc output`); otherwise listed as not evaluated.
+    Output,
+    /// Hooks no packet the plan speaks of passes (output, without egress filtering), and
+    /// chains that cannot decide an IP packet's verdict (arp, bridge): not evaluated, and
+    /// listed as such.
     Other,
 }
 
@@ -126,6 +130,8 @@ enum Field {
     /// Something the packets compared never have (an IPv6 routing header).
     Never,
     Iif,
+    /// The output interface: only `lo` is read (the packets compared never leave by it).
+    Oif,
     NfProto,
     /// `meta protocol`: the ethertype, 0x0800 for IPv4 and 0x86dd for IPv6.
     EtherType,
@@ -481,6 +487,7 @@ fn field(v: &Value, _family: &str, where_: &str) -> Result<Vec<Field>, ReadError
             // The ethertype (0x0800, 0x86dd), not the layer-4 protocol.
             "protocol" => Field::EtherType,
             "iif" | "iifname" => Field::Iif,
+            "oif" | "oifname" => Field::Oif,
             "nfproto" => Field::NfProto,
             _ => return err(format!("{where_}: meta {key} is not modelled")),
         }]);
@@ -529,6 +536,13 @@ impl Ruleset {
         let mut nat_before: Vec<(String, String, String)> = Vec::new();
         // Sets and maps the reader cannot model: an error only if an evaluated rule uses one.
         let mut broken_sets: Vec<((String, String, String), String)> = Vec::new();
+        // netc's own output chain (egress filtering): only then is the output hook evaluated.
+        let netc_output = items.iter().any(|i| {
+            i.get("chain").is_some_and(|c| {
+                key(c, "name") == ("inet".into(), "netc".into(), "output".into())
+                    && c.get("hook").and_then(Value::as_str) == Some("output")
+            })
+        });
         for item in items {
             if let Some(t) = item.get("table") {
                 let flags = t.get("flags");
@@ -569,6 +583,9 @@ impl Ruleset {
                             ("forward", _) if ip_family => Hook::Forward,
                             ("prerouting", _) if ip_family => Hook::Prerouting,
                             ("postrouting", _) if ip_family => Hook::Postrouting,
+                            ("output", _) if ip_family && netc_output && typ == "filter" => {
+                                Hook::Output
+                            }
                             ("ingress", "netdev") => Hook::Ingress,
                             _ => {
                                 rs.unmodelled.push(format!(
@@ -1074,6 +1091,7 @@ impl Ruleset {
     fn bases(&self, hook: Hook) -> Vec<Base<'_>> {
         let stages: &[Hook] = match hook {
             Hook::Input => &[Hook::Ingress, Hook::Prerouting, Hook::Input],
+            Hook::Output => &[Hook::Output, Hook::Postrouting],
             Hook::Forward => &[
                 Hook::Ingress,
                 Hook::Prerouting,
@@ -1355,7 +1373,7 @@ fn values(fields: &[Field], p: &Packet, mark: u32, out: &mut [u128; 8]) -> Optio
                 (matches!(p.proto, 1 | 58) && v4 == p.v4).then_some(if v4 { 8 } else { 128 })?
             }
             Field::CtState => 8,
-            Field::Iif => u128::MAX - 1,
+            Field::Iif | Field::Oif => u128::MAX - 1,
             Field::FibOif => 1,
             Field::EtherType => {
                 if p.v4 {
@@ -1948,19 +1966,32 @@ fn verify_with(
                 _ => Set::empty(),
             }
         };
-        let mut runs: Vec<(Hook, Vec<(u128, u128)>)> = Vec::new();
+        // (hook, sources, destinations)
+        type Run = (Hook, Vec<(u128, u128)>, Vec<(u128, u128)>);
+        let mut runs: Vec<Run> = Vec::new();
         match point {
-            Point::Host(h) => runs.push((Hook::Input, own(&plan.host_local_set(h)))),
+            Point::Host(h) => {
+                runs.push((Hook::Input, seen.clone(), own(&plan.host_local_set(h))));
+                // A host that filters egress: what it sends from its interface addresses.
+                if plan.tiers[plan.hosts[h].tier].egress {
+                    let ifaces = Set::from_ranges(plan.hosts[h].interfaces.iter().map(|i| {
+                        let k = plan.iface_key(i);
+                        (k, k)
+                    }));
+                    runs.push((Hook::Output, own(&ifaces), seen.clone()));
+                }
+            }
             Point::Router(r) => {
-                runs.push((Hook::Forward, seen.clone()));
+                runs.push((Hook::Forward, seen.clone(), seen.clone()));
                 runs.push((
                     Hook::Input,
+                    seen.clone(),
                     own(&plan.endpoint_set(&crate::ir::EndpointRef::Router(r))),
                 ));
             }
         }
-        for (hook, dsts) in runs {
-            if dsts.is_empty() || seen.is_empty() {
+        for (hook, srcs, dsts) in runs {
+            if dsts.is_empty() || srcs.is_empty() {
                 continue;
             }
             let left = limit.saturating_sub(out.len());
@@ -1970,7 +2001,7 @@ fn verify_with(
                     rs,
                     hook,
                     v4,
-                    &seen,
+                    &srcs,
                     &dsts,
                     &addr_cuts,
                     &key,
@@ -1980,7 +2011,7 @@ fn verify_with(
                 _ => None,
             };
             let found = fast.unwrap_or_else(|| {
-                compare(rs, hook, v4, &seen, &dsts, &addr_cuts, &expected, left)
+                compare(rs, hook, v4, &srcs, &dsts, &addr_cuts, &expected, left)
             });
             for d in found {
                 let why = plan_reason(plan, info, &visible, &domains, v4, &d);
@@ -2105,6 +2136,8 @@ fn parse_rule(r: &Value, family: &str, where_: &str) -> Result<Vec<Expr>, ReadEr
             // as ICMPv6 types (see `scalar`).
             let w = if fields.contains(&Field::Iif) {
                 format!("{where_} iif")
+            } else if fields.contains(&Field::Oif) {
+                format!("{where_} oif")
             } else if fields.contains(&Field::EtherType) {
                 format!("{where_} ethertype")
             } else if fields.contains(&Field::IcmpType(false)) {

@@ -45,6 +45,9 @@ pub struct Topology {
     /// Host addresses that are their host's only address of their family: the kernel picks
     /// them for every destination of the family.
     only_choice: crate::space::Set,
+    /// The interface addresses of hosts whose tier filters egress: what they send passes
+    /// their output filter.
+    egress: crate::space::Set,
     /// The router each subnet's gateway address belongs to, if any: packets leaving the
     /// subnet for another go there first.
     gateways: HashMap<Segment, usize>,
@@ -131,6 +134,19 @@ impl Topology {
                     (k, k)
                 })
         }));
+        // Only nftables hosts get an output filter (E097 refuses the others).
+        let egress = crate::space::Set::from_ranges(
+            plan.hosts
+                .iter()
+                .filter(|h| {
+                    plan.tiers[h.tier].egress && h.firewall == crate::ir::FirewallKind::Nftables
+                })
+                .flat_map(|h| &h.interfaces)
+                .map(|i| {
+                    let k = plan.iface_key(i);
+                    (k, k)
+                }),
+        );
         let vips = crate::space::Set::from_ranges((0..plan.vips.len()).map(|v| {
             let k = plan.vip_key(v);
             (k, k)
@@ -159,6 +175,7 @@ impl Topology {
             interfaces,
             vips,
             only_choice,
+            egress,
             gateways,
             router_nodes,
             paths: Default::default(),
@@ -211,6 +228,11 @@ impl Topology {
     /// Host addresses that are their host's only address of their family.
     pub fn only_choices(&self) -> &crate::space::Set {
         &self.only_choice
+    }
+
+    /// The addresses of hosts that filter egress (`egress filtered`).
+    pub fn egress(&self) -> &crate::space::Set {
+        &self.egress
     }
 
     /// The router a subnet's gateway address belongs to.

@@ -13,6 +13,7 @@ pub mod dns_views;
 pub(crate) mod duplicate_address;
 pub(crate) mod duplicate_vlan_id;
 pub(crate) mod duplicate_vrid;
+pub(crate) mod egress;
 pub(crate) mod empty_endpoint;
 pub(crate) mod host_without_interface;
 pub(crate) mod management_lockout;
@@ -92,6 +93,7 @@ pub fn run(plan: &Plan, prior_errors: bool) -> (Option<PlanInfo>, Vec<Diagnostic
         let mut later = Vec::new();
         overbroad_rule::check(plan, &mut later);
         closed_vlan::check(plan, &mut later);
+        egress::check(plan, &mut later);
         switch_ports::check(plan, &mut later);
         switch_config::check(plan, &mut later);
         switch_model::check(plan, &mut later);

@@ -307,6 +307,7 @@ impl Resolver<'_> {
             serve,
             routes,
             firewall: t.firewall.map_or(FirewallKind::Nftables, |f| f.0),
+            egress: t.egress.is_some(),
             domain: t
                 .domain
                 .as_ref()

@@ -135,6 +135,8 @@ pub struct Tier {
     pub serve: Vec<Ident>,
     pub routes: Vec<RouteDecl>,
     pub firewall: Option<(FirewallKind, Span)>,
+    /// `egress filtered`: the tier's hosts send only what the plan allows from them.
+    pub egress: Option<Span>,
     pub domain: Option<Ident>,
     pub description: Option<String>,
     pub span: Span,

@@ -87,6 +87,8 @@ const KEYWORDS: &[&str] = &[
     "forward",
     "static",
     "masquerade",
+    "egress",
+    "filtered",
     "port",
     "ttl",
     "admin",
@@ -871,6 +873,7 @@ impl Parser {
             serve: Vec::new(),
             routes: Vec::new(),
             firewall: None,
+            egress: None,
             domain: None,
             description: None,
             span: Span::new(self.file, start, start),
@@ -900,6 +903,19 @@ impl Parser {
                 Some("serve") => {
                     p.pos += 1;
                     tier.serve = p.comma_list(|p| p.ident("a VLAN name"))?;
+                }
+                Some("egress") => {
+                    let item = p.start();
+                    p.pos += 1;
+                    if !p.eat_word("filtered") {
+                        let span = p.span_here();
+                        return fail(
+                            Diagnostic::new(SYNTAX, "expected `filtered` after `egress`")
+                                .with_primary(span, "expected `filtered`")
+                                .with_help("write `egress filtered`: the tier's hosts send only what the plan allows from them"),
+                        );
+                    }
+                    tier.egress = Some(p.span_from(item));
                 }
                 Some("route") => tier.routes.push(p.route()?),
                 Some("domain") => {

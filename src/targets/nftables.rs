@@ -126,7 +126,7 @@ impl Target for Nftables {
             |h| {
                 Ok(vec![OutputFile {
                     path: PathBuf::from(format!("nftables/hosts/{}.nft", plan.hosts[h].name)),
-                    contents: host_ruleset(plan, info, &blocks, h, shared)?,
+                    contents: host_ruleset(plan, info, &prep, &blocks, h, shared)?,
                 }])
             },
             sink,
@@ -916,11 +916,104 @@ struct HostView<'a> {
     classified: bool,
     vrrp: Vec<RuleView>,
     lookups: Vec<String>,
+    /// `egress filtered`: the output chain's lookups (none: the chain drops all but replies).
+    egress: Option<Vec<String>>,
 }
 
 struct RuleView {
     comment: String,
     text: String,
+}
+
+/// What a host that filters egress may send: from each of its interface addresses (VIPs send
+/// nothing), every destination and service the policy permits, as one (source . destination
+/// . protocol . port) set and one (source . destination) set for ICMP per family, written into
+/// `sets`; returns the output chain's lookups.
+fn egress_filter(
+    plan: &Plan,
+    info: &PlanInfo,
+    prep: &Prepared,
+    h: usize,
+    sets: &mut String,
+) -> Vec<String> {
+    let policy = &info.policy;
+    let visible = plan.visible(&plan.host_domains(h));
+    let own = Set::from_ranges(plan.hosts[h].interfaces.iter().map(|i| {
+        let k = plan.iface_key(i);
+        (k, k)
+    }));
+    let mut srcs = policy.atoms.split(&own);
+    srcs.sort_unstable_by_key(|(a, _)| atom_start(info, *a));
+    let mut dsts: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for &(sa, da) in policy.pairs.keys() {
+        if srcs.iter().any(|(a, _)| *a == sa) {
+            dsts.entry(sa).or_default().push(da);
+        }
+    }
+    let mut rules = Vec::new();
+    for v4 in [true, false] {
+        let fam = plan.family(v4).intersect(&visible);
+        let (ip, addr, tag) = if v4 {
+            ("ip", "ipv4_addr", "v4")
+        } else {
+            ("ip6", "ipv6_addr", "v6")
+        };
+        let (mut ports, mut icmps) = (String::new(), String::new());
+        for (sa, part) in &srcs {
+            let from = ranges(&part.intersect(&fam));
+            let mut das = dsts.get(sa).cloned().unwrap_or_default();
+            das.sort_unstable_by_key(|&a| atom_start(info, a));
+            for da in das {
+                let to = ranges(&policy.atoms.set(da).intersect(&fam));
+                if from.is_empty() || to.is_empty() {
+                    continue;
+                }
+                let pieces = pair_pieces(plan, &policy.pairs[&(*sa, da)]);
+                for (svc, flow, _) in pieces
+                    .iter()
+                    .filter(|p| matches!(p.2, Verdict::Accept | Verdict::LogAccept(_)))
+                {
+                    let comment = &prep.comments[*flow];
+                    for (proto, lo, hi) in space::service_pieces(svc) {
+                        for (a, b) in from.iter().flat_map(|a| to.iter().map(move |b| (a, b))) {
+                            if proto == Proto::Icmp {
+                                let _ = writeln!(icmps, "\t\t\t{a} . {b}{comment},");
+                            } else {
+                                let _ = writeln!(
+                                    ports,
+                                    "\t\t\t{a} . {b} . {} . {}{comment},",
+                                    proto.name(),
+                                    space::port_text(lo, hi)
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !ports.is_empty() {
+            let set = format!("egress_ports_{tag}");
+            render_set(
+                sets,
+                "set",
+                &set,
+                &format!("{addr} . {addr} . inet_proto . inet_service"),
+                &ports,
+            );
+            rules.push(format!(
+                "{ip} saddr . {ip} daddr . meta l4proto . th dport @{set} accept"
+            ));
+        }
+        if !icmps.is_empty() {
+            let set = format!("egress_icmp_{tag}");
+            render_set(sets, "set", &set, &format!("{addr} . {addr}"), &icmps);
+            rules.push(format!(
+                "{} {ip} saddr . {ip} daddr @{set} accept",
+                icmp_match(v4)
+            ));
+        }
+    }
+    rules
 }
 
 /// A host's ruleset: its own addresses, by destination atom, jump to the block of that atom
@@ -929,6 +1022,7 @@ struct RuleView {
 pub fn host_ruleset(
     plan: &Plan,
     info: &PlanInfo,
+    prep: &Prepared,
     blocks: &HostBlocks,
     h: usize,
     shared: bool,
@@ -970,6 +1064,9 @@ pub fn host_ruleset(
         lookups.extend(SOURCE_LOOKUPS.iter().map(|l| l.to_string()));
     }
     lookups.extend(map.render(&mut maps, "dst", "daddr"));
+    let egress = plan.tiers[host.tier]
+        .egress
+        .then(|| egress_filter(plan, info, prep, h, &mut maps));
     maps.truncate(maps.trim_end_matches('\n').len());
     let mut vrrp = Vec::new();
     for v in hostrules::vrrp_peers(plan, h) {
@@ -993,8 +1090,14 @@ pub fn host_ruleset(
         header: header(
             plan,
             &format!(
-                "nftables input filter of host {}, tier {}",
-                host.name, plan.tiers[host.tier].name
+                "nftables {} filter of host {}, tier {}",
+                if egress.is_some() {
+                    "input and output"
+                } else {
+                    "input"
+                },
+                host.name,
+                plan.tiers[host.tier].name
             ),
             "#",
         ),
@@ -1004,6 +1107,7 @@ pub fn host_ruleset(
         classified: classifier.is_some(),
         vrrp,
         lookups,
+        egress,
     }
     .render()
     .map(super::with_final_newline)

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 /// A small random plan: 3 VLANs, 2-3 multi-homed tiers (with routes, `serve` VLANs and VLANs
 /// that carry only some services), one router with or without upstream (and translations
-/// there: source NAT, port forwards, static NAT), random flows to
+/// there: source NAT, port forwards, static NAT), tiers that filter egress, random flows to
 /// tiers, hosts, tiers and hosts on one VLAN (`t0@v1`), networks, VLANs and addresses.
 fn plan_text(seed: &[u8]) -> String {
     let mut it = seed.iter().copied().cycle();
@@ -77,9 +77,15 @@ fn plan_text(seed: &[u8]) -> String {
             1 => format!("serve v{other}"),
             _ => String::new(),
         };
+        let firewall = fw[next() % 3];
+        // An nftables tier may filter egress.
+        let egress = if firewall == "nftables" && next() % 2 == 0 {
+            "egress filtered"
+        } else {
+            ""
+        };
         s.push_str(&format!(
-            "tier t{t} on v{t}, v{other} firewall {} {route} {serve}\n",
-            fw[next() % 3]
+            "tier t{t} on v{t}, v{other} firewall {firewall} {route} {serve} {egress}\n"
         ));
         for h in 0..1 + next() % 2 {
             s.push_str(&format!(

@@ -1188,6 +1188,13 @@ fn a_border_that_translates_agrees_with_netc() {
     run_lab("fixtures/valid/border-nat/plan.netc");
 }
 
+/// Egress filtering: a tier whose output filter is the only enforcement point toward a host
+/// with no firewall on its own subnet sends only what the plan allows, over IPv4 and IPv6.
+#[test]
+fn egress_filtered_hosts_agree_with_netc() {
+    run_lab("fixtures/valid/egress-filtered/plan.netc");
+}
+
 #[test]
 fn multi_homed_hosts_and_their_routes_agree_with_netc() {
     run_lab("fixtures/valid/multi-homed/plan.netc");

@@ -922,7 +922,7 @@ fn shared_blocks_are_equal_to_the_plan_after_a_round_trip() {
             let blocks = HostBlocks::new(&c.plan, info, &prep, &hosts, Some(&mut emit), 1).unwrap();
             assert!(!written.is_empty());
             for &h in &hosts {
-                let text = host_ruleset(&c.plan, info, &blocks, h, true).unwrap();
+                let text = host_ruleset(&c.plan, info, &prep, &blocks, h, true).unwrap();
                 assert!(!text.contains("blocks/sources"), "{text}");
                 let file = per_block.join(format!("{}.nft", c.plan.hosts[h].name));
                 std::fs::write(&file, &text).unwrap();
