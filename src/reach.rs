@@ -484,6 +484,57 @@ pub fn translated_path(
     Some(path)
 }
 
+/// Router `r`'s routes beyond its connected subnets: each subnet of its routing domain that
+/// it is not on, and (when it has no upstream of its own) the default route of each family
+/// towards the internet, through the next router on the way `Topology::path_from_router`
+/// finds, at that router's address on a subnet both are on. What the `routes` target writes
+/// for routers and the packet labs load (routers in series need them).
+pub fn router_route_table<'a>(
+    plan: &'a Plan,
+    topology: &Topology,
+    r: usize,
+) -> Vec<(ipnet::IpNet, std::net::IpAddr, &'a str)> {
+    let router = &plan.routers[r];
+    let subnet_of = |vlan: usize, addr: std::net::IpAddr| plan.subnet_in_vlans(addr, &[vlan]);
+    let connected: Vec<usize> = router
+        .interfaces
+        .iter()
+        .filter_map(|i| subnet_of(i.vlan, i.addr))
+        .collect();
+    let hop = |seg: Segment, v4: bool| -> Option<(std::net::IpAddr, &'a str)> {
+        let next = *topology.path_from_router(r, seg)?.first()?;
+        router
+            .interfaces
+            .iter()
+            .filter(|i| i.addr.is_ipv4() == v4)
+            .find_map(|i| {
+                let s = subnet_of(i.vlan, i.addr)?;
+                plan.routers[next]
+                    .interfaces
+                    .iter()
+                    .find(|j| j.addr.is_ipv4() == v4 && subnet_of(j.vlan, j.addr) == Some(s))
+                    .map(|j| (j.addr, i.dev.as_str()))
+            })
+    };
+    let mut out = Vec::new();
+    for (s, subnet) in plan.subnets.iter().enumerate() {
+        if connected.contains(&s) || plan.vlan_domain(subnet.vlan) != plan.router_domain(r) {
+            continue;
+        }
+        if let Some((via, dev)) = hop(Segment::Subnet(s), subnet.net.addr().is_ipv4()) {
+            out.push((subnet.net, via, dev));
+        }
+    }
+    if router.upstream.is_none() {
+        for (v4, default) in [(true, "0.0.0.0/0"), (false, "::/0")] {
+            if let Some((via, dev)) = hop(Segment::Upstream, v4) {
+                out.push((default.parse().expect("a prefix"), via, dev));
+            }
+        }
+    }
+    out
+}
+
 /// Why host `h`'s replies to `src` skip router `r`, which translated the request, if they do.
 pub fn reply_skips(
     plan: &Plan,

@@ -62,7 +62,7 @@ fn query_exit_statuses() {
     assert_eq!(v["verdict"], "yes");
     assert_eq!(
         v["groups"][0]["permitted"][0]["rule"]["at"],
-        "fixtures/datalyptica/flows.netc:5"
+        "fixtures/datalyptica/flows.netc:6"
     );
 }
 
@@ -242,7 +242,16 @@ fn every_command_follows_one_table_of_exit_statuses() {
         (&["check", good], 0),
         (&["check", bad], 1),
         (&["check", d], 0),
-        (&["check", "-D", "warnings", d], 1),
+        (&["check", "-D", "warnings", d], 0),
+        (
+            &[
+                "check",
+                "-D",
+                "warnings",
+                "fixtures/invalid/W092-unused-nat/plan.netc",
+            ],
+            1,
+        ),
         (&["check", "--deny-warnings", good], 0),
         (&["check", "no/such/plan.netc"], 2),
         (&["query", d, "can processing reach catalog on postgres"], 0),

@@ -105,8 +105,8 @@ impl Probe {
 
 /// Build the plan's network: one namespace per router and host, every VLAN a bridge in a
 /// namespace of its own, a veth from each interface (a device: a dual-stack interface is one
-/// device with an address of each family) to its VLAN's bridge. Hosts load the routes netc
-/// wrote for them (`routes/HOST.ip`); routers know their connected subnets.
+/// device with an address of each family) to its VLAN's bridge. Hosts and routers load the
+/// routes netc wrote for them (`routes/NAME.ip`).
 fn build(
     lab: &mut Lab,
     plan: &netc::ir::Plan,
@@ -161,8 +161,22 @@ fn build(
             add(&ns, i.addr, prefix(i.vlan, i.addr), &i.dev);
         }
     }
+    // Routers in series: each loads the routes netc wrote for it, once every router's
+    // interfaces are up.
+    for (r, router) in plan.routers.iter().enumerate() {
+        let file = routes.join(format!("{}.ip", router.name));
+        if file.exists() {
+            sh(&format!(
+                "ip -n {} -batch {}",
+                lab.names[1 + r],
+                file.display()
+            ));
+        }
+    }
     // The internet: one namespace on the upstream link of the first router that declares its
-    // upstream addresses, holding an address there (the prefix's last but one) and 1.0.0.1.
+    // upstream addresses, holding an address there (the prefix's last but one), which is also
+    // the internet server the hosts call (a server answers from the address it was called
+    // at: a UDP reply from another address of its own would be dropped by the client).
     // The router holds its upstream addresses and every public address it translates, and
     // routes everything else to the internet.
     if let Some((r, router, net)) = plan.routers.iter().enumerate().find_map(|(r, x)| {
@@ -191,7 +205,17 @@ fn build(
         }
         let far = outside_address(net);
         add(&out, far, net.prefix_len(), "eth0");
-        sh(&format!("ip -n {out} addr add 1.0.0.1/32 dev lo"));
+        // The provider routes the plan's public IPv4 subnets to the router.
+        for subnet in &plan.subnets {
+            let k = space::key(0, subnet.net.network());
+            if subnet.net.addr().is_ipv4() && !netc::nat::is_private(k) {
+                sh(&format!(
+                    "ip -n {out} route add {} via {} dev eth0",
+                    subnet.net.trunc(),
+                    net.addr()
+                ));
+            }
+        }
         sh(&format!(
             "ip -n {rns} route add default via {far} dev {dev}"
         ));
@@ -419,7 +443,8 @@ fn run_probes(cases: &[Case]) -> Vec<(bool, String)> {
 }
 
 /// Probes across the border: from the internet's namespace to every public address a router
-/// translates and to every IPv4 host address, and from every host to the internet (1.0.0.1),
+/// translates and to every IPv4 host address, and from every host to the internet (the
+/// internet namespace's address),
 /// each compared with netc's answer for that packet.
 fn probe_border(c: &netc::Checked, out: &str, host_ns: &[String], probes: &[Probe]) -> Vec<String> {
     let plan = &c.plan;
@@ -435,7 +460,7 @@ fn probe_border(c: &netc::Checked, out: &str, host_ns: &[String], probes: &[Prob
         })
         .unwrap();
     let far = space::key(0, outside_address(net));
-    let internet = space::key(0, "1.0.0.1".parse().unwrap());
+    let internet = far;
     let unit = |host: Option<usize>, k: space::Key| Unit {
         label: String::new(),
         host,
@@ -1222,7 +1247,9 @@ fn a_missing_route_is_seen_by_netc_and_by_packets() {
 /// Datalyptica's load balancers reach their backends: lb01 and lb02 and one backend of each
 /// kind, with the plan's own firewalld zones and routes and the routers' rulesets, probed on
 /// the HAProxy ports and on ports no rule opens, at every address of every backend (the
-/// management and storage addresses must stay closed).
+/// management and storage addresses must stay closed). Across the border, every lab host
+/// reaches an internet NTP server (the backends through the perimeter's source NAT, over the
+/// transit VLAN) and nothing else of the internet.
 #[test]
 fn datalyptica_load_balancers_reach_their_backends() {
     if !have("firewalld") || !have("dbus-daemon") {
@@ -1246,6 +1273,7 @@ fn datalyptica_load_balancers_reach_their_backends() {
             Probe::Tcp(8081),
             Probe::Tcp(5432),
             Probe::Tcp(22),
+            Probe::Udp(123),
             Probe::Ping,
         ]),
     );
