@@ -97,6 +97,19 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
     let mut fails_via: HashMap<(usize, Segment, Segment), bool> = HashMap::default();
     // The multi-homed answerers of a destination part, by (part, family).
     let mut multi_in: HashMap<(usize, usize), Vec<(space::Key, usize)>> = HashMap::default();
+    // The inside addresses a router's `nat forward` or `nat static` publishes (the internet
+    // reaches them through their public address) and those public addresses (translated, not
+    // the internet's): the border rule (`reach::border_blocked`) applies to the rest.
+    let published = crate::nat::public_addresses(plan).union(&Set::from_ranges(
+        plan.routers
+            .iter()
+            .flat_map(|r| &r.nats)
+            .filter_map(|n| match n.kind {
+                crate::ir::NatKind::Forward { to_key, .. }
+                | crate::ir::NatKind::Static { to_key, .. } => Some((to_key, to_key)),
+                crate::ir::NatKind::Source { .. } => None,
+            }),
+    ));
     // What each router can receive, once.
     let router_visible: Vec<Set> = (0..plan.routers.len())
         .map(|r| plan.visible(&[plan.router_domain(r)]))
@@ -145,7 +158,8 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
         // A destination part that only unpicked source addresses have a path to: (source
         // part, destination part, family).
         let mut unpicked: Vec<(usize, usize, usize)> = Vec::new();
-        let mut reply: Option<(String, Set, Set)> = None;
+        // (why, sources, destination, whether it is the border rule)
+        let mut reply: Option<(String, Set, Set, bool)> = None;
         // A part of the rule is unreachable when a source segment reaches none of the rule's
         // destination segments, or a destination segment is reached from none of its source
         // segments (of the family). Tiers on several VLANs always have address pairs without
@@ -220,6 +234,19 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                             if reply.is_some() {
                                 continue;
                             }
+                            // Private and public addresses meet at the border only translated.
+                            if let Some((s, d, why)) = reach::border_blocked(
+                                plan,
+                                sset,
+                                &dset.difference(&published),
+                                *ss,
+                                *ds,
+                                Some(&forward),
+                            ) {
+                                let d = Set::point(space::example(&d).unwrap_or_default());
+                                reply = Some((why, s, d, true));
+                                continue;
+                            }
                             let Some(src_key) = space::example(sset) else {
                                 continue;
                             };
@@ -268,7 +295,8 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                                     })
                                 });
                             if let Some((why, addr)) = found {
-                                reply = Some((why.clone(), (**sset).clone(), Set::point(*addr)));
+                                reply =
+                                    Some((why.clone(), (**sset).clone(), Set::point(*addr), false));
                             }
                         }
                     }
@@ -343,7 +371,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                 .with_help("join the subnets with a router of the plan if the path exists (a VPN, a static route), or narrow the rule to what can arrive"),
             );
         }
-        if let Some((why, s, d)) = reply {
+        if let Some((why, s, d, border)) = reply {
             let example = match (space::example(&s), d.first()) {
                 (Some(a), Some(b)) => {
                     format!(" (e.g. {} -> {})", space::key_addr(a), space::key_addr(b))
@@ -356,7 +384,11 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                     format!("connections this rule permits cannot complete{example}: {why}"),
                 )
                 .with_primary(flow.origin.span, "the request passes, the reply does not")
-                .with_help("give the tier a route back through the VLAN the clients come through (`route PREFIX via VLAN`), put that VLAN first in the tier's list (it carries the default route), or give the path back through a router of the plan"),
+                .with_help(if border {
+                    "translate at the router that leads to the internet (`nat source` for inside clients, `nat forward` or `nat static` for inside servers), or narrow the rule to public addresses"
+                } else {
+                    "give the tier a route back through the VLAN the clients come through (`route PREFIX via VLAN`), put that VLAN first in the tier's list (it carries the default route), or give the path back through a router of the plan"
+                }),
             );
         }
     }
