@@ -3,7 +3,8 @@
 //! A router's interface sits on its VLAN's subnet, so in that VLAN's VRF: segments of two
 //! VRFs are joined only by a router with interfaces in both. The internet is never a transit:
 //! a path may start or end upstream but does not cross it (packets from one site to another
-//! over the internet would need addresses the internet routes, and NAT netc does not model).
+//! over the internet would be two connections through two translations; `nat` translates only
+//! between the internet and the plan).
 
 use crate::ir::Plan;
 use crate::space::Key;
