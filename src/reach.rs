@@ -33,6 +33,8 @@ pub struct Unit {
 pub enum Enforcer {
     Router(usize),
     Host(usize),
+    /// A host's output filter (`egress filtered`), on what it sends.
+    Egress(usize),
 }
 
 /// The answer for one source unit and one destination unit.
@@ -897,8 +899,8 @@ fn evaluate_on(
     // even where nothing on the way or at the destination does.
     let egress = src_set.intersect(topology.egress());
     for (_, h) in topology.interfaces_in(&egress) {
-        if !outcome.enforcers.contains(&Enforcer::Host(h)) {
-            outcome.enforcers.push(Enforcer::Host(h));
+        if !outcome.enforcers.contains(&Enforcer::Egress(h)) {
+            outcome.enforcers.push(Enforcer::Egress(h));
         }
     }
     for b in [

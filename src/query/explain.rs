@@ -288,6 +288,11 @@ fn enforcer_ref(plan: &Plan, e: &Enforcer) -> EnforcerRef {
             name: plan.hosts[h].name.clone(),
             firewall: Some(format!("{:?}", plan.hosts[h].firewall).to_lowercase()),
         },
+        Enforcer::Egress(h) => EnforcerRef {
+            kind: "egress of host",
+            name: plan.hosts[h].name.clone(),
+            firewall: Some(format!("{:?}", plan.hosts[h].firewall).to_lowercase()),
+        },
     }
 }
 
@@ -374,8 +379,9 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
             .flat_map(|p| p.enforcers.iter().copied())
             .collect();
         points.sort_by_key(|e| match *e {
-            Enforcer::Host(h) => (0, plan.hosts[h].name.as_str()),
-            Enforcer::Router(r) => (1, plan.routers[r].name.as_str()),
+            Enforcer::Egress(h) => (0, plan.hosts[h].name.as_str()),
+            Enforcer::Host(h) => (1, plan.hosts[h].name.as_str()),
+            Enforcer::Router(r) => (2, plan.routers[r].name.as_str()),
         });
         points.dedup();
         let enforced: Vec<EnforcerRef> = points.iter().map(|e| enforcer_ref(plan, e)).collect();
