@@ -538,12 +538,12 @@ fn the_pre_commit_hook_checks_the_plan() {
     let rev = git(&hooks, &["rev-parse", "HEAD"]);
     std::fs::write(
         project.join("network/plan/net.netc"),
-        "vlan 20 app { subnet 10.20.1.0/24 gateway .1 }\nrouter edge { app upstream }\nservice https tcp/443\n",
+        "vlan 20 app { subnet 192.0.2.0/24 gateway .1 }\nrouter edge { app upstream }\nservice https tcp/443\n",
     )
     .unwrap();
     std::fs::write(
         project.join("network/plan/hosts.netc"),
-        "tier web on app\nhost web01 in web { app 10.20.1.11 }\nallow internet -> web : https\n",
+        "tier web on app\nhost web01 in web { app 192.0.2.11 }\nallow internet -> web : https\n",
     )
     .unwrap();
     std::fs::write(
@@ -585,7 +585,7 @@ fn the_pre_commit_hook_checks_the_plan() {
     );
     std::fs::write(
         project.join("network/plan/hosts.netc"),
-        "tier web on app\nhost web01 in web { app 10.20.1.11 }\nallow internet -> webb : https\n",
+        "tier web on app\nhost web01 in web { app 192.0.2.11 }\nallow internet -> webb : https\n",
     )
     .unwrap();
     git(&project, &["add", "."]);
