@@ -40,6 +40,21 @@ fn segments(plan: &Plan, set: &Set) -> Parts {
         .collect()
 }
 
+/// The route cuts of the plan that hold a part (cut by them, it is in each wholly or not at
+/// all): with its family and segment, what decides how every host routes to it.
+fn route_signature(plan: &Plan, part: &Set) -> Vec<usize> {
+    match space::example(part) {
+        Some(d) => plan
+            .route_cuts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.contains(d))
+            .map(|(n, _)| n)
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
 /// An endpoint set's parts, and the number of each part's set (per family), shared by every
 /// endpoint set with that part.
 type Interned = (Parts, Vec<[usize; 2]>);
@@ -76,7 +91,8 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
     // Which hosts answer in which segment: only multi-homed ones can answer elsewhere.
     let multi: Vec<bool> = plan.hosts.iter().map(|h| h.interfaces.len() > 1).collect();
     // The first reply problem of a destination part, by (the part's addresses, the source
-    // part's addresses): it depends on the rule only through the parts (keyed by the parts'
+    // part's routing class: a reply is routed by its destination, see `route_signature`): it
+    // depends on the rule only through the parts (keyed by the parts'
     // sets, not the rule's: a thousand rules between lists of a hundred tiers share their
     // parts, and the memo stays parts x parts, not rules x parts x parts).
     type ReplyKey = (usize, usize);
@@ -91,8 +107,14 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
             .clone()
     };
     let mut reply_memo: HashMap<ReplyKey, Option<(String, space::Key)>> = HashMap::default();
-    // What a source part sends to a destination part (`reach::sending`), by their parts.
+    // What a source part sends to a destination part (`reach::sending`), by the source part
+    // and the destination part's routing class: every host routes all addresses of one
+    // segment alike unless a route of the plan cuts it, so (family, segment, the route cuts
+    // holding the part) decides which address a host sends from (many destination parts
+    // share a class: tiers scattered over one subnet).
     let mut sending_memo: HashMap<(usize, usize), std::rc::Rc<Set>> = HashMap::default();
+    let mut route_classes: HashMap<(usize, Segment, Vec<usize>), usize> = HashMap::default();
+    let mut class_of_part: HashMap<usize, usize> = HashMap::default();
     // Whether replies leaving by a subnet fail, by (that subnet, request's segments).
     let mut fails_via: HashMap<(usize, Segment, Segment), bool> = HashMap::default();
     // The multi-homed answerers of a destination part, by (part, family).
@@ -129,6 +151,23 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
         // What each source part sends to each destination part: a host sends from the
         // address its kernel picks (`reach::sending`), so a tier's other addresses send
         // nothing there.
+        let mut classes_of = |ps: &Parts, ids: &[[usize; 2]]| -> Vec<[usize; 2]> {
+            ps.iter()
+                .enumerate()
+                .map(|(j, (seg, fam))| {
+                    [0, 1].map(|f| {
+                        *class_of_part.entry(ids[j][f]).or_insert_with(|| {
+                            let n = route_classes.len();
+                            *route_classes
+                                .entry((f, *seg, route_signature(plan, &fam[f])))
+                                .or_insert(n)
+                        })
+                    })
+                })
+                .collect()
+        };
+        let classes = classes_of(dst_parts, dst_part_ids);
+        let src_classes = classes_of(src_parts, src_part_ids);
         let sends: Vec<Vec<[std::rc::Rc<Set>; 2]>> = src_parts
             .iter()
             .enumerate()
@@ -139,7 +178,7 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                     .map(|(j, (_, dfam))| {
                         [0, 1].map(|f| {
                             sending_memo
-                                .entry((src_part_ids[i][f], dst_part_ids[j][f]))
+                                .entry((src_part_ids[i][f], classes[j][f]))
                                 .or_insert_with(|| {
                                     std::rc::Rc::new(match space::example(&dfam[f]) {
                                         Some(d) if !sfam[f].is_empty() => {
@@ -251,49 +290,54 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                                 continue;
                             };
                             let part = dst_part_ids[j][f];
-                            let found = reply_memo
-                                .entry((part, src_part_ids[i][f]))
-                                .or_insert_with(|| {
-                                    let hosts = multi_in.entry((part, f)).or_insert_with(|| {
-                                        topology
-                                            .answerers_in(dset)
-                                            .filter(|&(_, h)| multi[h])
-                                            .collect()
-                                    });
-                                    // A host answers through the interface its route to the
-                                    // source leaves by (the source part routes alike: it is
-                                    // cut by the plan's routes), so whether replies fail is
-                                    // asked once per (that subnet, request's segments).
-                                    let src_subnet = match ss {
-                                        Segment::Subnet(s) => Some(*s),
-                                        Segment::Upstream => None,
-                                    };
-                                    hosts.iter().find_map(|(addr, h)| {
-                                        let out = reach::reply_interface(plan, *h, src_key)
-                                            .map(|i| i.subnet);
-                                        if out.is_some() && out == src_subnet {
-                                            return None;
-                                        }
-                                        let fails = match out {
-                                            None => true,
-                                            Some(o) => *fails_via
-                                                .entry((o, *ss, *ds))
-                                                .or_insert_with(|| {
-                                                    match topology.path(Segment::Subnet(o), *ss) {
-                                                        None => true,
-                                                        Some(back) => back
-                                                            .iter()
-                                                            .any(|r| !forward.contains(r)),
-                                                    }
-                                                }),
+                            let found =
+                                reply_memo
+                                    .entry((part, src_classes[i][f]))
+                                    .or_insert_with(|| {
+                                        let hosts =
+                                            multi_in.entry((part, f)).or_insert_with(|| {
+                                                topology
+                                                    .answerers_in(dset)
+                                                    .filter(|&(_, h)| multi[h])
+                                                    .collect()
+                                            });
+                                        // A host answers through the interface its route to the
+                                        // source leaves by (the source part routes alike: it is
+                                        // cut by the plan's routes), so whether replies fail is
+                                        // asked once per (that subnet, request's segments).
+                                        let src_subnet = match ss {
+                                            Segment::Subnet(s) => Some(*s),
+                                            Segment::Upstream => None,
                                         };
-                                        if !fails {
-                                            return None;
-                                        }
-                                        reach::reply_problem(plan, topology, *h, src_key, &forward)
+                                        hosts.iter().find_map(|(addr, h)| {
+                                            let out = reach::reply_interface(plan, *h, src_key)
+                                                .map(|i| i.subnet);
+                                            if out.is_some() && out == src_subnet {
+                                                return None;
+                                            }
+                                            let fails = match out {
+                                                None => true,
+                                                Some(o) => *fails_via
+                                                    .entry((o, *ss, *ds))
+                                                    .or_insert_with(|| {
+                                                        match topology.path(Segment::Subnet(o), *ss)
+                                                        {
+                                                            None => true,
+                                                            Some(back) => back
+                                                                .iter()
+                                                                .any(|r| !forward.contains(r)),
+                                                        }
+                                                    }),
+                                            };
+                                            if !fails {
+                                                return None;
+                                            }
+                                            reach::reply_problem(
+                                                plan, topology, *h, src_key, &forward,
+                                            )
                                             .map(|why| (why, *addr))
-                                    })
-                                });
+                                        })
+                                    });
                             if let Some((why, addr)) = found {
                                 reply =
                                     Some((why.clone(), (**sset).clone(), Set::point(*addr), false));
