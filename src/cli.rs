@@ -1406,6 +1406,7 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
                 Point::Host(_) => Ok(json),
             }
         };
+        let output = matches!(point, Point::Host(h) if p.tiers[p.hosts[*h].tier].egress);
         let read = || -> Result<Option<readback::Ruleset>, String> {
             if let Some((kind, host)) = rel.split_once('/').filter(|(k, _)| *k != "nftables") {
                 if std::fs::symlink_metadata(out.join(rel)).is_err() {
@@ -1413,10 +1414,10 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
                 }
                 let rs = if kind == "firewalld" {
                     readback::load_firewalld_in_namespace(out, host, i)
-                        .and_then(|json| readback::Ruleset::from_json(&json))
+                        .and_then(|json| readback::Ruleset::from_json_output(&json, output))
                 } else {
                     readback::load_ufw_in_namespace(out, host, i)
-                        .and_then(|(v4, v6)| readback::from_iptables_save(&v4, &v6))
+                        .and_then(|(v4, v6)| readback::from_iptables_save_output(&v4, &v6, output))
                 };
                 return rs.map(Some).map_err(|e| format!("{rel}: {e}"));
             }
@@ -1429,7 +1430,7 @@ fn verify(plan: &std::path::Path, out: &std::path::Path, format: OutFormat) -> S
                 crate::readback::inline_blocks(out, &text).map_err(|e| format!("{rel}: {e}"))?;
             readback::load_in_namespace(&text, i)
                 .and_then(nat_split)
-                .and_then(|json| readback::Ruleset::from_json(&json))
+                .and_then(|json| readback::Ruleset::from_json_output(&json, output))
                 .map(Some)
                 .map_err(|e| format!("{rel}: {e}"))
         };
@@ -1573,7 +1574,9 @@ fn drift(
             Err(e) => return fail(json, e),
         }
     };
-    // `nft -j` output is JSON; anything else is read as iptables-save output.
+    // `nft -j` output is JSON; anything else is read as iptables-save output. A host that
+    // filters egress is read on the output hook too.
+    let output = matches!(point, Point::Host(h) if p.tiers[p.hosts[h].tier].egress);
     let mut nat_diffs = Vec::new();
     let rs = if text.trim_start().starts_with('{') {
         let text = match point {
@@ -1587,7 +1590,7 @@ fn drift(
             },
             Point::Host(_) => text,
         };
-        readback::Ruleset::from_json(&text)
+        readback::Ruleset::from_json_output(&text, output)
     } else {
         let v6 = match ruleset6.map(crate::output::read_input).transpose() {
             Ok(t) => t
@@ -1595,7 +1598,7 @@ fn drift(
                 .unwrap_or_default(),
             Err(e) => return fail(json, e),
         };
-        readback::from_iptables_save(&text, &v6)
+        readback::from_iptables_save_output(&text, &v6, output)
     };
     let rs = match rs {
         Ok(r) => r,

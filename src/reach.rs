@@ -896,9 +896,16 @@ fn evaluate_on(
         outcome.eval.unmatched.extend(e.unmatched);
     }
     // What a host that filters egress sends passes its output filter: the policy decides it
-    // even where nothing on the way or at the destination does.
+    // even where nothing on the way or at the destination does (ICMP aside where the host's
+    // stock rules send it: `Topology::egress_for`).
     let egress = src_set.intersect(topology.egress());
-    for (_, h) in topology.interfaces_in(&egress) {
+    let egress_icmp = src_set.intersect(topology.egress_for(true));
+    let shown = if svc.difference(&icmp).is_empty() {
+        &egress_icmp
+    } else {
+        &egress
+    };
+    for (_, h) in topology.interfaces_in(shown) {
         if !outcome.enforcers.contains(&Enforcer::Egress(h)) {
             outcome.enforcers.push(Enforcer::Egress(h));
         }
@@ -914,17 +921,40 @@ fn evaluate_on(
             ..query
         },
     ] {
-        if b.is_empty() {
-            continue;
+        // One cut unless ICMP is filtered from fewer of the sources.
+        let parts = if egress == egress_icmp {
+            vec![(b, &egress)]
+        } else {
+            vec![
+                (
+                    HBox {
+                        svc: b.svc.difference(&icmp),
+                        ..b.clone()
+                    },
+                    &egress,
+                ),
+                (
+                    HBox {
+                        svc: b.svc.intersect(&icmp),
+                        ..b
+                    },
+                    &egress_icmp,
+                ),
+            ]
+        };
+        for (part, filter) in parts {
+            if part.is_empty() {
+                continue;
+            }
+            let (filtered, rest) = cut_box(part, filter, &dst.addrs);
+            if !filtered.is_empty() {
+                let e = policy.evaluate(&filtered);
+                outcome.eval.permitted.extend(e.permitted);
+                outcome.eval.denied.extend(e.denied);
+                outcome.eval.unmatched.extend(e.unmatched);
+            }
+            outcome.unenforced.extend(rest);
         }
-        let (filtered, rest) = cut_box(b, &egress, &dst.addrs);
-        if !filtered.is_empty() {
-            let e = policy.evaluate(&filtered);
-            outcome.eval.permitted.extend(e.permitted);
-            outcome.eval.denied.extend(e.denied);
-            outcome.eval.unmatched.extend(e.unmatched);
-        }
-        outcome.unenforced.extend(rest);
     }
     let all_src = src_set.clone();
     let mut cuts: Vec<(Set, Set)> = Vec::new();
@@ -1062,7 +1092,7 @@ pub fn packet_permitted(
     });
     let enforced = !routers.is_empty()
         || router_owned
-        || topology.egress().contains(src)
+        || topology.egress_for(is_icmp).contains(src)
         || plan.hosts.iter().enumerate().any(|(h, host)| {
             host.firewall.managed()
                 && !(is_icmp && host.firewall.stock_accepts_icmp_echo())

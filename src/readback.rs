@@ -31,7 +31,7 @@ mod rule_index;
 use std::collections::HashMap;
 use std::sync::Arc;
 mod symbolic;
-pub use iptables::from_iptables_save;
+pub use iptables::{from_iptables_save, from_iptables_save_output};
 use std::collections::BTreeMap;
 pub use symbolic::{Ranges, Svc};
 
@@ -503,8 +503,15 @@ fn field(v: &Value, _family: &str, where_: &str) -> Result<Vec<Field>, ReadError
 }
 
 impl Ruleset {
-    /// Read `nft -j list ruleset` output.
+    /// Read `nft -j list ruleset` output. The output hook is evaluated only where netc's own
+    /// output chain (`inet netc output`) is in the ruleset.
     pub fn from_json(text: &str) -> Result<Ruleset, ReadError> {
+        Self::from_json_output(text, false)
+    }
+
+    /// `from_json`, evaluating the output hook's filter chains too when `output` (a host of an
+    /// `egress filtered` tier: what it sends is the plan's too).
+    pub fn from_json_output(text: &str, output: bool) -> Result<Ruleset, ReadError> {
         let v: Value = serde_json::from_str(text).map_err(|e| ReadError(e.to_string()))?;
         let items = v
             .get("nftables")
@@ -537,12 +544,13 @@ impl Ruleset {
         // Sets and maps the reader cannot model: an error only if an evaluated rule uses one.
         let mut broken_sets: Vec<((String, String, String), String)> = Vec::new();
         // netc's own output chain (egress filtering): only then is the output hook evaluated.
-        let netc_output = items.iter().any(|i| {
-            i.get("chain").is_some_and(|c| {
-                key(c, "name") == ("inet".into(), "netc".into(), "output".into())
-                    && c.get("hook").and_then(Value::as_str) == Some("output")
-            })
-        });
+        let netc_output = output
+            || items.iter().any(|i| {
+                i.get("chain").is_some_and(|c| {
+                    key(c, "name") == ("inet".into(), "netc".into(), "output".into())
+                        && c.get("hook").and_then(Value::as_str) == Some("output")
+                })
+            });
         for item in items {
             if let Some(t) = item.get("table") {
                 let flags = t.get("flags");
@@ -1940,7 +1948,9 @@ fn verify_with(
                 .map(|p| (p.1, p.2))
                 .collect()
         };
-        let expected = |s: u128, d: u128| -> Set {
+        // `stock`: the host's stock rules accept ICMP echo here (ufw's before.rules on input,
+        // and its before6.rules on output), as netc's answers say (see docs/targets.md).
+        let expected_with = |stock: bool, s: u128, d: u128| -> Set {
             match (
                 key_for(plan, &visible, &domains, v4, s),
                 key_for(plan, &visible, &domains, v4, d),
@@ -1955,9 +1965,7 @@ fn verify_with(
                         .permitted
                         .iter()
                         .fold(Set::empty(), |acc, (b, _)| acc.union(&b.svc));
-                    // A firewall whose stock rules accept ICMP echo from anywhere (ufw's
-                    // before.rules), as netc's answers say (see docs/targets.md).
-                    if stock_echo {
+                    if stock {
                         permitted.union(&space::service_set(crate::ir::Proto::Icmp, None))
                     } else {
                         permitted
@@ -1994,6 +2002,8 @@ fn verify_with(
             if dsts.is_empty() || srcs.is_empty() {
                 continue;
             }
+            let stock = stock_echo && (hook == Hook::Input || !v4);
+            let expected = |s: u128, d: u128| expected_with(stock, s, d);
             let left = limit.saturating_sub(out.len());
             let key = |a: u128| key_for(plan, &visible, &domains, v4, a);
             let fast = match point {

@@ -49,6 +49,8 @@ pub struct Topology {
     /// The interface addresses of hosts whose tier filters egress: what they send passes
     /// their output filter.
     egress: crate::space::Set,
+    /// Those whose output filter also decides ICMP (not ufw's IPv6 addresses).
+    egress_icmp: crate::space::Set,
     /// The router each subnet's gateway address belongs to, if any: packets leaving the
     /// subnet for another go there first.
     gateways: HashMap<Segment, usize>,
@@ -135,19 +137,29 @@ impl Topology {
                     (k, k)
                 })
         }));
-        // Only nftables hosts get an output filter (E097 refuses the others).
-        let egress = crate::space::Set::from_ranges(
+        // Hosts without a firewall of netc's get no output filter (E097 refuses them).
+        let egress_hosts = || {
             plan.hosts
                 .iter()
-                .filter(|h| {
-                    plan.tiers[h.tier].egress && h.firewall == crate::ir::FirewallKind::Nftables
-                })
+                .filter(|h| plan.tiers[h.tier].egress && h.firewall.managed())
+        };
+        let egress =
+            crate::space::Set::from_ranges(egress_hosts().flat_map(|h| &h.interfaces).map(|i| {
+                let k = plan.iface_key(i);
+                (k, k)
+            }));
+        // ufw's stock before6.rules send ICMPv6 echo (and errors) anywhere before its user
+        // rules: ICMPv6 from a ufw host is not filtered by them.
+        let egress_icmp = egress.difference(&crate::space::Set::from_ranges(
+            egress_hosts()
+                .filter(|h| h.firewall.stock_accepts_icmp_echo())
                 .flat_map(|h| &h.interfaces)
+                .filter(|i| !i.addr.is_ipv4())
                 .map(|i| {
                     let k = plan.iface_key(i);
                     (k, k)
                 }),
-        );
+        ));
         let vips = crate::space::Set::from_ranges((0..plan.vips.len()).map(|v| {
             let k = plan.vip_key(v);
             (k, k)
@@ -177,6 +189,7 @@ impl Topology {
             vips,
             only_choice,
             egress,
+            egress_icmp,
             gateways,
             router_nodes,
             paths: Default::default(),
@@ -234,6 +247,16 @@ impl Topology {
     /// The addresses of hosts that filter egress (`egress filtered`).
     pub fn egress(&self) -> &crate::space::Set {
         &self.egress
+    }
+
+    /// The addresses of hosts whose output filter decides the packets of a service: for
+    /// ICMP, not a ufw host's IPv6 addresses (its stock rules send ICMPv6 echo anywhere).
+    pub fn egress_for(&self, icmp: bool) -> &crate::space::Set {
+        if icmp {
+            &self.egress_icmp
+        } else {
+            &self.egress
+        }
     }
 
     /// The router a subnet's gateway address belongs to.

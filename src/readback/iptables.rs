@@ -318,6 +318,12 @@ fn rule(
 /// Read `iptables-save` output (IPv4) and `ip6tables-save` output (IPv6) as one ruleset, of
 /// families `ip` and `ip6`, table `filter`.
 pub fn from_iptables_save(v4: &str, v6: &str) -> Result<Ruleset, ReadError> {
+    from_iptables_save_output(v4, v6, false)
+}
+
+/// `from_iptables_save`, evaluating the OUTPUT chain too when `output` (a host of an `egress
+/// filtered` tier).
+pub fn from_iptables_save_output(v4: &str, v6: &str, output: bool) -> Result<Ruleset, ReadError> {
     let mut rs = Ruleset::default();
     if !v4.lines().any(|l| l.trim() == "*filter") {
         return err("neither `nft -j list ruleset` nor `iptables-save` output (no *filter table)");
@@ -394,6 +400,7 @@ pub fn from_iptables_save(v4: &str, v6: &str) -> Result<Ruleset, ReadError> {
                 let hook = match name.as_str() {
                     "INPUT" => Some((Hook::Input, 0, policy == "DROP")),
                     "FORWARD" => Some((Hook::Forward, 0, policy == "DROP")),
+                    "OUTPUT" if output => Some((Hook::Output, 0, policy == "DROP")),
                     "OUTPUT" => Some((Hook::Other, 0, policy == "DROP")),
                     _ => None,
                 };

@@ -51,102 +51,20 @@ fn host_files(
     let dir = format!("firewalld/{}", host.name);
     let rules = class_rules(plan, &info.policy, names, h);
     for s in hostrules::sources(&rules) {
-        let name = ipset_name(&s.name);
-        let view = IpsetView {
-            header: xml_comment(
-                header(plan, &format!("firewalld ipset of host {}", host.name), "").trim_end(),
-            ),
-            short: name.clone(),
-            description: xml_chars(&super::safe_text(&s.text)),
-            inet6: !s.name.ends_with("_v4"),
-            entries: space::set_cidrs(&s.set)
-                .into_iter()
-                .flat_map(|n| {
-                    // firewalld refuses a /0 entry in a hash:net ipset: two halves instead.
-                    match n.to_string().as_str() {
-                        "0.0.0.0/0" => vec!["0.0.0.0/1".to_string(), "128.0.0.0/1".to_string()],
-                        "::/0" => vec!["::/1".to_string(), "8000::/1".to_string()],
-                        t => vec![t.to_string()],
-                    }
-                })
-                .collect(),
-        };
-        files.push(OutputFile {
-            path: PathBuf::from(format!("{dir}/ipsets/{name}.xml")),
-            contents: view
-                .render()
-                .map(super::with_final_newline)
-                .expect("template renders"),
-        });
+        files.push(ipset_file(plan, &dir, &host.name, &s));
     }
-    let mut views = Vec::new();
-    // Port sets of more than one piece become one firewalld service each, so that a rule is
-    // one rich rule per destination, not one per port (a service of 400 ports times 1,500
-    // sources would be 600,000 rules).
     let mut services: std::collections::BTreeMap<String, Vec<(Proto, u16, u16)>> =
         std::collections::BTreeMap::new();
-    for r in &rules {
-        let (service, pieces): (Option<String>, Vec<Option<Piece>>) = match &r.services {
-            None => (None, vec![None]),
-            Some(p) => {
-                let ports: Vec<(Proto, u16, u16)> =
-                    p.iter().copied().filter(|x| x.0 != Proto::Icmp).collect();
-                let icmp = p.iter().copied().filter(|x| x.0 == Proto::Icmp).map(Some);
-                if ports.len() >= 2 {
-                    let name = service_name(&ports);
-                    services.entry(name.clone()).or_insert(ports);
-                    (Some(name), icmp.collect())
-                } else {
-                    (None, p.iter().map(|&x| Some(x)).collect())
-                }
-            }
-        };
-        for dst in space::set_cidrs(&r.dst) {
-            let destination = if dst.prefix_len() == dst.max_prefix_len() {
-                dst.addr().to_string()
-            } else {
-                dst.to_string()
-            };
-            // One rich rule: what every rule of this plan rule shares, and what matches.
-            let rule = |service: Option<String>,
-                        port: Option<(String, &'static str)>,
-                        protocol: Option<&'static str>| RichRule {
-                comment: xml_comment(&format!(
-                    "{}  {}",
-                    plan.flows[r.flow].id(),
-                    short_text(&flow_text(plan, r.flow))
-                )),
-                family: if r.v4 { "ipv4" } else { "ipv6" },
-                priority: if r.action == Action::Deny { -100 } else { 0 },
-                ipset: ipset_name(&r.source.name),
-                destination: destination.clone(),
-                service,
-                port: port.as_ref().map(|p| p.0.clone()),
-                port_protocol: port.map(|p| p.1),
-                protocol,
-                log: r.log.then(|| format!("netc {} ", plan.flows[r.flow].id())),
-                verdict: if r.action == Action::Allow {
-                    "accept"
-                } else {
-                    "drop"
-                },
-            };
-            if let Some(name) = &service {
-                views.push(rule(Some(name.clone()), None, None));
-            }
-            for svc in &pieces {
-                let (port, protocol) = match *svc {
-                    None => (None, None),
-                    Some((Proto::Icmp, _, _)) => {
-                        (None, Some(if r.v4 { "icmp" } else { "ipv6-icmp" }))
-                    }
-                    Some((p, 0, 65535)) => (None, Some(p.name())),
-                    Some((p, lo, hi)) => (Some((crate::space::port_text(lo, hi), p.name())), None),
-                };
-                views.push(rule(None, port, protocol));
-            }
+    let views = rich_rules(plan, &rules, &mut services, false);
+    // `egress filtered`: a policy from the host itself (firewalld's HOST zone) to anywhere,
+    // target DROP, with a rich rule per (own address, destination class, service).
+    let egress = plan.tiers[host.tier].egress.then(|| {
+        let rules = hostrules::egress_rules(plan, &info.policy, names, h);
+        for s in hostrules::sources(&rules) {
+            files.push(ipset_file(plan, &dir, &host.name, &s));
         }
-    }
+        rich_rules(plan, &rules, &mut services, true)
+    });
     let mut vrrp = Vec::new();
     for v in hostrules::vrrp_peers(plan, h) {
         for peer in space::set_cidrs(&v.peers) {
@@ -184,13 +102,7 @@ fn host_files(
                 .map(|&(p, lo, hi)| (crate::space::port_text(lo, hi), p.name()))
                 .collect(),
         };
-        files.push(OutputFile {
-            path: PathBuf::from(format!("{dir}/services/{name}.xml")),
-            contents: view
-                .render()
-                .map(super::with_final_newline)
-                .expect("template renders"),
-        });
+        files.push(xml_file(format!("{dir}/services/{name}.xml"), &view));
     }
     let mut interfaces: Vec<String> = host.interfaces.iter().map(|i| i.dev.clone()).collect();
     interfaces.sort();
@@ -215,14 +127,161 @@ fn host_files(
         rules: views,
         vrrp,
     };
-    files.push(OutputFile {
-        path: PathBuf::from(format!("{dir}/zones/netc.xml")),
-        contents: zone
+    files.push(xml_file(format!("{dir}/zones/netc.xml"), &zone));
+    if let Some(rules) = egress {
+        let policy = PolicyView {
+            header: xml_comment(
+                header(
+                    plan,
+                    &format!("firewalld egress policy of host {}", host.name),
+                    "",
+                )
+                .trim_end(),
+            ),
+            description: xml_chars(&super::safe_text(&format!(
+                "netc: what host {} may send (tier {} filters egress)",
+                host.name, plan.tiers[host.tier].name
+            ))),
+            rules,
+        };
+        files.push(xml_file(format!("{dir}/policies/netc-egress.xml"), &policy));
+    }
+    files
+}
+
+/// The ipset file of one class of peers.
+fn ipset_file(plan: &Plan, dir: &str, host: &str, s: &hostrules::Source) -> OutputFile {
+    let name = ipset_name(&s.name);
+    let view = IpsetView {
+        header: xml_comment(
+            header(plan, &format!("firewalld ipset of host {host}"), "").trim_end(),
+        ),
+        short: name.clone(),
+        description: xml_chars(&super::safe_text(&s.text)),
+        inet6: !s.name.ends_with("_v4"),
+        entries: space::set_cidrs(&s.set)
+            .into_iter()
+            .flat_map(|n| {
+                // firewalld refuses a /0 entry in a hash:net ipset: two halves instead.
+                match n.to_string().as_str() {
+                    "0.0.0.0/0" => vec!["0.0.0.0/1".to_string(), "128.0.0.0/1".to_string()],
+                    "::/0" => vec!["::/1".to_string(), "8000::/1".to_string()],
+                    t => vec![t.to_string()],
+                }
+            })
+            .collect(),
+    };
+    xml_file(format!("{dir}/ipsets/{name}.xml"), &view)
+}
+
+/// One file of the host's configuration, rendered.
+fn xml_file(path: String, view: &impl Template) -> OutputFile {
+    OutputFile {
+        path: PathBuf::from(path),
+        contents: view
             .render()
             .map(super::with_final_newline)
             .expect("template renders"),
-    });
-    files
+    }
+}
+
+/// The rich rules of host rules: in the zone (`egress` false) the peer class is the source
+/// ipset and the host's address the destination; in the egress policy the other way round.
+/// Port sets of more than one piece become one firewalld service each (added to `services`),
+/// so that a rule is one rich rule per address, not one per port (a service of 400 ports
+/// times 1,500 sources would be 600,000 rules).
+fn rich_rules(
+    plan: &Plan,
+    rules: &[hostrules::HostRule],
+    services: &mut std::collections::BTreeMap<String, Vec<Piece>>,
+    egress: bool,
+) -> Vec<RichRule> {
+    let mut views = Vec::new();
+    for r in rules {
+        let (service, pieces): (Option<String>, Vec<Option<Piece>>) = match &r.services {
+            None => (None, vec![None]),
+            Some(p) => {
+                let ports: Vec<Piece> = p.iter().copied().filter(|x| x.0 != Proto::Icmp).collect();
+                let icmp = p.iter().copied().filter(|x| x.0 == Proto::Icmp).map(Some);
+                if ports.len() >= 2 {
+                    let name = service_name(&ports);
+                    services.entry(name.clone()).or_insert(ports);
+                    (Some(name), icmp.collect())
+                } else {
+                    (None, p.iter().map(|&x| Some(x)).collect())
+                }
+            }
+        };
+        for own in space::set_cidrs(&r.dst) {
+            let own = if own.prefix_len() == own.max_prefix_len() {
+                own.addr().to_string()
+            } else {
+                own.to_string()
+            };
+            let (source, destination) = if egress {
+                (Peer::Address(own), Peer::Ipset(ipset_name(&r.source.name)))
+            } else {
+                (Peer::Ipset(ipset_name(&r.source.name)), Peer::Address(own))
+            };
+            // One rich rule: what every rule of this plan rule shares, and what matches.
+            let rule = |service: Option<String>,
+                        port: Option<(String, &'static str)>,
+                        protocol: Option<&'static str>| RichRule {
+                comment: xml_comment(&format!(
+                    "{}  {}",
+                    plan.flows[r.flow].id(),
+                    short_text(&flow_text(plan, r.flow))
+                )),
+                family: if r.v4 { "ipv4" } else { "ipv6" },
+                priority: if r.action == Action::Deny { -100 } else { 0 },
+                source: source.clone(),
+                destination: destination.clone(),
+                service,
+                port: port.as_ref().map(|p| p.0.clone()),
+                port_protocol: port.map(|p| p.1),
+                protocol,
+                log: r.log.then(|| format!("netc {} ", plan.flows[r.flow].id())),
+                verdict: if r.action == Action::Allow {
+                    "accept"
+                } else {
+                    "drop"
+                },
+            };
+            if let Some(name) = &service {
+                views.push(rule(Some(name.clone()), None, None));
+            }
+            for svc in &pieces {
+                let (port, protocol) = match *svc {
+                    None => (None, None),
+                    Some((Proto::Icmp, _, _)) => {
+                        (None, Some(if r.v4 { "icmp" } else { "ipv6-icmp" }))
+                    }
+                    Some((p, 0, 65535)) => (None, Some(p.name())),
+                    Some((p, lo, hi)) => (Some((crate::space::port_text(lo, hi), p.name())), None),
+                };
+                views.push(rule(None, port, protocol));
+            }
+        }
+    }
+    views
+}
+
+/// A rich rule's source or destination.
+#[derive(Clone)]
+enum Peer {
+    Ipset(String),
+    Address(String),
+}
+
+impl Peer {
+    /// The element's attribute: `ipset="NAME"` or `address="ADDR"` (names and addresses are
+    /// made of letters, digits, `-`, `.`, `:` and `/`: nothing to escape).
+    fn attribute(&self) -> String {
+        match self {
+            Peer::Ipset(n) => format!("ipset=\"{n}\""),
+            Peer::Address(a) => format!("address=\"{a}\""),
+        }
+    }
 }
 
 /// `netc-` and the source name, shortened with a stable hash when too long.
@@ -262,8 +321,8 @@ struct RichRule {
     comment: String,
     family: &'static str,
     priority: i32,
-    ipset: String,
-    destination: String,
+    source: Peer,
+    destination: Peer,
     /// A generated service holding the rule's ports.
     service: Option<String>,
     port: Option<String>,
@@ -287,6 +346,15 @@ struct ZoneView {
     interfaces: Vec<String>,
     rules: Vec<RichRule>,
     vrrp: Vec<VrrpRule>,
+}
+
+/// The egress policy of a host of an `egress filtered` tier.
+#[derive(Template)]
+#[template(path = "firewalld/policy.xml")]
+struct PolicyView {
+    header: String,
+    description: String,
+    rules: Vec<RichRule>,
 }
 
 #[derive(Template)]

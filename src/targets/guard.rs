@@ -108,6 +108,10 @@ fn xml(f: &OutputFile) -> Result<(), String> {
     use quick_xml::events::Event;
     const ALLOWED: &[(&str, &[&str])] = &[
         ("zone", &["target"]),
+        ("policy", &["target", "priority"]),
+        ("ingress-zone", &["name"]),
+        ("egress-zone", &["name"]),
+        ("icmp-type", &["name"]),
         ("ipset", &["type"]),
         ("service", &["name"]),
         ("short", &[]),
@@ -115,7 +119,7 @@ fn xml(f: &OutputFile) -> Result<(), String> {
         ("interface", &["name"]),
         ("rule", &["family", "priority"]),
         ("source", &["ipset", "address"]),
-        ("destination", &["address"]),
+        ("destination", &["ipset", "address"]),
         ("port", &["port", "protocol"]),
         ("protocol", &["value"]),
         ("log", &["prefix", "level"]),
@@ -244,9 +248,10 @@ fn iptables(f: &OutputFile) -> Result<(), String> {
 /// order (the plan reaches only comment lines: the header and the host's name).
 fn shell(f: &OutputFile) -> Result<(), String> {
     const TEMPLATE: &str = include_str!("../../targets/ufw/netc-ufw.sh");
+    // The one value a code line takes from the plan: the default outgoing policy.
     let code = |t: &'static str| {
         t.lines()
-            .filter(|l| !l.starts_with('#') && !l.contains("{{"))
+            .filter(|l| !l.starts_with('#') && (!l.contains("{{") || l.contains("{{ outgoing }}")))
             .collect::<Vec<_>>()
     };
     let expected = code(TEMPLATE);
@@ -255,7 +260,14 @@ fn shell(f: &OutputFile) -> Result<(), String> {
         if line.starts_with('#') {
             continue;
         }
-        if expected.get(at) != Some(&line) {
+        let matches = expected.get(at).is_some_and(|e| {
+            *e == line
+                || (e.contains("{{ outgoing }}")
+                    && ["deny", "allow"]
+                        .iter()
+                        .any(|v| e.replace("{{ outgoing }}", v) == line))
+        });
+        if !matches {
             return fail(f, i, "a line that is not netc's installer");
         }
         at += 1;

@@ -22,8 +22,10 @@ pub struct HostRule {
     pub action: Action,
     pub log: bool,
     pub v4: bool,
+    /// The peer: where packets come from (`class_rules`), or where the host sends them
+    /// (`egress_rules`).
     pub source: Source,
-    /// The host's addresses this rule is for (of the rule's family).
+    /// The host's own addresses this rule is for (of the rule's family).
     pub dst: Set,
     /// `None`: every protocol and port.
     pub services: Option<Vec<(Proto, u16, u16)>>,
@@ -202,7 +204,7 @@ pub fn atom_names(plan: &Plan, policy: &crate::policy::Policy) -> BTreeMap<u32, 
     names
 }
 
-/// What one source atom may do at a host: (own address part, pieces) for each part.
+/// What one peer atom may do at a host: (own address part, pieces) for each part.
 type Row = Vec<(usize, Vec<PairPiece>)>;
 
 /// A host's rules by source class: the source atoms that the policy treats alike toward
@@ -233,6 +235,71 @@ pub fn class_rules(
             }
         }
     }
+    let mut rules = rules_by_class(plan, policy, names, &visible, &parts, rows, "from");
+    // Logged denies first, as the targets expect of deny rules.
+    rules.sort_by_key(|r| r.action != Action::Deny);
+    rules
+}
+
+/// What a host of an `egress filtered` tier may send, by destination class: the destination
+/// atoms the policy treats alike from every interface address of the host form one class
+/// (named `to_...`, in `source`: the peer of the rule), and each class gets one rule per (own
+/// address part, piece of permitted space) with the host's addresses in `dst`. Only allows:
+/// what the plan does not permit falls to the output filter's default drop (VIPs send
+/// nothing: replies from a VIP are replies).
+pub fn egress_rules(
+    plan: &Plan,
+    policy: &crate::policy::Policy,
+    names: &BTreeMap<u32, Vec<String>>,
+    host: usize,
+) -> Vec<HostRule> {
+    let visible = plan.visible(&plan.host_domains(host));
+    let own = Set::from_ranges(plan.hosts[host].interfaces.iter().map(|i| {
+        let k = plan.iface_key(i);
+        (k, k)
+    }));
+    let mut parts = policy.atoms.split(&own);
+    parts.sort_unstable_by_key(|(_, p)| p.first());
+    let index: BTreeMap<u32, usize> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, (a, _))| (*a, i))
+        .collect();
+    let mut rows: BTreeMap<u32, Row> = BTreeMap::new();
+    let mut pairs: Vec<(u32, u32)> = policy
+        .pairs
+        .keys()
+        .filter(|(sa, _)| index.contains_key(sa))
+        .copied()
+        .collect();
+    pairs.sort_unstable_by_key(|&(sa, da)| (index[&sa], da));
+    for (sa, da) in pairs {
+        if !policy.atoms.set(da).intersects(&visible) {
+            continue;
+        }
+        let pieces: Vec<PairPiece> = pair_pieces(plan, &policy.pairs[&(sa, da)])
+            .into_iter()
+            .filter(|p| matches!(p.2, Verdict::Accept | Verdict::LogAccept(_)))
+            .map(|(svc, f, _)| (svc, f, Verdict::Accept))
+            .collect();
+        if !pieces.is_empty() {
+            rows.entry(da).or_default().push((index[&sa], pieces));
+        }
+    }
+    rules_by_class(plan, policy, names, &visible, &parts, rows, "to")
+}
+
+/// The rules of `rows` (peer atom -> what it may do with each own address part), one class of
+/// peers per distinct row, named `{prefix}_ADDRESS_v4|v6` by where the class starts.
+fn rules_by_class(
+    plan: &Plan,
+    policy: &crate::policy::Policy,
+    names: &BTreeMap<u32, Vec<String>>,
+    visible: &Set,
+    parts: &[(u32, Set)],
+    rows: BTreeMap<u32, Row>,
+    prefix: &str,
+) -> Vec<HostRule> {
     let mut classes: BTreeMap<Row, Vec<u32>> = BTreeMap::new();
     for (sa, row) in rows {
         classes.entry(row).or_default().push(sa);
@@ -243,7 +310,7 @@ pub fn class_rules(
             let set = atoms
                 .iter()
                 .fold(Set::empty(), |acc, &a| acc.union(policy.atoms.set(a)))
-                .intersect(&visible);
+                .intersect(visible);
             (set, atoms, row)
         })
         .collect();
@@ -270,7 +337,7 @@ pub fn class_rules(
                 continue;
             }
             let source = Source {
-                name: format!("from_{label}_{}", if v4 { "v4" } else { "v6" }),
+                name: format!("{prefix}_{label}_{}", if v4 { "v4" } else { "v6" }),
                 text: if text.is_empty() {
                     "addresses".to_string()
                 } else {
@@ -301,7 +368,5 @@ pub fn class_rules(
             }
         }
     }
-    // Logged denies first, as the targets expect of deny rules.
-    rules.sort_by_key(|r| r.action != Action::Deny);
     rules
 }

@@ -10,7 +10,7 @@
 //! ufw cannot filter ICMP in user rules, and its stock `before.rules` accept ICMP echo from
 //! anywhere: netc's queries know this (ICMP to a ufw host is "open"), and the files say it.
 
-use super::hostrules::{atom_names, class_rules, vrrp_peers, HostRule};
+use super::hostrules::{atom_names, class_rules, egress_rules, vrrp_peers, HostRule};
 use super::{flow_ref, header, Context, OutputFile, Target};
 use crate::check::PlanInfo;
 use crate::ir::{Action, FirewallKind, Plan, Proto};
@@ -37,14 +37,17 @@ impl Target for Ufw {
             &hosts,
             |h| {
                 let rules = class_rules(plan, &info.policy, &names, h);
-                let count = rule_count(&rules);
+                let egress = plan.tiers[plan.hosts[h].tier]
+                    .egress
+                    .then(|| egress_rules(plan, &info.policy, &names, h));
+                let count = rule_count(&rules) + egress.as_deref().map_or(0, rule_count);
                 if count > MAX_RULES {
                     return Err(crate::targets::OutputError(format!(
                         "ufw: host {} would need {count} rules, more than the {MAX_RULES} netc writes for one ufw host: ufw has no sets, so it needs a rule per (source range, address, port) and checks them one by one; give this host `firewall nftables` or `firewall firewalld`",
                         plan.hosts[h].name
                     )));
                 }
-                let (v4, v6, script) = render_host(plan, h, &rules);
+                let (v4, v6, script) = render_host(plan, h, &rules, egress.as_deref());
                 let dir = format!("ufw/{}", plan.hosts[h].name);
                 Ok(vec![
                     OutputFile {
@@ -89,6 +92,9 @@ fn rule_count(rules: &[HostRule]) -> usize {
 struct RulesView {
     header: String,
     prefix: &'static str,
+    /// The host filters egress: ufw logs what its default drops on the way out, as ufw
+    /// itself writes for `default deny outgoing`.
+    egress: bool,
     /// Every rule: its tuple line and its `-A` lines, a blank line around each.
     rules: String,
 }
@@ -98,6 +104,9 @@ struct RulesView {
 struct ScriptView {
     header: String,
     host: String,
+    /// ufw's default outgoing policy, as the plan says: `deny` for a host of an `egress
+    /// filtered` tier, else `allow`.
+    outgoing: &'static str,
 }
 
 fn hex(s: &str) -> String {
@@ -132,10 +141,12 @@ struct RuleText<'a> {
     /// `allow`, `deny_log`...
     action: &'static str,
     comment_hex: String,
+    /// `in` (the input chains) or `out` (the output chains: `egress filtered`).
+    direction: &'static str,
 }
 
 impl<'a> RuleText<'a> {
-    fn new(plan: &Plan, prefix: &'a str, r: &HostRule) -> RuleText<'a> {
+    fn new(plan: &Plan, prefix: &'a str, r: &HostRule, out: bool) -> RuleText<'a> {
         let allow = r.action == Action::Allow;
         let comment = format!("netc {}", flow_ref(plan, r.flow));
         RuleText {
@@ -150,6 +161,7 @@ impl<'a> RuleText<'a> {
                 (false, true) => "deny_log",
             },
             comment_hex: hex(&comment),
+            direction: if out { "out" } else { "in" },
         }
     }
 
@@ -162,10 +174,11 @@ impl<'a> RuleText<'a> {
             Some((p, lo, hi)) if lo == hi => (p.name(), lo.to_string()),
             Some((p, lo, hi)) => (p.name(), format!("{lo}:{hi}")),
         };
-        let (prefix, any_src) = (self.prefix, self.any_src);
+        let (prefix, any_src, dir) = (self.prefix, self.any_src, self.direction);
+        let chain = if dir == "in" { "input" } else { "output" };
         let _ = write!(
             rules,
-            "\n### tuple ### {} {proto} {dport} {dst} any {src} in comment={}",
+            "\n### tuple ### {} {proto} {dport} {dst} any {src} {dir} comment={}",
             self.action, self.comment_hex
         );
         let mut m = String::with_capacity(96);
@@ -176,7 +189,9 @@ impl<'a> RuleText<'a> {
         if range {
             let _ = write!(m, "-m multiport --dports {dport} ");
         }
-        let _ = write!(m, "-d {dst} ");
+        if dst != any_src {
+            let _ = write!(m, "-d {dst} ");
+        }
         if dport != "any" && !range {
             let _ = write!(m, "--dport {dport} ");
         }
@@ -192,11 +207,11 @@ impl<'a> RuleText<'a> {
             };
             let _ = write!(
                 rules,
-                "\n-A {prefix}-user-logging-input {m} -m conntrack --ctstate NEW -m limit --limit 3/min --limit-burst 10 -j LOG --log-prefix \"{tag}\"\n-A {prefix}-user-logging-input {m} -j RETURN\n-A {prefix}-user-input {m} -j {prefix}-user-logging-input"
+                "\n-A {prefix}-user-logging-{chain} {m} -m conntrack --ctstate NEW -m limit --limit 3/min --limit-burst 10 -j LOG --log-prefix \"{tag}\"\n-A {prefix}-user-logging-{chain} {m} -j RETURN\n-A {prefix}-user-{chain} {m} -j {prefix}-user-logging-{chain}"
             );
         }
         let target = if self.allow { "ACCEPT" } else { "DROP" };
-        let _ = writeln!(rules, "\n-A {prefix}-user-input {m} -j {target}");
+        let _ = writeln!(rules, "\n-A {prefix}-user-{chain} {m} -j {target}");
     }
 }
 
@@ -210,13 +225,35 @@ pub fn script(plan: &Plan, h: usize) -> String {
             "#",
         ),
         host: plan.hosts[h].name.clone(),
+        outgoing: if plan.tiers[plan.hosts[h].tier].egress {
+            "deny"
+        } else {
+            "allow"
+        },
     }
     .render()
     .map(super::with_final_newline)
     .expect("template renders")
 }
 
-fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, String) {
+/// The ufw rules of a host rule, by port piece (`None`: every protocol); ICMP has none.
+fn port_pieces(r: &HostRule) -> Vec<Option<(Proto, u16, u16)>> {
+    match &r.services {
+        None => vec![None],
+        Some(p) => p
+            .iter()
+            .filter(|x| x.0 != Proto::Icmp)
+            .map(|&x| Some(x))
+            .collect(),
+    }
+}
+
+fn render_host(
+    plan: &Plan,
+    h: usize,
+    rules: &[HostRule],
+    egress: Option<&[HostRule]>,
+) -> (String, String, String) {
     use std::fmt::Write;
     let host = &plan.hosts[h];
     let mut out = Vec::new();
@@ -239,15 +276,8 @@ fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, St
             }
         }
         for r in rules.iter().filter(|r| r.v4 == v4) {
-            let text = RuleText::new(plan, prefix, r);
-            let pieces: Vec<Option<(Proto, u16, u16)>> = match &r.services {
-                None => vec![None],
-                Some(p) => p
-                    .iter()
-                    .filter(|x| x.0 != Proto::Icmp)
-                    .map(|&x| Some(x))
-                    .collect(),
-            };
+            let text = RuleText::new(plan, prefix, r, false);
+            let pieces = port_pieces(r);
             let dsts = cidrs(&r.dst);
             for src in cidrs(&r.source.set) {
                 for dst in &dsts {
@@ -256,6 +286,53 @@ fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, St
                     }
                 }
             }
+        }
+        if let Some(egress) = egress {
+            // What the host may send: `allow out` rules from its own addresses, then ICMP
+            // (IPv4 only: ufw's rules cannot name ICMP, so these lines carry no tuple, and
+            // its stock before6.rules already send ICMPv6 echo and errors anywhere), then
+            // `deny out` to anywhere, so that the host sends nothing else whatever ufw's
+            // default outgoing policy is (loopback and replies pass ufw's before.rules).
+            let mut icmp = String::new();
+            for r in egress.iter().filter(|r| r.v4 == v4) {
+                let text = RuleText::new(plan, prefix, r, true);
+                let pieces = port_pieces(r);
+                let with_icmp = v4
+                    && r.services
+                        .as_ref()
+                        .is_some_and(|p| p.iter().any(|x| x.0 == Proto::Icmp));
+                let peers = cidrs(&r.source.set);
+                for own in cidrs(&r.dst) {
+                    for peer in &peers {
+                        for svc in &pieces {
+                            text.write(&mut block, &own, peer, *svc);
+                        }
+                        if with_icmp {
+                            let d = if peer == text.any_src {
+                                String::new()
+                            } else {
+                                format!(" -d {peer}")
+                            };
+                            let _ = write!(
+                                icmp,
+                                "\n-A {prefix}-user-output -p icmp -s {own}{d} -j ACCEPT"
+                            );
+                        }
+                    }
+                }
+            }
+            if !icmp.is_empty() {
+                let _ = writeln!(
+                    block,
+                    "\n# netc: ICMP the plan allows this host to send (no tuple: ufw's rules cannot name ICMP){icmp}"
+                );
+            }
+            let any = if v4 { "0.0.0.0/0" } else { "::/0" };
+            let _ = write!(
+                block,
+                "\n### tuple ### deny any any {any} any {any} out comment={}\n-A {prefix}-user-output -j DROP\n",
+                hex("netc: the host sends only what the plan allows (egress filtered)")
+            );
         }
         let what = format!(
             "ufw {} rules of host {}; ICMP echo is accepted by ufw's before.rules",
@@ -266,6 +343,7 @@ fn render_host(plan: &Plan, h: usize, rules: &[HostRule]) -> (String, String, St
             RulesView {
                 header: header(plan, &what, "#"),
                 prefix,
+                egress: egress.is_some(),
                 rules: block,
             }
             .render()

@@ -4,7 +4,8 @@
 # host {{ host }}, and loads them. Run as root on the host. The host is never open on the way:
 #  1. the new files are checked by iptables-restore --test (ip6tables-restore where the
 #     kernel has IPv6) before anything changes;
-#  2. the default incoming policy is set to deny first;
+#  2. the default incoming policy is set to deny first, and the default outgoing policy to
+#     {{ outgoing }} (the plan: {% if outgoing == "deny" %}the host's tier filters egress{% else %}the host may send anything{% endif %});
 #  3. the previous files are kept, the new ones are put in place by rename (each file is the
 #     old one or the new one, never a mix);
 #  4. `ufw --force enable` (if ufw was off) and `ufw reload` load them.
@@ -23,6 +24,7 @@ if [ -e /proc/net/if_inet6 ]; then
 	ip6tables-restore --test <"$here/user6.rules" || fail "ip6tables-restore refuses user6.rules"
 fi
 $ufw default deny incoming >/dev/null || fail "ufw default deny incoming failed"
+$ufw default {{ outgoing }} outgoing >/dev/null || fail "ufw default {{ outgoing }} outgoing failed"
 backup=$(mktemp -d) || fail "no temporary directory"
 for f in user.rules user6.rules; do
 	if [ -e "$etc/$f" ]; then

@@ -42,7 +42,7 @@ pub fn start_firewalld(ns: &str, generated: &Path) {
     let sys = generated.join("system-config");
     let bus = generated.join("bus");
     sh(&format!(
-        "mkdir -p {0}/services {0}/policies {0}/helpers {0}/icmptypes && cp -r {1}/zones {1}/ipsets {0}/ && (! [ -d {1}/services ] || cp -r {1}/services/. {0}/services/) && cp /etc/firewalld/firewalld.conf {0}/",
+        "mkdir -p {0}/services {0}/policies {0}/helpers {0}/icmptypes && cp -r {1}/zones {1}/ipsets {0}/ && (! [ -d {1}/services ] || cp -r {1}/services/. {0}/services/) && (! [ -d {1}/policies ] || cp -r {1}/policies/. {0}/policies/) && cp /etc/firewalld/firewalld.conf {0}/",
         sys.display(),
         generated.display()
     ));

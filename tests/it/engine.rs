@@ -6,20 +6,28 @@ use proptest::prelude::*;
 
 /// A small random plan: 3 VLANs, 2-3 multi-homed tiers (with routes, `serve` VLANs and VLANs
 /// that carry only some services), one router with or without upstream (and translations
-/// there: source NAT, port forwards, static NAT), tiers that filter egress, random flows to
+/// there: source NAT, port forwards, static NAT), tiers that filter egress, dual-stack VLANs, random flows to
 /// tiers, hosts, tiers and hosts on one VLAN (`t0@v1`), networks, VLANs and addresses.
 fn plan_text(seed: &[u8]) -> String {
     let mut it = seed.iter().copied().cycle();
     let mut next = move || it.next().unwrap_or(0) as usize;
     let mut s = String::new();
-    for v in 0..3 {
+    // Half of the VLANs are dual-stack (their hosts get an IPv6 address too).
+    let mut v6 = [false; 3];
+    for (v, dual) in v6.iter_mut().enumerate() {
         let carries = if next() % 4 == 0 {
             "carries tcp/81, icmp"
         } else {
             ""
         };
+        *dual = next() % 2 == 0;
+        let six = if *dual {
+            format!(" subnet 2001:db8:{v}::/64 gateway 2001:db8:{v}::1")
+        } else {
+            String::new()
+        };
         s.push_str(&format!(
-            "vlan {} v{v} {carries} {{ subnet 10.0.{v}.0/28 gateway .1 }}\n",
+            "vlan {} v{v} {carries} {{ subnet 10.0.{v}.0/28 gateway .1{six} }}\n",
             10 + v
         ));
     }
@@ -78,8 +86,8 @@ fn plan_text(seed: &[u8]) -> String {
             _ => String::new(),
         };
         let firewall = fw[next() % 3];
-        // An nftables tier may filter egress.
-        let egress = if firewall == "nftables" && next() % 2 == 0 {
+        // A tier with a firewall of netc's may filter egress (ufw's own ICMPv6 aside).
+        let egress = if firewall != "none" && next() % 2 == 0 {
             "egress filtered"
         } else {
             ""
@@ -88,8 +96,13 @@ fn plan_text(seed: &[u8]) -> String {
             "tier t{t} on v{t}, v{other} firewall {firewall} {route} {serve} {egress}\n"
         ));
         for h in 0..1 + next() % 2 {
+            let six = if v6[t % 3] {
+                format!(" v{t} 2001:db8:{t}::{}", 2 + h)
+            } else {
+                String::new()
+            };
             s.push_str(&format!(
-                "host h{t}{h} in t{t} {{ v{t} 10.0.{t}.{} v{} 10.0.{}.{} }}\n",
+                "host h{t}{h} in t{t} {{ v{t} 10.0.{t}.{} v{} 10.0.{}.{}{six} }}\n",
                 2 + h,
                 (t + 1) % 3,
                 (t + 1) % 3,
@@ -168,6 +181,10 @@ proptest! {
         let mut points: Vec<space::Key> = (0..3).flat_map(|v| [1u128, 2, 3, 5, 8, 9, 10, 11, 12]
             .map(|h| space::key(0, format!("10.0.{v}.{h}").parse().unwrap()))).collect();
         // The router's upstream address, the public addresses it may translate, the internet.
+        // IPv6: the gateways, the hosts' addresses, a free address, and one outside.
+        points.extend((0..3).flat_map(|v| [1u16, 2, 3, 9]
+            .map(|h| space::key(0, format!("2001:db8:{v}::{h:x}").parse().unwrap()))));
+        points.push(space::key(0, "2001:db8:ff::1".parse().unwrap()));
         points.extend(["192.0.2.1", "198.51.100.7", "198.51.100.2", "198.51.100.3", "198.51.100.4", "198.51.100.5"].map(|a| space::key(0, a.parse().unwrap())));
         let services: Vec<space::Key> = [("tcp", 79u16), ("tcp", 80), ("tcp", 81), ("tcp", 90), ("udp", 53), ("udp", 54)]
             .iter().map(|(p, port)| space::service_set(if *p == "tcp" { netc::ir::Proto::Tcp } else { netc::ir::Proto::Udp }, Some((*port, *port))).first().unwrap())
