@@ -1026,7 +1026,8 @@ proptest! {
             .unwrap();
         let addr = |x: u32| format!("10.99.{}.{}", (x >> 8) & 15, x & 255);
         let port = |p: u16| [5432, 22, 8080][p as usize];
-        let mut table = String::from("table inet f2b {\n\tchain input {\n\t\ttype filter hook input priority -1; policy accept;\n");
+        // First, a drop of what the plan allows (app1's DNS): every ruleset differs.
+        let mut table = String::from("table inet f2b {\n\tchain input {\n\t\ttype filter hook input priority -1; policy accept;\n\t\tip saddr 10.99.2.10 udp dport 53 drop\n");
         for (kind, a, w, p) in &rules {
             let line = match kind {
                 0 | 1 => format!("ip saddr {} drop", addr(*a)),
@@ -1048,9 +1049,7 @@ proptest! {
         let fast = readback::verify(&c.plan, info, Point::Host(h), &rs, 100_000);
         let slow = readback::verify(&c.plan, info, Point::Host(h), &rs.clone().without_rule_index(), 100_000);
         prop_assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
-        // Only accepts (kind 3: the next base chain still decides) and IPv6 drops (kind 5:
-        // the plan has no IPv6) change nothing.
-        prop_assert!(!fast.is_empty() || rules.iter().all(|r| matches!(r.0, 3 | 5)));
+        prop_assert!(!fast.is_empty());
     }
 }
 
