@@ -74,10 +74,54 @@ fn topology_fingerprint(plan: &Plan) -> String {
             .map(|i| format!("{}@{}", i.addr, plan.vlans[i.vlan].name))
             .collect();
         s.push_str(&format!(
-            "r {} {} {:?}\n",
+            "r {} {} {:?} {:?}\n",
             r.name,
             addrs.join(","),
-            r.upstream
+            r.upstream,
+            r.upstream_addrs
+        ));
+        // Translations decide where packets go and which replies return.
+        for n in &r.nats {
+            let line = match &n.kind {
+                crate::ir::NatKind::Source {
+                    to,
+                    masquerade,
+                    set,
+                    ..
+                } => format!("source {:?} {to} {masquerade}", set.ranges()),
+                crate::ir::NatKind::Forward {
+                    public,
+                    proto,
+                    ports,
+                    to,
+                    to_port,
+                    to_vlan,
+                    ..
+                } => format!("forward {public} {proto:?} {ports:?} {to}@{to_vlan} {to_port}"),
+                crate::ir::NatKind::Static {
+                    public,
+                    to,
+                    to_vlan,
+                    ..
+                } => format!("static {public} {to}@{to_vlan}"),
+            };
+            s.push_str(&format!("n {line}\n"));
+        }
+    }
+    // Routes and egress filtering decide paths and enforcement points.
+    let routes = |routes: &[crate::ir::Route]| -> String {
+        routes
+            .iter()
+            .map(|r| format!("{}@{}>{}", r.net, plan.vlans[r.vlan].name, r.gateway))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    for t in &plan.tiers {
+        s.push_str(&format!(
+            "t {} {} {}\n",
+            t.name,
+            t.egress,
+            routes(&t.routes)
         ));
     }
     for h in &plan.hosts {
@@ -87,11 +131,12 @@ fn topology_fingerprint(plan: &Plan) -> String {
             .map(|i| format!("{}@{}", i.addr, plan.vlans[i.vlan].name))
             .collect();
         s.push_str(&format!(
-            "h {} {} {:?} {}\n",
+            "h {} {} {:?} {} {}\n",
             h.name,
             plan.tiers[h.tier].name,
             h.firewall,
-            addrs.join(",")
+            addrs.join(","),
+            routes(&h.routes)
         ));
     }
     for v in &plan.vips {

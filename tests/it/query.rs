@@ -331,6 +331,23 @@ fn diff_shortcuts_agree_with_the_exhaustive_comparison() {
             "network admins 198.51.100.0/26",
             "network admins 198.51.100.0/25",
         ),
+        // No rule changes below: a translation, a route and egress filtering change where
+        // packets go and who enforces, and the shortcut must not skip them.
+        (
+            "network.netc",
+            "  nat source 10.20.0.0/16 masquerade",
+            "  nat source 10.20.0.0/16 masquerade\n  nat forward 192.0.2.3 tcp/443 to lb01@dmz",
+        ),
+        (
+            "hosts.netc",
+            " route 10.20.0.0/16 via app-lb firewall firewalld",
+            " firewall firewalld",
+        ),
+        (
+            "hosts.netc",
+            "tier bastion on dmz dev eth1, mgmt dev eth0 firewall nftables",
+            "tier bastion on dmz dev eth1, mgmt dev eth0 firewall nftables egress filtered",
+        ),
     ];
     for (i, (file, from, to)) in changes.iter().enumerate() {
         let dir = datalyptica_copy(&format!("diff-shortcut-{i}"));
