@@ -601,6 +601,27 @@ impl serde::Serialize for Services {
 /// A representative member of an address set: 0.0.0.0/8 and :: are avoided where the set
 /// allows (they make confusing examples).
 pub fn example(set: &Set) -> Option<Key> {
+    // First choice: a unicast address a reader takes for an ordinary one (IPv4 past 0.0.0.0/8,
+    // outside loopback, multicast and the reserved block; IPv6 in the global unicast
+    // 2000::/3, never `::1` or a mapped address).
+    const V4: [(u128, u128); 2] = [(0x0100_0000, 0x7eff_ffff), (0x8000_0000, 0xdfff_ffff)];
+    const V6: [(u128, u128); 1] = [(0x2000 << 112, (0x4000 << 112) - 1)];
+    for &(lo, hi) in set.ranges() {
+        // Each (domain, family) run the range spans; the first few are enough.
+        for h in (lo.hi..=hi.hi).take(4) {
+            let windows: &[(u128, u128)] = if h & 1 == 0 { &V4 } else { &V6 };
+            let (from, to) = (
+                if h == lo.hi { lo.lo } else { 0 },
+                if h == hi.hi { hi.lo } else { u128::MAX },
+            );
+            for &(a, b) in windows {
+                let (x, y) = (from.max(a), to.min(b));
+                if x <= y {
+                    return Some(Key::new(h, x));
+                }
+            }
+        }
+    }
     let confusing = |k: &Key| {
         if is_v4_key(*k) {
             k.lo <= 0x00ff_ffff

@@ -177,14 +177,18 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                     .enumerate()
                     .map(|(j, (_, dfam))| {
                         [0, 1].map(|f| {
+                            // An empty part has a class of its own making (every empty set is
+                            // one part, classed where first seen): never memoised, or its
+                            // nothing would stand for a real part of that class.
+                            if sfam[f].is_empty() || dfam[f].is_empty() {
+                                return std::rc::Rc::new(Set::empty());
+                            }
                             sending_memo
                                 .entry((src_part_ids[i][f], classes[j][f]))
                                 .or_insert_with(|| {
                                     std::rc::Rc::new(match space::example(&dfam[f]) {
-                                        Some(d) if !sfam[f].is_empty() => {
-                                            reach::sending(plan, topology, &sfam[f], d)
-                                        }
-                                        _ => Set::empty(),
+                                        Some(d) => reach::sending(plan, topology, &sfam[f], d),
+                                        None => Set::empty(),
                                     })
                                 })
                                 .clone()

@@ -1220,6 +1220,13 @@ fn egress_filtered_hosts_agree_with_netc() {
     run_lab("fixtures/valid/egress-filtered/plan.netc");
 }
 
+/// A campus never seen by the other labs: two routers in series (a core behind a border that
+/// translates), an IPv6-only VLAN, and egress filtered by nftables, ufw and firewalld hosts.
+#[test]
+fn a_campus_behind_a_translating_border_agrees_with_netc() {
+    run_lab("fixtures/valid/campus-border/plan.netc");
+}
+
 #[test]
 fn multi_homed_hosts_and_their_routes_agree_with_netc() {
     run_lab("fixtures/valid/multi-homed/plan.netc");
