@@ -900,6 +900,18 @@ fn evaluate_on(
     // stock rules send it: `Topology::egress_for`).
     let egress = src_set.intersect(topology.egress());
     let egress_icmp = src_set.intersect(topology.egress_for(true));
+    // Said in the answer: a ufw host's own rules send ICMPv6 echo whatever the plan says.
+    if svc.intersects(&icmp) {
+        for (_, h) in topology.interfaces_in(&egress.difference(&egress_icmp)) {
+            let note = format!(
+                "{} sends ICMPv6 echo anywhere: ufw's stock before6.rules accept it before netc's output rules",
+                plan.hosts[h].name
+            );
+            if !outcome.notes.contains(&note) {
+                outcome.notes.push(note);
+            }
+        }
+    }
     let shown = if svc.difference(&icmp).is_empty() {
         &egress_icmp
     } else {

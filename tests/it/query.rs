@@ -509,3 +509,28 @@ fn example_packets_use_host_addresses() {
         }
     }
 }
+
+/// A ufw host that filters egress still sends ICMPv6 echo anywhere (its stock before6.rules
+/// accept it first): the answer is YES for IPv6, NO for IPv4 where no rule allows it, and it
+/// says why (the lab `egress_filtered_hosts_agree_with_netc` sends the packets).
+#[test]
+fn ufw_egress_answers_say_what_ufw_sends_by_itself() {
+    let plan = "fixtures/valid/egress-filtered/plan.netc";
+    let (code, out, _) =
+        super::run_netc(&["query", plan, "can jobs1 reach 2001:db8:70:1::20 on icmp"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("YES"), "{out}");
+    assert!(
+        out.contains("jobs1 sends ICMPv6 echo anywhere: ufw's stock before6.rules"),
+        "{out}"
+    );
+    let (code, out, _) = super::run_netc(&["query", plan, "can jobs1 reach 10.70.1.20 on icmp"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("ICMPv6 echo anywhere"), "{out}");
+    // What the plan allows from it over IPv4 passes its output rules, nothing else.
+    let (code, out, _) = super::run_netc(&["query", plan, "can jobs1 reach web1 on icmp"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = super::run_netc(&["query", plan, "can jobs1 reach db1 on tcp/22"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("egress of host jobs1 (ufw)"), "{out}");
+}
