@@ -59,11 +59,58 @@ pub fn check(f: &OutputFile) -> Result<(), String> {
         "sh" => shell(f),
         "conf" if path.starts_with("keepalived/") => keepalived(f),
         "ip" if path.starts_with("routes/") => ip_batch(f),
+        "yaml" if path.starts_with("routes/") => netplan(f),
         "junos" => quoted_lines(f, '"'),
         _ if path.starts_with("bind/zones/") => zone(f),
         "netc" if path.starts_with("bind/") => quoted_lines(f, '"'),
         _ => Ok(()),
     }
+}
+
+/// netplan route files: comments, and netc's lines only, with quoted device names, prefixes and
+/// addresses that parse (nothing YAML would read as another key, anchor or document).
+fn netplan(f: &OutputFile) -> Result<(), String> {
+    let quoted = |s: &str| -> Option<String> {
+        s.strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .map(str::to_string)
+    };
+    let device = |d: &str| {
+        !d.is_empty()
+            && d.len() <= 15
+            && d.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    };
+    for (n, line) in f.contents.lines().enumerate() {
+        let ok = line.starts_with('#')
+            || matches!(
+                line,
+                "network:"
+                    | "  version: 2"
+                    | "  ethernets:"
+                    | "  bonds:"
+                    | "  bridges:"
+                    | "  vlans:"
+                    | "      routes:"
+            )
+            || line
+                .strip_prefix("    ")
+                .and_then(|r| r.strip_suffix(':'))
+                .and_then(quoted)
+                .is_some_and(|d| device(&d))
+            || line
+                .strip_prefix("        - to: ")
+                .and_then(quoted)
+                .is_some_and(|p| p.parse::<ipnet::IpNet>().is_ok())
+            || line
+                .strip_prefix("          via: ")
+                .and_then(quoted)
+                .is_some_and(|a| a.parse::<std::net::IpAddr>().is_ok());
+        if !ok {
+            return fail(f, n, "a line that is not netc's netplan route");
+        }
+    }
+    Ok(())
 }
 
 /// `ip -batch` route files: comments, and `route replace PREFIX via ADDRESS dev NAME` lines

@@ -6,12 +6,14 @@
 //! these very files. Routers get `routes/ROUTER.ip` too: every subnet they are not on and the
 //! way to the internet, through the next router (`reach::router_route_table`); a router's own
 //! upstream gateway is the provider's, which the plan does not name. `ip -batch` runs each line as an `ip` command; `replace` makes loading
-//! the file twice harmless.
+//! the file twice harmless. The same routes go into `routes/NAME.netplan.yaml`, a netplan file
+//! that merges with the host's own (for hosts configured by netplan).
 
 use super::{header, Context, OutputFile};
 use crate::check::PlanInfo;
 use crate::ir::Plan;
 use crate::targets::RenderAll;
+use askama::Template;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -30,13 +32,19 @@ impl RenderAll for Routes {
                 "# Load with: ip -batch routes/{}.ip (connected subnets come with the addresses).\n",
                 router.name
             ));
-            for (net, via, dev) in table {
+            for (net, via, dev) in &table {
                 let _ = writeln!(out, "route replace {net} via {via} dev {dev}");
             }
             files.push(OutputFile {
                 path: PathBuf::from(format!("routes/{}.ip", router.name)),
                 contents: out,
             });
+            files.push(netplan(
+                plan,
+                &router.name,
+                &format!("routes of router {}", router.name),
+                table.iter().map(|(n, v, d)| (*n, *v, d.to_string())),
+            ));
         }
         for (h, host) in plan.hosts.iter().enumerate() {
             if host.interfaces.is_empty() {
@@ -49,16 +57,97 @@ impl RenderAll for Routes {
             ));
             // The table `reach::route_of` follows; a route with no next hop (a subnet with
             // neither gateway nor router) leads nowhere and is not written.
-            for (net, c) in crate::reach::route_table(plan, h) {
-                if let Some(gw) = c.via {
-                    let _ = writeln!(out, "route replace {net} via {gw} dev {}", c.iface.dev);
-                }
+            let table: Vec<(ipnet::IpNet, std::net::IpAddr, String)> =
+                crate::reach::route_table(plan, h)
+                    .into_iter()
+                    .filter_map(|(net, c)| c.via.map(|gw| (net, gw, c.iface.dev.clone())))
+                    .collect();
+            for (net, gw, dev) in &table {
+                let _ = writeln!(out, "route replace {net} via {gw} dev {dev}");
             }
             files.push(OutputFile {
                 path: PathBuf::from(format!("routes/{}.ip", host.name)),
                 contents: out,
             });
+            files.push(netplan(
+                plan,
+                &host.name,
+                &format!("routes of host {}", host.name),
+                table.into_iter(),
+            ));
         }
         files
+    }
+}
+
+/// netplan's section for a device: `bonds` for bondN, `bridges` for brN, `vlans` for NAME.ID,
+/// `ethernets` for anything else (netplan refuses a device declared under two kinds).
+fn netplan_kind(dev: &str) -> &'static str {
+    let numbered = |p: &str| {
+        dev.strip_prefix(p)
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit() || c == '-'))
+    };
+    if dev.contains('.') {
+        "vlans"
+    } else if numbered("bond") {
+        "bonds"
+    } else if numbered("br") {
+        "bridges"
+    } else {
+        "ethernets"
+    }
+}
+
+type DeviceRoutes = Vec<(String, Vec<(String, String)>)>;
+
+#[derive(Template)]
+#[template(path = "routes/netplan.yaml")]
+struct NetplanView<'a> {
+    header: String,
+    name: &'a str,
+    /// (netplan section, [(device, [(prefix, gateway)])]), sections and devices in order.
+    kinds: Vec<(&'static str, DeviceRoutes)>,
+}
+
+/// `routes/NAME.netplan.yaml`: the routes of `table`, by device.
+fn netplan(
+    plan: &Plan,
+    name: &str,
+    what: &str,
+    table: impl Iterator<Item = (ipnet::IpNet, std::net::IpAddr, String)>,
+) -> OutputFile {
+    let mut by_dev: std::collections::BTreeMap<String, Vec<(String, String)>> =
+        std::collections::BTreeMap::new();
+    for (net, via, dev) in table {
+        by_dev
+            .entry(dev)
+            .or_default()
+            .push((net.to_string(), via.to_string()));
+    }
+    let kinds = ["ethernets", "bonds", "bridges", "vlans"]
+        .into_iter()
+        .map(|k| {
+            (
+                k,
+                by_dev
+                    .iter()
+                    .filter(|(d, _)| netplan_kind(d) == k)
+                    .map(|(d, r)| (d.clone(), r.clone()))
+                    .collect::<DeviceRoutes>(),
+            )
+        })
+        .filter(|(_, devs)| !devs.is_empty())
+        .collect();
+    let view = NetplanView {
+        header: header(plan, what, "#"),
+        name,
+        kinds,
+    };
+    OutputFile {
+        path: PathBuf::from(format!("routes/{name}.netplan.yaml")),
+        contents: view
+            .render()
+            .map(super::with_final_newline)
+            .expect("template renders"),
     }
 }

@@ -1485,3 +1485,111 @@ fn nft_blocks_can_be_switched_on_and_off() {
     assert!(!host.contains("include"), "{host}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// Every netplan route file of every valid fixture and of Datalyptica, merged with a base file
+/// that declares the host's devices (as the host's own netplan files would), is rendered by
+/// the real `netplan generate` into exactly the routes of the host's `ip -batch` file, the one
+/// the packet labs load: the two forms say one thing.
+#[test]
+fn netplan_renders_the_routes_of_the_ip_files() {
+    if !have("netplan") {
+        return;
+    }
+    let mut plans: Vec<netc::Checked> = std::fs::read_dir(root().join("fixtures/valid"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("plan.netc"))
+        .filter(|p| p.exists())
+        .map(|p| netc::load_and_check(&[p]).unwrap())
+        .collect();
+    plans.push(netc::load_and_check(&[root().join("fixtures/datalyptica")]).unwrap());
+    let mut checked = 0;
+    for (i, c) in plans.iter().enumerate() {
+        let files = files_of(c, &[TargetKind::Routes]);
+        for f in files
+            .iter()
+            .filter(|f| f.path.to_string_lossy().ends_with(".netplan.yaml"))
+        {
+            let name = f.path.to_string_lossy().replace(".netplan.yaml", ".ip");
+            let ip = &files
+                .iter()
+                .find(|g| g.path.to_string_lossy() == name)
+                .unwrap()
+                .contents;
+            let want: std::collections::BTreeSet<(String, String, String)> = ip
+                .lines()
+                .filter_map(|l| {
+                    let w: Vec<&str> = l.split(' ').collect();
+                    (w.len() == 7 && w[0] == "route")
+                        .then(|| (w[6].to_string(), w[2].to_string(), w[4].to_string()))
+                })
+                .collect();
+            // The base: every device of the file under its section (a VLAN on a link device).
+            let mut base =
+                String::from("network:\n  version: 2\n  ethernets:\n    \"netclink0\": {}\n");
+            let mut section = "";
+            for line in f.contents.lines() {
+                if let Some(s) = line.strip_prefix("  ").filter(|s| {
+                    s.ends_with(':') && !s.starts_with(' ') && !s.starts_with("version")
+                }) {
+                    section = s.trim_end_matches(':');
+                } else if let Some(d) = line
+                    .strip_prefix("    \"")
+                    .and_then(|r| r.strip_suffix("\":"))
+                {
+                    let body = if section == "vlans" {
+                        "{id: 7, link: \"netclink0\"}"
+                    } else {
+                        "{}"
+                    };
+                    base.push_str(&format!("  {section}:\n    \"{d}\": {body}\n"));
+                }
+            }
+            let rootdir = root().join(format!("target/it-netplan-{}-{i}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&rootdir);
+            let etc = rootdir.join("etc/netplan");
+            std::fs::create_dir_all(&etc).unwrap();
+            std::fs::write(etc.join("01-base.yaml"), &base).unwrap();
+            std::fs::write(etc.join("90-netc-routes.yaml"), &f.contents).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            for n in ["01-base.yaml", "90-netc-routes.yaml"] {
+                std::fs::set_permissions(etc.join(n), std::fs::Permissions::from_mode(0o600))
+                    .unwrap();
+            }
+            let (ok, out) = run(Command::new("netplan")
+                .arg("generate")
+                .arg("--root-dir")
+                .arg(&rootdir));
+            assert!(
+                ok && out.trim().is_empty(),
+                "{}: {out}\n{base}",
+                f.path.display()
+            );
+            let mut got = std::collections::BTreeSet::new();
+            let networkd = rootdir.join("run/systemd/network");
+            for e in std::fs::read_dir(&networkd).into_iter().flatten() {
+                let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+                let dev = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Name="))
+                    .unwrap_or("")
+                    .to_string();
+                let (mut dst, mut gw) = (None, None);
+                for l in text.lines().chain(std::iter::once("[End]")) {
+                    if l.starts_with('[') {
+                        if let (Some(d), Some(g)) = (dst.take(), gw.take()) {
+                            got.insert((dev.clone(), d, g));
+                        }
+                    } else if let Some(d) = l.strip_prefix("Destination=") {
+                        dst = Some(d.to_string());
+                    } else if let Some(g) = l.strip_prefix("Gateway=") {
+                        gw = Some(g.to_string());
+                    }
+                }
+            }
+            assert_eq!(got, want, "{}", f.path.display());
+            checked += usize::from(!want.is_empty());
+            let _ = std::fs::remove_dir_all(&rootdir);
+        }
+    }
+    assert!(checked > 20, "{checked}");
+}
