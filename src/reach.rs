@@ -323,6 +323,30 @@ pub fn route_table(plan: &Plan, h: usize) -> Vec<(ipnet::IpNet, Choice<'_>)> {
 
 /// How host `h`'s kernel sends to `dst`: the longest prefix wins among its connected subnets
 /// (first on a tie) and its `route_table` (the host's own routes, its tier's, the default).
+/// Why host `h` does not send to `dst` from its address `addr`: the address its kernel picks
+/// instead, in words ("lb01 sends to 10.20.10.11 from 10.20.1.11 (app-lb, its route), not
+/// from 203.0.113.11"); `None` when the kernel picks `addr`.
+pub fn picked_instead(plan: &Plan, h: usize, addr: Key, dst: Key) -> Option<String> {
+    let host = &plan.hosts[h];
+    match route_of(plan, h, dst) {
+        Some(c) if plan.iface_key(c.iface) == addr => None,
+        Some(c) => Some(format!(
+            "{} sends to {} from {} ({}, {}), not from {}",
+            host.name,
+            space::key_addr(dst),
+            c.iface.addr,
+            plan.vlans[c.iface.vlan].name,
+            match (c.via, c.prefix_len) {
+                (_, 0) => "its default route",
+                (None, _) => "its subnet",
+                (Some(_), _) => "its route",
+            },
+            space::key_addr(addr)
+        )),
+        None => Some(format!("{} has no address of the family", host.name)),
+    }
+}
+
 pub fn route_of(plan: &Plan, h: usize, dst: Key) -> Option<Choice<'_>> {
     let v4 = space::is_v4_key(dst);
     let host = &plan.hosts[h];

@@ -361,24 +361,13 @@ pub fn check(plan: &Plan, policy: &Policy, topology: &Topology, diags: &mut Vec<
                 .next()
                 .map(|x| x.0)
                 .or_else(|| space::example(dset));
-            if let (Some(d), Some((addr, h))) = (d, topology.interfaces_in(sset).next()) {
+            let found = d
+                .zip(topology.interfaces_in(sset).next())
+                .and_then(|(d, (addr, h))| {
+                    reach::picked_instead(plan, h, addr, d).map(|why| (why, addr, h))
+                });
+            if let Some((why, addr, h)) = found {
                 let host = &plan.hosts[h];
-                let why = match reach::route_of(plan, h, d) {
-                    Some(c) => format!(
-                        "{} sends to {} from {} ({}, {}), not from {}",
-                        host.name,
-                        space::key_addr(d),
-                        c.iface.addr,
-                        plan.vlans[c.iface.vlan].name,
-                        match (c.via, c.prefix_len) {
-                            (_, 0) => "its default route",
-                            (None, _) => "its subnet",
-                            (Some(_), _) => "its route",
-                        },
-                        space::key_addr(addr)
-                    ),
-                    None => format!("{} has no address of the family", host.name),
-                };
                 // The VLAN of the address that has a path: the route to give the tier.
                 let via = host
                     .interfaces

@@ -210,6 +210,10 @@ pub struct Explanation {
     pub pairs_permitted: usize,
     pub groups: Vec<Group>,
     pub near_misses: Vec<NearMiss>,
+    /// When no pair is left: why the source sends nothing there (its kernel picks another of
+    /// the host's addresses for the destination).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_sent: Vec<String>,
     /// Which interfaces the destination stands for, when a tier's `serve` VLANs narrow it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub served_on: Option<String>,
@@ -488,6 +492,7 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
         pairs_permitted: answer.pairs.iter().filter(|p| p.fully_permitted()).count(),
         groups: out_groups,
         near_misses: near_misses(plan, info, answer),
+        not_sent: not_sent(plan, info, answer),
         served_on: match &answer.dst.target {
             crate::ir::EndpointRef::TierOn { vlans, .. }
             | crate::ir::EndpointRef::HostOn { vlans, .. }
@@ -507,6 +512,45 @@ pub fn explain(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Explanation {
 }
 
 /// Allow rules that match two of the three dimensions of what was not permitted.
+/// When the question has no pair at all: for each source address of a host, the address its
+/// kernel picks for the destination instead (a program that binds the asked address is not
+/// what netc answers for; the answer says so rather than a bare NO).
+fn not_sent(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Vec<String> {
+    if !answer.pairs.is_empty() {
+        return Vec::new();
+    }
+    let srcs = crate::reach::src_units(plan, &answer.src.target, &answer.src.text);
+    let dsts = crate::reach::dst_units(plan, &answer.dst.target, &answer.dst.text);
+    let mut out: Vec<String> = Vec::new();
+    for s in &srcs {
+        for (addr, h) in info.topology.interfaces_in(&s.addrs) {
+            let fam = plan.family(crate::space::is_v4_key(addr));
+            for d in &dsts {
+                let part = d.addrs.intersect(&fam);
+                let Some(dk) = info
+                    .topology
+                    .interfaces_in(&part)
+                    .next()
+                    .map(|x| x.0)
+                    .or_else(|| crate::space::example(&part))
+                else {
+                    continue;
+                };
+                if let Some(why) = crate::reach::picked_instead(plan, h, addr, dk) {
+                    let line = format!(
+                        "{why}: no packet of this question leaves the host (a program that binds {} is not what netc answers for)",
+                        crate::space::key_addr(addr)
+                    );
+                    if out.len() < 5 && !out.contains(&line) {
+                        out.push(line);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 fn near_misses(plan: &Plan, info: &PlanInfo, answer: &Answer) -> Vec<NearMiss> {
     let missing: Vec<&HBox> = answer
         .pairs
@@ -586,6 +630,9 @@ pub fn human(e: &Explanation) -> String {
         );
     }
     s.push('\n');
+    for why in &e.not_sent {
+        let _ = writeln!(s, "  not sent: {why}");
+    }
     if let Some(on) = &e.served_on {
         let _ = writeln!(s, "  {on}");
     }

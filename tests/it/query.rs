@@ -534,3 +534,32 @@ fn ufw_egress_answers_say_what_ufw_sends_by_itself() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("egress of host jobs1 (ufw)"), "{out}");
 }
+
+/// A question about an address the kernel never sends from, for that destination, says which
+/// address it picks instead, in text and JSON (the JSON is held to its schema elsewhere).
+#[test]
+fn an_address_the_kernel_does_not_pick_is_explained() {
+    for q in [
+        "can lb01@dmz reach 10.20.10.11 on tcp/8080",
+        "can 203.0.113.11 reach 10.20.10.11 on tcp/8080",
+    ] {
+        let (code, out, _) = super::run_netc(&["query", "fixtures/datalyptica", q]);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("not sent: lb01 sends to 10.20.10.11 from 10.20.1.11 (app-lb, its route), not from 203.0.113.11"),
+            "{out}"
+        );
+        let (_, json, _) =
+            super::run_netc(&["query", "fixtures/datalyptica", q, "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["not_sent"].as_array().map(Vec::len), Some(1), "{json}");
+    }
+    // The address the kernel does pick is answered as usual, with no such line.
+    let (code, out, _) = super::run_netc(&[
+        "query",
+        "fixtures/datalyptica",
+        "can lb01@app-lb reach 10.20.10.11 on tcp/8080",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("not sent"), "{out}");
+}
