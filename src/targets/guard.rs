@@ -56,6 +56,7 @@ pub fn check(f: &OutputFile) -> Result<(), String> {
         "xml" => xml(f),
         "nft" => nft(f),
         "rules" => iptables(f),
+        "sh" if path.starts_with("routes/") => dispatcher(f),
         "sh" => shell(f),
         "conf" if path.starts_with("keepalived/") => keepalived(f),
         "ip" if path.starts_with("routes/") => ip_batch(f),
@@ -108,6 +109,47 @@ fn netplan(f: &OutputFile) -> Result<(), String> {
                 .is_some_and(|a| a.parse::<std::net::IpAddr>().is_ok());
         if !ok {
             return fail(f, n, "a line that is not netc's netplan route");
+        }
+    }
+    Ok(())
+}
+
+/// NetworkManager dispatcher route scripts: the template's fixed lines, and per device a
+/// quoted case label and `ip route replace` lines whose prefix and address parse and whose
+/// device is that interface name (nothing the shell would expand or run otherwise).
+fn dispatcher(f: &OutputFile) -> Result<(), String> {
+    const TEMPLATE: &str = include_str!("../../targets/routes/nm-dispatcher.sh");
+    let fixed: Vec<&str> = TEMPLATE
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.contains("{{") && !l.contains("{%"))
+        .collect();
+    let device = |d: &str| {
+        !d.is_empty()
+            && d.len() <= 15
+            && !d.starts_with('-')
+            && d.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    };
+    let mut dev: Option<String> = None;
+    for (n, line) in f.contents.lines().enumerate() {
+        if line.starts_with('#') || fixed.contains(&line) {
+            continue;
+        }
+        if let Some(d) = line.strip_prefix('"').and_then(|r| r.strip_suffix("\")")) {
+            if !device(d) {
+                return fail(f, n, "a case label that is not an interface name");
+            }
+            dev = Some(d.to_string());
+            continue;
+        }
+        let words: Vec<&str> = line.split(' ').collect();
+        let ok = matches!(words.as_slice(),
+            ["\tip", "route", "replace", net, "via", gw, "dev", d]
+                if net.parse::<ipnet::IpNet>().is_ok()
+                    && gw.parse::<std::net::IpAddr>().is_ok()
+                    && dev.as_deref() == Some(*d));
+        if !ok {
+            return fail(f, n, "a line that is not netc's route script");
         }
     }
     Ok(())
@@ -458,6 +500,12 @@ mod tests {
             ("ufw/h/user.rules", "-A ufw-user-input -s 1.2.3.4 -j ACCEPT; rm -rf /\n"),
             ("ufw/h/netc-ufw.sh", "ufw allow from any to any comment 'x'\\''$(id)'\n"),
             ("ufw/h/netc-ufw.sh", "rm -rf /\n"),
+            // Route scripts and netplan files: only routes, only through interface names.
+            ("routes/h.nm-dispatcher.sh", "case \"$1\" in\n\"eth0\")\n\tip route replace 10.0.0.0/8 via 10.0.0.1 dev eth0; rm -rf /\n"),
+            ("routes/h.nm-dispatcher.sh", "\"$(id)\")\n"),
+            ("routes/h.nm-dispatcher.sh", "\"eth0\")\n\tip route replace 10.0.0.0/8 via 10.0.0.1 dev eth1\n"),
+            ("routes/h.netplan.yaml", "network:\n  version: 2\n  ethernets:\n    \"eth0\":\n      routes:\n        - to: \"10.0.0.0/8\"\n          via: \"10.0.0.1\"\n          table: 7\n"),
+            ("routes/h.netplan.yaml", "network:\n  ethernets:\n    eth0: &a {}\n"),
             ("ufw/h/netc-ufw.sh", "#!/bin/sh\n# x\nset -u\n"),
             ("keepalived/h/keepalived.conf", "vrrp_script c {\n\tscript \"/bin/sh -c id>/tmp/x\"\n}\n"),
             ("bind/zones/db.example.com", "$ORIGIN example.com.\nxexample.com.\tIN\tA\t6.6.6.6\n"),

@@ -7,7 +7,9 @@
 //! way to the internet, through the next router (`reach::router_route_table`); a router's own
 //! upstream gateway is the provider's, which the plan does not name. `ip -batch` runs each line as an `ip` command; `replace` makes loading
 //! the file twice harmless. The same routes go into `routes/NAME.netplan.yaml`, a netplan file
-//! that merges with the host's own (for hosts configured by netplan).
+//! that merges with the host's own (for hosts configured by netplan), and into
+//! `routes/NAME.nm-dispatcher.sh`, a NetworkManager dispatcher script that adds each
+//! interface's routes when it comes up (for hosts configured by NetworkManager).
 
 use super::{header, Context, OutputFile};
 use crate::check::PlanInfo;
@@ -39,7 +41,7 @@ impl RenderAll for Routes {
                 path: PathBuf::from(format!("routes/{}.ip", router.name)),
                 contents: out,
             });
-            files.push(netplan(
+            files.extend(host_forms(
                 plan,
                 &router.name,
                 &format!("routes of router {}", router.name),
@@ -69,7 +71,7 @@ impl RenderAll for Routes {
                 path: PathBuf::from(format!("routes/{}.ip", host.name)),
                 contents: out,
             });
-            files.push(netplan(
+            files.extend(host_forms(
                 plan,
                 &host.name,
                 &format!("routes of host {}", host.name),
@@ -109,13 +111,22 @@ struct NetplanView<'a> {
     kinds: Vec<(&'static str, DeviceRoutes)>,
 }
 
-/// `routes/NAME.netplan.yaml`: the routes of `table`, by device.
-fn netplan(
+#[derive(Template)]
+#[template(path = "routes/nm-dispatcher.sh")]
+struct DispatcherView<'a> {
+    header: String,
+    name: &'a str,
+    devs: DeviceRoutes,
+}
+
+/// The routes of `table` in the forms a host's network configuration takes:
+/// `routes/NAME.netplan.yaml` and `routes/NAME.nm-dispatcher.sh`, by device.
+fn host_forms(
     plan: &Plan,
     name: &str,
     what: &str,
     table: impl Iterator<Item = (ipnet::IpNet, std::net::IpAddr, String)>,
-) -> OutputFile {
+) -> [OutputFile; 2] {
     let mut by_dev: std::collections::BTreeMap<String, Vec<(String, String)>> =
         std::collections::BTreeMap::new();
     for (net, via, dev) in table {
@@ -138,16 +149,30 @@ fn netplan(
         })
         .filter(|(_, devs)| !devs.is_empty())
         .collect();
-    let view = NetplanView {
-        header: header(plan, what, "#"),
-        name,
-        kinds,
-    };
-    OutputFile {
-        path: PathBuf::from(format!("routes/{name}.netplan.yaml")),
-        contents: view
-            .render()
+    let file = |path: String, contents: Result<String, askama::Error>| OutputFile {
+        path: PathBuf::from(path),
+        contents: contents
             .map(super::with_final_newline)
             .expect("template renders"),
-    }
+    };
+    [
+        file(
+            format!("routes/{name}.netplan.yaml"),
+            NetplanView {
+                header: header(plan, what, "#"),
+                name,
+                kinds,
+            }
+            .render(),
+        ),
+        file(
+            format!("routes/{name}.nm-dispatcher.sh"),
+            DispatcherView {
+                header: header(plan, what, "#"),
+                name,
+                devs: by_dev.into_iter().collect(),
+            }
+            .render(),
+        ),
+    ]
 }

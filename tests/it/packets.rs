@@ -106,7 +106,8 @@ impl Probe {
 /// Build the plan's network: one namespace per router and host, every VLAN a bridge in a
 /// namespace of its own, a veth from each interface (a device: a dual-stack interface is one
 /// device with an address of each family) to its VLAN's bridge. Hosts and routers load the
-/// routes netc wrote for them (`routes/NAME.ip`).
+/// routes netc wrote for them (`routes/NAME.ip`; every other host runs its NetworkManager
+/// dispatcher script, `routes/NAME.nm-dispatcher.sh`, for each of its interfaces instead).
 fn build(
     lab: &mut Lab,
     plan: &netc::ir::Plan,
@@ -272,10 +273,27 @@ fn host_namespace(
             iface.dev
         ));
     }
-    sh(&format!(
-        "ip -n {ns} -batch {}",
-        routes.join(format!("{}.ip", host.name)).display()
-    ));
+    // Every other host loads its routes the way NetworkManager would, through the dispatcher
+    // script run once per interface coming up; the rest through `ip -batch`: the packets
+    // prove both forms.
+    if h % 2 == 1 {
+        let mut devs: Vec<&str> = host.interfaces.iter().map(|i| i.dev.as_str()).collect();
+        devs.sort_unstable();
+        devs.dedup();
+        for dev in devs {
+            sh(&format!(
+                "ip netns exec {ns} sh {} {dev} up",
+                routes
+                    .join(format!("{}.nm-dispatcher.sh", host.name))
+                    .display()
+            ));
+        }
+    } else {
+        sh(&format!(
+            "ip -n {ns} -batch {}",
+            routes.join(format!("{}.ip", host.name)).display()
+        ));
+    }
     ns
 }
 
