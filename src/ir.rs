@@ -67,6 +67,11 @@ pub struct Plan {
     /// Routing domains: VRFs joined by routers (see `Domains`).
     #[serde(skip)]
     pub domains: Domains,
+    /// What lost part of itself to an error of the plan (a host's address outside its subnet,
+    /// a subnet without a prefix length): checks that would only repeat that error stay
+    /// silent about it (one error per mistake).
+    #[serde(skip)]
+    pub incomplete: Incomplete,
     /// Where each subnet's most specific addresses are: interval starts, each with the
     /// subnet that holds the keys from there to the next start (see `subnet_of`).
     #[serde(skip)]
@@ -110,6 +115,34 @@ pub struct SwitchPort {
     pub name_span: Span,
     pub description: String,
     pub origin: Origin,
+}
+
+/// See `Plan::incomplete`.
+#[derive(Debug, Default, Clone)]
+pub struct Incomplete {
+    /// Tiers, hosts and VLANs that lost an address, an interface or a subnet to an error.
+    pub names: std::collections::BTreeSet<String>,
+    /// A host whose tier could not be resolved (any tier may be the one it was meant for).
+    pub orphan_hosts: bool,
+}
+
+impl Incomplete {
+    /// Whether an endpoint may stand for fewer addresses than its author wrote because of
+    /// another error.
+    pub fn covers(&self, plan: &Plan, target: &EndpointRef) -> bool {
+        let name = match *target {
+            EndpointRef::Tier(t) | EndpointRef::TierOn { tier: t, .. } => {
+                if self.orphan_hosts {
+                    return true;
+                }
+                &plan.tiers[t].name
+            }
+            EndpointRef::Host(h) | EndpointRef::HostOn { host: h, .. } => &plan.hosts[h].name,
+            EndpointRef::Vlan(v) => &plan.vlans[v].name,
+            _ => return false,
+        };
+        self.names.contains(name)
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -8,7 +8,8 @@ pub fn did_you_mean<'a>(
 ) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| (strsim::levenshtein(name, c), c))
+        // Optimal string alignment: a swap of two neighbours (`teir`) is one edit.
+        .map(|c| (strsim::osa_distance(name, c), c))
         .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(1))
         .min()
         .map(|(_, c)| c)

@@ -10,7 +10,11 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             ("destination", &flow.destinations),
         ] {
             for ep in eps.iter() {
-                if plan.endpoint_set(&ep.target).is_empty() {
+                // Empty because of another error (an address outside its subnet): that error
+                // is the mistake, not every rule naming what it emptied.
+                if plan.endpoint_set(&ep.target).is_empty()
+                    && !plan.incomplete.covers(plan, &ep.target)
+                {
                     diags.push(
                         Diagnostic::new(&crate::codes::E050, format!("{side} `{}` has no address", ep.text))
                             .with_primary(ep.span, "stands for no address")

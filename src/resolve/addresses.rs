@@ -96,18 +96,23 @@ impl Resolver<'_> {
                         "expected CIDR",
                         "write it as 10.20.10.0/24",
                     );
+                    self.plan.incomplete.names.insert(v.name.name.clone());
                     continue;
                 }
             };
-            if net.trunc() != net {
+            // Reported once; the subnet stands as the network it evidently means, so its
+            // addresses are not reported again as outside it.
+            let net = if net.trunc() != net {
                 self.invalid(
                     s.net.span,
                     format!("subnet {net} has host bits set"),
                     "not a network address",
                     &format!("did you mean {}?", net.trunc()),
                 );
-                continue;
-            }
+                net.trunc()
+            } else {
+                net
+            };
             let gateway = s
                 .gateway
                 .as_ref()
@@ -321,9 +326,21 @@ impl Resolver<'_> {
     pub(super) fn host(&mut self, h: &ast::Host) {
         let idx = self.plan.hosts.len();
         let tier = self.lookup(&h.tier, &[Kind::Tier], "a tier").map(|t| t.1);
+        if tier.is_none() {
+            self.plan.incomplete.orphan_hosts = true;
+        }
+        // The host and its tier lose an interface to an error of its own.
+        let lose = |r: &mut Self| {
+            r.plan.incomplete.names.insert(h.name.name.clone());
+            if let Some(t) = tier {
+                let name = r.plan.tiers[t].name.clone();
+                r.plan.incomplete.names.insert(name);
+            }
+        };
         let mut interfaces: Vec<(usize, Interface)> = Vec::new();
         for (i, iface) in h.ifaces.iter().enumerate() {
             let Some((_, vlan)) = self.lookup(&iface.vlan, &[Kind::Vlan], "a VLAN") else {
+                lose(self);
                 continue;
             };
             let nets: Vec<(usize, ipnet::IpNet)> = self.plan.vlans[vlan]
@@ -334,6 +351,7 @@ impl Resolver<'_> {
             let only: Vec<ipnet::IpNet> = nets.iter().map(|n| n.1).collect();
             let what = format!("address of `{}` on `{}`", h.name.name, iface.vlan.name);
             let Some(addr) = self.addr_in(&iface.addr, &only, &what) else {
+                lose(self);
                 continue;
             };
             let subnet = nets

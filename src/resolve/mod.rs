@@ -105,6 +105,7 @@ pub fn resolve(name: String, loaded: Loaded) -> (Plan, Vec<Diagnostic>) {
             route_cuts: Vec::new(),
             subnet_index: Vec::new(),
             domains: Default::default(),
+            incomplete: Default::default(),
         },
     };
     r.declare(&stmts);

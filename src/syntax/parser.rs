@@ -194,7 +194,15 @@ impl Parser {
             Some(Tok::Word(w)) => Some(w.clone()),
             _ => None,
         };
-        match word(0)?.as_str() {
+        let first = word(0)?;
+        // A misspelled keyword (`teir apptier ...`) declares what the keyword would: its
+        // name is not "undefined" wherever it is used.
+        let keyword = if STATEMENTS.split(", ").any(|k| k == first) {
+            first.as_str()
+        } else {
+            crate::names::did_you_mean(&first, STATEMENTS.split(", "))?
+        };
+        match keyword {
             "vlan" => word(2),
             "tier" | "host" | "vip" | "service" | "network" | "router" | "switch" => word(1),
             _ => None,

@@ -688,3 +688,75 @@ fn port_and_comment_mistakes_say_what_to_write() {
     }
     assert_eq!(said.len(), 6, "one error per mistake: {said:#?}");
 }
+
+/// One mistake, one error: each of these edits of a clean plan gives exactly one error, of
+/// the code the mistake is, with the help that says what to write (no E050 for the rules
+/// naming a tier that lost its host's address, no E011 for the name a misspelled keyword
+/// declared, no E031 for addresses of a subnet written with host bits).
+#[test]
+fn one_mistake_gives_one_error() {
+    let base = "vlan 10 app { subnet 10.0.40.0/24 gateway .1  subnet 2001:db8:40::/64 }\n\
+                tier apptier on app firewall nftables\n\
+                host a1 in apptier { app 10.0.40.10  app 2001:db8:40::10 }\n\
+                host a2 in apptier { app 10.0.40.11 }\n\
+                service web tcp/80\n\
+                allow apptier -> apptier : web\n\
+                allow apptier -> a1 : tcp/22\n\
+                allow a2 -> apptier : tcp/443\n";
+    assert!(
+        netc::check_text("base.netc", base)
+            .diags
+            .iter()
+            .all(|d| !d.is_error()),
+        "the base plan is clean"
+    );
+    let cases: &[(&str, &str, &str, Option<&str>)] = &[
+        ("app 10.0.40.11", "app 10.0.41.11", "E031", None),
+        ("app 10.0.40.10 ", "app 10.0.99.10 ", "E031", None),
+        (
+            "subnet 10.0.40.0/24",
+            "subnet 10.0.40.5/24",
+            "E013",
+            Some("did you mean 10.0.40.0/24?"),
+        ),
+        (
+            "tier apptier on",
+            "teir apptier on",
+            "E001",
+            Some("did you mean `tier`?"),
+        ),
+        (
+            "host a2 in apptier",
+            "host a2 in aptier",
+            "E011",
+            Some("did you mean `apptier`?"),
+        ),
+        (
+            "allow apptier -> apptier",
+            "alow apptier -> apptier",
+            "E001",
+            Some("did you mean `allow`?"),
+        ),
+        (
+            "service web tcp/80\n",
+            "service web tcp/80\nvlan 11 app { subnet 10.0.50.0/24 }\n",
+            "E010",
+            None,
+        ),
+    ];
+    for (from, to, code, help) in cases {
+        assert!(base.contains(from), "{from}");
+        let text = base.replacen(from, to, 1);
+        let c = netc::check_text("mistake.netc", &text);
+        let errors: Vec<_> = c.diags.iter().filter(|d| d.is_error()).collect();
+        assert_eq!(
+            errors.iter().map(|d| d.code).collect::<Vec<_>>(),
+            [*code],
+            "{to}: {:?}",
+            errors.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+        if let Some(h) = help {
+            assert_eq!(errors[0].help.as_deref(), Some(*h), "{to}");
+        }
+    }
+}
