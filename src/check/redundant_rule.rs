@@ -56,8 +56,10 @@ pub fn check(plan: &Plan, policy: &Policy, useless: &[usize], diags: &mut Vec<Di
             let mut diag = Diagnostic::new(
                 &crate::codes::W081,
                 format!(
-                    "this {what} is redundant: {} already match all it matches",
-                    list(&names)
+                    "this {what} is redundant: {} already {} every packet it {}",
+                    list(&names),
+                    if names.len() == 1 { "matches" } else { "match" },
+                    if what == "deny" { "denies" } else { "allows" }
                 ),
             )
             .with_primary(plan.flows[flow].origin.span, format!("redundant {what}"))

@@ -760,3 +760,32 @@ fn one_mistake_gives_one_error() {
         }
     }
 }
+
+/// The lock-out check covers routers on the management VLAN (their input chain enforces the
+/// plan): a deny of the management service to one is E090, naming the router.
+#[test]
+fn management_lockout_covers_routers() {
+    let plan = "vlan 10 app { subnet 10.0.40.0/24 gateway .1 }\n\
+                vlan 20 mgmt { subnet 10.0.99.0/24 gateway .1 }\n\
+                router border { app dev r0  mgmt dev r1 }\n\
+                tier admins on mgmt firewall nftables\n\
+                host adm1 in admins { mgmt 10.0.99.10 }\n\
+                service ssh tcp/22\n\
+                management admins -> mgmt : ssh\n\
+                allow admins -> mgmt : ssh\n";
+    let clean = netc::check_text("ok.netc", plan);
+    assert!(
+        clean.diags.iter().all(|d| !d.is_error()),
+        "{:?}",
+        clean.diags
+    );
+    let c = netc::check_text("cut.netc", &format!("{plan}deny admins -> border : ssh\n"));
+    let errors: Vec<_> = c.diags.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "E090");
+    assert!(
+        errors[0].message.contains("router `border` (10.0.99.1)"),
+        "{}",
+        errors[0].message
+    );
+}
