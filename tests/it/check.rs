@@ -789,3 +789,51 @@ fn management_lockout_covers_routers() {
         errors[0].message
     );
 }
+
+/// VRRP ids are per address family (RFC 5798): an IPv4 and an IPv6 VIP of one VLAN may share
+/// one (and the real keepalived accepts the file netc writes for it), two VIPs of one family
+/// may not.
+#[test]
+fn vrrp_ids_are_unique_per_family() {
+    let plan = "vlan 10 app { subnet 10.0.40.0/24 gateway .1  subnet 2001:db8:40::/64 gateway 2001:db8:40::1 }\n\
+                tier web on app firewall nftables\n\
+                host w1 in web { app 10.0.40.11  app 2001:db8:40::11 }\n\
+                host w2 in web { app 10.0.40.12  app 2001:db8:40::12 }\n\
+                vip v4 10.0.40.100 for w1, w2 vrid 53\n\
+                vip v6 2001:db8:40::100 for w1, w2 vrid 53\n";
+    let c = netc::check_text("vrrp.netc", plan);
+    assert!(c.diags.iter().all(|d| d.code != "E041"), "{:?}", c.diags);
+    if super::targets::have("keepalived") && super::targets::can_netns() {
+        let files = super::targets::files_of(&c, &[netc::targets::TargetKind::Keepalived]);
+        let dir = super::root().join(format!("target/it-vrrp-family-{}", std::process::id()));
+        super::targets::write_tree(&dir, &files);
+        let ns = format!("netc-vrrp-{}", std::process::id());
+        let conf = dir.join("keepalived/w1/keepalived.conf");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ip netns add {ns} && ip -n {ns} link add eth0 type veth peer name eth0p && ip netns exec {ns} keepalived --config-test -f {}; rc=$?; ip netns del {ns}; exit $rc",
+                conf.display()
+            ))
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let c = netc::check_text(
+        "vrrp2.netc",
+        &format!("{plan}vip v6b 2001:db8:40::101 for w1, w2 vrid 53\n"),
+    );
+    let e: Vec<_> = c.diags.iter().filter(|d| d.code == "E041").collect();
+    assert_eq!(e.len(), 1, "{:?}", c.diags);
+    assert!(
+        e[0].message.starts_with("IPv6 VIPs `v6` and `v6b`"),
+        "{}",
+        e[0].message
+    );
+}
