@@ -190,7 +190,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
     },
-    /// The tier by tier table of permitted services
+    /// The region by region table (tiers, VIPs, routers, networks, the internet) of permitted services
     Matrix {
         /// The plan: a .netc file or a directory of them, e.g. `fixtures/datalyptica`
         plan: PathBuf,
@@ -383,8 +383,36 @@ pub fn run(cli: Cli) -> Status {
             use clap::CommandFactory;
             let cmd = Cli::command();
             let mut out = std::io::stdout().lock();
-            // The page, then a section per command with its arguments.
-            if clap_mangen::Man::new(cmd.clone()).render(&mut out).is_err() {
+            // One page: the command, its commands (described below, not in pages of their
+            // own), exit status and examples, then a section per command with its arguments.
+            let page = clap_mangen::Man::new(cmd.clone());
+            let head = page
+                .render_title(&mut out)
+                .and_then(|_| page.render_name_section(&mut out))
+                .and_then(|_| page.render_synopsis_section(&mut out))
+                .and_then(|_| page.render_description_section(&mut out))
+                .and_then(|_| page.render_options_section(&mut out));
+            if head.is_err() {
+                return Status::Failed;
+            }
+            let roff = |t: &str| {
+                t.replace('\\', "\\\\")
+                    .replace('-', "\\-")
+                    .replace('\n', " ")
+            };
+            let _ = writeln!(out, ".SH COMMANDS");
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    ".TP\n\\fBnetc {}\\fR\n{} (see NETC {} below)",
+                    sub.get_name(),
+                    roff(&about),
+                    sub.get_name().to_uppercase()
+                );
+            }
+            let _ = write!(out, "{}", MAN_EXTRA);
+            if page.render_version_section(&mut out).is_err() {
                 return Status::Failed;
             }
             for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
@@ -1669,3 +1697,27 @@ enum CheckShape {
     Stat,
     Names,
 }
+
+/// The man page's exit status and examples (roff).
+const MAN_EXTRA: &str = r#".SH "EXIT STATUS"
+The same for every command, as grep and git diff:
+.TP
+.B 0
+yes, clean, equal, no change.
+.TP
+.B 1
+no, findings, drift, changes (for \fBdiff\fR: with \fB\-\-exit\-code\fR, or new access with \fB\-\-fail\-on\-new\-access\fR), and errors of the plan for \fBcheck\fR.
+.TP
+.B 2
+the command could not run: a bad flag or question, a missing file, an unusable output directory, a plan with errors (other commands than \fBcheck\fR), a limit (R001\-R006).
+.SH EXAMPLES
+.nf
+netc check fixtures/datalyptica
+netc query fixtures/datalyptica 'can processing reach catalog on postgres'
+netc compile fixtures/datalyptica \-\-out out
+netc compile fixtures/datalyptica \-\-out out \-\-check
+netc verify fixtures/datalyptica \-\-out out
+netc diff \-\-git origin/main fixtures/datalyptica \-\-fail\-on\-new\-access
+nft \-j list ruleset | netc drift fixtures/datalyptica \-\-host pg01 \-
+.fi
+"#;

@@ -477,6 +477,16 @@ fn completions_and_man_page_are_generated_from_the_command_line() {
         assert!(page.contains(&format!(".SH \"{section}\"")), "{section}");
     }
     assert!(page.contains("max\\-output\\-bytes"), "{page}");
+    // One page: its commands are sections of it, not pages that do not exist.
+    for section in [
+        ".SH COMMANDS",
+        ".SH \"EXIT STATUS\"",
+        ".SH EXAMPLES",
+        ".SH VERSION",
+    ] {
+        assert!(page.contains(section), "{section}");
+    }
+    assert!(!page.contains("netc\\-check(1)"), "{page}");
     if super::targets::have("groff") {
         let path = dir.join("netc.1");
         std::fs::write(&path, &page).unwrap();

@@ -50,3 +50,82 @@ fn grammar_examples() {
 fn query_doc_examples() {
     assert_examples_check("docs/queries.md");
 }
+
+/// The README's sample session is what netc prints: each `$ netc ...` line of its first code
+/// block is run, and the lines shown under it must be the output's lines (`...` stands for
+/// any lines; without it at the start or end, the sample starts or ends where the output does).
+#[test]
+fn readme_samples_are_the_tools_output() {
+    let text = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let block: Vec<&str> = text
+        .split("```")
+        .nth(1)
+        .expect("a code block")
+        .lines()
+        .skip(1)
+        .collect();
+    let mut samples: Vec<(Vec<String>, Vec<&str>)> = Vec::new();
+    for line in block {
+        if let Some(cmd) = line.strip_prefix("$ netc ") {
+            // Words, single-quoted strings as one.
+            let args: Vec<String> = cmd
+                .split('\'')
+                .enumerate()
+                .flat_map(|(i, part)| {
+                    if i % 2 == 1 {
+                        vec![part.to_string()]
+                    } else {
+                        part.split_whitespace().map(str::to_string).collect()
+                    }
+                })
+                .collect();
+            samples.push((args, Vec::new()));
+        } else if let Some(last) = samples.last_mut() {
+            last.1.push(line);
+        }
+    }
+    assert!(samples.len() >= 2, "{samples:?}");
+    for (args, shown) in samples {
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (_, out, err) = super::run_netc(&argv);
+        let printed = if out.trim().is_empty() { err } else { out };
+        let lines: Vec<&str> = printed.lines().collect();
+        // Segments between `...` lines, each found in order.
+        let segments: Vec<Vec<&str>> = shown
+            .split(|l| l.trim() == "...")
+            .map(|s| s.to_vec())
+            .collect();
+        let mut at = 0;
+        for (i, seg) in segments.iter().enumerate() {
+            if seg.is_empty() {
+                continue;
+            }
+            let found = (at..=lines.len().saturating_sub(seg.len()))
+                .find(|&k| lines[k..k + seg.len()] == seg[..])
+                .unwrap_or_else(|| {
+                    panic!(
+                        "`netc {}`: README shows\n{}\nnetc prints\n{printed}",
+                        args.join(" "),
+                        seg.join("\n")
+                    )
+                });
+            if i == 0 {
+                assert_eq!(
+                    found,
+                    0,
+                    "`netc {}`: the README's sample starts elsewhere\n{printed}",
+                    args.join(" ")
+                );
+            }
+            at = found + seg.len();
+        }
+        if segments.last().is_some_and(|s| !s.is_empty()) {
+            assert_eq!(
+                at,
+                lines.len(),
+                "`netc {}`: netc prints more than the README shows\n{printed}",
+                args.join(" ")
+            );
+        }
+    }
+}
