@@ -115,6 +115,7 @@ pub use crate::resolve::addresses::E031;
 pub use crate::resolve::addresses::E036;
 pub use crate::resolve::addresses::E092;
 pub use crate::resolve::devices::{E093, E095, E096};
+pub use crate::resolve::rules::E014;
 pub use crate::resolve::E011;
 pub use crate::resolve::E012;
 pub use crate::syntax::load::E002;
@@ -124,8 +125,8 @@ pub use crate::syntax::parser::E001;
 
 /// Every code, in the order `netc explain` lists them.
 pub const ALL: &[Code] = &[
-    E001, E002, E003, E004, E010, E011, E012, E013, E020, E021, E030, E031, E032, E033, E035, E034,
-    E036, E040, E041, E042, E050, E060, W061, E062, E063, E065, W089, E064, W070, W080, W081, W082,
-    W083, W084, W085, W086, W087, W088, W090, W091, E090, E091, E092, E093, E094, E095, E096, W092,
-    E097,
+    E001, E002, E003, E004, E010, E011, E012, E013, E014, E020, E021, E030, E031, E032, E033, E035,
+    E034, E036, E040, E041, E042, E050, E060, W061, E062, E063, E065, W089, E064, W070, W080, W081,
+    W082, W083, W084, W085, W086, W087, W088, W090, W091, E090, E091, E092, E093, E094, E095, E096,
+    W092, E097,
 ];

@@ -333,7 +333,11 @@ impl PortRange {
 #[derive(Debug, Serialize)]
 pub struct Service {
     pub name: String,
+    /// Its own ports and those of the services it includes (already expanded).
     pub ports: Vec<PortRange>,
+    /// The services it names (`service web http, https`), by index.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub includes: Vec<usize>,
     pub origin: Origin,
 }
 

@@ -35,6 +35,12 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
             services[*service] = true;
         }
     }
+    // A service another one includes is used by it.
+    for s in &plan.services {
+        for &i in &s.includes {
+            services[i] = true;
+        }
+    }
     for t in &plan.tiers {
         for tv in &t.vlans {
             vlans[tv.vlan] = true;

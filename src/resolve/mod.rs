@@ -394,11 +394,14 @@ impl<'a> Resolver<'a> {
             }
         }
         self.assign_vrids();
+        let mut services = Vec::new();
         for s in stmts {
             if let Stmt::Service(v) = s {
+                services.push((self.plan.services.len(), v));
                 self.service(v);
             }
         }
+        self.service_includes(&services);
         for (v, idx) in &vlans {
             self.carries(v, *idx);
         }

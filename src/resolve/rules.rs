@@ -9,8 +9,87 @@ impl Resolver<'_> {
         self.plan.services.push(Service {
             name: s.name.name.clone(),
             ports,
+            includes: Vec::new(),
             origin: self.origin(s.span),
         });
+    }
+
+    /// Services made of services: each holds its own ports and, to any depth, those of the
+    /// services it names (`service web http, https`). A name that leads back to the service
+    /// is E014, at that name; the rest of the service stands.
+    pub(super) fn service_includes(&mut self, services: &[(usize, &ast::Service)]) {
+        let n = self.plan.services.len();
+        let mut edges: Vec<Vec<(usize, crate::diag::Span)>> = vec![Vec::new(); n];
+        for &(idx, s) in services {
+            for i in &s.includes {
+                if let Some((_, j)) = self.lookup(i, &[Kind::Service], "a service") {
+                    edges[idx].push((j, i.span));
+                }
+            }
+        }
+        // Depth first, in declaration order: 0 unseen, 1 on the path, 2 done.
+        let mut state = vec![0u8; n];
+        let mut order: Vec<usize> = Vec::new();
+        fn visit(
+            r: &mut Resolver<'_>,
+            v: usize,
+            edges: &mut [Vec<(usize, crate::diag::Span)>],
+            state: &mut [u8],
+            path: &mut Vec<usize>,
+            order: &mut Vec<usize>,
+        ) {
+            state[v] = 1;
+            path.push(v);
+            let mut k = 0;
+            while k < edges[v].len() {
+                let (w, span) = edges[v][k];
+                if state[w] == 1 {
+                    let at = path.iter().position(|&x| x == w).unwrap_or(0);
+                    let mut names: Vec<&str> = path[at..]
+                        .iter()
+                        .map(|&x| r.plan.services[x].name.as_str())
+                        .collect();
+                    names.push(&r.plan.services[w].name);
+                    let message = format!(
+                        "service `{}` includes itself: {}",
+                        r.plan.services[w].name,
+                        names.join(" -> ")
+                    );
+                    r.diags.push(
+                        Diagnostic::new(&E014, message)
+                            .with_primary(span, "leads back here")
+                            .with_help("a service may hold other services' ports, but not its own: remove this name"),
+                    );
+                    edges[v].remove(k);
+                    continue;
+                }
+                if state[w] == 0 {
+                    visit(r, w, edges, state, path, order);
+                }
+                k += 1;
+            }
+            path.pop();
+            state[v] = 2;
+            order.push(v);
+        }
+        for v in 0..n {
+            if state[v] == 0 {
+                visit(self, v, &mut edges, &mut state, &mut Vec::new(), &mut order);
+            }
+        }
+        // Children before parents: each service's ports once its parts are complete.
+        for v in order {
+            let mut ports = self.plan.services[v].ports.clone();
+            for &(w, _) in &edges[v] {
+                for p in self.plan.services[w].ports.clone() {
+                    if !ports.contains(&p) {
+                        ports.push(p);
+                    }
+                }
+            }
+            self.plan.services[v].ports = ports;
+            self.plan.services[v].includes = edges[v].iter().map(|e| e.0).collect();
+        }
     }
 
     pub(super) fn network(&mut self, n: &ast::Network) {
@@ -244,3 +323,14 @@ pub(super) fn literal_range(lit: &AddrLit) -> Option<(IpAddr, IpAddr)> {
         AddrLit::Suffix(_) => None,
     }
 }
+
+// The codes this file emits, declared here (listed in `codes::ALL`).
+pub const E014: crate::codes::Code = crate::codes::code!(
+    "E014",
+    "service-cycle",
+    Error,
+    "a service includes itself",
+    "What it does: reports a service that names, directly or through other services, itself.\n\
+         Why: a service made of services holds their ports; one made of itself has no meaning.\n\
+         Example:\n    service web http, https, web-all\n    service web-all web, tcp/8080"
+);

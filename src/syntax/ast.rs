@@ -183,6 +183,8 @@ pub struct Vip {
 pub struct Service {
     pub name: Ident,
     pub ports: Vec<PortSpec>,
+    /// Other services whose ports this one holds too (`service web http, https`).
+    pub includes: Vec<Ident>,
     pub span: Span,
 }
 

@@ -737,10 +737,26 @@ impl Parser {
             "vip" => self.vip(start).map(Stmt::Vip),
             "service" => {
                 let name = self.ident("a service name")?;
-                let ports = self.comma_list(|p| p.port_spec())?;
+                // Ports, and other services by name (`service web http, https`).
+                let terms = self.comma_list(|p| p.service_term())?;
+                let (mut ports, mut includes) = (Vec::new(), Vec::new());
+                for t in terms {
+                    match t {
+                        ServiceTerm::Port(p) => ports.push(p),
+                        ServiceTerm::Named(i) => includes.push(i),
+                        ServiceTerm::Any(span) => {
+                            return fail(
+                                Diagnostic::new(SYNTAX, "a service cannot be `any`".to_string())
+                                    .with_primary(span, "every protocol and port")
+                                    .with_help("write `any` in the rule itself (`allow a -> b : any`), or list the ports"),
+                            )
+                        }
+                    }
+                }
                 Ok(Stmt::Service(Service {
                     name,
                     ports,
+                    includes,
                     span: self.span_from(start),
                 }))
             }
@@ -1380,8 +1396,9 @@ fn looks_like_addr(w: &str) -> bool {
 }
 
 fn looks_like_port(w: &str) -> bool {
-    let proto = w.split('/').next().unwrap_or("");
-    matches!(proto, "tcp" | "udp" | "icmp")
+    // Names never hold `/`: `TCP/8080` and `icmp/8` are port specs gone wrong, and say so.
+    let proto = w.split('/').next().unwrap_or("").to_ascii_lowercase();
+    w.contains('/') || matches!(proto.as_str(), "tcp" | "udp" | "icmp")
 }
 
 /// What is wrong with a word that is not a port spec, and what to write instead.

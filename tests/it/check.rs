@@ -837,3 +837,41 @@ fn vrrp_ids_are_unique_per_family() {
         e[0].message
     );
 }
+
+/// Services made of services hold their parts' ports, to any depth; the parts count as used;
+/// a cycle is one E014 at the name that closes it.
+#[test]
+fn services_of_services() {
+    let plan = "vlan 10 app { subnet 10.0.40.0/24 gateway .1 }\n\
+                tier web on app firewall nftables\n\
+                tier cli on app firewall nftables\n\
+                host w1 in web { app 10.0.40.11 }\n\
+                host c1 in cli { app 10.0.40.12 }\n\
+                service http tcp/80\n\
+                service https tcp/443\n\
+                service web-ports http, https, tcp/8080\n\
+                service all-web web-ports, udp/443\n\
+                allow cli -> web : all-web\n";
+    let c = netc::check_text("svc.netc", plan);
+    assert!(c.diags.is_empty(), "{:?}", c.diags);
+    let info = c.info.as_ref().unwrap();
+    let a = netc::query::ask(
+        &c.plan,
+        info,
+        "c1",
+        "w1",
+        Some("tcp/80, tcp/443, tcp/8080, udp/443"),
+    )
+    .unwrap();
+    assert_eq!(a.verdict, netc::query::Verdict::Yes);
+    let a = netc::query::ask(&c.plan, info, "c1", "w1", Some("tcp/81")).unwrap();
+    assert_eq!(a.verdict, netc::query::Verdict::No);
+    let c = netc::check_text(
+        "cycle.netc",
+        &format!("{plan}service a b, tcp/1\nservice b a\n"),
+    );
+    let e: Vec<_> = c.diags.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].code, "E014");
+    assert_eq!(e[0].message, "service `a` includes itself: a -> b -> a");
+}
