@@ -486,26 +486,86 @@ fn color_stderr() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
-/// The width diagnostics are wrapped to: `COLUMNS` when set, else the width of the terminal
-/// standard error is, else 100.
-fn width() -> usize {
+/// The width text answers on standard output are wrapped to: `COLUMNS` when set, else the
+/// terminal's when standard output is one; `None` (no wrapping) when it is a pipe or a file,
+/// so that answers stay one line per fact for grep.
+fn stdout_width() -> Option<usize> {
     if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
-        return c;
+        return Some(c);
     }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    terminal_columns(libc::STDOUT_FILENO)
+}
+
+/// The width of the terminal `fd` is, if it is one at least 20 columns wide.
+fn terminal_columns(fd: libc::c_int) -> Option<usize> {
     let mut size = libc::winsize {
         ws_row: 0,
         ws_col: 0,
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
-    // SAFETY: TIOCGWINSZ writes one winsize into the struct passed; fd 2 may be anything, and
-    // a failure (not a terminal) leaves the struct as it was.
-    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    if ok && size.ws_col >= 20 {
-        usize::from(size.ws_col)
-    } else {
-        100
+    // SAFETY: TIOCGWINSZ writes one winsize into the struct passed; the fd may be anything,
+    // and a failure (not a terminal) leaves the struct as it was.
+    let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col >= 20).then_some(usize::from(size.ws_col))
+}
+
+/// Lines longer than `width` broken at spaces, each continuation indented four columns past
+/// its line's own indentation (a word longer than the room stays whole).
+fn wrap_lines(text: &str, width: Option<usize>) -> String {
+    let Some(width) = width.filter(|&w| w >= 20) else {
+        return text.to_string();
+    };
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for line in text.split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        if body.chars().count() <= width {
+            out.push_str(line);
+            continue;
+        }
+        let indent = body.len() - body.trim_start_matches(' ').len();
+        let cont = " ".repeat((indent + 4).min(width / 2));
+        let mut current = " ".repeat(indent);
+        let mut len = indent;
+        let mut first = true;
+        for word in body.trim_start_matches(' ').split(' ') {
+            let w = word.chars().count();
+            let empty = if first {
+                len == indent
+            } else {
+                len == cont.len()
+            };
+            if !empty && len + 1 + w > width {
+                out.push_str(current.trim_end());
+                out.push('\n');
+                current = cont.clone();
+                len = cont.len();
+                first = false;
+            } else if !empty {
+                current.push(' ');
+                len += 1;
+            }
+            current.push_str(word);
+            len += w;
+        }
+        out.push_str(current.trim_end());
+        if line.ends_with('\n') {
+            out.push('\n');
+        }
     }
+    out
+}
+
+/// The width diagnostics are wrapped to: `COLUMNS` when set, else the width of the terminal
+/// standard error is, else 100.
+fn width() -> usize {
+    if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return c;
+    }
+    terminal_columns(libc::STDERR_FILENO).unwrap_or(100)
 }
 
 /// The exit status of every command (the README has the table, as grep and diff have one):
@@ -808,7 +868,10 @@ fn query(plan: &std::path::Path, question: &str, format: OutFormat) -> Status {
     let explanation = crate::query::explain::explain(&v.plan, &v.info, &answer);
     match format {
         OutFormat::Json => json_out("netc-query/1", &explanation),
-        OutFormat::Text => print!("{}", crate::query::explain::human(&explanation)),
+        OutFormat::Text => print!(
+            "{}",
+            wrap_lines(&crate::query::explain::human(&explanation), stdout_width())
+        ),
     }
     Status::findings(answer.verdict == crate::query::Verdict::No)
 }
@@ -851,7 +914,7 @@ fn listing(
             }),
         ),
         OutFormat::Text if cells.is_empty() => println!("nothing"),
-        OutFormat::Text => print!("{}", matrix::text(&cells)),
+        OutFormat::Text => print!("{}", wrap_lines(&matrix::text(&cells), stdout_width())),
     }
     // As `query`: 0 something reaches, 1 nothing does.
     Status::findings(cells.iter().all(|c| c.permitted.is_empty()))

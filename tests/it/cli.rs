@@ -1127,3 +1127,38 @@ fn the_aerleon_bench_converter_still_converts() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// Text answers wrap to `COLUMNS` (or the terminal), continuation lines indented; piped with
+/// no `COLUMNS` they stay one line per fact, for grep.
+#[test]
+fn answers_wrap_to_columns_and_not_in_pipes() {
+    let q = [
+        "query",
+        "fixtures/datalyptica",
+        "can lb01 reach 10.20.10.11 on tcp/8080",
+    ];
+    let (_, piped, _) = run_netc(&q);
+    assert!(piped.lines().any(|l| l.chars().count() > 100), "{piped}");
+    for args in [
+        &q[..],
+        &["who-can-reach", "fixtures/datalyptica", "pg01"][..],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
+            .args(args)
+            .current_dir(super::root())
+            .env("COLUMNS", "60")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 60 || !line.trim().contains(' '),
+                "{line:?} in\n{text}"
+            );
+        }
+        // Nothing is lost: the same words in the same order.
+        let (_, plain, _) = run_netc(args);
+        let words = |t: &str| t.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(words(&text), words(&plain));
+    }
+}

@@ -48,6 +48,7 @@ pub fn run_netc(args: &[&str]) -> (i32, String, String) {
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
+        .env_remove("COLUMNS")
         .output()
         .unwrap();
     (
