@@ -104,6 +104,9 @@ struct Report {
     source: Option<NamedSource<Shared>>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report>,
+    /// A location of another diagnostic, in another file: shown as advice, without a code,
+    /// so that one mistake does not read as two errors.
+    note: bool,
 }
 
 impl fmt::Debug for Report {
@@ -122,11 +125,17 @@ impl std::error::Error for Report {}
 
 impl miette::Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        if self.note {
+            return None;
+        }
         let name = crate::codes::find(self.diag.code).map_or("", |c| c.name);
         Some(Box::new(format!("netc::{}::{name}", self.diag.code)))
     }
 
     fn severity(&self) -> Option<miette::Severity> {
+        if self.note {
+            return Some(miette::Severity::Advice);
+        }
         Some(match self.diag.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
@@ -182,6 +191,7 @@ fn report(diag: &Diagnostic, sources: &Sources, cache: &mut Vec<(*const u8, Shar
             source: None,
             labels: Vec::new(),
             related: Vec::new(),
+            note: false,
         };
     };
     let file = sources.file(primary.span.file);
@@ -210,6 +220,7 @@ fn report(diag: &Diagnostic, sources: &Sources, cache: &mut Vec<(*const u8, Shar
                 )),
                 labels: vec![labeled(s, true)],
                 related: Vec::new(),
+                note: true,
             });
         }
     }
@@ -220,6 +231,7 @@ fn report(diag: &Diagnostic, sources: &Sources, cache: &mut Vec<(*const u8, Shar
         ),
         labels,
         related,
+        note: false,
     }
 }
 

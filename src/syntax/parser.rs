@@ -313,7 +313,7 @@ impl Parser {
                 "strings take two escapes, `\\\"` and `\\\\`; a string is one line of text".into()
             }
             Some(Tok::Bad(_)) => {
-                "names use letters, digits, `-`, `_` and `.`; put free text in a \"string\"".into()
+                "names use letters, digits, `-` and `_` (DNS names also `.`); put free text in a \"string\"".into()
             }
             Some(Tok::Word(w)) if w.starts_with("//") || w.starts_with("/*") => {
                 "comments start with `#` and run to the end of the line".into()

@@ -1162,3 +1162,27 @@ fn answers_wrap_to_columns_and_not_in_pipes() {
         assert_eq!(words(&text), words(&plain));
     }
 }
+
+/// In a plan split over files, a mistake with a location in another file reads as one error:
+/// the other location is shown as advice, without a code.
+#[test]
+fn a_second_location_in_another_file_is_not_a_second_error() {
+    let dir = super::root().join(format!("target/it-split-e010-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.netc"),
+        "vlan 10 app { subnet 10.0.0.0/24 }\ntier web on app\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("b.netc"), "tier web on app\n").unwrap();
+    let (code, _, err) = run_netc(&["check", dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.matches("netc::E010").count(), 1, "{err}");
+    assert!(!err.contains("Error:"), "{err}");
+    assert!(
+        err.contains("a tier of that name is declared here") && err.contains("a.netc:2:6"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
