@@ -601,10 +601,25 @@ impl serde::Serialize for Services {
 /// A representative member of an address set: 0.0.0.0/8 and :: are avoided where the set
 /// allows (they make confusing examples).
 pub fn example(set: &Set) -> Option<Key> {
-    // First choice: a unicast address a reader takes for an ordinary one (IPv4 past 0.0.0.0/8,
-    // outside loopback, multicast and the reserved block; IPv6 in the global unicast
-    // 2000::/3, never `::1` or a mapped address).
-    const V4: [(u128, u128); 2] = [(0x0100_0000, 0x7eff_ffff), (0x8000_0000, 0xdfff_ffff)];
+    ordinary_example(set).or_else(|| plain_example(set))
+}
+
+/// The first address of `set` a reader takes for an ordinary unicast one (see `example`), if
+/// it has one.
+pub fn ordinary_example(set: &Set) -> Option<Key> {
+    // First choice: a unicast address a reader takes for an ordinary one: IPv4 past
+    // 0.0.0.0/8, outside loopback, multicast, the reserved block and the private ranges (so
+    // that "the internet" is shown by an address the internet routes; a set with no such
+    // address falls through); IPv6 in the global unicast 2000::/3, never `::1`.
+    const V4: [(u128, u128); 7] = [
+        (0x0100_0000, 0x09ff_ffff),
+        (0x0b00_0000, 0x643f_ffff),
+        (0x6480_0000, 0x7eff_ffff),
+        (0x8000_0000, 0xa9fd_ffff),
+        (0xa9ff_0000, 0xac0f_ffff),
+        (0xac20_0000, 0xc0a7_ffff),
+        (0xc0a9_0000, 0xdfff_ffff),
+    ];
     const V6: [(u128, u128); 1] = [(0x2000 << 112, (0x4000 << 112) - 1)];
     for &(lo, hi) in set.ranges() {
         // Each (domain, family) run the range spans; the first few are enough.
@@ -622,6 +637,11 @@ pub fn example(set: &Set) -> Option<Key> {
             }
         }
     }
+    None
+}
+
+/// The set's first address past 0.0.0.0/8 and `::`.
+fn plain_example(set: &Set) -> Option<Key> {
     let confusing = |k: &Key| {
         if is_v4_key(*k) {
             k.lo <= 0x00ff_ffff

@@ -17,7 +17,7 @@
 //! packets inside the boxes of rules that differ are compared: outside them both plans decide
 //! every packet alike.
 
-use super::explain::{packet, rule_ref, Packet, RuleRef};
+use super::explain::{packet_preferring, rule_ref, Packet, RuleRef};
 use super::matrix::{layout, outcome, Access, Layout};
 use crate::check::PlanInfo;
 use crate::ir::Plan;
@@ -346,6 +346,9 @@ fn subtract_into(
 }
 
 fn changes(side: &Side, rows: BTreeMap<(usize, usize, bool), Row>) -> Vec<Change> {
+    // Examples name host addresses where the row has them, else an address people read as
+    // what the region is (the internet by a public one).
+    let hosts = Set::union_all((0..side.plan.hosts.len()).map(|h| side.plan.host_set(h)));
     rows.into_iter()
         .map(|((s, d, configured_only), mut row)| {
             let svc = row
@@ -367,7 +370,11 @@ fn changes(side: &Side, rows: BTreeMap<(usize, usize, bool), Row>) -> Vec<Change
                 src: regions[s].name.clone(),
                 dst: regions[d].name.clone(),
                 services: Services(svc),
-                example: pieces.first().and_then(packet),
+                example: pieces
+                    .iter()
+                    .find(|b| space::ordinary_example(&b.src).is_some())
+                    .or(pieces.first())
+                    .and_then(|b| packet_preferring(b, &hosts)),
                 rules: row.rules.iter().map(|&r| rule_ref(side.plan, r)).collect(),
                 unenforced: row.unenforced,
                 configured_only,
