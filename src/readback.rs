@@ -1982,11 +1982,7 @@ fn verify_with(
                 runs.push((Hook::Input, seen.clone(), own(&plan.host_local_set(h))));
                 // A host that filters egress: what it sends from its interface addresses.
                 if plan.tiers[plan.hosts[h].tier].egress {
-                    let ifaces = Set::from_ranges(plan.hosts[h].interfaces.iter().map(|i| {
-                        let k = plan.iface_key(i);
-                        (k, k)
-                    }));
-                    runs.push((Hook::Output, own(&ifaces), seen.clone()));
+                    runs.push((Hook::Output, own(&plan.host_set(h)), seen.clone()));
                 }
             }
             Point::Router(r) => {

@@ -254,10 +254,7 @@ pub fn egress_rules(
     host: usize,
 ) -> Vec<HostRule> {
     let visible = plan.visible(&plan.host_domains(host));
-    let own = Set::from_ranges(plan.hosts[host].interfaces.iter().map(|i| {
-        let k = plan.iface_key(i);
-        (k, k)
-    }));
+    let own = plan.host_set(host);
     let mut parts = policy.atoms.split(&own);
     parts.sort_unstable_by_key(|(_, p)| p.first());
     let index: BTreeMap<u32, usize> = parts

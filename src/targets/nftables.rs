@@ -938,10 +938,7 @@ fn egress_filter(
 ) -> Vec<String> {
     let policy = &info.policy;
     let visible = plan.visible(&plan.host_domains(h));
-    let own = Set::from_ranges(plan.hosts[h].interfaces.iter().map(|i| {
-        let k = plan.iface_key(i);
-        (k, k)
-    }));
+    let own = plan.host_set(h);
     let mut srcs = policy.atoms.split(&own);
     srcs.sort_unstable_by_key(|(a, _)| atom_start(info, *a));
     let mut dsts: BTreeMap<u32, Vec<u32>> = BTreeMap::new();

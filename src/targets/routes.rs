@@ -29,53 +29,31 @@ impl RenderAll for Routes {
             if table.is_empty() {
                 continue;
             }
-            let mut out = header(plan, &format!("routes of router {}", router.name), "#");
-            out.push_str(&format!(
-                "# Load with: ip -batch routes/{}.ip (connected subnets come with the addresses).\n",
-                router.name
-            ));
-            for (net, via, dev) in &table {
-                let _ = writeln!(out, "route replace {net} via {via} dev {dev}");
-            }
-            files.push(OutputFile {
-                path: PathBuf::from(format!("routes/{}.ip", router.name)),
-                contents: out,
-            });
-            files.extend(host_forms(
+            files.extend(route_files(
                 plan,
                 &router.name,
                 &format!("routes of router {}", router.name),
-                table.iter().map(|(n, v, d)| (*n, *v, d.to_string())),
+                table
+                    .into_iter()
+                    .map(|(n, v, d)| (n, v, d.to_string()))
+                    .collect(),
             ));
         }
         for (h, host) in plan.hosts.iter().enumerate() {
             if host.interfaces.is_empty() {
                 continue;
             }
-            let mut out = header(plan, &format!("routes of host {}", host.name), "#");
-            out.push_str(&format!(
-                "# Load with: ip -batch routes/{}.ip (connected subnets come with the addresses).\n",
-                host.name
-            ));
             // The table `reach::route_of` follows; a route with no next hop (a subnet with
             // neither gateway nor router) leads nowhere and is not written.
-            let table: Vec<(ipnet::IpNet, std::net::IpAddr, String)> =
-                crate::reach::route_table(plan, h)
-                    .into_iter()
-                    .filter_map(|(net, c)| c.via.map(|gw| (net, gw, c.iface.dev.clone())))
-                    .collect();
-            for (net, gw, dev) in &table {
-                let _ = writeln!(out, "route replace {net} via {gw} dev {dev}");
-            }
-            files.push(OutputFile {
-                path: PathBuf::from(format!("routes/{}.ip", host.name)),
-                contents: out,
-            });
-            files.extend(host_forms(
+            let table = crate::reach::route_table(plan, h)
+                .into_iter()
+                .filter_map(|(net, c)| c.via.map(|gw| (net, gw, c.iface.dev.clone())))
+                .collect();
+            files.extend(route_files(
                 plan,
                 &host.name,
                 &format!("routes of host {}", host.name),
-                table.into_iter(),
+                table,
             ));
         }
         files
@@ -119,14 +97,22 @@ struct DispatcherView<'a> {
     devs: DeviceRoutes,
 }
 
-/// The routes of `table` in the forms a host's network configuration takes:
+/// The routes of `table` (prefix, next hop, device) in every form: `routes/NAME.ip` for
+/// `ip -batch`, and the forms a host's network configuration takes,
 /// `routes/NAME.netplan.yaml` and `routes/NAME.nm-dispatcher.sh`, by device.
-fn host_forms(
+fn route_files(
     plan: &Plan,
     name: &str,
     what: &str,
-    table: impl Iterator<Item = (ipnet::IpNet, std::net::IpAddr, String)>,
-) -> [OutputFile; 2] {
+    table: Vec<(ipnet::IpNet, std::net::IpAddr, String)>,
+) -> [OutputFile; 3] {
+    let mut ip = header(plan, what, "#");
+    ip.push_str(&format!(
+        "# Load with: ip -batch routes/{name}.ip (connected subnets come with the addresses).\n"
+    ));
+    for (net, via, dev) in &table {
+        let _ = writeln!(ip, "route replace {net} via {via} dev {dev}");
+    }
     let mut by_dev: std::collections::BTreeMap<String, Vec<(String, String)>> =
         std::collections::BTreeMap::new();
     for (net, via, dev) in table {
@@ -156,6 +142,10 @@ fn host_forms(
             .expect("template renders"),
     };
     [
+        OutputFile {
+            path: PathBuf::from(format!("routes/{name}.ip")),
+            contents: ip,
+        },
         file(
             format!("routes/{name}.netplan.yaml"),
             NetplanView {
